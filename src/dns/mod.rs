@@ -1,0 +1,312 @@
+//! DNS as the checks see it: queries, answers and resolvers.
+//!
+//! The checks in this crate never touch the network. They ask for
+//! [`Query`] values and take [`Answer`] values (see [`crate::machine`]).
+//! An answer keeps apart the outcomes that the protocols treat differently:
+//! records, a name that does not exist (NXDOMAIN), a name with no records of
+//! the asked type (no data), a temporary failure (timeout, SERVFAIL) and a
+//! permanent one.
+//!
+//! Resolvers shipped here:
+//! - [`ZoneResolver`]: in memory, filled from zone-file text or in code;
+//! - [`StubResolver`]: a blocking network client (the only code in the
+//!   crate that opens sockets);
+//! - [`CachingResolver`]: a TTL-aware, size-bounded cache around any resolver.
+//!
+//! [`parse_response`] turns a raw DNS response packet into an [`Answer`], for
+//! callers that run their own DNS client.
+
+mod name;
+mod zone;
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub use name::{Name, NameError};
+pub use zone::{RecordData, ZoneResolver};
+
+/// The record types the checks ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RecordType {
+    /// IPv4 address records.
+    A,
+    /// IPv6 address records.
+    Aaaa,
+    /// Mail exchanger records.
+    Mx,
+    /// Text records (SPF, DKIM keys, DMARC policies).
+    Txt,
+    /// Reverse-mapping pointer records.
+    Ptr,
+}
+
+impl RecordType {
+    /// The mnemonic used in zone files (`"TXT"`, `"AAAA"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Mx => "MX",
+            RecordType::Txt => "TXT",
+            RecordType::Ptr => "PTR",
+        }
+    }
+
+    /// The numeric RR type (RFC 1035 §3.2.2, RFC 3596).
+    pub fn code(self) -> u16 {
+        match self {
+            RecordType::A => 1,
+            RecordType::Ptr => 12,
+            RecordType::Mx => 15,
+            RecordType::Txt => 16,
+            RecordType::Aaaa => 28,
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One DNS question: a validated name and a record type (class IN).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Query {
+    /// The name asked about.
+    pub name: Name,
+    /// The record type asked for.
+    pub record_type: RecordType,
+}
+
+impl Query {
+    /// A query for `record_type` records at `name`.
+    pub fn new(name: Name, record_type: RecordType) -> Query {
+        Query { name, record_type }
+    }
+
+    /// A TXT query.
+    pub fn txt(name: Name) -> Query {
+        Query::new(name, RecordType::Txt)
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.record_type)
+    }
+}
+
+/// One TXT record: its character-strings, kept apart as on the wire.
+///
+/// The bytes are untrusted: they may be any octets, not only UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Txt {
+    strings: Vec<Vec<u8>>,
+}
+
+impl Txt {
+    /// A record made of these character-strings.
+    pub fn new(strings: Vec<Vec<u8>>) -> Txt {
+        Txt { strings }
+    }
+
+    /// A record holding one string, split into 255-octet character-strings
+    /// as a zone file or a DNS server would.
+    pub fn from_text(text: impl AsRef<[u8]>) -> Txt {
+        let bytes = text.as_ref();
+        if bytes.is_empty() {
+            return Txt::new(vec![Vec::new()]);
+        }
+        Txt::new(bytes.chunks(255).map(<[u8]>::to_vec).collect())
+    }
+
+    /// The character-strings of the record.
+    pub fn strings(&self) -> &[Vec<u8>] {
+        &self.strings
+    }
+
+    /// The character-strings concatenated without separator, as SPF
+    /// (RFC 7208 §3.3), DKIM (RFC 6376 §3.6.2.2) and DMARC read them.
+    pub fn joined(&self) -> Vec<u8> {
+        self.strings.concat()
+    }
+}
+
+/// A mail exchanger record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mx {
+    /// Lower is preferred.
+    pub preference: u16,
+    /// The host name of the exchanger.
+    pub exchange: Name,
+}
+
+/// The records of one type found at a name. Never empty when part of an
+/// [`Answer::Records`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Records {
+    /// A records.
+    A(Vec<Ipv4Addr>),
+    /// AAAA records.
+    Aaaa(Vec<Ipv6Addr>),
+    /// MX records.
+    Mx(Vec<Mx>),
+    /// TXT records.
+    Txt(Vec<Txt>),
+    /// PTR records.
+    Ptr(Vec<Name>),
+}
+
+impl Records {
+    /// The type of these records.
+    pub fn record_type(&self) -> RecordType {
+        match self {
+            Records::A(_) => RecordType::A,
+            Records::Aaaa(_) => RecordType::Aaaa,
+            Records::Mx(_) => RecordType::Mx,
+            Records::Txt(_) => RecordType::Txt,
+            Records::Ptr(_) => RecordType::Ptr,
+        }
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        match self {
+            Records::A(v) => v.len(),
+            Records::Aaaa(v) => v.len(),
+            Records::Mx(v) => v.len(),
+            Records::Txt(v) => v.len(),
+            Records::Ptr(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why a lookup failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Failure {
+    /// No answer within the configured time.
+    Timeout,
+    /// The server answered SERVFAIL.
+    ServerFailure,
+    /// The server refused the query.
+    Refused,
+    /// The response could not be parsed or did not match the query.
+    MalformedResponse,
+    /// A CNAME chain looped or was too long.
+    CnameLoop,
+    /// The query could not be sent (no server configured, socket error).
+    Network,
+    /// Any other response code.
+    Other,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Failure::Timeout => "timeout",
+            Failure::ServerFailure => "server failure",
+            Failure::Refused => "query refused",
+            Failure::MalformedResponse => "malformed response",
+            Failure::CnameLoop => "cname loop",
+            Failure::Network => "network error",
+            Failure::Other => "dns error",
+        })
+    }
+}
+
+/// The answer to one [`Query`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// The name has records of the asked type (at least one).
+    Records(Records),
+    /// The name does not exist (RCODE 3, NXDOMAIN).
+    NxDomain,
+    /// The name exists but has no records of the asked type.
+    NoData,
+    /// A failure that may go away if asked again later (timeout, SERVFAIL).
+    TempFail(Failure),
+    /// A failure that will not go away by asking again.
+    PermFail(Failure),
+}
+
+impl Answer {
+    /// Turns a list of records into an answer: [`Answer::NoData`] when empty.
+    pub fn from_records(records: Records) -> Answer {
+        if records.is_empty() {
+            Answer::NoData
+        } else {
+            Answer::Records(records)
+        }
+    }
+
+    /// Whether this is NXDOMAIN or no data (a "void lookup" in RFC 7208
+    /// §4.6.4).
+    pub fn is_void(&self) -> bool {
+        matches!(self, Answer::NxDomain | Answer::NoData)
+    }
+
+    /// The TXT records, if this answer holds TXT records.
+    pub fn txt(&self) -> Option<&[Txt]> {
+        match self {
+            Answer::Records(Records::Txt(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A blocking DNS resolver.
+///
+/// `lookup` must follow CNAME chains, as a recursive resolver does, and
+/// answer with the records of the asked type found at the end of the chain.
+/// Implementations are shared across threads by callers that resolve the
+/// queries of one poll in parallel, hence `&self`.
+pub trait Resolver {
+    /// Answers one query.
+    fn lookup(&self, query: &Query) -> Answer {
+        self.lookup_with_ttl(query).0
+    }
+
+    /// Answers one query, with the time in seconds the answer may be cached
+    /// (`None` when the resolver does not know).
+    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>);
+}
+
+impl<R: Resolver + ?Sized> Resolver for &R {
+    fn lookup(&self, query: &Query) -> Answer {
+        (**self).lookup(query)
+    }
+
+    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+        (**self).lookup_with_ttl(query)
+    }
+}
+
+impl<R: Resolver + ?Sized> Resolver for Box<R> {
+    fn lookup(&self, query: &Query) -> Answer {
+        (**self).lookup(query)
+    }
+
+    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+        (**self).lookup_with_ttl(query)
+    }
+}
+
+impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
+    fn lookup(&self, query: &Query) -> Answer {
+        (**self).lookup(query)
+    }
+
+    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+        (**self).lookup_with_ttl(query)
+    }
+}

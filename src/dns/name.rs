@@ -1,0 +1,198 @@
+//! Validated domain names.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// Longest name in text form, without the trailing dot (RFC 1035 §3.1:
+/// 255 octets on the wire).
+const MAX_NAME_LEN: usize = 253;
+/// Longest label (RFC 1035 §2.3.4).
+const MAX_LABEL_LEN: usize = 63;
+
+/// Why a string is not a domain name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty (or only the root dot).
+    #[error("empty domain name")]
+    Empty,
+    /// The name is longer than 253 octets.
+    #[error("domain name longer than 253 octets")]
+    TooLong,
+    /// Two dots in a row, or a leading dot.
+    #[error("empty label in domain name")]
+    EmptyLabel,
+    /// A label is longer than 63 octets.
+    #[error("label longer than 63 octets in domain name")]
+    LabelTooLong,
+    /// A control character, space or backslash.
+    #[error("invalid character in domain name")]
+    InvalidCharacter,
+}
+
+/// A domain name, validated when built: 1 to 253 octets, labels of 1 to 63
+/// octets, no control characters, spaces or backslashes. One trailing dot is
+/// accepted and dropped.
+///
+/// Case is kept for display; comparison and hashing ignore ASCII case
+/// (RFC 4343).
+#[derive(Clone)]
+pub struct Name(Box<str>);
+
+impl Name {
+    /// Validates `text` as a domain name.
+    ///
+    /// # Errors
+    /// A [`NameError`] saying what is wrong.
+    pub fn new(text: &str) -> Result<Name, NameError> {
+        let text = text.strip_suffix('.').unwrap_or(text);
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if text.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        for label in text.split('.') {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel);
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong);
+            }
+            if label
+                .bytes()
+                .any(|b| b <= b' ' || b == 0x7f || b == b'\\')
+            {
+                return Err(NameError::InvalidCharacter);
+            }
+        }
+        Ok(Name(text.into()))
+    }
+
+    /// The name as text, without a trailing dot.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The labels, from the leftmost.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.0.split('.')
+    }
+
+    /// How many labels the name has.
+    pub fn label_count(&self) -> usize {
+        self.0.split('.').count()
+    }
+
+    /// The name with its leftmost label removed, or `None` for a
+    /// single-label name.
+    pub fn parent(&self) -> Option<Name> {
+        let (_, rest) = self.0.split_once('.')?;
+        Some(Name(rest.into()))
+    }
+
+    /// Whether `self` equals `other` or lies below it.
+    pub fn is_subdomain_of(&self, other: &Name) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        if a.len() == b.len() {
+            return a.eq_ignore_ascii_case(b);
+        }
+        a.len() > b.len()
+            && a[a.len() - b.len() - 1] == b'.'
+            && a[a.len() - b.len()..].eq_ignore_ascii_case(b)
+    }
+
+    /// `label.self`, if the result is a valid name.
+    ///
+    /// # Errors
+    /// A [`NameError`] when the label or the result is invalid.
+    pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
+        Name::new(&format!("{label}.{}", self.0))
+    }
+
+    /// The name in lower case.
+    pub fn to_lowercase(&self) -> Name {
+        Name(self.0.to_ascii_lowercase().into())
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for Name {}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for b in self.0.bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        let a = self.0.bytes().map(|b| b.to_ascii_lowercase());
+        let b = other.0.bytes().map(|b| b.to_ascii_lowercase());
+        a.cmp(b)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Name({:?})", self.0)
+    }
+}
+
+impl std::str::FromStr for Name {
+    type Err = NameError;
+
+    fn from_str(s: &str) -> Result<Name, NameError> {
+        Name::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates() {
+        assert!(Name::new("example.com.").is_ok());
+        assert_eq!(Name::new(""), Err(NameError::Empty));
+        assert_eq!(Name::new("."), Err(NameError::Empty));
+        assert_eq!(Name::new("a..b"), Err(NameError::EmptyLabel));
+        assert_eq!(Name::new(&"a".repeat(64)), Err(NameError::LabelTooLong));
+        assert_eq!(
+            Name::new(&["abcdefghi"; 26].join(".")),
+            Err(NameError::TooLong)
+        );
+        assert_eq!(Name::new("a b.c"), Err(NameError::InvalidCharacter));
+    }
+
+    #[test]
+    fn compares_without_case() {
+        let a = Name::new("Mail.Example.COM").unwrap();
+        let b = Name::new("mail.example.com.").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "Mail.Example.COM");
+        assert!(a.is_subdomain_of(&Name::new("example.com").unwrap()));
+        assert!(!a.is_subdomain_of(&Name::new("ample.com").unwrap()));
+        assert_eq!(a.parent().unwrap(), Name::new("example.com").unwrap());
+    }
+}

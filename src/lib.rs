@@ -1,0 +1,67 @@
+//! # mailauth
+//!
+//! An embeddable mail-authentication engine: SPF (RFC 7208), DKIM
+//! (RFC 6376, 8301, 8463), DMARC, ARC and Authentication-Results, on a core
+//! that performs no I/O.
+//!
+//! ## Data flow
+//!
+//! ```text
+//!   connection facts, message bytes
+//!              |
+//!              v
+//!   +---------------------+   poll() -> Lookups(queries)   +-----------+
+//!   |  check (a Machine)  | -----------------------------> |  caller's |
+//!   |  spf::Check, ...    | <----------------------------- |  resolver |
+//!   +---------------------+   supply(query, answer)        +-----------+
+//!              |
+//!              v
+//!   poll() -> Done(outcome): result, reason, header fields to add
+//! ```
+//!
+//! Every check is a [`Machine`]: it hands out the DNS [`dns::Query`] values
+//! it needs and takes [`dns::Answer`] values back, in any order, from any
+//! source (a blocking resolver, an async runtime, an MTA's own DNS client
+//! handing over raw packets). [`resolve`] is the blocking driver.
+//!
+//! ## Example
+//!
+//! ```
+//! use mailauth::dns::ZoneResolver;
+//! use mailauth::spf;
+//!
+//! let zone = ZoneResolver::from_zone_text(
+//!     "$ORIGIN example.org.\n@ 3600 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n",
+//! )
+//! .unwrap();
+//! let input = spf::Input::mail_from(
+//!     "192.0.2.10".parse().unwrap(),
+//!     "mail.example.org",
+//!     "alice@example.org",
+//! );
+//! let mut check = spf::Check::new(&input, &spf::Config::default());
+//! let outcome = loop {
+//!     match mailauth::Machine::poll(&mut check) {
+//!         mailauth::Poll::Done(outcome) => break outcome,
+//!         mailauth::Poll::Lookups(queries) => {
+//!             for query in queries {
+//!                 let answer = mailauth::dns::Resolver::lookup(&zone, &query);
+//!                 mailauth::Machine::supply(&mut check, &query, answer).unwrap();
+//!             }
+//!         }
+//!     }
+//! };
+//! assert_eq!(outcome.result, spf::SpfResult::Pass);
+//! ```
+//!
+//! The core contains no `unsafe` code, opens no sockets (except in
+//! [`dns::StubResolver`], the network client), reads no clock and holds no
+//! global state: time and randomness come in as arguments.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod dns;
+pub mod machine;
+pub mod spf;
+
+pub use machine::{Machine, Poll, UnexpectedAnswer, resolve};

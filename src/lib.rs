@@ -60,8 +60,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authres;
+pub mod dkim;
 pub mod dns;
 pub mod machine;
+pub mod message;
 pub mod spf;
 
 pub use machine::{Machine, Poll, UnexpectedAnswer, resolve};

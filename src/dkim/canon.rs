@@ -1,0 +1,1 @@
+//! DKIM: canon (to be written).

@@ -1,0 +1,1 @@
+//! DKIM: crypto (to be written).

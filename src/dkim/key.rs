@@ -1,0 +1,1 @@
+//! DKIM: key (to be written).

@@ -1,0 +1,1 @@
+//! DKIM: keygen (to be written).

@@ -1,0 +1,1 @@
+//! DKIM: sign (to be written).

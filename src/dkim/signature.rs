@@ -1,0 +1,1 @@
+//! DKIM: signature (to be written).

@@ -1,0 +1,1 @@
+//! DKIM: table (to be written).

@@ -1,0 +1,1 @@
+//! DKIM: tags (to be written).

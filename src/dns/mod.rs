@@ -23,7 +23,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use name::{Name, NameError};
-pub use zone::{RecordData, ZoneResolver};
+pub use zone::{RecordData, ZoneError, ZoneResolver};
 
 /// The record types the checks ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

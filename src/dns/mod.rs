@@ -17,12 +17,14 @@
 //! callers that run their own DNS client.
 
 mod name;
+mod packet;
 mod zone;
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use name::{Name, NameError};
+pub use packet::{PacketError, answer_from_response, build_query, parse_response};
 pub use zone::{RecordData, ZoneError, ZoneResolver};
 
 /// The record types the checks ask for.

@@ -18,6 +18,8 @@
 
 mod name;
 mod packet;
+#[cfg(feature = "stub-resolver")]
+mod stub;
 mod zone;
 
 use std::fmt;
@@ -25,6 +27,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use name::{Name, NameError};
 pub use packet::{PacketError, answer_from_response, build_query, parse_response};
+#[cfg(feature = "stub-resolver")]
+pub use stub::{StubConfig, StubError, StubResolver};
 pub use zone::{RecordData, ZoneError, ZoneResolver};
 
 /// The record types the checks ask for.

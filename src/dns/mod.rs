@@ -16,6 +16,7 @@
 //! [`parse_response`] turns a raw DNS response packet into an [`Answer`], for
 //! callers that run their own DNS client.
 
+mod cache;
 mod name;
 mod packet;
 #[cfg(feature = "stub-resolver")]
@@ -25,6 +26,7 @@ mod zone;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+pub use cache::{CacheConfig, CachingResolver, Clock, SystemClock};
 pub use name::{Name, NameError};
 pub use packet::{PacketError, answer_from_response, build_query, parse_response};
 #[cfg(feature = "stub-resolver")]

@@ -303,6 +303,31 @@ fn silent_server_times_out_within_the_bound() {
 }
 
 #[test]
+fn closed_port_fails_fast() {
+    // ICMP port unreachable comes back at once on loopback.
+    let closed = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let resolver = StubResolver::new(StubConfig {
+        nameservers: vec![closed],
+        timeout: Duration::from_secs(2),
+        attempts: 2,
+        ..StubConfig::default()
+    });
+    let started = Instant::now();
+    assert_eq!(
+        resolver.lookup(&q("example.com", RecordType::Txt)),
+        Answer::TempFail(Failure::Network)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn silent_server_is_passed_over_for_the_next() {
     let server = server();
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -198,7 +198,8 @@ pub(crate) fn decode_response(query: &Query, packet: &[u8]) -> Result<Decoded, P
 /// Whether a wire name is `name`, comparing labels as octets without ASCII
 /// case.
 fn same_name(wire: &WireName, name: &Name) -> bool {
-    wire.num_labels() as usize == name.label_count()
+    // Not `num_labels`, which leaves out a leading `*`.
+    wire.iter().count() == name.label_count()
         && wire
             .iter()
             .zip(name.labels())
@@ -417,6 +418,30 @@ mod tests {
             Answer::Records(Records::A(vec![Ipv4Addr::new(192, 0, 2, 1)]))
         );
         assert_eq!(ttl, Some(60));
+    }
+
+    #[test]
+    fn wildcard_label_in_question_matches() {
+        let query = q("*.example.com", RecordType::Txt);
+        let packet = response(
+            "*.example.com",
+            WireType::TXT,
+            ResponseCode::NoError,
+            vec![record(
+                "*.example.com",
+                60,
+                RData::TXT(TXT::new(vec!["w".into()])),
+            )],
+            vec![],
+        );
+        assert!(matches!(
+            parse_response(&query, &packet),
+            Ok((Answer::Records(_), _))
+        ));
+        assert_eq!(
+            parse_response(&q("example.com", RecordType::Txt), &packet),
+            Err(PacketError::QuestionMismatch)
+        );
     }
 
     #[test]

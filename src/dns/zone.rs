@@ -1115,6 +1115,51 @@ $ORIGIN example.org.
         );
     }
 
+    #[test]
+    fn loads_a_zone_with_two_origins() {
+        let text = r#"; Zone data for the examples and the README: the sending side of
+; example.org and of its outbound relay provider, example.net.
+$ORIGIN example.org.
+$TTL 3600
+@               IN  SOA   ns1.example.org. hostmaster.example.org. ( 2026112201 7200 3600 1209600 300 )
+@               IN  NS    ns1.example.org.
+@               IN  MX    10 mx1.example.org.
+@               IN  MX    20 mx2.example.org.
+@               IN  A     192.0.2.10
+@               IN  TXT   "v=spf1 a mx ip4:198.51.100.0/24 include:_spf.example.net -all"
+mx1             IN  A     192.0.2.25
+mx2             IN  A     192.0.2.26
+mx2             IN  AAAA  2001:db8::26
+ns1             IN  A     192.0.2.53
+
+$ORIGIN example.net.
+_spf            IN  TXT   "v=spf1 ip4:203.0.113.0/24 ip6:2001:db8:113::/48 ~all"
+relay           IN  A     203.0.113.5
+"#;
+        let zone = ZoneResolver::from_zone_text(text).unwrap();
+        assert_eq!(
+            txt_strings(&zone, "example.org"),
+            vec![vec![
+                b"v=spf1 a mx ip4:198.51.100.0/24 include:_spf.example.net -all".to_vec()
+            ]]
+        );
+        assert_eq!(lookup(&zone, "example.org", RecordType::Mx).1, Some(3600));
+        assert!(matches!(
+            lookup(&zone, "mx2.example.org", RecordType::Aaaa).0,
+            Answer::Records(Records::Aaaa(_))
+        ));
+        assert!(
+            lookup(&zone, "_spf.example.net", RecordType::Txt)
+                .0
+                .txt()
+                .is_some()
+        );
+        assert!(matches!(
+            lookup(&zone, "relay.example.net", RecordType::A).0,
+            Answer::Records(Records::A(_))
+        ));
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(text in "[ -~\t\n\\(\\)\"\\\\;$@]{0,200}") {

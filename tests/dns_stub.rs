@@ -194,6 +194,25 @@ fn not_served_zone_is_refused() {
 }
 
 #[test]
+fn zone_that_failed_to_load_is_a_server_failure() {
+    // Knot answers SERVFAIL for a configured zone it could not load.
+    let server = DnsServer::start(&[
+        ("example.com", &example_zone()),
+        ("broken.test", "this is not a zone file\n"),
+    ]);
+    let resolver = StubResolver::new(StubConfig {
+        attempts: 1,
+        ..server.stub_config()
+    });
+    assert_eq!(
+        resolver.lookup(&q("broken.test", RecordType::Txt)),
+        Answer::TempFail(Failure::ServerFailure),
+        "server log:\n{}",
+        server.log()
+    );
+}
+
+#[test]
 fn cname_chains_are_followed() {
     let server = server();
     let resolver = server.resolver();

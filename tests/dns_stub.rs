@@ -41,6 +41,7 @@ target   IN TXT  \"at the target\"
 target   IN A    192.0.2.7
 empty    IN A    192.0.2.9
 binary   IN TXT  \"\\255\\000x\"
+\\195\\188ber IN TXT \"raw utf-8 label\"
 sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; \"
           \"p=MIIBIjANBgkq\" )  ; ----- DKIM key sel for example.com
 ",
@@ -119,6 +120,13 @@ fn txt_lookup() {
     assert_eq!(
         answer.txt().unwrap()[0].joined(),
         b"v=DKIM1; k=rsa; p=MIIBIjANBgkq"
+    );
+    // A non-ASCII name goes out as its UTF-8 octets, not through IDNA
+    // (which would ask for xn--ber-goa.example.com).
+    let answer = resolver.lookup(&q("über.example.com", RecordType::Txt));
+    assert_eq!(
+        txt_strings(&answer),
+        vec![vec![b"raw utf-8 label".to_vec()]]
     );
     // Octets that are not UTF-8 arrive intact.
     let answer = resolver.lookup(&q("binary.example.com", RecordType::Txt));

@@ -139,8 +139,10 @@ pub(crate) struct Decoded {
 /// The message ID of a packet, if it is long enough to have one.
 #[cfg_attr(not(feature = "stub-resolver"), allow(dead_code))]
 pub(crate) fn message_id(packet: &[u8]) -> Option<u16> {
-    let id = packet.get(..2)?;
-    Some(u16::from_be_bytes([*id.first()?, *id.get(1)?]))
+    match packet {
+        [high, low, ..] => Some(u16::from_be_bytes([*high, *low])),
+        _ => None,
+    }
 }
 
 /// [`parse_response`] keeping the response code.

@@ -1104,7 +1104,7 @@ $ORIGIN example.org.
 
     #[test]
     fn escaped_name_octets_and_parenthesised_records() {
-        let text = "\\097b.test. ( 60\n IN\n A 192.0.2.9 )\n";
+        let text = "\\097b.test. ( 60\n IN\n A 192.0.2.9 )\n\\195\\188ber.test. TXT x\n";
         let zone = ZoneResolver::from_zone_text(text).unwrap();
         assert_eq!(
             lookup(&zone, "ab.test", RecordType::A),

@@ -63,7 +63,13 @@ pub fn zone_with_soa(origin: &str, records: &str) -> String {
 /// Where `knotd` is, or a failure saying how to get it.
 fn knotd() -> PathBuf {
     if let Some(path) = std::env::var_os("KNOTD") {
-        return PathBuf::from(path);
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "KNOTD={} is not a file: point it at knotd or unset it",
+            path.display()
+        );
+        return path;
     }
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|path| {

@@ -1,5 +1,6 @@
 //! The stub resolver and the packet parser against a real DNS server
 //! (Knot DNS on loopback; see tests/support).
+#![cfg(feature = "stub-resolver")]
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -9,8 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mailauth::dns::{
-    Answer, Failure, Mx, Name, PacketError, Query, RecordType, Records, Resolver, StubConfig,
-    StubResolver, build_query, parse_response,
+    Answer, CacheConfig, CachingResolver, Failure, Mx, Name, PacketError, Query, RecordType,
+    Records, Resolver, StubConfig, StubResolver, build_query, parse_response,
 };
 use support::{DnsServer, zone_with_soa};
 
@@ -421,6 +422,31 @@ fn forged_answers_are_ignored() {
     assert_eq!(
         txt_strings(&answer),
         vec![vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()]]
+    );
+}
+
+#[test]
+fn cache_in_front_of_the_stub_answers_after_the_server_is_gone() {
+    let server = server();
+    let cache = CachingResolver::new(server.resolver(), CacheConfig::default());
+    let query = q("example.com", RecordType::Txt);
+    let (answer, ttl) = cache.lookup_with_ttl(&query);
+    assert!(answer.txt().is_some());
+    assert_eq!(ttl, Some(300));
+    drop(server);
+    let (cached, ttl) = cache.lookup_with_ttl(&query);
+    assert_eq!(cached, answer);
+    assert!(ttl.is_some_and(|ttl| (299..=300).contains(&ttl)), "{ttl:?}");
+    // Negative answers are cached too; a name never asked is not.
+    let resolver = StubResolver::new(StubConfig {
+        timeout: Duration::from_millis(200),
+        attempts: 1,
+        ..cache.inner().config().clone()
+    });
+    assert_eq!(
+        resolver.lookup(&query),
+        Answer::TempFail(Failure::Network),
+        "the server is gone"
     );
 }
 

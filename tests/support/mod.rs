@@ -28,7 +28,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mailauth::dns::{Name, Query, StubConfig, StubResolver, build_query, parse_response};
+use mailauth::dns::{Name, Query, build_query, parse_response};
+#[cfg(feature = "stub-resolver")]
+use mailauth::dns::{StubConfig, StubResolver};
 
 /// How long a server may take to answer its first query.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -159,6 +161,7 @@ impl DnsServer {
         fs::read_to_string(self.dir.join("knotd.log")).unwrap_or_default()
     }
 
+    #[cfg(feature = "stub-resolver")]
     /// A stub configuration asking only this server: 2 s per try, 2 tries.
     pub fn stub_config(&self) -> StubConfig {
         StubConfig {
@@ -169,6 +172,7 @@ impl DnsServer {
         }
     }
 
+    #[cfg(feature = "stub-resolver")]
     /// A [`StubResolver`] with [`DnsServer::stub_config`].
     pub fn resolver(&self) -> StubResolver {
         StubResolver::new(self.stub_config())

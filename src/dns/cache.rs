@@ -240,9 +240,11 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
 
         let (answer, ttl) = self.inner.lookup_with_ttl(query);
         let keep = self.cache_ttl(&answer, ttl);
-        if keep == 0 || self.config.max_entries == 0 {
+        let expires_at = now.checked_add(Duration::from_secs(u64::from(keep)));
+        let Some(expires_at) = expires_at.filter(|_| keep > 0 && self.config.max_entries > 0)
+        else {
             return (answer, ttl);
-        }
+        };
         let mut state = self.state();
         state.remove(query);
         while state.entries.len() >= self.config.max_entries {
@@ -257,7 +259,7 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
             query.clone(),
             Entry {
                 answer: answer.clone(),
-                expires_at: now + Duration::from_secs(u64::from(keep)),
+                expires_at,
                 last_used: tick,
             },
         );

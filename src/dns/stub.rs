@@ -18,6 +18,9 @@ const MAX_RESOLV_CONF_SERVERS: usize = 3;
 const MAX_RESOLV_CONF_TIMEOUT: u64 = 30;
 /// Largest `attempts:` accepted from resolv.conf (glibc's cap).
 const MAX_RESOLV_CONF_ATTEMPTS: u32 = 5;
+/// Longest wait for one try, whatever the configuration says (so that the
+/// deadline arithmetic cannot overflow).
+const MAX_TRY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Largest DNS message (the TCP length prefix is 16 bits).
 const MAX_MESSAGE: usize = 65_535;
 
@@ -32,7 +35,7 @@ pub struct StubConfig {
     /// answer [`Answer::TempFail`] with [`Failure::Network`].
     pub nameservers: Vec<SocketAddr>,
     /// How long to wait for one server in one round, including a retry over
-    /// TCP when the UDP answer is truncated.
+    /// TCP when the UDP answer is truncated (at most one hour is used).
     pub timeout: Duration,
     /// How many rounds over all servers (0 counts as 1). A lookup never
     /// takes much longer than `attempts * timeout * nameservers.len()`.
@@ -206,7 +209,7 @@ impl StubResolver {
 
     /// One try at `server`, within `timeout` from now.
     fn ask(&self, server: SocketAddr, query: &Query) -> Outcome {
-        let deadline = Instant::now() + self.config.timeout;
+        let deadline = Instant::now() + self.config.timeout.min(MAX_TRY_TIMEOUT);
         if self.config.tcp_only {
             return ask_tcp(server, query, self.config.edns_udp_size, deadline);
         }

@@ -59,10 +59,7 @@ impl Name {
             if label.len() > MAX_LABEL_LEN {
                 return Err(NameError::LabelTooLong);
             }
-            if label
-                .bytes()
-                .any(|b| b <= b' ' || b == 0x7f || b == b'\\')
-            {
+            if label.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
                 return Err(NameError::InvalidCharacter);
             }
         }
@@ -168,6 +165,7 @@ impl std::str::FromStr for Name {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -385,10 +385,13 @@ impl Outcome {
                 format!("{receiver}: permanent error in processing domain of {sender}")
             }
         };
-        let mut pieces = vec![
-            render::Piece::new("", self.result.as_str().to_owned()),
-            render::Piece::new("", render::comment(&text)),
-        ];
+        let mut pieces = vec![render::Piece::new("", self.result.as_str().to_owned())];
+        // A comment may fold at any of its spaces.
+        pieces.extend(
+            render::comment(&text)
+                .split(' ')
+                .map(|word| render::Piece::new("", word.to_owned())),
+        );
         let mut pairs: Vec<(&str, String)> = vec![
             ("client-ip", ip.to_string()),
             ("envelope-from", self.sender.clone()),

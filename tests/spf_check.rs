@@ -260,3 +260,45 @@ fn authentication_results_piece() {
     assert_eq!(piece.properties[0].property, "helo");
     assert_eq!(piece.properties[0].value, "mx3.example.com");
 }
+
+#[test]
+fn ptr_validation_lookups_are_asked_together() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("example.org"), "v=spf1 ptr -all exp=why.example.org");
+    zone.add_txt(&n("why.example.org"), "%{p} at %{t} seen by %{r}");
+    for host in ["a.example.org", "b.example.org", "c.other.example"] {
+        zone.add(&n("9.2.0.192.in-addr.arpa"), RecordData::Ptr(n(host)));
+    }
+    zone.add(
+        &n("b.example.org"),
+        RecordData::A("192.0.2.9".parse().unwrap()),
+    );
+    zone.add(
+        &n("c.other.example"),
+        RecordData::A("192.0.2.9".parse().unwrap()),
+    );
+    let input = spf::Input::mail_from(ip("192.0.2.9"), "h.example.net", "x@example.org");
+    let (outcome, batches) = drive_reversed(&input, &zone);
+    assert_eq!(outcome.result, SpfResult::Pass);
+    let names = |batch: &Vec<Query>| -> Vec<String> {
+        let mut v: Vec<String> = batch.iter().map(ToString::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&batches[1]), ["9.2.0.192.in-addr.arpa PTR"]);
+    // Only names within the target domain need validating for `ptr`.
+    assert_eq!(names(&batches[2]), ["a.example.org A", "b.example.org A"]);
+
+    // A fail from another address: %{p} falls back to "unknown"; %{t} and
+    // %{r} come from the input and the configuration.
+    let input =
+        spf::Input::mail_from(ip("192.0.2.10"), "h.example.net", "x@example.org").at(1_700_000_000);
+    let mut config = spf::Config::default();
+    config.receiver = "mx.receiver.example".into();
+    let outcome = mailauth::resolve(spf::Check::new(&input, &config), &zone);
+    assert_eq!(outcome.result, SpfResult::Fail);
+    assert_eq!(
+        outcome.explanation.as_deref(),
+        Some("unknown at 1700000000 seen by mx.receiver.example")
+    );
+}

@@ -19,6 +19,13 @@ use crate::machine::{Machine, Poll, UnexpectedAnswer};
 /// the address lookups of every MX host), so they may be resolved in
 /// parallel.
 ///
+/// Each poll evaluates as far as the answers at hand allow: one term at a
+/// time, re-running a term from its start once the answers it was waiting
+/// for arrive (its counters are committed only when it completes). A term
+/// or explanation holding `%{p}` first asks for the client's PTR records,
+/// then for the addresses of those names together, and expands once the
+/// validated name is known; the answers are kept for the rest of the check.
+///
 /// The work is bounded by construction: at most
 /// [`Config::max_dns_mechanisms`] terms query DNS (include and redirect
 /// recursion included), each causing at most one query plus
@@ -33,6 +40,7 @@ pub struct Check {
     ip: IpAddr,
     sender_local: String,
     sender_domain: String,
+    now: u64,
     answers: HashMap<Query, Answer>,
     outstanding: Vec<Query>,
     wanted: Vec<Query>,
@@ -114,6 +122,7 @@ impl Check {
             ip,
             sender_local,
             sender_domain,
+            now: input.now,
             answers: HashMap::new(),
             outstanding: Vec::new(),
             wanted: Vec::new(),
@@ -154,7 +163,7 @@ impl Check {
             ip: self.ip,
             helo: &self.outcome_base.helo,
             receiver: &self.config.receiver,
-            timestamp: self.config.timestamp,
+            timestamp: self.now,
             validated_name,
         }
     }
@@ -279,8 +288,8 @@ impl Check {
 
     fn evaluate(&mut self) -> Step {
         let Some(frame) = self.frames.last() else {
-            // Unreachable in practice: the stage changes when the last
-            // frame ends.
+            // The stage leaves Evaluating when the last frame ends, so
+            // there is always a frame here; end as none if not.
             self.finish(SpfResult::None, Reason::InvalidDomain, None);
             return Step::Continue;
         };

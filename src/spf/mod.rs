@@ -25,6 +25,9 @@
 //! - PTR names past [`Config::max_ptr_names`] are ignored (§4.6.4;
 //!   `ptr-limit`), and `%{p}` prefers a validated name equal to, then below,
 //!   the current domain;
+//! - `%{p}` adds no DNS term of its own: it is expanded only within a term
+//!   that counts, or in `exp=`, and its lookups are bounded by
+//!   [`Config::max_ptr_names`];
 //! - the `exp=` lookup counts neither as a DNS term nor as a void lookup
 //!   (suite test `exp-void`);
 //! - a domain-spec that expands to something that is not a valid domain name
@@ -77,6 +80,9 @@ pub struct Input {
     pub mail_from: String,
     /// Which identity to check.
     pub identity: Identity,
+    /// The time of the check in seconds since the Unix epoch, for `%{t}`
+    /// (the core reads no clock; 0 unless set with [`Input::at`]).
+    pub now: u64,
 }
 
 impl Input {
@@ -93,6 +99,7 @@ impl Input {
             helo: helo.to_owned(),
             mail_from: mail_from.to_owned(),
             identity: Identity::MailFrom,
+            now: 0,
         }
     }
 
@@ -103,7 +110,15 @@ impl Input {
             helo: helo.to_owned(),
             mail_from: String::new(),
             identity: Identity::Helo,
+            now: 0,
         }
+    }
+
+    /// The same input at `now` (seconds since the Unix epoch), the value of
+    /// `%{t}` in explanations.
+    pub fn at(mut self, now: u64) -> Input {
+        self.now = now;
+        self
     }
 
     /// The local-part and domain checked (§4.3): `postmaster` for a missing
@@ -150,8 +165,6 @@ pub struct Config {
     pub default_explanation: String,
     /// The receiving host's domain, for `%{r}` (§7.3).
     pub receiver: String,
-    /// Seconds since the Unix epoch, for `%{t}` (the core reads no clock).
-    pub timestamp: u64,
 }
 
 impl Default for Config {
@@ -165,7 +178,6 @@ impl Default for Config {
             max_explanation_len: 1024,
             default_explanation: "%{c} is not one of %{d}'s designated mail senders".to_owned(),
             receiver: "unknown".to_owned(),
-            timestamp: 0,
         }
     }
 }

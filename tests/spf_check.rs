@@ -302,3 +302,19 @@ fn ptr_validation_lookups_are_asked_together() {
         Some("unknown at 1700000000 seen by mx.receiver.example")
     );
 }
+
+#[test]
+fn redirect_inside_include_without_record() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("example.org"), "v=spf1 include:inc.example.org -all");
+    zone.add_txt(&n("inc.example.org"), "v=spf1 redirect=gone.example.org");
+    let input = spf::Input::mail_from(ip("192.0.2.1"), "h.example.net", "x@example.org");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+    assert_eq!(outcome.result, SpfResult::PermError);
+    assert_eq!(
+        outcome.reason,
+        Reason::RedirectNoRecord {
+            domain: "gone.example.org".into()
+        }
+    );
+}

@@ -670,6 +670,9 @@ impl Check {
             SpfResult::PermError => self.frame_result(SpfResult::PermError, reason),
             SpfResult::None => {
                 let reason = match reason {
+                    Reason::NoRecord { domain } if frame.redirected => {
+                        Reason::RedirectNoRecord { domain }
+                    }
                     Reason::NoRecord { domain } => Reason::IncludeNoRecord { domain },
                     other => other,
                 };

@@ -383,23 +383,24 @@ impl Check {
                 return Step::Continue;
             }
         };
-        let mut spf = txts
+        let mut spf: Vec<Vec<u8>> = txts
             .iter()
             .map(crate::dns::Txt::joined)
-            .filter(|t| is_spf_record(t));
-        let (Some(text), None) = (spf.next(), spf.next()) else {
-            let reason = if txts.iter().filter(|t| is_spf_record(&t.joined())).count() > 1 {
-                Reason::MultipleRecords { domain: name }
-            } else {
-                Reason::NoRecord { domain: name }
-            };
-            let result = if matches!(reason, Reason::MultipleRecords { .. }) {
-                SpfResult::PermError
-            } else {
-                SpfResult::None
-            };
-            self.frame_result(result, reason);
-            return Step::Continue;
+            .filter(|t| is_spf_record(t))
+            .collect();
+        let text = match spf.len() {
+            0 => {
+                self.frame_result(SpfResult::None, Reason::NoRecord { domain: name });
+                return Step::Continue;
+            }
+            1 => spf.pop().unwrap_or_default(),
+            _ => {
+                self.frame_result(
+                    SpfResult::PermError,
+                    Reason::MultipleRecords { domain: name },
+                );
+                return Step::Continue;
+            }
         };
         match Record::parse(&text, self.config.max_terms) {
             Ok(record) => {

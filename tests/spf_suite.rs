@@ -22,11 +22,7 @@ use serde_json::Value;
 
 /// RFC 7208 cases that fail, with the reason. Must stay in step with the
 /// results: the test fails when a listed case passes.
-const KNOWN_7208_FAILURES: &[(&str, &str)] = &[(
-    "macro-mania-in-domain",
-    "the expanded name `macro%percent  space%20url-space.example.com` holds spaces, \
-     which dns::Name refuses, so neither the zone nor the query can hold it",
-)];
+const KNOWN_7208_FAILURES: &[(&str, &str)] = &[];
 
 /// Cases whose explanation differs from the suite's only in letter case.
 /// The suite writes the nibbles of `%{i}` for IPv6 in upper case (pyspf's

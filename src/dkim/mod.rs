@@ -79,9 +79,13 @@ pub enum Algorithm {
 impl Algorithm {
     /// Parses the value of `a=` (case-insensitive).
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        [Algorithm::RsaSha1, Algorithm::RsaSha256, Algorithm::Ed25519Sha256]
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(name))
+        [
+            Algorithm::RsaSha1,
+            Algorithm::RsaSha256,
+            Algorithm::Ed25519Sha256,
+        ]
+        .into_iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(name))
     }
 
     /// The name used in `a=`.

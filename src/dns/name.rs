@@ -59,10 +59,7 @@ impl Name {
             if label.len() > MAX_LABEL_LEN {
                 return Err(NameError::LabelTooLong);
             }
-            if label
-                .bytes()
-                .any(|b| b <= b' ' || b == 0x7f || b == b'\\')
-            {
+            if label.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
                 return Err(NameError::InvalidCharacter);
             }
         }

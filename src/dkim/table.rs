@@ -78,13 +78,19 @@ impl Pattern {
             return Ok(Pattern::Address(format!("*@{text}")));
         }
         let domain = domain.trim_end_matches('.').to_owned();
-        if subdomains { Ok(Pattern::Subdomains(domain)) } else { Ok(Pattern::Domain(domain)) }
+        if subdomains {
+            Ok(Pattern::Subdomains(domain))
+        } else {
+            Ok(Pattern::Domain(domain))
+        }
     }
 
     /// Whether `address` (`local@domain`, or a bare domain) matches.
     pub fn matches(&self, address: &str) -> bool {
         let address = address.trim().to_ascii_lowercase();
-        let domain = address.rsplit_once('@').map_or(address.as_str(), |(_, d)| d);
+        let domain = address
+            .rsplit_once('@')
+            .map_or(address.as_str(), |(_, d)| d);
         let domain = domain.trim_end_matches('.');
         match self {
             Pattern::Any => true,
@@ -95,7 +101,11 @@ impl Pattern {
                     && domain.as_bytes().get(domain.len() - d.len() - 1) == Some(&b'.')
             }
             Pattern::Address(glob) => {
-                let subject = if address.contains('@') { address.clone() } else { format!("@{domain}") };
+                let subject = if address.contains('@') {
+                    address.clone()
+                } else {
+                    format!("@{domain}")
+                };
                 glob_match(glob.as_bytes(), subject.as_bytes())
             }
         }
@@ -127,7 +137,9 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 /// The `d=` a rule signs with.
@@ -159,7 +171,11 @@ impl KeyEntry {
             validate_domain(d)?;
         }
         validate_selector(selector)?;
-        Ok(KeyEntry { domain, selector: selector.to_ascii_lowercase(), key })
+        Ok(KeyEntry {
+            domain,
+            selector: selector.to_ascii_lowercase(),
+            key,
+        })
     }
 
     /// The signing domain rule.
@@ -264,18 +280,27 @@ impl SigningTable {
 
     /// Finds the rule for a From address (`local@domain`, or a bare domain).
     pub fn lookup(&self, from_address: &str) -> Option<Selection<'_>> {
-        let (_, entry) = self.rules.iter().find(|(pattern, _)| pattern.matches(from_address))?;
+        let (_, entry) = self
+            .rules
+            .iter()
+            .find(|(pattern, _)| pattern.matches(from_address))?;
         let domain = match &entry.domain {
             SigningDomain::Fixed(d) => d.to_ascii_lowercase(),
             SigningDomain::FromDomain => {
-                let domain = from_address.rsplit_once('@').map_or(from_address, |(_, d)| d);
+                let domain = from_address
+                    .rsplit_once('@')
+                    .map_or(from_address, |(_, d)| d);
                 let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
                 // The From domain goes into d=: it must be a valid domain.
                 validate_domain(&domain).ok()?;
                 domain
             }
         };
-        Some(Selection { domain, selector: &entry.selector, key: &entry.key })
+        Some(Selection {
+            domain,
+            selector: &entry.selector,
+            key: &entry.key,
+        })
     }
 
     /// Builds a table from OpenDKIM `KeyTable` and `SigningTable` text.
@@ -297,7 +322,14 @@ impl SigningTable {
         refile: bool,
         load_key: &mut dyn FnMut(&Path) -> Result<Vec<u8>, std::io::Error>,
     ) -> Result<SigningTable, TableError> {
-        Self::from_opendkim_named(key_table, "key table", signing_table, "signing table", refile, load_key)
+        Self::from_opendkim_named(
+            key_table,
+            "key table",
+            signing_table,
+            "signing table",
+            refile,
+            load_key,
+        )
     }
 
     fn from_opendkim_named(
@@ -310,12 +342,17 @@ impl SigningTable {
     ) -> Result<SigningTable, TableError> {
         let mut keys: Vec<(String, KeyEntry)> = Vec::new();
         for (line_no, fields) in table_lines(key_table, key_table_name)? {
-            let syntax = |problem| TableError::Syntax { file: key_table_name.into(), line: line_no, problem };
+            let syntax = |problem| TableError::Syntax {
+                file: key_table_name.into(),
+                line: line_no,
+                problem,
+            };
             let [name, value] = fields.as_slice() else {
                 return Err(syntax("expected: keyname domain:selector:keypath"));
             };
             let mut parts = value.splitn(3, ':');
-            let (Some(domain), Some(selector), Some(key_ref)) = (parts.next(), parts.next(), parts.next())
+            let (Some(domain), Some(selector), Some(key_ref)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 return Err(syntax("expected domain:selector:keypath"));
             };
@@ -325,7 +362,10 @@ impl SigningTable {
             } else {
                 SigningDomain::Fixed(domain.to_owned())
             };
-            keys.push((name.clone(), KeyEntry::new(domain, selector, Arc::new(key))?));
+            keys.push((
+                name.clone(),
+                KeyEntry::new(domain, selector, Arc::new(key))?,
+            ));
         }
         let mut rules = Vec::new();
         for (line_no, fields) in table_lines(signing_table, signing_table_name)? {
@@ -343,7 +383,11 @@ impl SigningTable {
                     name: name.clone(),
                 });
             };
-            let pattern = if refile { Pattern::parse(pattern)? } else { literal_pattern(pattern)? };
+            let pattern = if refile {
+                Pattern::parse(pattern)?
+            } else {
+                literal_pattern(pattern)?
+            };
             rules.push((pattern, entry.clone()));
         }
         if !refile {
@@ -357,14 +401,23 @@ impl SigningTable {
     /// `signing_table` may carry a `file:` or `refile:` prefix (`refile:` on
     /// the signing table turns on wildcard patterns). Key paths are read
     /// from the file system; relative ones against the key table's folder.
-    pub fn from_opendkim_files(key_table: &str, signing_table: &str) -> Result<SigningTable, TableError> {
+    pub fn from_opendkim_files(
+        key_table: &str,
+        signing_table: &str,
+    ) -> Result<SigningTable, TableError> {
         let key_path = PathBuf::from(key_table.strip_prefix("file:").unwrap_or(key_table));
         let (refile, signing_path) = match signing_table.strip_prefix("refile:") {
             Some(path) => (true, path),
-            None => (false, signing_table.strip_prefix("file:").unwrap_or(signing_table)),
+            None => (
+                false,
+                signing_table.strip_prefix("file:").unwrap_or(signing_table),
+            ),
         };
         let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|source| TableError::Io { path: path.to_owned(), source })
+            std::fs::read_to_string(path).map_err(|source| TableError::Io {
+                path: path.to_owned(),
+                source,
+            })
         };
         let key_text = read(&key_path)?;
         let signing_text = read(Path::new(signing_path))?;
@@ -415,7 +468,11 @@ fn table_lines(text: &str, file: &str) -> Result<Vec<(usize, Vec<String>)>, Tabl
     let mut out = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.len() > MAX_LINE {
-            return Err(TableError::Syntax { file: file.into(), line: index + 1, problem: "line too long" });
+            return Err(TableError::Syntax {
+                file: file.into(),
+                line: index + 1,
+                problem: "line too long",
+            });
         }
         let line = line.split_once('#').map_or(line, |(before, _)| before);
         let fields: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
@@ -431,8 +488,12 @@ fn read_key(
     key_ref: &str,
     load_key: &mut dyn FnMut(&Path) -> Result<Vec<u8>, std::io::Error>,
 ) -> Result<SigningKey, TableError> {
-    let key_error = |source| TableError::Key { name: name.to_owned(), source };
-    let looks_like_path = key_ref.starts_with('/') || key_ref.starts_with('.') || key_ref.contains('/');
+    let key_error = |source| TableError::Key {
+        name: name.to_owned(),
+        source,
+    };
+    let looks_like_path =
+        key_ref.starts_with('/') || key_ref.starts_with('.') || key_ref.contains('/');
     if !looks_like_path {
         // The key itself, base64 DER, as OpenDKIM allows.
         if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(key_ref) {
@@ -440,7 +501,10 @@ fn read_key(
         }
     }
     let path = Path::new(key_ref);
-    let bytes = load_key(path).map_err(|source| TableError::Io { path: path.to_owned(), source })?;
+    let bytes = load_key(path).map_err(|source| TableError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     if bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         SigningKey::from_pem(&bytes).map_err(key_error)
     } else {
@@ -459,9 +523,17 @@ mod tests {
         let file = match name {
             "mail.private" | "default.private" => "ed25519.pkcs8.pem",
             "rsa.private" => "rsa2048.pkcs1.pem",
-            _ => return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")),
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file",
+                ));
+            }
         };
-        std::fs::read(format!("{}/tests/data/keys/{file}", env!("CARGO_MANIFEST_DIR")))
+        std::fs::read(format!(
+            "{}/tests/data/keys/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
     }
 
     const KEY_TABLE: &str = "\
@@ -487,11 +559,26 @@ ceo@example.net        default._domainkey.%
             let s = table.lookup(a).unwrap();
             (s.domain, s.selector.to_owned(), s.key.bits())
         };
-        assert_eq!(pick("alice@example.com"), ("example.com".into(), "mail".into(), 256));
-        assert_eq!(pick("Alice@EU.Example.COM"), ("example.com".into(), "mail".into(), 256));
-        assert_eq!(pick("bob@example.net"), ("example.net".into(), "rsa".into(), 2048));
-        assert_eq!(pick("ceo@example.net"), ("example.net".into(), "default".into(), 256));
-        assert_eq!(pick("x@other.org"), ("other.org".into(), "default".into(), 256));
+        assert_eq!(
+            pick("alice@example.com"),
+            ("example.com".into(), "mail".into(), 256)
+        );
+        assert_eq!(
+            pick("Alice@EU.Example.COM"),
+            ("example.com".into(), "mail".into(), 256)
+        );
+        assert_eq!(
+            pick("bob@example.net"),
+            ("example.net".into(), "rsa".into(), 2048)
+        );
+        assert_eq!(
+            pick("ceo@example.net"),
+            ("example.net".into(), "default".into(), 256)
+        );
+        assert_eq!(
+            pick("x@other.org"),
+            ("other.org".into(), "default".into(), 256)
+        );
     }
 
     #[test]
@@ -504,23 +591,43 @@ boss@example.net    default._domainkey.%
 ";
         let table = SigningTable::from_opendkim(KEY_TABLE, signing, false, &mut key_file).unwrap();
         assert_eq!(table.lookup("a@example.net").unwrap().selector, "rsa");
-        assert_eq!(table.lookup("boss@example.net").unwrap().selector, "default");
+        assert_eq!(
+            table.lookup("boss@example.net").unwrap().selector,
+            "default"
+        );
         assert_eq!(table.lookup("a@sub.example.com").unwrap().selector, "mail");
         // `.example.com` is subdomains only: example.com falls to `*`.
         let s = table.lookup("a@example.com").unwrap();
         assert_eq!((s.selector, s.domain.as_str()), ("default", "example.com"));
-        let literal_star = SigningTable::from_opendkim(KEY_TABLE, "*@example.com mail._domainkey.example.com", false, &mut key_file);
+        let literal_star = SigningTable::from_opendkim(
+            KEY_TABLE,
+            "*@example.com mail._domainkey.example.com",
+            false,
+            &mut key_file,
+        );
         assert!(matches!(literal_star, Err(TableError::Pattern { .. })));
     }
 
     #[test]
     fn own_rules() {
-        let key = Arc::new(SigningKey::from_pem(&key_file(Path::new("mail.private")).unwrap()).unwrap());
+        let key =
+            Arc::new(SigningKey::from_pem(&key_file(Path::new("mail.private")).unwrap()).unwrap());
         let mut table = SigningTable::new();
-        let entry = |d: &str, s: &str| KeyEntry::new(SigningDomain::Fixed(d.into()), s, key.clone()).unwrap();
-        table.push(Pattern::parse("example.com").unwrap(), entry("example.com", "a"));
-        table.push(Pattern::parse(".example.com").unwrap(), entry("example.com", "b"));
-        table.push(Pattern::parse("*.example.org").unwrap(), entry("example.org", "c"));
+        let entry = |d: &str, s: &str| {
+            KeyEntry::new(SigningDomain::Fixed(d.into()), s, key.clone()).unwrap()
+        };
+        table.push(
+            Pattern::parse("example.com").unwrap(),
+            entry("example.com", "a"),
+        );
+        table.push(
+            Pattern::parse(".example.com").unwrap(),
+            entry("example.com", "b"),
+        );
+        table.push(
+            Pattern::parse("*.example.org").unwrap(),
+            entry("example.org", "c"),
+        );
         table.push(Pattern::parse("*").unwrap(), entry("relay.example", "d"));
         assert_eq!(table.lookup("x@example.com").unwrap().selector, "a");
         assert_eq!(table.lookup("example.com").unwrap().selector, "a");
@@ -528,11 +635,23 @@ boss@example.net    default._domainkey.%
         assert_eq!(table.lookup("x@badexample.com").unwrap().selector, "d");
         assert_eq!(table.lookup("x@www.example.org").unwrap().selector, "c");
         assert_eq!(table.lookup("x@example.org").unwrap().selector, "d");
-        assert!(KeyEntry::new(SigningDomain::Fixed("bad domain".into()), "s", key.clone()).is_err());
-        assert!(KeyEntry::new(SigningDomain::Fixed("example.com".into()), "s;x=1", key.clone()).is_err());
+        assert!(
+            KeyEntry::new(SigningDomain::Fixed("bad domain".into()), "s", key.clone()).is_err()
+        );
+        assert!(
+            KeyEntry::new(
+                SigningDomain::Fixed("example.com".into()),
+                "s;x=1",
+                key.clone()
+            )
+            .is_err()
+        );
         // FromDomain with a From domain that is not a domain: no selection.
         let mut from = SigningTable::new();
-        from.push(Pattern::Any, KeyEntry::new(SigningDomain::FromDomain, "s", key).unwrap());
+        from.push(
+            Pattern::Any,
+            KeyEntry::new(SigningDomain::FromDomain, "s", key).unwrap(),
+        );
         assert!(from.lookup("x@exa mple.com").is_none());
         assert_eq!(from.lookup("x@Example.COM.").unwrap().domain, "example.com");
     }
@@ -551,15 +670,36 @@ boss@example.net    default._domainkey.%
 
     #[test]
     fn table_errors_name_the_line() {
-        let err = SigningTable::from_opendkim("k example.com:sel", "", true, &mut key_file).unwrap_err();
-        assert_eq!(err.to_string(), "key table:1: expected domain:selector:keypath");
-        let err = SigningTable::from_opendkim(KEY_TABLE, "\n*@x nosuchkey\n", true, &mut key_file).unwrap_err();
-        assert_eq!(err.to_string(), "signing table:2: key name \"nosuchkey\" is not in the key table");
-        let err = SigningTable::from_opendkim("k example.com:s:/missing.private", "", true, &mut key_file).unwrap_err();
+        let err =
+            SigningTable::from_opendkim("k example.com:sel", "", true, &mut key_file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "key table:1: expected domain:selector:keypath"
+        );
+        let err = SigningTable::from_opendkim(KEY_TABLE, "\n*@x nosuchkey\n", true, &mut key_file)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "signing table:2: key name \"nosuchkey\" is not in the key table"
+        );
+        let err = SigningTable::from_opendkim(
+            "k example.com:s:/missing.private",
+            "",
+            true,
+            &mut key_file,
+        )
+        .unwrap_err();
         assert!(matches!(err, TableError::Io { .. }), "{err}");
-        let err = SigningTable::from_opendkim("k exa;mple.com:s:/x/mail.private", "", true, &mut key_file).unwrap_err();
+        let err = SigningTable::from_opendkim(
+            "k exa;mple.com:s:/x/mail.private",
+            "",
+            true,
+            &mut key_file,
+        )
+        .unwrap_err();
         assert!(matches!(err, TableError::Value(_)), "{err}");
-        let err = SigningTable::from_opendkim("k example.com:s:AAAA", "", true, &mut key_file).unwrap_err();
+        let err = SigningTable::from_opendkim("k example.com:s:AAAA", "", true, &mut key_file)
+            .unwrap_err();
         assert!(matches!(err, TableError::Key { .. }), "{err}");
     }
 
@@ -567,8 +707,16 @@ boss@example.net    default._domainkey.%
     fn files_on_disk_with_relative_key_paths() {
         let dir = std::env::temp_dir().join(format!("mailauth-table-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("keys")).unwrap();
-        std::fs::write(dir.join("keys/mail.private"), key_file(Path::new("mail.private")).unwrap()).unwrap();
-        std::fs::write(dir.join("KeyTable"), "m example.com:mail:keys/mail.private\n").unwrap();
+        std::fs::write(
+            dir.join("keys/mail.private"),
+            key_file(Path::new("mail.private")).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("KeyTable"),
+            "m example.com:mail:keys/mail.private\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("SigningTable"), "*@example.com m\n").unwrap();
         let table = SigningTable::from_opendkim_files(
             &format!("file:{}", dir.join("KeyTable").display()),

@@ -165,6 +165,7 @@ impl std::str::FromStr for Name {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,62 @@
 //! The `mailauth` command-line tool.
+//!
+//! Each subcommand is one variant of [`Command`] and one module under
+//! `src/bin/mailauth/`.
 
-fn main() {
-    eprintln!("mailauth: no command yet");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[path = "mailauth/genkey.rs"]
+mod genkey;
+#[path = "mailauth/output.rs"]
+mod output;
+#[path = "mailauth/resolver.rs"]
+mod resolver;
+#[path = "mailauth/sign.rs"]
+mod sign;
+#[path = "mailauth/testkey.rs"]
+mod testkey;
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success: signed, key written, key matches
+  1  negative result: the published key does not match, is revoked or missing
+  2  bad arguments
+  3  temporary failure (DNS timeout or server failure): try again later
+  4  input or configuration error (unreadable file, bad key, bad message)";
+
+/// Mail authentication from the command line: DKIM signing, key generation
+/// and key checks.
+#[derive(Debug, Parser)]
+#[command(name = "mailauth", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign a message (standard input) with DKIM and print the signed message.
+    #[command(after_help = EXIT_CODES)]
+    Sign(sign::Args),
+    /// Generate a DKIM key pair: SELECTOR.private and SELECTOR.txt, like opendkim-genkey.
+    #[command(after_help = EXIT_CODES)]
+    Genkey(genkey::Args),
+    /// Check that the key published in DNS matches a private key, like opendkim-testkey.
+    #[command(after_help = EXIT_CODES)]
+    Testkey(testkey::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sign(args) => sign::run(&args),
+        Command::Genkey(args) => genkey::run(&args),
+        Command::Testkey(args) => testkey::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
 }

@@ -1,1 +1,851 @@
-//! DKIM: canon (to be written).
+//! Canonicalization (RFC 6376 §3.4) and the streaming body hash (§3.7).
+//!
+//! Header and body canonicalization are distinct types
+//! ([`HeaderCanonicalization`], [`BodyCanonicalization`]) so that the two
+//! halves of `c=` cannot be mixed up.
+//!
+//! # Line endings
+//!
+//! Messages handed to the library often use bare LF line endings (a message
+//! read from a Unix mailbox or a file). A bare LF is treated exactly as CRLF,
+//! in the body and in header fields; a CR that is not followed by LF is an
+//! ordinary byte. This matches what an MTA would have put on the wire.
+//!
+//! # Streaming
+//!
+//! [`BodyHasher`] takes the body in chunks of any size, split anywhere (inside
+//! a CRLF, inside a run of whitespace), and keeps constant state: a count of
+//! held-back empty lines, a held-back-whitespace flag, a held-back-CR flag and
+//! a fixed output buffer. Runs of bytes that canonicalization leaves
+//! unchanged are found with vectorized searches (`memchr`) and handed to the
+//! hash function whole.
+
+use std::fmt;
+
+use sha2::Digest as _;
+
+use super::HashAlgorithm;
+
+/// Header canonicalization (RFC 6376 §3.4.1, §3.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum HeaderCanonicalization {
+    /// `simple`: header fields exactly as they are.
+    #[default]
+    Simple,
+    /// `relaxed`: lowercase names, unfolded, whitespace runs reduced.
+    Relaxed,
+}
+
+/// Body canonicalization (RFC 6376 §3.4.3, §3.4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum BodyCanonicalization {
+    /// `simple`: the body as is, without trailing empty lines.
+    #[default]
+    Simple,
+    /// `relaxed`: whitespace runs reduced, trailing whitespace and trailing
+    /// empty lines removed.
+    Relaxed,
+}
+
+impl HeaderCanonicalization {
+    /// The name used in `c=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeaderCanonicalization::Simple => "simple",
+            HeaderCanonicalization::Relaxed => "relaxed",
+        }
+    }
+
+    /// Parses `simple` or `relaxed` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<HeaderCanonicalization> {
+        if name.eq_ignore_ascii_case("simple") {
+            Some(HeaderCanonicalization::Simple)
+        } else if name.eq_ignore_ascii_case("relaxed") {
+            Some(HeaderCanonicalization::Relaxed)
+        } else {
+            None
+        }
+    }
+
+    /// Appends one header field, canonicalized, to `out`, ending with CRLF.
+    ///
+    /// `name` is the field name as it appears before the colon; `value` is
+    /// everything after the colon up to (not including) the CRLF that ends
+    /// the field, folding line breaks included.
+    ///
+    /// - simple (§3.4.1): `name ":" value CRLF`, unchanged except that bare LF
+    ///   line breaks are written as CRLF.
+    /// - relaxed (§3.4.2): name lowercased, whitespace around the colon
+    ///   removed, value unfolded, runs of WSP reduced to one SP, WSP at the
+    ///   end of the value removed.
+    pub fn append(self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+        match self {
+            HeaderCanonicalization::Simple => {
+                append_lf_as_crlf(name, out);
+                out.push(b':');
+                append_lf_as_crlf(value, out);
+            }
+            HeaderCanonicalization::Relaxed => {
+                let name = trim_wsp_end(name);
+                out.extend(name.iter().map(u8::to_ascii_lowercase));
+                out.push(b':');
+                append_relaxed_value(value, out);
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Writes `bytes` to `out`, turning each bare LF into CRLF.
+fn append_lf_as_crlf(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut previous = 0u8;
+    for &byte in bytes {
+        if byte == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        previous = byte;
+    }
+}
+
+/// The relaxed form of a header value: unfolded, WSP runs as one SP, no
+/// leading or trailing WSP.
+fn append_relaxed_value(value: &[u8], out: &mut Vec<u8>) {
+    let mut pending_space = false;
+    let mut wrote_any = false;
+    for &byte in value {
+        match byte {
+            b'\r' | b'\n' => {}
+            b' ' | b'\t' => pending_space = true,
+            _ => {
+                if pending_space && wrote_any {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                wrote_any = true;
+                out.push(byte);
+            }
+        }
+    }
+}
+
+fn trim_wsp_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    bytes.get(..end).unwrap_or(bytes)
+}
+
+impl BodyCanonicalization {
+    /// The name used in `c=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyCanonicalization::Simple => "simple",
+            BodyCanonicalization::Relaxed => "relaxed",
+        }
+    }
+
+    /// Parses `simple` or `relaxed` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<BodyCanonicalization> {
+        if name.eq_ignore_ascii_case("simple") {
+            Some(BodyCanonicalization::Simple)
+        } else if name.eq_ignore_ascii_case("relaxed") {
+            Some(BodyCanonicalization::Relaxed)
+        } else {
+            None
+        }
+    }
+}
+
+/// The `c=` tag: header and body canonicalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Canonicalization {
+    /// How header fields are canonicalized.
+    pub header: HeaderCanonicalization,
+    /// How the body is canonicalized.
+    pub body: BodyCanonicalization,
+}
+
+impl Canonicalization {
+    /// Parses a `c=` value: `header` or `header/body`; a missing body part
+    /// means `simple` (RFC 6376 §3.5).
+    pub fn from_tag(value: &str) -> Option<Canonicalization> {
+        let (header, body) = match value.split_once('/') {
+            Some((header, body)) => (header, Some(body)),
+            None => (value, None),
+        };
+        Some(Canonicalization {
+            header: HeaderCanonicalization::from_name(header)?,
+            body: match body {
+                Some(body) => BodyCanonicalization::from_name(body)?,
+                None => BodyCanonicalization::Simple,
+            },
+        })
+    }
+}
+
+impl fmt::Display for Canonicalization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.header.as_str(), self.body.as_str())
+    }
+}
+
+/// A running SHA-1 or SHA-256.
+#[derive(Clone)]
+pub(crate) enum RunningHash {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl RunningHash {
+    pub(crate) fn new(algorithm: HashAlgorithm) -> RunningHash {
+        match algorithm {
+            HashAlgorithm::Sha1 => RunningHash::Sha1(sha1::Sha1::new()),
+            HashAlgorithm::Sha256 => RunningHash::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        match self {
+            RunningHash::Sha1(h) => h.update(bytes),
+            RunningHash::Sha256(h) => h.update(bytes),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        match self {
+            RunningHash::Sha1(h) => h.finalize().to_vec(),
+            RunningHash::Sha256(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+impl fmt::Debug for RunningHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunningHash::Sha1(_) => "RunningHash(sha1)",
+            RunningHash::Sha256(_) => "RunningHash(sha256)",
+        })
+    }
+}
+
+/// The result of hashing a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyHash {
+    /// The digest of the hashed canonical body (what `bh=` holds).
+    pub digest: Vec<u8>,
+    /// How many canonical octets were hashed: the whole canonical body, or
+    /// the length limit when it is shorter.
+    pub hashed_length: u64,
+    /// The length of the whole canonical body. Greater than
+    /// [`hashed_length`](Self::hashed_length) when a length limit (`l=`)
+    /// left content unsigned.
+    pub canonical_length: u64,
+}
+
+impl BodyHash {
+    /// Whether a length limit left canonical body content out of the hash.
+    pub fn has_unsigned_content(&self) -> bool {
+        self.canonical_length > self.hashed_length
+    }
+}
+
+/// Size of the output buffer handed to the hash function at once.
+const OUTPUT_BUFFER: usize = 8 * 1024;
+/// CRLF repeated, to write held-back empty lines in few calls.
+const CRLFS: &[u8; 64] = b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+
+fn is_wsp(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
+}
+
+/// The end of the run of WSP starting at `from`.
+fn wsp_run_end(bytes: &[u8], from: usize) -> usize {
+    let mut end = from;
+    while bytes.get(end).is_some_and(|&b| is_wsp(b)) {
+        end += 1;
+    }
+    end
+}
+
+/// The next position at or after `from` found by `find`, remembered in
+/// `cache` while it is still ahead; `bytes.len()` when there is none.
+#[inline]
+fn search(
+    cache: &mut Option<usize>,
+    bytes: &[u8],
+    from: usize,
+    find: impl FnOnce(&[u8]) -> Option<usize>,
+) -> usize {
+    match *cache {
+        Some(found) if found >= from => found,
+        _ => {
+            let rest = bytes.get(from..).unwrap_or_default();
+            let found = from + find(rest).unwrap_or(rest.len());
+            *cache = Some(found);
+            found
+        }
+    }
+}
+
+/// Streaming body canonicalization and hashing (RFC 6376 §3.4.3, §3.4.4,
+/// §3.7): the value compared with `bh=`.
+///
+/// ```
+/// use mailauth::dkim::HashAlgorithm;
+/// use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher};
+///
+/// let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, None);
+/// hasher.update(b"Hello  \r");
+/// hasher.update(b"\nworld\n\n\n");
+/// let hash = hasher.finish();
+/// assert_eq!(hash.canonical_length, b"Hello\r\nworld\r\n".len() as u64);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BodyHasher {
+    canonicalization: BodyCanonicalization,
+    hash: RunningHash,
+    buffer: Vec<u8>,
+    length_limit: Option<u64>,
+    /// Canonical octets produced so far (whole body, not only hashed).
+    produced: u64,
+    /// Canonical octets handed to the hash so far.
+    hashed: u64,
+    /// Line breaks seen but not yet written: they are dropped if only empty
+    /// lines follow until the end.
+    pending_line_breaks: u64,
+    /// A run of WSP seen but not yet written (relaxed only).
+    pending_space: bool,
+    /// A CR seen as the last byte of a chunk: a line break if LF follows.
+    pending_cr: bool,
+    /// Whether any non-empty line content has been produced.
+    produced_content: bool,
+    /// Searcher for two spaces in a row (relaxed only).
+    double_space: memchr::memmem::Finder<'static>,
+}
+
+impl BodyHasher {
+    /// A hasher for a body canonicalized with `canonicalization`, hashed with
+    /// `hash`, of which at most `length_limit` canonical octets are hashed
+    /// (the `l=` tag).
+    pub fn new(
+        canonicalization: BodyCanonicalization,
+        hash: HashAlgorithm,
+        length_limit: Option<u64>,
+    ) -> BodyHasher {
+        BodyHasher {
+            canonicalization,
+            hash: RunningHash::new(hash),
+            buffer: Vec::with_capacity(OUTPUT_BUFFER),
+            length_limit,
+            produced: 0,
+            hashed: 0,
+            pending_line_breaks: 0,
+            pending_space: false,
+            pending_cr: false,
+            produced_content: false,
+            double_space: memchr::memmem::Finder::new(b"  "),
+        }
+    }
+
+    /// Feeds the next chunk of the body (bytes after the blank line that
+    /// ends the header). Chunks may be split anywhere.
+    pub fn update(&mut self, chunk: &[u8]) {
+        let mut rest = chunk;
+        if self.pending_cr {
+            self.pending_cr = false;
+            match rest.first() {
+                None => {
+                    self.pending_cr = true;
+                    return;
+                }
+                Some(b'\n') => {
+                    self.line_break();
+                    rest = rest.get(1..).unwrap_or_default();
+                }
+                Some(_) => self.lone_cr(),
+            }
+        }
+        let relaxed = self.canonicalization == BodyCanonicalization::Relaxed;
+        self.update_chunk(rest, relaxed);
+    }
+
+    /// Canonicalizes one chunk.
+    ///
+    /// The chunk is walked from event to event: line feeds, and for relaxed
+    /// canonicalization also tabs and double spaces (each found with one
+    /// vectorized search, so every byte is searched once). A line ending in
+    /// CRLF with no whitespace before it is already canonical, so the bytes
+    /// between events are handed on as one span; only the bytes around an
+    /// event that needs work go through [`special`](Self::special).
+    fn update_chunk(&mut self, chunk: &[u8], relaxed: bool) {
+        let len = chunk.len();
+        let mut start = 0;
+        if relaxed && self.pending_space {
+            start = wsp_run_end(chunk, 0);
+        }
+        let mut cursor = start;
+        let mut next_lf: Option<usize> = None;
+        let mut next_tab: Option<usize> = None;
+        let mut next_double: Option<usize> = None;
+        loop {
+            let lf = search(&mut next_lf, chunk, cursor, |rest| {
+                memchr::memchr(b'\n', rest)
+            });
+            let event = if relaxed {
+                let tab = search(&mut next_tab, chunk, cursor, |rest| {
+                    memchr::memchr(b'\t', rest)
+                });
+                let finder = &self.double_space;
+                let double = search(&mut next_double, chunk, cursor, |rest| finder.find(rest));
+                lf.min(tab).min(double)
+            } else {
+                lf
+            };
+            if event >= len {
+                break;
+            }
+            if event == lf {
+                let clean = lf >= start + 2
+                    && chunk.get(lf - 1) == Some(&b'\r')
+                    && !(relaxed && chunk.get(lf - 2).is_some_and(|&b| is_wsp(b)));
+                if clean {
+                    cursor = lf + 1;
+                    continue;
+                }
+            }
+            // Work to do around `event`: hand on the span before it, then
+            // the whitespace and line break bytes one by one.
+            let mut slow_from = event;
+            if event == lf && slow_from > start && chunk.get(slow_from - 1) == Some(&b'\r') {
+                slow_from -= 1;
+            }
+            if relaxed {
+                while slow_from > start && chunk.get(slow_from - 1).is_some_and(|&b| is_wsp(b)) {
+                    slow_from -= 1;
+                }
+            }
+            self.span(chunk.get(start..slow_from).unwrap_or_default());
+            let mut position = slow_from;
+            if event == lf {
+                while position <= lf {
+                    let rest = chunk.get(position..).unwrap_or_default();
+                    position = len - self.special(rest).len();
+                }
+            }
+            if relaxed {
+                let run_end = wsp_run_end(chunk, position);
+                if run_end > position {
+                    self.pending_space = true;
+                }
+                position = run_end;
+            }
+            start = position;
+            cursor = position;
+        }
+        // The end of the chunk: hold back a trailing CR and whitespace, which
+        // the next chunk may turn into a line break.
+        let mut slow_from = len;
+        if slow_from > start && chunk.get(slow_from - 1) == Some(&b'\r') {
+            slow_from -= 1;
+        }
+        if relaxed {
+            while slow_from > start && chunk.get(slow_from - 1).is_some_and(|&b| is_wsp(b)) {
+                slow_from -= 1;
+            }
+        }
+        self.span(chunk.get(start..slow_from).unwrap_or_default());
+        let mut position = slow_from;
+        while let Some(rest) = chunk.get(position..).filter(|r| !r.is_empty()) {
+            position = len - self.special(rest).len();
+        }
+    }
+
+    /// Hands on bytes that are canonical already: content and CRLF line
+    /// breaks. Line breaks at the end are held back.
+    fn span(&mut self, bytes: &[u8]) {
+        let mut content = bytes;
+        let mut breaks = 0u64;
+        while let Some(head) = content.strip_suffix(b"\r\n") {
+            content = head;
+            breaks += 1;
+        }
+        if !content.is_empty() {
+            self.content(content);
+        }
+        if breaks > 0 {
+            self.pending_space = false;
+            self.pending_line_breaks += breaks;
+        }
+    }
+
+    /// Handles the byte at the start of `rest`, which is not part of a run of
+    /// ordinary bytes, and returns what follows it.
+    fn special<'a>(&mut self, rest: &'a [u8]) -> &'a [u8] {
+        let Some((&byte, tail)) = rest.split_first() else {
+            return rest;
+        };
+        let relaxed = self.canonicalization == BodyCanonicalization::Relaxed;
+        match byte {
+            b'\n' => self.line_break(),
+            b'\r' => match tail.first() {
+                Some(b'\n') => {
+                    self.line_break();
+                    return tail.get(1..).unwrap_or_default();
+                }
+                Some(_) => self.lone_cr(),
+                None => self.pending_cr = true,
+            },
+            b' ' | b'\t' if relaxed => self.pending_space = true,
+            _ => self.content(std::slice::from_ref(&byte)),
+        }
+        tail
+    }
+
+    fn line_break(&mut self) {
+        // Relaxed: whitespace at the end of a line is removed.
+        self.pending_space = false;
+        self.pending_line_breaks += 1;
+    }
+
+    fn lone_cr(&mut self) {
+        self.content(b"\r");
+    }
+
+    /// Writes line content, preceded by whatever was held back.
+    fn content(&mut self, bytes: &[u8]) {
+        while self.pending_line_breaks > 0 {
+            let n = self.pending_line_breaks.min((CRLFS.len() / 2) as u64);
+            self.pending_line_breaks -= n;
+            self.emit(CRLFS.get(..(n as usize) * 2).unwrap_or_default());
+        }
+        if self.pending_space {
+            self.pending_space = false;
+            self.emit(b" ");
+        }
+        self.produced_content = true;
+        self.emit(bytes);
+    }
+
+    /// Hands canonical octets to the hash, honouring the length limit.
+    #[inline]
+    fn emit(&mut self, bytes: &[u8]) {
+        self.produced += bytes.len() as u64;
+        let bytes = match self.length_limit {
+            Some(limit) => {
+                let room = limit.saturating_sub(self.hashed);
+                let take = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
+                bytes.get(..take).unwrap_or_default()
+            }
+            None => bytes,
+        };
+        self.hashed += bytes.len() as u64;
+        if self.buffer.len() + bytes.len() > OUTPUT_BUFFER {
+            self.flush();
+            if bytes.len() >= OUTPUT_BUFFER {
+                self.hash.update(bytes);
+                return;
+            }
+        }
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    fn flush(&mut self) {
+        if !self.buffer.is_empty() {
+            self.hash.update(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+
+    /// Ends the body and returns its hash.
+    ///
+    /// Trailing empty lines are dropped; a body whose last line has no line
+    /// break gets one. An empty body is CRLF with simple canonicalization and
+    /// nothing with relaxed (RFC 6376 §3.4.3, §3.4.4).
+    pub fn finish(mut self) -> BodyHash {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.lone_cr();
+        }
+        if self.pending_space {
+            // Whitespace at the very end of the last line is trailing
+            // whitespace: removed.
+            self.pending_space = false;
+        }
+        let final_break = match self.canonicalization {
+            BodyCanonicalization::Simple => true,
+            BodyCanonicalization::Relaxed => self.produced_content,
+        };
+        if final_break {
+            self.emit(b"\r\n");
+        }
+        self.flush();
+        BodyHash {
+            digest: self.hash.finish(),
+            hashed_length: self.hashed,
+            canonical_length: self.produced,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The canonical body as bytes, by hashing through a recording path.
+    fn canonical(c: BodyCanonicalization, input: &[u8]) -> Vec<u8> {
+        // Reference implementation, line by line, for comparison.
+        let text = String::from_utf8_lossy(input).into_owned();
+        let normalized = normalize_line_endings(input);
+        let _ = text;
+        let mut lines: Vec<Vec<u8>> = split_lines(&normalized);
+        if c == BodyCanonicalization::Relaxed {
+            for line in &mut lines {
+                let mut out = Vec::new();
+                let mut space = false;
+                for &b in line.iter() {
+                    if b == b' ' || b == b'\t' {
+                        space = true;
+                    } else {
+                        if space {
+                            out.push(b' ');
+                        }
+                        space = false;
+                        out.push(b);
+                    }
+                }
+                *line = out;
+            }
+        }
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        let mut out = Vec::new();
+        for line in &lines {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+        if lines.is_empty() && c == BodyCanonicalization::Simple {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    fn normalize_line_endings(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            if input[i] == b'\r' && input.get(i + 1) == Some(&b'\n') {
+                out.push(b'\n');
+                i += 2;
+            } else {
+                out.push(input[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Lines split on LF; the last piece, if not empty, is a line without
+    /// a break.
+    fn split_lines(input: &[u8]) -> Vec<Vec<u8>> {
+        let mut lines: Vec<Vec<u8>> = input.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        if lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines
+    }
+
+    fn digest(c: BodyCanonicalization, chunks: &[&[u8]], limit: Option<u64>) -> BodyHash {
+        let mut hasher = BodyHasher::new(c, HashAlgorithm::Sha256, limit);
+        for chunk in chunks {
+            hasher.update(chunk);
+        }
+        hasher.finish()
+    }
+
+    fn sha256(bytes: &[u8]) -> Vec<u8> {
+        sha2::Sha256::digest(bytes).to_vec()
+    }
+
+    const SAMPLES: &[&[u8]] = &[
+        b"",
+        b"\r\n",
+        b"\r\n\r\n\r\n",
+        b"abc",
+        b"abc\r\n",
+        b"abc\n\n\n",
+        b" C \r\nD \t E\r\n\r\n\r\n",
+        b"Hi.\r\n\r\nWe lost the game. Are you hungry yet?\r\n\r\nJoe.\r\n",
+        b"a\rb\r\n",
+        b"trailing cr\r",
+        b"ws only line\r\n \t \r\n\r\n",
+        b"  leading and  double  spaces \t\tand\ttabs   \r\nnext\n",
+        b"x\r\r\ny",
+        b"word word word word word word word word word word word word  end\r\n",
+        b"\x00\x01 ctrl \x7f\xff\r\n",
+        b"a \r\n  b\r\n\tc \t\r\n",
+        b"a\r\n\r\n \r\n\r\nb",
+        b"x \r y\r\n\r",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn random_bodies_match_reference(
+            body in proptest::collection::vec(proptest::sample::select(vec![b'a', b'b', b' ', b'\t', b'\r', b'\n']), 0..200),
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+        ) {
+            for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
+                let expected = canonical(c, &body);
+                let mut cuts: Vec<usize> = cuts.iter().map(|&i| i.min(body.len())).collect();
+                cuts.sort_unstable();
+                let mut hasher = BodyHasher::new(c, HashAlgorithm::Sha256, None);
+                let mut previous = 0;
+                for cut in cuts.into_iter().chain([body.len()]) {
+                    hasher.update(&body[previous..cut]);
+                    previous = cut;
+                }
+                let hash = hasher.finish();
+                proptest::prop_assert_eq!(hash.digest, sha256(&expected), "{:?} {:?}", c, String::from_utf8_lossy(&body));
+                proptest::prop_assert_eq!(hash.canonical_length, expected.len() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn rfc6376_section_3_4_5_example() {
+        let body = b" C \r\nD \t E\r\n\r\n\r\n";
+        let relaxed = digest(BodyCanonicalization::Relaxed, &[body], None);
+        assert_eq!(relaxed.digest, sha256(b" C\r\nD E\r\n"));
+        let simple = digest(BodyCanonicalization::Simple, &[body], None);
+        assert_eq!(simple.digest, sha256(b" C \r\nD \t E\r\n"));
+    }
+
+    #[test]
+    fn empty_body() {
+        let simple = digest(BodyCanonicalization::Simple, &[], None);
+        assert_eq!(simple.digest, sha256(b"\r\n"));
+        assert_eq!(simple.canonical_length, 2);
+        let relaxed = digest(BodyCanonicalization::Relaxed, &[b"\r\n\r\n"], None);
+        assert_eq!(relaxed.digest, sha256(b""));
+        assert_eq!(relaxed.canonical_length, 0);
+    }
+
+    #[test]
+    fn matches_reference_for_every_split() {
+        for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
+            for sample in SAMPLES {
+                let expected = canonical(c, sample);
+                let whole = digest(c, &[sample], None);
+                assert_eq!(whole.digest, sha256(&expected), "{c:?} {sample:?}");
+                assert_eq!(whole.canonical_length, expected.len() as u64);
+                for a in 0..=sample.len() {
+                    for b in a..=sample.len() {
+                        let parts = [&sample[..a], &sample[a..b], &sample[b..]];
+                        let split = digest(c, &parts, None);
+                        assert_eq!(split, whole, "{c:?} {sample:?} split at {a},{b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_long_body() {
+        let mut body = Vec::new();
+        for i in 0..500 {
+            body.extend_from_slice(
+                format!("line {i}  with\t spaces {}\r\n", " ".repeat(i % 7)).as_bytes(),
+            );
+            if i % 50 == 0 {
+                body.extend_from_slice(b"\n\n \r\n");
+            }
+        }
+        for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
+            let expected = sha256(&canonical(c, &body));
+            let mut hasher = BodyHasher::new(c, HashAlgorithm::Sha256, None);
+            for byte in &body {
+                hasher.update(std::slice::from_ref(byte));
+            }
+            assert_eq!(hasher.finish().digest, expected);
+        }
+    }
+
+    #[test]
+    fn length_limit() {
+        let body = b"Hello world\r\nsecond line\r\n";
+        let limited = digest(BodyCanonicalization::Simple, &[body], Some(5));
+        assert_eq!(limited.digest, sha256(b"Hello"));
+        assert_eq!(limited.hashed_length, 5);
+        assert_eq!(limited.canonical_length, body.len() as u64);
+        assert!(limited.has_unsigned_content());
+        let exact = digest(
+            BodyCanonicalization::Simple,
+            &[body],
+            Some(body.len() as u64),
+        );
+        assert!(!exact.has_unsigned_content());
+        let beyond = digest(BodyCanonicalization::Simple, &[body], Some(1000));
+        assert_eq!(beyond.digest, sha256(body));
+        let zero = digest(BodyCanonicalization::Relaxed, &[body], Some(0));
+        assert_eq!(zero.digest, sha256(b""));
+    }
+
+    #[test]
+    fn sha1_body_hash() {
+        let mut hasher = BodyHasher::new(BodyCanonicalization::Simple, HashAlgorithm::Sha1, None);
+        hasher.update(b"");
+        let hash = hasher.finish();
+        // RFC 6376 §3.4.3: the SHA-1 of an empty simple body (CRLF).
+        assert_eq!(hash.digest.len(), 20);
+        assert_eq!(hash.digest, sha1::Sha1::digest(b"\r\n").to_vec());
+    }
+
+    #[test]
+    fn many_empty_lines_then_content() {
+        let mut body = vec![b'\n'; 1000];
+        body.extend_from_slice(b"x");
+        let hash = digest(BodyCanonicalization::Relaxed, &[&body], None);
+        let mut expected = b"\r\n".repeat(1000);
+        expected.extend_from_slice(b"x\r\n");
+        assert_eq!(hash.digest, sha256(&expected));
+    }
+
+    #[test]
+    fn header_relaxed() {
+        let mut out = Vec::new();
+        HeaderCanonicalization::Relaxed.append(
+            b"SubJect \t",
+            b" \t AbC\r\n\t  def  \r\n ",
+            &mut out,
+        );
+        assert_eq!(out, b"subject:AbC def\r\n");
+        out.clear();
+        // RFC 6376 §3.4.5.
+        HeaderCanonicalization::Relaxed.append(b"A", b" X", &mut out);
+        HeaderCanonicalization::Relaxed.append(b"B ", b" Y\t\r\n\tZ  ", &mut out);
+        assert_eq!(out, b"a:X\r\nb:Y Z\r\n");
+    }
+
+    #[test]
+    fn header_simple() {
+        let mut out = Vec::new();
+        HeaderCanonicalization::Simple.append(b"B ", b" Y\t\n\tZ  ", &mut out);
+        assert_eq!(out, b"B : Y\t\r\n\tZ  \r\n");
+    }
+
+    #[test]
+    fn canonicalization_tag() {
+        let c = Canonicalization::from_tag("relaxed").unwrap();
+        assert_eq!(c.header, HeaderCanonicalization::Relaxed);
+        assert_eq!(c.body, BodyCanonicalization::Simple);
+        let c = Canonicalization::from_tag("Simple/RELAXED").unwrap();
+        assert_eq!(c.to_string(), "simple/relaxed");
+        assert!(Canonicalization::from_tag("relaxed/").is_none());
+        assert!(Canonicalization::from_tag("nowsp").is_none());
+    }
+}

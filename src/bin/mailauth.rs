@@ -15,19 +15,22 @@ mod output;
 mod resolver;
 #[path = "mailauth/sign.rs"]
 mod sign;
+#[path = "mailauth/spf.rs"]
+mod spf;
 #[path = "mailauth/testkey.rs"]
 mod testkey;
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success: signed, key written, key matches
-  1  negative result: the published key does not match, is revoked or missing
+  0  success: SPF pass, signed, key written, key matches
+  1  negative result: SPF fail, softfail, neutral, none or permerror;
+     the published key does not match, is revoked or missing
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: DKIM signing, key generation
-/// and key checks.
+/// Mail authentication from the command line: SPF checks, DKIM signing, key
+/// generation and key checks.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, about, after_help = EXIT_CODES)]
 struct Cli {
@@ -37,6 +40,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
+    #[command(after_help = EXIT_CODES)]
+    Spf(spf::Args),
     /// Sign a message (standard input) with DKIM and print the signed message.
     #[command(after_help = EXIT_CODES)]
     Sign(sign::Args),
@@ -51,6 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Spf(args) => spf::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),

@@ -9,86 +9,13 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use mailauth::dkim::Algorithm;
-use mailauth::dkim::canon::{
-    BodyCanonicalization, BodyHasher, Canonicalization, HeaderCanonicalization,
-};
+use mailauth::dkim::canon::{BodyCanonicalization, Canonicalization, HeaderCanonicalization};
 use mailauth::dkim::crypto::{PublicKey, SigningKey};
 use mailauth::dkim::sign::{SignOptions, Signer};
-use mailauth::message::{HeaderField, HeaderLimits, MessageReader};
 use proptest::prelude::*;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-fn data(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-/// Tags of a DKIM-Signature value (names trimmed, all whitespace removed
-/// from values).
-fn tags(value: &str) -> Vec<(String, String)> {
-    value
-        .split(';')
-        .filter_map(|t| {
-            let (n, v) = t.split_once('=')?;
-            Some((n.trim().to_owned(), v.chars().filter(|c| !c.is_whitespace()).collect()))
-        })
-        .collect()
-}
-
-fn tag(value: &str, name: &str) -> Option<String> {
-    tags(value).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
-}
-
-/// Verifies the first DKIM-Signature of `signed` with `public`.
-fn verify(signed: &[u8], public: &PublicKey) -> Result<(), String> {
-    let mut reader = MessageReader::new(HeaderLimits::default());
-    let body = reader.feed(signed).to_vec();
-    reader.finish();
-    let fields: Vec<HeaderField> = reader.take_fields();
-    let (index, signature) = fields
-        .iter()
-        .enumerate()
-        .find(|(_, f)| f.is_named(b"dkim-signature"))
-        .ok_or("no signature")?;
-    let value = String::from_utf8(signature.value().to_vec()).map_err(|e| e.to_string())?;
-    let algorithm = Algorithm::from_name(&tag(&value, "a").ok_or("no a=")?).ok_or("bad a=")?;
-    let canon = Canonicalization::from_tag(&tag(&value, "c").ok_or("no c=")?).ok_or("bad c=")?;
-    let mut hasher = BodyHasher::new(canon.body, algorithm.hash(), None);
-    hasher.update(&body);
-    if B64.encode(hasher.finish().digest) != tag(&value, "bh").ok_or("no bh=")? {
-        return Err("body hash mismatch".into());
-    }
-    // Header fields in h= order, each name taking instances from the bottom.
-    let mut header_data = Vec::new();
-    let mut used: Vec<(String, usize)> = Vec::new();
-    for name in tag(&value, "h").ok_or("no h=")?.split(':') {
-        let name = name.to_ascii_lowercase();
-        let taken = match used.iter().position(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                used.push((name.clone(), 0));
-                used.len() - 1
-            }
-        };
-        let instance = fields
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(i, f)| *i != index && f.is_named(name.as_bytes()))
-            .nth(used[taken].1);
-        used[taken].1 += 1;
-        if let Some((_, field)) = instance {
-            canon.header.append(field.raw_name().unwrap(), field.value(), &mut header_data);
-        }
-    }
-    // The signature field with the b= value removed (b= is the last tag).
-    let b_start = value.rfind("b=").ok_or("no b=")? + 2;
-    canon.header.append(signature.raw_name().unwrap(), &signature.value()[..b_start], &mut header_data);
-    header_data.truncate(header_data.len() - 2);
-    let b = B64.decode(tag(&value, "b").unwrap()).map_err(|e| e.to_string())?;
-    public.verify(algorithm, &header_data, &b).map_err(|e| e.to_string())
-}
+mod dkim_common;
+use dkim_common::{B64, data, tag, verify};
 
 fn keys() -> Vec<Arc<SigningKey>> {
     ["keys/ed25519.pkcs8.pem", "keys/rsa2048.pkcs1.pem"]
@@ -100,7 +27,16 @@ fn keys() -> Vec<Arc<SigningKey>> {
 /// A header field: name from a small set (so repeats happen), a value
 /// with spaces, tabs, folding and odd bytes.
 fn header_field() -> impl Strategy<Value = Vec<u8>> {
-    let names = prop::sample::select(vec!["To", "Cc", "Subject", "subject", "Date", "X-Thing", "Reply-To", "Message-ID"]);
+    let names = prop::sample::select(vec![
+        "To",
+        "Cc",
+        "Subject",
+        "subject",
+        "Date",
+        "X-Thing",
+        "Reply-To",
+        "Message-ID",
+    ]);
     let value = prop::collection::vec(
         prop_oneof![
             Just(b" ".to_vec()),
@@ -137,8 +73,13 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn message() -> impl Strategy<Value = Vec<u8>> {
-    (prop::collection::vec(header_field(), 0..6), 0..3usize, body(), any::<bool>()).prop_map(
-        |(fields, from_at, body, lf)| {
+    (
+        prop::collection::vec(header_field(), 0..6),
+        0..3usize,
+        body(),
+        any::<bool>(),
+    )
+        .prop_map(|(fields, from_at, body, lf)| {
             let eol: &[u8] = if lf { b"\n" } else { b"\r\n" };
             let mut out = Vec::new();
             let from_at = from_at.min(fields.len());
@@ -157,8 +98,7 @@ fn message() -> impl Strategy<Value = Vec<u8>> {
             out.extend_from_slice(eol);
             out.extend_from_slice(&body);
             out
-        },
-    )
+        })
 }
 
 proptest! {
@@ -201,13 +141,23 @@ proptest! {
 
 #[test]
 fn rfc8463_a3_with_the_rfc_keys() {
-    let seed = B64.decode(String::from_utf8(data("rfc-examples/rfc8463-A1-ed25519-secret-seed.b64")).unwrap().trim()).unwrap();
+    let seed = B64
+        .decode(
+            String::from_utf8(data("rfc-examples/rfc8463-A1-ed25519-secret-seed.b64"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
     let key = Arc::new(SigningKey::from_ed25519_seed(&seed.try_into().unwrap()).unwrap());
     let records: serde_json::Value =
         serde_json::from_slice(&data("rfc-examples/rfc8463-A2-dns-records.json")).unwrap();
-    let record = records["records"]["brisbane._domainkey.football.example.com."].as_str().unwrap();
+    let record = records["records"]["brisbane._domainkey.football.example.com."]
+        .as_str()
+        .unwrap();
     let p = record.rsplit_once("p=").unwrap().1;
-    let public = PublicKey::from_record_data(mailauth::dkim::KeyType::Ed25519, &B64.decode(p).unwrap()).unwrap();
+    let public =
+        PublicKey::from_record_data(mailauth::dkim::KeyType::Ed25519, &B64.decode(p).unwrap())
+            .unwrap();
     assert_eq!(key.public_key_der(), public.to_record_data());
 
     let signed = data("rfc-examples/rfc8463-A3-signed-message.eml");
@@ -217,7 +167,9 @@ fn rfc8463_a3_with_the_rfc_keys() {
     let start = signed.windows(6).position(|w| w == b"From: ").unwrap();
     let message = &signed[start..];
     let options = SignOptions {
-        headers: ["from", "to", "subject", "date", "message-id"].map(String::from).to_vec(),
+        headers: ["from", "to", "subject", "date", "message-id"]
+            .map(String::from)
+            .to_vec(),
         oversigned: ["from", "subject", "date"].map(String::from).to_vec(),
         ..SignOptions::default()
     };
@@ -227,8 +179,14 @@ fn rfc8463_a3_with_the_rfc_keys() {
         .unwrap();
     let field = signer.sign(message, 1_528_637_909).unwrap();
     let value = field.value();
-    assert_eq!(tag(value, "h").unwrap(), "from:to:subject:date:message-id:from:subject:date");
-    assert_eq!(tag(value, "bh").unwrap(), "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=");
+    assert_eq!(
+        tag(value, "h").unwrap(),
+        "from:to:subject:date:message-id:from:subject:date"
+    );
+    assert_eq!(
+        tag(value, "bh").unwrap(),
+        "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8="
+    );
     assert_eq!(tag(value, "t").unwrap(), "1528637909");
     let mut ours = field.to_header_line().into_bytes();
     ours.extend_from_slice(message);

@@ -1,1 +1,478 @@
-//! DKIM: signature (to be written).
+//! The DKIM-Signature header field (RFC 6376 §3.5), parsed.
+//!
+//! [`Signature::parse`] reads the value of a DKIM-Signature field into a
+//! [`Signature`] with descriptive field names, checking everything §3.5 and
+//! §6.1.1 require before any DNS lookup: `v=1`, the required tags, a known
+//! algorithm and canonicalization, `From` among the signed fields, `i=`
+//! within `d=`, `x=` not before `t=`, `dns/txt` among the query methods.
+//! Unknown tags are ignored.
+
+use std::fmt;
+
+use super::Algorithm;
+use super::canon::Canonicalization;
+use super::tags::{self, TagError, TagList};
+use crate::dns::{Name, NameError};
+
+/// Why a DKIM-Signature value cannot be used (a permanent error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The tag list is malformed, a required tag is missing, or a value is
+    /// not valid base64 or not a number.
+    #[error(transparent)]
+    Tag(#[from] TagError),
+    /// `v=` is not `1`.
+    #[error("unsupported signature version")]
+    UnsupportedVersion,
+    /// `a=` names an algorithm this library does not know.
+    #[error("unsupported signature algorithm")]
+    UnsupportedAlgorithm,
+    /// `c=` names an unknown canonicalization.
+    #[error("unsupported canonicalization")]
+    UnsupportedCanonicalization,
+    /// `d=` is not a domain name.
+    #[error("invalid signing domain: {0}")]
+    InvalidDomain(NameError),
+    /// `s=` is not a valid selector, or `s=` and `d=` together make no valid
+    /// DNS name.
+    #[error("invalid selector")]
+    InvalidSelector,
+    /// `h=` names no field, or holds an invalid field name.
+    #[error("invalid list of signed header fields")]
+    InvalidSignedHeaders,
+    /// `h=` does not include `From` (RFC 6376 §6.1.1).
+    #[error("from header field not signed")]
+    FromNotSigned,
+    /// `i=` is not `[local-part] "@" domain`, or its quoted-printable is
+    /// broken.
+    #[error("invalid agent or user identifier")]
+    InvalidIdentity,
+    /// The domain of `i=` is neither `d=` nor a subdomain of it.
+    #[error("identity domain not within signing domain")]
+    IdentityNotInDomain,
+    /// `q=` does not include `dns/txt`.
+    #[error("unsupported query method")]
+    UnsupportedQueryMethod,
+    /// `x=` is earlier than `t=`.
+    #[error("expiration before signature timestamp")]
+    ExpiresBeforeTimestamp,
+    /// `z=` is malformed.
+    #[error("invalid copied header fields")]
+    InvalidCopiedHeaders,
+}
+
+/// The agent or user identifier (`i=`), decoded from
+/// dkim-quoted-printable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The local-part, if any (bytes, decoded).
+    pub local_part: Option<Vec<u8>>,
+    /// The domain.
+    pub domain: Name,
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(local) = &self.local_part {
+            f.write_str(&String::from_utf8_lossy(local))?;
+        }
+        write!(f, "@{}", self.domain)
+    }
+}
+
+/// A parsed DKIM-Signature (RFC 6376 §3.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Signature {
+    /// `a=`: the signing algorithm.
+    pub algorithm: Algorithm,
+    /// `b=`: the signature bytes.
+    pub signature: Vec<u8>,
+    /// `bh=`: the hash of the canonical body.
+    pub body_hash: Vec<u8>,
+    /// `c=`: header and body canonicalization (default simple/simple).
+    pub canonicalization: Canonicalization,
+    /// `d=`: the signing domain.
+    pub domain: Name,
+    /// `h=`: the names of the signed header fields, in order, as written.
+    pub signed_headers: Vec<String>,
+    /// `i=`: the agent or user identifier. When absent, RFC 6376 §3.5 says
+    /// it is `@` + `d=`; see [`Signature::effective_identity`].
+    pub identity: Option<Identity>,
+    /// `l=`: how many canonical body octets are signed (all when absent).
+    pub body_length: Option<u64>,
+    /// `q=`: the query methods, as written (default `dns/txt`).
+    pub query_methods: Vec<String>,
+    /// `s=`: the selector.
+    pub selector: String,
+    /// `t=`: when the signature was made (seconds since the Unix epoch).
+    pub timestamp: Option<u64>,
+    /// `x=`: when the signature expires (seconds since the Unix epoch).
+    pub expires_at: Option<u64>,
+    /// `z=`: copies of the original header fields (decoded), for
+    /// diagnostics only.
+    pub copied_headers: Vec<Vec<u8>>,
+}
+
+impl Signature {
+    /// Parses the value of a DKIM-Signature field (everything after the
+    /// colon).
+    ///
+    /// # Errors
+    /// A [`SignatureError`] naming the first problem found.
+    pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
+        let list = TagList::parse(value)?;
+        // Required tags, in the order RFC 6376 §6.1.1 lists the checks.
+        let version = list.required("v")?;
+        if version != b"1" {
+            return Err(SignatureError::UnsupportedVersion);
+        }
+        let algorithm = ascii(list.required("a")?)
+            .and_then(Algorithm::from_name)
+            .ok_or(SignatureError::UnsupportedAlgorithm)?;
+        let signature = tags::decode_base64("b", list.required("b")?)?;
+        let body_hash = tags::decode_base64("bh", list.required("bh")?)?;
+        let domain_text = ascii(list.required("d")?)
+            .ok_or(SignatureError::InvalidDomain(NameError::InvalidCharacter))?;
+        let domain = parse_domain(domain_text).map_err(SignatureError::InvalidDomain)?;
+        let signed_headers = parse_signed_headers(list.required("h")?)?;
+        let selector = ascii(list.required("s")?)
+            .filter(|s| valid_selector(s))
+            .ok_or(SignatureError::InvalidSelector)?
+            .to_owned();
+        let canonicalization = match list.get("c") {
+            Some(c) => ascii(c)
+                .and_then(Canonicalization::from_tag)
+                .ok_or(SignatureError::UnsupportedCanonicalization)?,
+            None => Canonicalization::default(),
+        };
+        let identity = match list.get("i") {
+            Some(i) => {
+                let identity = parse_identity(i)?;
+                if !identity.domain.is_subdomain_of(&domain) {
+                    return Err(SignatureError::IdentityNotInDomain);
+                }
+                Some(identity)
+            }
+            None => None,
+        };
+        let body_length = list
+            .get("l")
+            .map(|l| tags::decode_number("l", l))
+            .transpose()?;
+        let query_methods = match list.get("q") {
+            Some(q) => {
+                let methods: Vec<String> = tags::split_list(q)
+                    .map(|m| String::from_utf8_lossy(m).into_owned())
+                    .collect();
+                // "dns/txt" possibly followed by "/options" is not defined;
+                // only the exact method counts.
+                if !methods.iter().any(|m| m.eq_ignore_ascii_case("dns/txt")) {
+                    return Err(SignatureError::UnsupportedQueryMethod);
+                }
+                methods
+            }
+            None => vec!["dns/txt".to_owned()],
+        };
+        let timestamp = list
+            .get("t")
+            .map(|t| tags::decode_number("t", t))
+            .transpose()?;
+        let expires_at = list
+            .get("x")
+            .map(|x| tags::decode_number("x", x))
+            .transpose()?;
+        if let (Some(t), Some(x)) = (timestamp, expires_at)
+            && x < t
+        {
+            return Err(SignatureError::ExpiresBeforeTimestamp);
+        }
+        let copied_headers = match list.get("z") {
+            Some(z) => parse_copied_headers(z)?,
+            None => Vec::new(),
+        };
+        Ok(Signature {
+            algorithm,
+            signature,
+            body_hash,
+            canonicalization,
+            domain,
+            signed_headers,
+            identity,
+            body_length,
+            query_methods,
+            selector,
+            timestamp,
+            expires_at,
+            copied_headers,
+        })
+    }
+
+    /// The identity the signature speaks for: `i=`, or `@` + `d=` when `i=`
+    /// is absent (RFC 6376 §3.5).
+    pub fn effective_identity(&self) -> Identity {
+        self.identity.clone().unwrap_or_else(|| Identity {
+            local_part: None,
+            domain: self.domain.clone(),
+        })
+    }
+
+    /// The DNS name of the key record: `<selector>._domainkey.<domain>`
+    /// (RFC 6376 §3.6.2.1).
+    pub fn key_name(&self) -> Result<Name, NameError> {
+        Name::new(&format!("{}._domainkey.{}", self.selector, self.domain))
+    }
+}
+
+fn ascii(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    }
+}
+
+/// A signing domain: a DNS name of letters, digits, hyphens and
+/// underscores (RFC 6376 §3.5 `domain-name`, with `_` allowed as some
+/// signers use it).
+fn parse_domain(text: &str) -> Result<Name, NameError> {
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    {
+        return Err(NameError::InvalidCharacter);
+    }
+    Name::new(text)
+}
+
+/// `selector = sub-domain *( "." sub-domain )`.
+fn valid_selector(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
+}
+
+/// `h=`: field names separated by colons; `From` must be among them.
+fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, SignatureError> {
+    let mut names = Vec::new();
+    for name in tags::split_list(value) {
+        // RFC 5322 field name: printable US-ASCII except colon.
+        if name.is_empty() || !name.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
+            return Err(SignatureError::InvalidSignedHeaders);
+        }
+        names.push(String::from_utf8_lossy(name).into_owned());
+    }
+    if !names.iter().any(|n| n.eq_ignore_ascii_case("from")) {
+        return Err(SignatureError::FromNotSigned);
+    }
+    Ok(names)
+}
+
+/// Decodes dkim-quoted-printable (RFC 6376 §2.11): `=XX` is an octet, FWS
+/// is ignored.
+fn decode_quoted_printable(value: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut bytes = value.iter().copied();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            b'=' => {
+                let high = hex_digit(bytes.next()?)?;
+                let low = hex_digit(bytes.next()?)?;
+                out.push(high << 4 | low);
+            }
+            _ => out.push(byte),
+        }
+    }
+    Some(out)
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    // RFC 6376 §2.11 uses uppercase hex; lowercase is accepted.
+    (byte as char)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+fn parse_identity(value: &[u8]) -> Result<Identity, SignatureError> {
+    let decoded = decode_quoted_printable(value).ok_or(SignatureError::InvalidIdentity)?;
+    let at = decoded
+        .iter()
+        .rposition(|&b| b == b'@')
+        .ok_or(SignatureError::InvalidIdentity)?;
+    let (local, domain) = decoded.split_at(at);
+    let domain = domain.get(1..).unwrap_or_default();
+    let domain = ascii(domain)
+        .and_then(|d| parse_domain(d).ok())
+        .ok_or(SignatureError::InvalidIdentity)?;
+    Ok(Identity {
+        local_part: if local.is_empty() {
+            None
+        } else {
+            Some(local.to_vec())
+        },
+        domain,
+    })
+}
+
+/// `z=`: header fields separated by `|`, each dkim-quoted-printable.
+fn parse_copied_headers(value: &[u8]) -> Result<Vec<Vec<u8>>, SignatureError> {
+    value
+        .split(|&b| b == b'|')
+        .map(|field| decode_quoted_printable(field).ok_or(SignatureError::InvalidCopiedHeaders))
+        .collect()
+}
+
+/// The value of a DKIM-Signature field with the value of its `b=` tag
+/// removed (RFC 6376 §3.7: "with the value of the b= tag (including all
+/// surrounding whitespace) deleted"). `None` if the value is not a tag list
+/// or has no `b=`.
+pub fn without_signature_value(value: &[u8]) -> Option<Vec<u8>> {
+    let list = TagList::parse(value).ok()?;
+    let b = list.tag("b")?;
+    let mut out = Vec::with_capacity(value.len());
+    out.extend_from_slice(value.get(..b.raw_value_start)?);
+    out.extend_from_slice(value.get(b.raw_value_end..)?);
+    Some(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::dkim::canon::{BodyCanonicalization, HeaderCanonicalization};
+
+    const RFC8463: &[u8] = b" v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n d=football.example.com; i=@football.example.com;\r\n q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n subject : date : message-id : from : subject : date;\r\n bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==";
+
+    #[test]
+    fn rfc8463_signature() {
+        let sig = Signature::parse(RFC8463).unwrap();
+        assert_eq!(sig.algorithm, Algorithm::Ed25519Sha256);
+        assert_eq!(sig.canonicalization.header, HeaderCanonicalization::Relaxed);
+        assert_eq!(sig.canonicalization.body, BodyCanonicalization::Relaxed);
+        assert_eq!(sig.domain, Name::new("football.example.com").unwrap());
+        assert_eq!(sig.selector, "brisbane");
+        assert_eq!(sig.timestamp, Some(1528637909));
+        assert_eq!(sig.signed_headers.len(), 8);
+        assert_eq!(sig.signed_headers[1], "to");
+        assert_eq!(sig.signature.len(), 64);
+        assert_eq!(sig.body_hash.len(), 32);
+        assert_eq!(sig.identity.as_ref().unwrap().local_part, None);
+        assert_eq!(
+            sig.key_name().unwrap(),
+            Name::new("brisbane._domainkey.football.example.com").unwrap()
+        );
+    }
+
+    fn with(replace: &str, by: &str) -> Result<Signature, SignatureError> {
+        let text = String::from_utf8(RFC8463.to_vec()).unwrap();
+        assert!(text.contains(replace), "{replace}");
+        Signature::parse(text.replacen(replace, by, 1).as_bytes())
+    }
+
+    #[test]
+    fn malformations() {
+        assert_eq!(with("v=1", "v=2"), Err(SignatureError::UnsupportedVersion));
+        assert_eq!(
+            with("v=1;", ""),
+            Err(SignatureError::Tag(TagError::MissingTag { name: "v" }))
+        );
+        assert_eq!(
+            with("a=ed25519-sha256", "a=rsa-md5"),
+            Err(SignatureError::UnsupportedAlgorithm)
+        );
+        assert_eq!(
+            with("c=relaxed/relaxed", "c=relaxed/fancy"),
+            Err(SignatureError::UnsupportedCanonicalization)
+        );
+        assert_eq!(
+            with("i=@football.example.com", "i=joe@example.com"),
+            Err(SignatureError::IdentityNotInDomain)
+        );
+        assert_eq!(
+            with("i=@football.example.com", "i=joe"),
+            Err(SignatureError::InvalidIdentity)
+        );
+        assert_eq!(
+            with("q=dns/txt", "q=http/well-known"),
+            Err(SignatureError::UnsupportedQueryMethod)
+        );
+        assert_eq!(
+            with("t=1528637909", "t=1528637909; x=1528637908"),
+            Err(SignatureError::ExpiresBeforeTimestamp)
+        );
+        assert_eq!(
+            with(
+                "h=from : to :\r\n subject : date : message-id : from : subject : date;",
+                "h=to : subject;"
+            ),
+            Err(SignatureError::FromNotSigned)
+        );
+        assert_eq!(
+            with("t=1528637909", "t=15x"),
+            Err(SignatureError::Tag(TagError::BadNumber { name: "t" }))
+        );
+        assert_eq!(
+            with("bh=2jUS", "bh=*jUS"),
+            Err(SignatureError::Tag(TagError::BadBase64 { name: "bh" }))
+        );
+        assert_eq!(
+            with("d=football.example.com", "d=football.example(.com"),
+            Err(SignatureError::InvalidDomain(NameError::InvalidCharacter))
+        );
+        assert_eq!(
+            with("s=brisbane", "s=bris bane"),
+            Err(SignatureError::InvalidSelector)
+        );
+        assert_eq!(
+            with("q=dns/txt", "q=dns/txt; q=dns/txt"),
+            Err(SignatureError::Tag(TagError::DuplicateTag {
+                name: "q".into()
+            }))
+        );
+        // Unknown tags are ignored.
+        assert!(with("q=dns/txt", "q=dns/txt; foo=bar").is_ok());
+    }
+
+    #[test]
+    fn identity_quoted_printable() {
+        let sig = with("i=@football.example.com", "i=jlong@football=2Eexample.com").unwrap();
+        let identity = sig.identity.unwrap();
+        assert_eq!(identity.local_part.as_deref(), Some(&b"jlong"[..]));
+        assert_eq!(identity.domain, Name::new("football.example.com").unwrap());
+        let sig = with("i=@football.example.com", "i=a@sub.football.example.com").unwrap();
+        assert_eq!(
+            sig.effective_identity().to_string(),
+            "a@sub.football.example.com"
+        );
+    }
+
+    #[test]
+    fn lengths_and_copies() {
+        let sig = with(
+            "q=dns/txt",
+            "q=foo/bar:dns/txt; l=42; z=From:foo=20bar|To:x",
+        )
+        .unwrap();
+        assert_eq!(sig.body_length, Some(42));
+        assert_eq!(
+            sig.copied_headers,
+            vec![b"From:foo bar".to_vec(), b"To:x".to_vec()]
+        );
+        assert_eq!(sig.query_methods, vec!["foo/bar", "dns/txt"]);
+    }
+
+    #[test]
+    fn strips_b_value() {
+        let stripped = without_signature_value(b"v=1; b= ab\r\n cd ; bh=x; d=y").unwrap();
+        assert_eq!(stripped, b"v=1; b=; bh=x; d=y");
+        let stripped = without_signature_value(b"v=1; bh=x;b=abc").unwrap();
+        assert_eq!(stripped, b"v=1; bh=x;b=");
+    }
+}

@@ -1,1 +1,365 @@
-//! DKIM: tags (to be written).
+//! The tag-list syntax of DKIM-Signature fields and key records
+//! (RFC 6376 §3.2).
+//!
+//! ```text
+//! tag-list  =  tag-spec *( ";" tag-spec ) [ ";" ]
+//! tag-spec  =  [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
+//! tag-name  =  ALPHA *ALNUMPUNC
+//! tag-value =  [ tval *( 1*(WSP / FWS) tval ) ]
+//! tval      =  1*VALCHAR
+//! VALCHAR   =  %x21-3A / %x3C-7E
+//! ALNUMPUNC =  ALPHA / DIGIT / "_"
+//! ```
+//!
+//! The parser is strict: every malformation has its own [`TagError`]
+//! variant. Tags borrow from the input.
+
+use base64::Engine as _;
+
+/// Why a tag list, or one of its values, is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TagError {
+    /// A tag name does not start with a letter or holds a character other
+    /// than letters, digits and `_`.
+    #[error("invalid tag name at offset {offset}")]
+    InvalidTagName {
+        /// Offset in the tag list where the name starts.
+        offset: usize,
+    },
+    /// A tag name is not followed by `=`.
+    #[error("tag {name} has no '='")]
+    MissingEquals {
+        /// The tag name.
+        name: String,
+    },
+    /// A `;` with nothing before it (two `;` in a row, or a leading `;`).
+    #[error("empty tag-spec at offset {offset}")]
+    EmptyTagSpec {
+        /// Offset of the `;`.
+        offset: usize,
+    },
+    /// The same tag appears twice (RFC 6376 §3.2: an error).
+    #[error("duplicate tag {name}")]
+    DuplicateTag {
+        /// The tag name.
+        name: String,
+    },
+    /// A value holds a character outside VALCHAR and whitespace.
+    #[error("invalid character in the value of tag {name}")]
+    InvalidValue {
+        /// The tag name.
+        name: String,
+    },
+    /// A required tag is missing.
+    #[error("missing required tag {name}")]
+    MissingTag {
+        /// The tag name.
+        name: &'static str,
+    },
+    /// A value that must be base64 is not.
+    #[error("value of tag {name} is not valid base64")]
+    BadBase64 {
+        /// The tag name.
+        name: &'static str,
+    },
+    /// A value that must be a decimal number is not, or is too large.
+    #[error("value of tag {name} is not a valid number")]
+    BadNumber {
+        /// The tag name.
+        name: &'static str,
+    },
+}
+
+/// One `name=value` pair of a tag list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag<'a> {
+    /// The tag name (case-sensitive, RFC 6376 §3.2).
+    pub name: &'a str,
+    /// The value without the whitespace around it; may hold folding
+    /// whitespace inside.
+    pub value: &'a [u8],
+    /// Where the value starts in the tag list: just after the `=`.
+    pub raw_value_start: usize,
+    /// Where the value ends in the tag list: at the `;` or the end. The
+    /// range includes the whitespace around the value (what RFC 6376 §3.7
+    /// deletes for `b=`).
+    pub raw_value_end: usize,
+}
+
+/// A parsed tag list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagList<'a> {
+    tags: Vec<Tag<'a>>,
+}
+
+fn is_wsp_or_break(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_valchar(byte: u8) -> bool {
+    matches!(byte, 0x21..=0x3a | 0x3c..=0x7e)
+}
+
+impl<'a> TagList<'a> {
+    /// Parses a tag list.
+    ///
+    /// # Errors
+    /// The first malformation found.
+    pub fn parse(input: &'a [u8]) -> Result<TagList<'a>, TagError> {
+        let mut tags: Vec<Tag<'a>> = Vec::new();
+        let mut position = 0;
+        loop {
+            let spec_start = position;
+            let spec_end = input
+                .get(position..)
+                .and_then(|rest| rest.iter().position(|&b| b == b';'))
+                .map_or(input.len(), |i| position + i);
+            let spec = input.get(spec_start..spec_end).unwrap_or_default();
+            let at_end = spec_end >= input.len();
+            if spec.iter().all(|&b| is_wsp_or_break(b)) {
+                if at_end {
+                    // Empty input, or a trailing ";" (allowed).
+                    break;
+                }
+                return Err(TagError::EmptyTagSpec { offset: spec_end });
+            }
+            let tag = parse_spec(spec, spec_start)?;
+            if tags.iter().any(|t| t.name == tag.name) {
+                return Err(TagError::DuplicateTag {
+                    name: tag.name.to_owned(),
+                });
+            }
+            tags.push(tag);
+            if at_end {
+                break;
+            }
+            position = spec_end + 1;
+        }
+        Ok(TagList { tags })
+    }
+
+    /// The tags in order.
+    pub fn tags(&self) -> &[Tag<'a>] {
+        &self.tags
+    }
+
+    /// The value of the tag `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.tags.iter().find(|t| t.name == name).map(|t| t.value)
+    }
+
+    /// The tag `name`, if present.
+    pub fn tag(&self, name: &str) -> Option<&Tag<'a>> {
+        self.tags.iter().find(|t| t.name == name)
+    }
+
+    /// The value of a required tag.
+    ///
+    /// # Errors
+    /// [`TagError::MissingTag`] when absent.
+    pub fn required(&self, name: &'static str) -> Result<&'a [u8], TagError> {
+        self.get(name).ok_or(TagError::MissingTag { name })
+    }
+}
+
+fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
+    let name_start = spec
+        .iter()
+        .position(|&b| !is_wsp_or_break(b))
+        .unwrap_or(spec.len());
+    let name_len = spec
+        .get(name_start..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or(spec.len() - name_start);
+    let name_bytes = spec
+        .get(name_start..name_start + name_len)
+        .unwrap_or_default();
+    let invalid_name = TagError::InvalidTagName {
+        offset: offset + name_start,
+    };
+    if !name_bytes.first().is_some_and(u8::is_ascii_alphabetic) {
+        return Err(invalid_name);
+    }
+    let name = std::str::from_utf8(name_bytes).map_err(|_| invalid_name.clone())?;
+    let mut position = name_start + name_len;
+    while spec.get(position).is_some_and(|&b| is_wsp_or_break(b)) {
+        position += 1;
+    }
+    match spec.get(position) {
+        Some(b'=') => {}
+        None => {
+            return Err(TagError::MissingEquals {
+                name: name.to_owned(),
+            });
+        }
+        // A character after the name that is neither whitespace nor '='.
+        Some(_) if position == name_start + name_len => return Err(invalid_name),
+        Some(_) => {
+            return Err(TagError::MissingEquals {
+                name: name.to_owned(),
+            });
+        }
+    }
+    let raw_value_start = position + 1;
+    let raw = spec.get(raw_value_start..).unwrap_or_default();
+    let value_start = raw
+        .iter()
+        .position(|&b| !is_wsp_or_break(b))
+        .unwrap_or(raw.len());
+    let value_end = raw
+        .iter()
+        .rposition(|&b| !is_wsp_or_break(b))
+        .map_or(value_start, |i| i + 1);
+    let value = raw.get(value_start..value_end).unwrap_or_default();
+    if !value
+        .iter()
+        .all(|&b| is_valchar(b) || is_wsp_or_break(b) || b >= 0x80)
+    {
+        return Err(TagError::InvalidValue {
+            name: name.to_owned(),
+        });
+    }
+    Ok(Tag {
+        name,
+        value,
+        raw_value_start: offset + raw_value_start,
+        raw_value_end: offset + spec.len(),
+    })
+}
+
+/// The value with all whitespace (FWS) removed.
+pub fn strip_whitespace(value: &[u8]) -> Vec<u8> {
+    value
+        .iter()
+        .copied()
+        .filter(|&b| !is_wsp_or_break(b))
+        .collect()
+}
+
+/// Decodes a base64 value, ignoring whitespace inside it (RFC 6376 §3.5,
+/// `b=` and `bh=`: "Whitespace is ignored in this value").
+///
+/// # Errors
+/// [`TagError::BadBase64`] naming `name`.
+pub fn decode_base64(name: &'static str, value: &[u8]) -> Result<Vec<u8>, TagError> {
+    let compact = strip_whitespace(value);
+    BASE64
+        .decode(&compact)
+        .map_err(|_| TagError::BadBase64 { name })
+}
+
+/// Standard alphabet; padding may be present or absent (some signers omit
+/// it), but wrong padding and stray characters are errors.
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// Parses a decimal number: `1*DIGIT` that fits in 64 bits.
+///
+/// # Errors
+/// [`TagError::BadNumber`] naming `name`.
+pub fn decode_number(name: &'static str, value: &[u8]) -> Result<u64, TagError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(TagError::BadNumber { name });
+    }
+    value.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .ok_or(TagError::BadNumber { name })
+    })
+}
+
+/// Splits a colon-separated list (`h=`, `q=`, `h=` of a key record, `s=`,
+/// `t=`), trimming whitespace around each element.
+pub fn split_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b':').map(|item| {
+        let start = item
+            .iter()
+            .position(|&b| !is_wsp_or_break(b))
+            .unwrap_or(item.len());
+        let end = item
+            .iter()
+            .rposition(|&b| !is_wsp_or_break(b))
+            .map_or(start, |i| i + 1);
+        item.get(start..end).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_with_fws() {
+        let list = TagList::parse(b" v=1;\r\n\ta = rsa-sha256 ;b=ab\r\n cd; x_y=;").unwrap();
+        assert_eq!(list.get("v"), Some(&b"1"[..]));
+        assert_eq!(list.get("a"), Some(&b"rsa-sha256"[..]));
+        assert_eq!(list.get("b"), Some(&b"ab\r\n cd"[..]));
+        assert_eq!(list.get("x_y"), Some(&b""[..]));
+        assert_eq!(list.get("V"), None);
+        let b = list.tag("b").unwrap();
+        let input = b" v=1;\r\n\ta = rsa-sha256 ;b=ab\r\n cd; x_y=;";
+        assert_eq!(&input[b.raw_value_start..b.raw_value_end], b"ab\r\n cd");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            TagList::parse(b"a=1; a=2"),
+            Err(TagError::DuplicateTag { name: "a".into() })
+        );
+        assert_eq!(
+            TagList::parse(b"a=1;;b=2"),
+            Err(TagError::EmptyTagSpec { offset: 4 })
+        );
+        assert_eq!(
+            TagList::parse(b"k=rsa; t; p="),
+            Err(TagError::MissingEquals { name: "t".into() })
+        );
+        assert_eq!(
+            TagList::parse(b"1a=2"),
+            Err(TagError::InvalidTagName { offset: 0 })
+        );
+        assert_eq!(
+            TagList::parse(b"a-b=2"),
+            Err(TagError::InvalidTagName { offset: 0 })
+        );
+        assert_eq!(
+            TagList::parse(b"a=x\x01y"),
+            Err(TagError::InvalidValue { name: "a".into() })
+        );
+        assert!(TagList::parse(b"").unwrap().tags().is_empty());
+        assert!(TagList::parse(b"a=1; ").is_ok());
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(decode_base64("b", b"aGVs\r\n bG8="), Ok(b"hello".to_vec()));
+        assert_eq!(decode_base64("b", b"aGVsbG8"), Ok(b"hello".to_vec()));
+        assert_eq!(
+            decode_base64("b", b"aGV*bG8="),
+            Err(TagError::BadBase64 { name: "b" })
+        );
+        assert_eq!(decode_number("l", b"0123"), Ok(123));
+        assert_eq!(
+            decode_number("l", b"12a"),
+            Err(TagError::BadNumber { name: "l" })
+        );
+        assert_eq!(
+            decode_number("l", b"99999999999999999999999"),
+            Err(TagError::BadNumber { name: "l" })
+        );
+        assert_eq!(
+            decode_number("l", b""),
+            Err(TagError::BadNumber { name: "l" })
+        );
+        let items: Vec<&[u8]> = split_list(b"From : to\r\n :subject").collect();
+        assert_eq!(items, vec![&b"From"[..], b"to", b"subject"]);
+    }
+}

@@ -1,1 +1,809 @@
-//! DKIM: verify (to be written).
+//! DKIM verification (RFC 6376 §6, with RFC 8301 and RFC 8463).
+//!
+//! Two steps:
+//!
+//! 1. [`Verifier`]: feed the message in chunks with [`Verifier::feed`]. The
+//!    header is collected (within [`VerifyConfig`] bounds); when it ends, the
+//!    DKIM-Signature fields are parsed and the body is hashed while it
+//!    streams, once per distinct (body canonicalization, hash, `l=`)
+//!    combination. Memory stays constant whatever the body size.
+//! 2. [`Verifier::finish`] returns a [`VerifyCheck`], a [`Machine`] that asks
+//!    for every key record at once (`<selector>._domainkey.<domain>` TXT) in
+//!    one [`Poll::Lookups`], then checks each signature and finishes with a
+//!    [`Verification`]: one [`SignatureResult`] per DKIM-Signature field, in
+//!    message order, with an RFC 8601 result and a [`Reason`].
+//!
+//! ```
+//! use mailauth::dkim::verify::{Verifier, VerifyConfig};
+//! use mailauth::dns::ZoneResolver;
+//!
+//! let mut verifier = Verifier::new(&VerifyConfig::default(), 1_700_000_000);
+//! verifier.feed(b"From: alice@example.org\r\nSubject: hi\r\n\r\nHello\r\n");
+//! let outcome = mailauth::resolve(verifier.finish(), &ZoneResolver::new());
+//! assert!(outcome.signatures.is_empty()); // no signature: dkim=none
+//! ```
+//!
+//! # Key records
+//!
+//! The strings of a TXT record are joined (RFC 6376 §3.6.2.2). When the name
+//! holds several TXT records, §3.6.2.2 leaves the choice to the verifier: the
+//! first record that parses as a key record is used; if none parses, the
+//! error of the first is reported.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
+use super::crypto::{self, PublicKey};
+use super::key::{KeyRecord, KeyRecordError};
+use super::signature::{self, Identity, Signature, SignatureError};
+use super::tags::{self, TagList};
+use super::{Algorithm, HashAlgorithm, KeyType};
+use crate::dns::{Answer, Failure, Name, Query, Records};
+use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
+
+/// What to do when `l=` leaves part of the body unsigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnsignedBodyContent {
+    /// Verify as usual and report the unsigned octets in
+    /// [`SignatureResult::unsigned_body_octets`].
+    #[default]
+    Report,
+    /// Treat the signature as failed ([`Reason::UnsignedBodyContent`]):
+    /// content appended after signing could be anything.
+    Fail,
+}
+
+/// Settings of the verifier. Every limit has a safe default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifyConfig {
+    /// The most DKIM-Signature fields checked (in message order, from the
+    /// top); the others are reported with [`Reason::NotChecked`].
+    /// Default 5.
+    pub max_signatures: usize,
+    /// Accept rsa-sha1 signatures. Default false: RFC 8301 §3.1 says
+    /// verifiers must not consider them valid.
+    pub allow_sha1: bool,
+    /// Smallest RSA key accepted, in bits. Default 1024 (RFC 8301 §3.2).
+    pub min_rsa_bits: usize,
+    /// Seconds of tolerance for `x=` (expiry) and `t=` (a timestamp in the
+    /// future). Default 300.
+    pub clock_skew: u64,
+    /// The most header fields read (default 1,000).
+    pub max_header_fields: usize,
+    /// The most header octets read (default 1 MiB).
+    pub max_header_bytes: usize,
+    /// What to do when `l=` leaves body content unsigned.
+    pub unsigned_body_content: UnsignedBodyContent,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> VerifyConfig {
+        let limits = HeaderLimits::default();
+        VerifyConfig {
+            max_signatures: 5,
+            allow_sha1: false,
+            min_rsa_bits: 1024,
+            clock_skew: 300,
+            max_header_fields: limits.max_fields,
+            max_header_bytes: limits.max_bytes,
+            unsigned_body_content: UnsignedBodyContent::Report,
+        }
+    }
+}
+
+impl VerifyConfig {
+    /// RFC 6376 before RFC 8301: rsa-sha1 and RSA keys of 512 bits and more
+    /// accepted (for old archives; not for mail received today).
+    pub fn legacy() -> VerifyConfig {
+        VerifyConfig {
+            allow_sha1: true,
+            min_rsa_bits: 512,
+            ..VerifyConfig::default()
+        }
+    }
+}
+
+/// The DKIM result of one signature (RFC 8601 §2.7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DkimResult {
+    /// The signature verified.
+    Pass,
+    /// The signature did not verify (body or header changed, or the
+    /// signature is wrong).
+    Fail,
+    /// The signature could not be processed.
+    Neutral,
+    /// The signature verified but local policy does not accept it.
+    Policy,
+    /// A temporary error (a DNS failure): try again later.
+    TempError,
+    /// A permanent error: a malformed signature, a missing, revoked or
+    /// unusable key, a refused algorithm.
+    PermError,
+}
+
+impl DkimResult {
+    /// The name used in Authentication-Results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DkimResult::Pass => "pass",
+            DkimResult::Fail => "fail",
+            DkimResult::Neutral => "neutral",
+            DkimResult::Policy => "policy",
+            DkimResult::TempError => "temperror",
+            DkimResult::PermError => "permerror",
+        }
+    }
+}
+
+impl fmt::Display for DkimResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a signature did not pass (or, for a pass, nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The body hash does not match `bh=`.
+    #[error("body hash did not verify")]
+    BodyHashMismatch,
+    /// The signature does not match the signed header fields.
+    #[error("signature did not verify")]
+    SignatureMismatch,
+    /// `l=` left body content unsigned and the configuration refuses that.
+    #[error("body content not covered by the signature (l=)")]
+    UnsignedBodyContent,
+    /// The DKIM-Signature field is malformed or unsupported.
+    #[error("malformed signature: {0}")]
+    Malformed(SignatureError),
+    /// The key record does not exist (NXDOMAIN or no TXT record).
+    #[error("no key for signature")]
+    KeyNotFound,
+    /// The key lookup failed for now.
+    #[error("key lookup failed: {0}")]
+    KeyLookupTempFailure(Failure),
+    /// The key lookup failed for good.
+    #[error("key lookup failed: {0}")]
+    KeyLookupPermFailure(Failure),
+    /// The key record is malformed.
+    #[error("malformed key record: {0}")]
+    KeyRecordSyntax(KeyRecordError),
+    /// The key was revoked (empty `p=`).
+    #[error("key revoked")]
+    KeyRevoked,
+    /// The public key data cannot be used.
+    #[error("unusable public key: {0}")]
+    BadKey(crypto::KeyError),
+    /// The key record's `k=` does not suit the algorithm.
+    #[error("key type {key_type} does not suit algorithm {algorithm}")]
+    KeyTypeMismatch {
+        /// The key record's type.
+        key_type: KeyType,
+        /// The signature's algorithm.
+        algorithm: Algorithm,
+    },
+    /// The key record's `h=` does not allow the signature's hash.
+    #[error("hash {0} not allowed by the key record")]
+    HashNotAllowed(HashAlgorithm),
+    /// The key record's `s=` does not include email.
+    #[error("key not for email (s=)")]
+    ServiceTypeMismatch,
+    /// The key record has `t=s` and the domain of `i=` is not `d=` itself.
+    #[error("identity domain must equal signing domain (key t=s)")]
+    StrictIdentityViolation,
+    /// rsa-sha1 is refused (RFC 8301 §3.1).
+    #[error("rsa-sha1 refused")]
+    Sha1Refused,
+    /// The RSA key is smaller than [`VerifyConfig::min_rsa_bits`].
+    #[error("key too short: {bits} bits, {minimum} required")]
+    KeyTooShort {
+        /// The key's size.
+        bits: usize,
+        /// The configured minimum.
+        minimum: usize,
+    },
+    /// `x=` is in the past.
+    #[error("signature expired")]
+    Expired,
+    /// `t=` is in the future.
+    #[error("signature timestamp in the future")]
+    TimestampInFuture,
+    /// The message header went past a configured bound, so the signed
+    /// fields cannot be trusted to be all there.
+    #[error("message header too large: {0}")]
+    HeaderLimit(HeaderError),
+    /// More signatures than [`VerifyConfig::max_signatures`]: not checked.
+    #[error("not checked: too many signatures")]
+    NotChecked,
+    /// The crypto backend failed.
+    #[error("crypto backend failure")]
+    Backend,
+}
+
+impl Reason {
+    /// The result this reason leads to.
+    pub fn result(&self) -> DkimResult {
+        match self {
+            Reason::BodyHashMismatch | Reason::SignatureMismatch | Reason::UnsignedBodyContent => {
+                DkimResult::Fail
+            }
+            Reason::KeyLookupTempFailure(_) => DkimResult::TempError,
+            Reason::NotChecked => DkimResult::Neutral,
+            _ => DkimResult::PermError,
+        }
+    }
+}
+
+/// The outcome for one DKIM-Signature field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignatureResult {
+    /// The result.
+    pub result: DkimResult,
+    /// Why the result is not pass; `None` for pass.
+    pub reason: Option<Reason>,
+    /// `d=` (also read from a malformed signature when possible).
+    pub domain: Option<Name>,
+    /// `s=`.
+    pub selector: Option<String>,
+    /// `a=`.
+    pub algorithm: Option<Algorithm>,
+    /// `i=`, or `@` + `d=` when absent.
+    pub identity: Option<Identity>,
+    /// The first characters of `b=` (`header.b` in Authentication-Results,
+    /// RFC 6008).
+    pub signature_prefix: Option<String>,
+    /// The size of the key in bits, once the key was read.
+    pub key_bits: Option<usize>,
+    /// `l=`, when present.
+    pub body_length: Option<u64>,
+    /// Canonical body octets after the `l=` limit, not covered by the
+    /// signature (0 when all is signed).
+    pub unsigned_body_octets: u64,
+    /// The key record says the domain is testing DKIM (`t=y`).
+    pub testing: bool,
+}
+
+/// The outcome of verifying a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verification {
+    /// One result per DKIM-Signature field, in message order. Empty when the
+    /// message has no signature (`dkim=none`).
+    pub signatures: Vec<SignatureResult>,
+    /// The header went past a configured bound.
+    pub header_error: Option<HeaderError>,
+    /// Whether the empty line between header and body was found; without it
+    /// the message is all header and the body is empty.
+    pub header_complete: bool,
+}
+
+impl Verification {
+    /// The signatures that passed.
+    pub fn passed(&self) -> impl Iterator<Item = &SignatureResult> {
+        self.signatures
+            .iter()
+            .filter(|s| s.result == DkimResult::Pass)
+    }
+}
+
+/// Length of the `header.b` prefix (RFC 6008 §4 suggests at least 8).
+const SIGNATURE_PREFIX_LEN: usize = 8;
+
+/// A body hash computed once for every signature that shares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct BodyHashKey {
+    canonicalization: BodyCanonicalization,
+    hash: HashAlgorithm,
+    length_limit: Option<u64>,
+}
+
+/// A DKIM-Signature field found in the header.
+#[derive(Debug)]
+struct Found {
+    report: SignatureResult,
+    state: FoundState,
+}
+
+#[derive(Debug)]
+enum FoundState {
+    /// The result is known already.
+    Decided,
+    /// Parsed and checked; the key and body hash decide.
+    Candidate {
+        signature: Box<Signature>,
+        body_hash: usize,
+        header_data: Vec<u8>,
+    },
+}
+
+/// Streams a message and collects what verification needs.
+///
+/// Call [`feed`](Self::feed) with each chunk of the message (any split), then
+/// [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct Verifier {
+    config: VerifyConfig,
+    now: u64,
+    reader: MessageReader,
+    prepared: bool,
+    found: Vec<Found>,
+    hashers: Vec<(BodyHashKey, BodyHasher)>,
+}
+
+impl Verifier {
+    /// A verifier for one message; `now` is the current time in seconds since
+    /// the Unix epoch, for `t=` and `x=`.
+    pub fn new(config: &VerifyConfig, now: u64) -> Verifier {
+        Verifier {
+            config: config.clone(),
+            now,
+            reader: MessageReader::new(HeaderLimits {
+                max_fields: config.max_header_fields,
+                max_bytes: config.max_header_bytes,
+            }),
+            prepared: false,
+            found: Vec::new(),
+            hashers: Vec::new(),
+        }
+    }
+
+    /// Feeds the next chunk of the message.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let body = self.reader.feed(chunk);
+        if !self.prepared && self.reader.header_complete() {
+            self.prepare();
+        }
+        if !body.is_empty() {
+            for (_, hasher) in &mut self.hashers {
+                hasher.update(body);
+            }
+        }
+    }
+
+    /// Ends the message; the returned machine fetches the keys and checks
+    /// the signatures.
+    pub fn finish(mut self) -> VerifyCheck {
+        self.reader.finish();
+        if !self.prepared {
+            self.prepare();
+        }
+        let body_hashes: Vec<BodyHash> =
+            self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        VerifyCheck::new(
+            self.found,
+            body_hashes,
+            &self.config,
+            Verification {
+                signatures: Vec::new(),
+                header_error: self.reader.error(),
+                header_complete: self.reader.header_complete(),
+            },
+        )
+    }
+
+    /// The header is complete: parse the signatures, compute the header
+    /// data each one signs, set up the body hashers.
+    fn prepare(&mut self) {
+        self.prepared = true;
+        let fields = self.reader.take_fields();
+        let header_error = self.reader.error();
+        let index = FieldIndex::new(&fields);
+        let mut checked = 0usize;
+        for field in &fields {
+            if !field.is_named(b"DKIM-Signature") {
+                continue;
+            }
+            let mut report = preliminary_report(field.value());
+            if let Some(error) = header_error {
+                self.found.push(decided(report, Reason::HeaderLimit(error)));
+                continue;
+            }
+            if checked >= self.config.max_signatures {
+                self.found.push(decided(report, Reason::NotChecked));
+                continue;
+            }
+            checked += 1;
+            let signature = match Signature::parse(field.value()) {
+                Ok(signature) => signature,
+                Err(error) => {
+                    self.found.push(decided(report, Reason::Malformed(error)));
+                    continue;
+                }
+            };
+            report.identity = Some(signature.effective_identity());
+            report.body_length = signature.body_length;
+            if let Some(reason) = self.early_reason(&signature) {
+                self.found.push(decided(report, reason));
+                continue;
+            }
+            let header_data = header_data(&signature, field, &index);
+            let key = BodyHashKey {
+                canonicalization: signature.canonicalization.body,
+                hash: signature.algorithm.hash(),
+                length_limit: signature.body_length,
+            };
+            let body_hash = match self.hashers.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    self.hashers.push((
+                        key,
+                        BodyHasher::new(key.canonicalization, key.hash, key.length_limit),
+                    ));
+                    self.hashers.len() - 1
+                }
+            };
+            self.found.push(Found {
+                report,
+                state: FoundState::Candidate {
+                    signature: Box::new(signature),
+                    body_hash,
+                    header_data,
+                },
+            });
+        }
+    }
+
+    /// Checks that need neither the key nor the body.
+    fn early_reason(&self, signature: &Signature) -> Option<Reason> {
+        if signature.algorithm == Algorithm::RsaSha1 && !self.config.allow_sha1 {
+            return Some(Reason::Sha1Refused);
+        }
+        if let Some(expires_at) = signature.expires_at
+            && self.now > expires_at.saturating_add(self.config.clock_skew)
+        {
+            return Some(Reason::Expired);
+        }
+        if let Some(timestamp) = signature.timestamp
+            && timestamp > self.now.saturating_add(self.config.clock_skew)
+        {
+            return Some(Reason::TimestampInFuture);
+        }
+        None
+    }
+}
+
+fn decided(report: SignatureResult, reason: Reason) -> Found {
+    Found {
+        report: SignatureResult {
+            result: reason.result(),
+            reason: Some(reason),
+            ..report
+        },
+        state: FoundState::Decided,
+    }
+}
+
+/// What can be read from a signature field even when it is malformed.
+fn preliminary_report(value: &[u8]) -> SignatureResult {
+    let list = TagList::parse(value).ok();
+    let text = |name: &str| {
+        list.as_ref()
+            .and_then(|l| l.get(name))
+            .and_then(|v| std::str::from_utf8(v).ok())
+    };
+    SignatureResult {
+        result: DkimResult::Neutral,
+        reason: None,
+        domain: text("d").and_then(|d| Name::new(d).ok()),
+        selector: text("s").map(str::to_owned),
+        algorithm: text("a").and_then(Algorithm::from_name),
+        identity: None,
+        signature_prefix: list.as_ref().and_then(|l| l.get("b")).map(|b| {
+            let compact = tags::strip_whitespace(b);
+            let prefix = compact.get(..SIGNATURE_PREFIX_LEN).unwrap_or(&compact);
+            String::from_utf8_lossy(prefix).into_owned()
+        }),
+        key_bits: None,
+        body_length: None,
+        unsigned_body_octets: 0,
+        testing: false,
+    }
+}
+
+/// Header fields by lowercased name, in message order.
+struct FieldIndex<'a> {
+    by_name: HashMap<Vec<u8>, Vec<&'a HeaderField>>,
+}
+
+impl<'a> FieldIndex<'a> {
+    fn new(fields: &'a [HeaderField]) -> FieldIndex<'a> {
+        let mut by_name: HashMap<Vec<u8>, Vec<&'a HeaderField>> = HashMap::new();
+        for field in fields {
+            if let Some(name) = field.name() {
+                by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(field);
+            }
+        }
+        FieldIndex { by_name }
+    }
+}
+
+/// The data the signature signs (RFC 6376 §3.7, §5.4.2): the fields named by
+/// `h=`, each name taking the next instance from the bottom up (a name with
+/// no instance left contributes nothing), then the DKIM-Signature field
+/// itself with the `b=` value removed and no final CRLF.
+fn header_data(signature: &Signature, own_field: &HeaderField, index: &FieldIndex<'_>) -> Vec<u8> {
+    let canonicalization = signature.canonicalization.header;
+    let mut data = Vec::new();
+    let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
+    for name in &signature.signed_headers {
+        let key = name.as_bytes().to_ascii_lowercase();
+        let Some(instances) = index.by_name.get(&key) else {
+            continue;
+        };
+        let taken = used.entry(key).or_insert(0);
+        if *taken >= instances.len() {
+            continue;
+        }
+        *taken += 1;
+        let Some(field) = instances.get(instances.len() - *taken) else {
+            continue;
+        };
+        canonicalization.append(
+            field.raw_name().unwrap_or_default(),
+            field.value(),
+            &mut data,
+        );
+    }
+    let value = signature::without_signature_value(own_field.value())
+        .unwrap_or_else(|| own_field.value().to_vec());
+    canonicalization.append(own_field.raw_name().unwrap_or_default(), &value, &mut data);
+    // No CRLF after the signature field (RFC 6376 §3.7).
+    data.truncate(data.len().saturating_sub(2));
+    data
+}
+
+/// The key lookups and signature checks of one message: a [`Machine`].
+#[derive(Debug, Clone)]
+pub struct VerifyCheck {
+    config: VerifyConfig,
+    found: Vec<FoundCheck>,
+    body_hashes: Vec<BodyHash>,
+    lookups: Vec<(Query, Option<Answer>)>,
+    outcome: Verification,
+    done: bool,
+}
+
+#[derive(Debug, Clone)]
+struct FoundCheck {
+    report: SignatureResult,
+    candidate: Option<Candidate>,
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    signature: Box<Signature>,
+    body_hash: usize,
+    header_data: Vec<u8>,
+    lookup: usize,
+}
+
+impl VerifyCheck {
+    fn new(
+        found: Vec<Found>,
+        body_hashes: Vec<BodyHash>,
+        config: &VerifyConfig,
+        outcome: Verification,
+    ) -> VerifyCheck {
+        let mut lookups: Vec<(Query, Option<Answer>)> = Vec::new();
+        let mut checks = Vec::with_capacity(found.len());
+        for Found { report, state } in found {
+            let candidate = match state {
+                FoundState::Decided => None,
+                FoundState::Candidate {
+                    signature,
+                    body_hash,
+                    header_data,
+                } => match signature.key_name() {
+                    Ok(name) => {
+                        let query = Query::txt(name);
+                        let lookup = match lookups.iter().position(|(q, _)| *q == query) {
+                            Some(i) => i,
+                            None => {
+                                lookups.push((query, None));
+                                lookups.len() - 1
+                            }
+                        };
+                        Some(Candidate {
+                            signature,
+                            body_hash,
+                            header_data,
+                            lookup,
+                        })
+                    }
+                    Err(_) => {
+                        let reason = Reason::Malformed(SignatureError::InvalidSelector);
+                        checks.push(FoundCheck {
+                            report: SignatureResult {
+                                result: reason.result(),
+                                reason: Some(reason),
+                                ..report
+                            },
+                            candidate: None,
+                        });
+                        continue;
+                    }
+                },
+            };
+            checks.push(FoundCheck { report, candidate });
+        }
+        VerifyCheck {
+            config: config.clone(),
+            found: checks,
+            body_hashes,
+            lookups,
+            outcome,
+            done: false,
+        }
+    }
+
+    fn evaluate(&mut self) {
+        let mut results = Vec::with_capacity(self.found.len());
+        for check in &self.found {
+            let mut report = check.report.clone();
+            if let Some(candidate) = &check.candidate {
+                let answer = self
+                    .lookups
+                    .get(candidate.lookup)
+                    .and_then(|(_, a)| a.as_ref());
+                let reason = self.check_signature(candidate, answer, &mut report);
+                report.result = reason.as_ref().map_or(DkimResult::Pass, Reason::result);
+                report.reason = reason;
+            }
+            results.push(report);
+        }
+        self.outcome.signatures = results;
+        self.done = true;
+    }
+
+    /// RFC 6376 §6.1.2 and §6.1.3 for one signature; `None` is a pass.
+    fn check_signature(
+        &self,
+        candidate: &Candidate,
+        answer: Option<&Answer>,
+        report: &mut SignatureResult,
+    ) -> Option<Reason> {
+        let signature = &candidate.signature;
+        let record = match answer {
+            None | Some(Answer::NxDomain | Answer::NoData) => return Some(Reason::KeyNotFound),
+            Some(Answer::TempFail(failure)) => return Some(Reason::KeyLookupTempFailure(*failure)),
+            Some(Answer::PermFail(failure)) => return Some(Reason::KeyLookupPermFailure(*failure)),
+            Some(Answer::Records(Records::Txt(records))) => {
+                let mut first_error = None;
+                let mut chosen = None;
+                for txt in records {
+                    match KeyRecord::parse(&txt.joined()) {
+                        Ok(record) => {
+                            chosen = Some(record);
+                            break;
+                        }
+                        Err(error) => {
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                match (chosen, first_error) {
+                    (Some(record), _) => record,
+                    (None, Some(error)) => return Some(Reason::KeyRecordSyntax(error)),
+                    (None, None) => return Some(Reason::KeyNotFound),
+                }
+            }
+            Some(_) => return Some(Reason::KeyNotFound),
+        };
+        report.testing = record.testing;
+        if record.is_revoked() {
+            return Some(Reason::KeyRevoked);
+        }
+        if !record.allows_hash(signature.algorithm.hash()) {
+            return Some(Reason::HashNotAllowed(signature.algorithm.hash()));
+        }
+        if record.key_type != signature.algorithm.key_type() {
+            return Some(Reason::KeyTypeMismatch {
+                key_type: record.key_type,
+                algorithm: signature.algorithm,
+            });
+        }
+        if !record.allows_email() {
+            return Some(Reason::ServiceTypeMismatch);
+        }
+        if record.strict_identity
+            && signature
+                .identity
+                .as_ref()
+                .is_some_and(|i| i.domain != signature.domain)
+        {
+            return Some(Reason::StrictIdentityViolation);
+        }
+        let minimum = self.config.min_rsa_bits;
+        let key = match PublicKey::from_record_data(record.key_type, &record.public_key) {
+            Ok(key) => key,
+            Err(crypto::KeyError::UnsupportedKeySize { bits, .. }) if bits < minimum => {
+                report.key_bits = Some(bits);
+                return Some(Reason::KeyTooShort { bits, minimum });
+            }
+            Err(error) => return Some(Reason::BadKey(error)),
+        };
+        report.key_bits = Some(key.bits());
+        if key.key_type() == KeyType::Rsa && key.bits() < minimum {
+            return Some(Reason::KeyTooShort {
+                bits: key.bits(),
+                minimum,
+            });
+        }
+        let body = self.body_hashes.get(candidate.body_hash)?;
+        report.unsigned_body_octets = body.canonical_length.saturating_sub(body.hashed_length);
+        if body.digest != signature.body_hash {
+            return Some(Reason::BodyHashMismatch);
+        }
+        match key.verify(
+            signature.algorithm,
+            &candidate.header_data,
+            &signature.signature,
+        ) {
+            Ok(()) => {}
+            Err(crypto::SignatureError::Mismatch) => return Some(Reason::SignatureMismatch),
+            Err(crypto::SignatureError::KeyTypeMismatch { .. }) => {
+                return Some(Reason::KeyTypeMismatch {
+                    key_type: key.key_type(),
+                    algorithm: signature.algorithm,
+                });
+            }
+            Err(crypto::SignatureError::UnsupportedKeySize { bits, .. }) => {
+                return Some(Reason::KeyTooShort { bits, minimum });
+            }
+            Err(_) => return Some(Reason::Backend),
+        }
+        if report.unsigned_body_octets > 0
+            && self.config.unsigned_body_content == UnsignedBodyContent::Fail
+        {
+            return Some(Reason::UnsignedBodyContent);
+        }
+        None
+    }
+}
+
+impl Machine for VerifyCheck {
+    type Output = Verification;
+
+    fn poll(&mut self) -> Poll<Verification> {
+        if !self.done {
+            let waiting: Vec<Query> = self
+                .lookups
+                .iter()
+                .filter(|(_, answer)| answer.is_none())
+                .map(|(query, _)| query.clone())
+                .collect();
+            if !waiting.is_empty() {
+                return Poll::Lookups(waiting);
+            }
+            self.evaluate();
+        }
+        Poll::Done(self.outcome.clone())
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        match self
+            .lookups
+            .iter_mut()
+            .find(|(q, a)| q == query && a.is_none())
+        {
+            Some((_, slot)) if !self.done => {
+                *slot = Some(answer);
+                Ok(())
+            }
+            _ => Err(UnexpectedAnswer {
+                query: query.clone(),
+            }),
+        }
+    }
+}

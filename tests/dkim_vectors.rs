@@ -18,9 +18,10 @@ const DKIMPY_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/dkim-d
 const RFC8463_NOW: u64 = 1_528_637_909 + 60;
 
 fn rfc8463_zone() -> ZoneResolver {
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(Path::new(RFC_DIR).join("rfc8463-A2-dns-records.json")).unwrap())
-            .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(RFC_DIR).join("rfc8463-A2-dns-records.json")).unwrap(),
+    )
+    .unwrap();
     let mut zone = ZoneResolver::new();
     for (name, value) in json["records"].as_object().unwrap() {
         zone.add_txt(&Name::new(name).unwrap(), value.as_str().unwrap());
@@ -32,7 +33,13 @@ fn rfc8463_message() -> Vec<u8> {
     std::fs::read(Path::new(RFC_DIR).join("rfc8463-A3-signed-message.eml")).unwrap()
 }
 
-fn verify_chunks(message: &[u8], chunk: usize, config: &VerifyConfig, now: u64, zone: &ZoneResolver) -> Verification {
+fn verify_chunks(
+    message: &[u8],
+    chunk: usize,
+    config: &VerifyConfig,
+    now: u64,
+    zone: &ZoneResolver,
+) -> Verification {
     let mut verifier = Verifier::new(config, now);
     for part in message.chunks(chunk.max(1)) {
         verifier.feed(part);
@@ -41,7 +48,11 @@ fn verify_chunks(message: &[u8], chunk: usize, config: &VerifyConfig, now: u64, 
 }
 
 fn results(outcome: &Verification) -> Vec<(DkimResult, Option<Reason>)> {
-    outcome.signatures.iter().map(|s| (s.result, s.reason.clone())).collect()
+    outcome
+        .signatures
+        .iter()
+        .map(|s| (s.result, s.reason.clone()))
+        .collect()
 }
 
 #[test]
@@ -49,7 +60,13 @@ fn rfc8463_both_signatures_pass() {
     let zone = rfc8463_zone();
     let message = rfc8463_message();
     for chunk in [1, 2, 3, 7, 64, 4096, message.len()] {
-        let outcome = verify_chunks(&message, chunk, &VerifyConfig::default(), RFC8463_NOW, &zone);
+        let outcome = verify_chunks(
+            &message,
+            chunk,
+            &VerifyConfig::default(),
+            RFC8463_NOW,
+            &zone,
+        );
         assert_eq!(
             results(&outcome),
             vec![(DkimResult::Pass, None), (DkimResult::Pass, None)],
@@ -64,15 +81,24 @@ fn rfc8463_both_signatures_pass() {
     assert_eq!(ed.signature_prefix.as_deref(), Some("/gCrinpc"));
     assert_eq!(ed.key_bits, Some(256));
     assert_eq!(outcome.signatures[1].key_bits, Some(1024));
-    assert_eq!(outcome.signatures[1].algorithm, Some(mailauth::dkim::Algorithm::RsaSha256));
+    assert_eq!(
+        outcome.signatures[1].algorithm,
+        Some(mailauth::dkim::Algorithm::RsaSha256)
+    );
 }
 
 #[test]
 fn rfc8463_with_lf_line_endings() {
     let zone = rfc8463_zone();
-    let message: Vec<u8> = rfc8463_message().into_iter().filter(|&b| b != b'\r').collect();
+    let message: Vec<u8> = rfc8463_message()
+        .into_iter()
+        .filter(|&b| b != b'\r')
+        .collect();
     let outcome = verify_chunks(&message, 5, &VerifyConfig::default(), RFC8463_NOW, &zone);
-    assert_eq!(results(&outcome), vec![(DkimResult::Pass, None), (DkimResult::Pass, None)]);
+    assert_eq!(
+        results(&outcome),
+        vec![(DkimResult::Pass, None), (DkimResult::Pass, None)]
+    );
 }
 
 #[test]
@@ -81,7 +107,13 @@ fn rfc8463_changed_body_fails_both() {
     let text = String::from_utf8(rfc8463_message()).unwrap();
     let changed = text.replace("We lost the game.", "We won the game.");
     assert_ne!(changed, text);
-    let outcome = verify_chunks(changed.as_bytes(), 100, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    let outcome = verify_chunks(
+        changed.as_bytes(),
+        100,
+        &VerifyConfig::default(),
+        RFC8463_NOW,
+        &zone,
+    );
     let fail = (DkimResult::Fail, Some(Reason::BodyHashMismatch));
     assert_eq!(results(&outcome), vec![fail.clone(), fail]);
 }
@@ -92,7 +124,13 @@ fn rfc8463_changed_header_fails_both() {
     let text = String::from_utf8(rfc8463_message()).unwrap();
     let changed = text.replace("Subject: Is dinner ready?", "Subject: Is lunch ready?");
     assert_ne!(changed, text);
-    let outcome = verify_chunks(changed.as_bytes(), 100, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    let outcome = verify_chunks(
+        changed.as_bytes(),
+        100,
+        &VerifyConfig::default(),
+        RFC8463_NOW,
+        &zone,
+    );
     let fail = (DkimResult::Fail, Some(Reason::SignatureMismatch));
     assert_eq!(results(&outcome), vec![fail.clone(), fail]);
 }
@@ -102,32 +140,58 @@ fn rfc8463_asks_for_both_keys_at_once() {
     let mut verifier = Verifier::new(&VerifyConfig::default(), RFC8463_NOW);
     verifier.feed(&rfc8463_message());
     let mut check = verifier.finish();
-    let Poll::Lookups(queries) = check.poll() else { panic!("expected lookups") };
+    let Poll::Lookups(queries) = check.poll() else {
+        panic!("expected lookups")
+    };
     let names: Vec<String> = queries.iter().map(|q| q.name.to_string()).collect();
     assert_eq!(
         names,
-        vec!["brisbane._domainkey.football.example.com", "test._domainkey.football.example.com"]
+        vec![
+            "brisbane._domainkey.football.example.com",
+            "test._domainkey.football.example.com"
+        ]
     );
     // Answers in reverse order; one DNS failure.
     let zone = rfc8463_zone();
     check
-        .supply(&queries[1], mailauth::dns::Resolver::lookup(&zone, &queries[1]))
+        .supply(
+            &queries[1],
+            mailauth::dns::Resolver::lookup(&zone, &queries[1]),
+        )
         .unwrap();
     assert!(matches!(check.poll(), Poll::Lookups(q) if q.len() == 1));
     check
-        .supply(&queries[0], mailauth::dns::Answer::TempFail(mailauth::dns::Failure::Timeout))
+        .supply(
+            &queries[0],
+            mailauth::dns::Answer::TempFail(mailauth::dns::Failure::Timeout),
+        )
         .unwrap();
-    assert!(check.supply(&queries[0], mailauth::dns::Answer::NxDomain).is_err());
-    let Poll::Done(outcome) = check.poll() else { panic!("expected done") };
+    assert!(
+        check
+            .supply(&queries[0], mailauth::dns::Answer::NxDomain)
+            .is_err()
+    );
+    let Poll::Done(outcome) = check.poll() else {
+        panic!("expected done")
+    };
     assert_eq!(
         results(&outcome),
         vec![
-            (DkimResult::TempError, Some(Reason::KeyLookupTempFailure(mailauth::dns::Failure::Timeout))),
+            (
+                DkimResult::TempError,
+                Some(Reason::KeyLookupTempFailure(
+                    mailauth::dns::Failure::Timeout
+                ))
+            ),
             (DkimResult::Pass, None)
         ]
     );
     let other = Query::txt(Name::new("example.org").unwrap());
-    assert!(check.supply(&other, mailauth::dns::Answer::NxDomain).is_err());
+    assert!(
+        check
+            .supply(&other, mailauth::dns::Answer::NxDomain)
+            .is_err()
+    );
 }
 
 #[test]
@@ -135,12 +199,31 @@ fn rfc8463_expired_and_future() {
     let zone = rfc8463_zone();
     let message = rfc8463_message();
     // t= in the future (beyond the clock skew).
-    let outcome = verify_chunks(&message, 4096, &VerifyConfig::default(), 1_528_637_909 - 301, &zone);
-    assert_eq!(outcome.signatures[0].reason, Some(Reason::TimestampInFuture));
+    let outcome = verify_chunks(
+        &message,
+        4096,
+        &VerifyConfig::default(),
+        1_528_637_909 - 301,
+        &zone,
+    );
+    assert_eq!(
+        outcome.signatures[0].reason,
+        Some(Reason::TimestampInFuture)
+    );
     // x= added is covered by the signature, so only the parse/expiry checks
     // can be shown: an expired signature is a permerror before any lookup.
-    let text = String::from_utf8(message).unwrap().replacen("t=1528637909;", "t=1528637909; x=1528637910;", 1);
-    let outcome = verify_chunks(text.as_bytes(), 4096, &VerifyConfig::default(), 1_528_637_910 + 301, &zone);
+    let text = String::from_utf8(message).unwrap().replacen(
+        "t=1528637909;",
+        "t=1528637909; x=1528637910;",
+        1,
+    );
+    let outcome = verify_chunks(
+        text.as_bytes(),
+        4096,
+        &VerifyConfig::default(),
+        1_528_637_910 + 301,
+        &zone,
+    );
     assert_eq!(outcome.signatures[0].result, DkimResult::PermError);
     assert_eq!(outcome.signatures[0].reason, Some(Reason::Expired));
 }

@@ -17,19 +17,22 @@ mod resolver;
 mod sign;
 #[path = "mailauth/testkey.rs"]
 mod testkey;
+#[path = "mailauth/verify.rs"]
+mod verify;
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success: signed, key written, key matches
-  1  negative result: the published key does not match, is revoked or missing
+  0  success: a signature verified, message signed, key written, key matches
+  1  negative result: no signature verified (fail, permerror, none); the published
+     key does not match, is revoked or missing
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: DKIM signing, key generation
-/// and key checks.
+/// Mail authentication from the command line: DKIM verification and
+/// signing, key generation and key checks.
 #[derive(Debug, Parser)]
-#[command(name = "mailauth", version, about, after_help = EXIT_CODES)]
+#[command(name = "mailauth", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +40,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Verify the DKIM signatures of a message (standard input).
+    #[command(after_help = EXIT_CODES)]
+    Verify(verify::Args),
     /// Sign a message (standard input) with DKIM and print the signed message.
     #[command(after_help = EXIT_CODES)]
     Sign(sign::Args),
@@ -51,6 +57,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),

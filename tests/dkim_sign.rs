@@ -11,7 +11,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use mailauth::dkim::canon::{BodyCanonicalization, Canonicalization, HeaderCanonicalization};
 use mailauth::dkim::crypto::{PublicKey, SigningKey};
+use mailauth::dkim::keygen::KeyRecord;
 use mailauth::dkim::sign::{SignOptions, Signer};
+use mailauth::dkim::verify::{DkimResult, Verifier, VerifyConfig};
+use mailauth::dns::{Name, ZoneResolver};
 use proptest::prelude::*;
 
 mod dkim_common;
@@ -132,6 +135,14 @@ proptest! {
         signed.extend_from_slice(&message);
         let public = key.public_key().unwrap();
         prop_assert_eq!(verify(&signed, &public), Ok(()));
+        // And with the crate's verifier, the key served from an in-memory zone.
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(&Name::new("sel._domainkey.example.com").unwrap(), KeyRecord::for_key(&key).text());
+        let mut verifier = Verifier::new(&VerifyConfig::default(), 1_700_000_000);
+        verifier.feed(&signed);
+        let outcome = mailauth::resolve(verifier.finish(), &zone);
+        prop_assert_eq!(outcome.signatures.len(), 1);
+        prop_assert_eq!(outcome.signatures[0].result, DkimResult::Pass, "{:?}", outcome.signatures[0].reason);
         // Changing a body byte that canonicalization keeps breaks it.
         let mut tampered = signed.clone();
         tampered.extend_from_slice(b"X");

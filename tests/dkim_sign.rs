@@ -9,102 +9,16 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use mailauth::dkim::Algorithm;
-use mailauth::dkim::canon::{
-    BodyCanonicalization, BodyHasher, Canonicalization, HeaderCanonicalization,
-};
+use mailauth::dkim::canon::{BodyCanonicalization, Canonicalization, HeaderCanonicalization};
 use mailauth::dkim::crypto::{PublicKey, SigningKey};
+use mailauth::dkim::keygen::KeyRecord;
 use mailauth::dkim::sign::{SignOptions, Signer};
-use mailauth::message::{HeaderField, HeaderLimits, MessageReader};
+use mailauth::dkim::verify::{DkimResult, Verifier, VerifyConfig};
+use mailauth::dns::{Name, ZoneResolver};
 use proptest::prelude::*;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-fn data(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-/// Tags of a DKIM-Signature value (names trimmed, all whitespace removed
-/// from values).
-fn tags(value: &str) -> Vec<(String, String)> {
-    value
-        .split(';')
-        .filter_map(|t| {
-            let (n, v) = t.split_once('=')?;
-            Some((
-                n.trim().to_owned(),
-                v.chars().filter(|c| !c.is_whitespace()).collect(),
-            ))
-        })
-        .collect()
-}
-
-fn tag(value: &str, name: &str) -> Option<String> {
-    tags(value)
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v)
-}
-
-/// Verifies the first DKIM-Signature of `signed` with `public`.
-fn verify(signed: &[u8], public: &PublicKey) -> Result<(), String> {
-    let mut reader = MessageReader::new(HeaderLimits::default());
-    let body = reader.feed(signed).to_vec();
-    reader.finish();
-    let fields: Vec<HeaderField> = reader.take_fields();
-    let (index, signature) = fields
-        .iter()
-        .enumerate()
-        .find(|(_, f)| f.is_named(b"dkim-signature"))
-        .ok_or("no signature")?;
-    let value = String::from_utf8(signature.value().to_vec()).map_err(|e| e.to_string())?;
-    let algorithm = Algorithm::from_name(&tag(&value, "a").ok_or("no a=")?).ok_or("bad a=")?;
-    let canon = Canonicalization::from_tag(&tag(&value, "c").ok_or("no c=")?).ok_or("bad c=")?;
-    let mut hasher = BodyHasher::new(canon.body, algorithm.hash(), None);
-    hasher.update(&body);
-    if B64.encode(hasher.finish().digest) != tag(&value, "bh").ok_or("no bh=")? {
-        return Err("body hash mismatch".into());
-    }
-    // Header fields in h= order, each name taking instances from the bottom.
-    let mut header_data = Vec::new();
-    let mut used: Vec<(String, usize)> = Vec::new();
-    for name in tag(&value, "h").ok_or("no h=")?.split(':') {
-        let name = name.to_ascii_lowercase();
-        let taken = match used.iter().position(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                used.push((name.clone(), 0));
-                used.len() - 1
-            }
-        };
-        let instance = fields
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(i, f)| *i != index && f.is_named(name.as_bytes()))
-            .nth(used[taken].1);
-        used[taken].1 += 1;
-        if let Some((_, field)) = instance {
-            canon
-                .header
-                .append(field.raw_name().unwrap(), field.value(), &mut header_data);
-        }
-    }
-    // The signature field with the b= value removed (b= is the last tag).
-    let b_start = value.rfind("b=").ok_or("no b=")? + 2;
-    canon.header.append(
-        signature.raw_name().unwrap(),
-        &signature.value()[..b_start],
-        &mut header_data,
-    );
-    header_data.truncate(header_data.len() - 2);
-    let b = B64
-        .decode(tag(&value, "b").unwrap())
-        .map_err(|e| e.to_string())?;
-    public
-        .verify(algorithm, &header_data, &b)
-        .map_err(|e| e.to_string())
-}
+mod dkim_common;
+use dkim_common::{B64, data, tag, verify};
 
 fn keys() -> Vec<Arc<SigningKey>> {
     ["keys/ed25519.pkcs8.pem", "keys/rsa2048.pkcs1.pem"]
@@ -221,6 +135,14 @@ proptest! {
         signed.extend_from_slice(&message);
         let public = key.public_key().unwrap();
         prop_assert_eq!(verify(&signed, &public), Ok(()));
+        // And with the crate's verifier, the key served from an in-memory zone.
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(&Name::new("sel._domainkey.example.com").unwrap(), KeyRecord::for_key(&key).text());
+        let mut verifier = Verifier::new(&VerifyConfig::default(), 1_700_000_000);
+        verifier.feed(&signed);
+        let outcome = mailauth::resolve(verifier.finish(), &zone);
+        prop_assert_eq!(outcome.signatures.len(), 1);
+        prop_assert_eq!(outcome.signatures[0].result, DkimResult::Pass, "{:?}", outcome.signatures[0].reason);
         // Changing a body byte that canonicalization keeps breaks it.
         let mut tampered = signed.clone();
         tampered.extend_from_slice(b"X");

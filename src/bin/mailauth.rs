@@ -19,20 +19,24 @@ mod sign;
 mod spf;
 #[path = "mailauth/testkey.rs"]
 mod testkey;
+#[path = "mailauth/verify.rs"]
+mod verify;
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success: SPF pass, signed, key written, key matches
-  1  negative result: SPF fail, softfail, neutral, none or permerror;
-     the published key does not match, is revoked or missing
+  0  success: SPF pass, a signature verified, message signed, key written,
+     key matches
+  1  negative result: SPF fail, softfail, neutral, none or permerror; no
+     signature verified (fail, permerror, none); the published key does not
+     match, is revoked or missing
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: SPF checks, DKIM signing, key
-/// generation and key checks.
+/// Mail authentication from the command line: SPF checks, DKIM
+/// verification and signing, key generation and key checks.
 #[derive(Debug, Parser)]
-#[command(name = "mailauth", version, about, after_help = EXIT_CODES)]
+#[command(name = "mailauth", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,6 +47,9 @@ enum Command {
     /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
     #[command(after_help = EXIT_CODES)]
     Spf(spf::Args),
+    /// Verify the DKIM signatures of a message (standard input).
+    #[command(after_help = EXIT_CODES)]
+    Verify(verify::Args),
     /// Sign a message (standard input) with DKIM and print the signed message.
     #[command(after_help = EXIT_CODES)]
     Sign(sign::Args),
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Spf(args) => spf::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),

@@ -63,3 +63,10 @@ pub(crate) fn read_stdin(json: bool) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::input(format!("cannot read standard input: {e}"), json))?;
     Ok(data)
 }
+
+/// The current time in seconds since 1970.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

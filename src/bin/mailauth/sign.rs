@@ -17,13 +17,13 @@ use crate::output::{Failure, read_file, read_stdin};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Private key file (PEM: PKCS#8 or PKCS#1 RSA; PKCS#8 Ed25519).
-    #[arg(long, value_name = "FILE", required_unless_present = "signing_table", requires_all = ["domain", "selector"])]
+    #[arg(long, short = 'k', value_name = "FILE", required_unless_present = "signing_table", requires_all = ["domain", "selector"])]
     key: Option<PathBuf>,
     /// Signing domain (d=).
-    #[arg(long, value_name = "DOMAIN")]
+    #[arg(long, short = 'd', value_name = "DOMAIN")]
     domain: Option<String>,
     /// Selector (s=): the key record is at SELECTOR._domainkey.DOMAIN.
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, short = 's', value_name = "SELECTOR")]
     selector: Option<String>,
     /// OpenDKIM SigningTable (prefix `refile:` for wildcard patterns); picks key, domain and
     /// selector from the From address. Needs --key-table.
@@ -145,11 +145,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
             ));
         }
     }
-    let now = args.now.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
+    let now = args.now.unwrap_or_else(crate::output::unix_now);
     let field = signer
         .sign(&message, now)
         .map_err(|e| Failure::input(e, json))?;

@@ -24,17 +24,20 @@ fn sanitize(c: char) -> char {
     if c.is_control() { '?' } else { c }
 }
 
-/// A keyword (method, result, property names): only letters, digits,
-/// `-`, `_` and `.` are kept.
+/// A keyword (method, result, property names): an RFC 8601 `Keyword`
+/// (`ldh-str`) in lowercase, as the parser returns it. Only letters, digits
+/// and inner `-` are kept.
 pub(crate) fn keyword(s: &str) -> String {
     let kept: String = s
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .map(|c| c.to_ascii_lowercase())
         .collect();
+    let kept = kept.trim_end_matches('-');
     if kept.is_empty() {
         "unknown".to_owned()
     } else {
-        kept
+        kept.to_owned()
     }
 }
 

@@ -63,6 +63,10 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
 /// dot-atom or `dot-atom@dot-atom`), else a quoted-string with `"` and `\`
 /// escaped and control characters replaced.
 pub(crate) fn value(s: &str, address: bool) -> String {
+    // Decide on the text as it will be written, so that what a parser reads
+    // back renders the same way again.
+    let sanitized: String = s.chars().map(sanitize).collect();
+    let s = sanitized.as_str();
     let bare = is_token(s)
         || (address
             && (is_dot_atom(s)

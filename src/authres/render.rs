@@ -154,7 +154,8 @@ mod tests {
         assert_eq!(value("@b.c", true), "@b.c");
         assert_eq!(value("a b", true), "\"a b\"");
         assert_eq!(value("\"a\\\"", true), "\"\\\"a\\\\\\\"\"");
-        assert_eq!(value("a\r\nb", true), "\"a??b\"");
+        assert_eq!(value("a\r\nb", true), "a??b");
+        assert_eq!(value("a\r\nb c", true), "\"a??b c\"");
         assert_eq!(comment("a (b) \\ c\n"), "(a \\(b\\) \\\\ c?)");
         assert_eq!(keyword("sp f;\r"), "spf");
     }

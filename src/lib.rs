@@ -63,6 +63,7 @@
 pub mod authres;
 pub mod dkim;
 pub mod dns;
+pub mod inbound;
 pub mod machine;
 pub mod message;
 pub mod spf;

@@ -1,6 +1,7 @@
 //! Render, parse, render: the same field, whatever the values hold (CR, LF,
 //! quotes, semicolons, backslashes, parentheses, control and non-ASCII
 //! characters).
+#![allow(clippy::unwrap_used)]
 
 use mailauth::authres::{AuthenticationResults, MethodResult, Property};
 use proptest::prelude::*;

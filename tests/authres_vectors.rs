@@ -5,6 +5,7 @@
 //!
 //! Run with `cargo test --test authres_vectors -- --nocapture` to see the
 //! counts.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions read test data
 
 use mailauth::authres::{AuthenticationResults, MethodResult, Property};
 use mailauth::message::HeaderField;

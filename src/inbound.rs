@@ -35,9 +35,9 @@
 //! inbound.feed(b"From: alice@example.org\r\nSubject: hi\r\n\r\nHello\r\n");
 //! let verdict = mailauth::resolve(inbound.finish(), &zone);
 //! assert_eq!(
-//!     verdict.header_field().unwrap(),
-//!     "Authentication-Results: mx.example.net; spf=pass smtp.mailfrom=alice@example.org;\r\n\
-//!      \tspf=pass smtp.helo=mx.example.org; dkim=none"
+//!     verdict.authentication_results.unwrap().to_header_value(),
+//!     "mx.example.net; spf=pass smtp.mailfrom=alice@example.org; \
+//!      spf=none smtp.helo=mx.example.org; dkim=none"
 //! );
 //! ```
 

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "mailauth/authenticate.rs"]
+mod authenticate;
 #[path = "mailauth/genkey.rs"]
 mod genkey;
 #[path = "mailauth/output.rs"]
@@ -44,6 +46,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Authenticate a received message (standard input): SPF, DKIM and DMARC, and the
+    /// Authentication-Results field to prepend.
+    #[command(after_help = EXIT_CODES)]
+    Authenticate(authenticate::Args),
     /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
     #[command(after_help = EXIT_CODES)]
     Spf(spf::Args),
@@ -64,6 +70,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Authenticate(args) => authenticate::run(&args),
         Command::Spf(args) => spf::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),

@@ -3,18 +3,24 @@
 //!
 //! 1. [`Inbound::new`] takes the connection facts ([`Connection`]: client
 //!    address, HELO name, MAIL FROM, whether the client authenticated or is
-//!    internal) and the [`Config`] (authserv-id, the SPF and DKIM settings,
-//!    the time, which clients to skip, which authserv-ids to trust);
+//!    internal) and the [`Config`] (authserv-id, the SPF, DKIM and DMARC
+//!    settings, the time, which clients to skip, which authserv-ids to
+//!    trust);
 //! 2. [`Inbound::feed`] takes the message in chunks of any size (the body is
 //!    hashed as it streams; only the header is kept);
 //! 3. [`Inbound::finish`] returns an [`InboundCheck`], a [`Machine`]. Its
 //!    first [`Poll::Lookups`] holds every query that can be asked at once:
-//!    the SPF queries of the HELO and MAIL FROM identities and every DKIM key
-//!    record, so a caller that resolves them in parallel waits for one round
-//!    trip. A query several checks need is asked once.
-//! 4. It finishes with a [`Verdict`]: each result, the Authentication-Results
-//!    field to prepend, and the existing Authentication-Results fields to
-//!    remove because they claim our authserv-id (RFC 8601 §5).
+//!    the SPF queries of the HELO and MAIL FROM identities, every DKIM key
+//!    record, and the DMARC policy discovery of the From domain together
+//!    with the Organizational Domain lookups of the SPF and DKIM domains
+//!    (RFC 9989 relaxed alignment), so a caller that resolves them in
+//!    parallel waits for one round trip per step of the slowest check. A
+//!    query several checks need is asked once.
+//! 4. It finishes with a [`Verdict`]: each result (SPF HELO, SPF MAIL FROM,
+//!    each DKIM signature, DMARC), the DMARC disposition, the
+//!    Authentication-Results field to prepend, and the existing
+//!    Authentication-Results fields to remove because they claim our
+//!    authserv-id (RFC 8601 §5).
 //!
 //! Mail from an authenticated client (when [`Config::skip_authenticated`])
 //! or an internal one ([`Connection::internal`], or an address in
@@ -22,6 +28,7 @@
 //! [`Verdict::skipped`], and still lists forged fields to remove.
 //!
 //! ```
+//! use mailauth::dmarc;
 //! use mailauth::dns::ZoneResolver;
 //! use mailauth::inbound::{Config, Connection, Inbound};
 //!
@@ -34,10 +41,12 @@
 //! let mut inbound = Inbound::new(&connection, &config);
 //! inbound.feed(b"From: alice@example.org\r\nSubject: hi\r\n\r\nHello\r\n");
 //! let verdict = mailauth::resolve(inbound.finish(), &zone);
+//! assert_eq!(verdict.disposition, dmarc::Disposition::None);
 //! assert_eq!(
 //!     verdict.authentication_results.unwrap().to_header_value(),
 //!     "mx.example.net; spf=pass smtp.mailfrom=alice@example.org; \
-//!      spf=none smtp.helo=mx.example.org; dkim=none"
+//!      spf=none smtp.helo=mx.example.org; dkim=none; \
+//!      dmarc=none reason=\"no dmarc record\" header.from=example.org"
 //! );
 //! ```
 
@@ -46,8 +55,10 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::authres::{self, AuthenticationResults, MethodResult, Property};
+use crate::dkim::signature::Signature;
 use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig};
-use crate::dns::{Answer, Query};
+use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
+use crate::dns::{Answer, Name, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderField, HeaderLimits, MessageReader};
 use crate::spf;
@@ -184,7 +195,7 @@ impl Connection {
 }
 
 /// Settings of the pipeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The authserv-id written in Authentication-Results (usually the MTA's
@@ -194,6 +205,8 @@ pub struct Config {
     pub spf: spf::Config,
     /// DKIM verification settings (also bound the header read).
     pub dkim: VerifyConfig,
+    /// DMARC settings.
+    pub dmarc: dmarc::Config,
     /// The time of the check in seconds since the Unix epoch (DKIM `t=`,
     /// `x=`; SPF `%{t}`).
     pub now: u64,
@@ -217,6 +230,7 @@ impl Config {
             authserv_id: authserv_id.into(),
             spf: spf::Config::default(),
             dkim: VerifyConfig::default(),
+            dmarc: dmarc::Config::default(),
             now,
             check_helo: true,
             skip_authenticated: true,
@@ -275,6 +289,13 @@ pub struct Verdict {
     /// DKIM: one result per signature, in message order, and whether the
     /// header was complete and within bounds.
     pub dkim: Option<Verification>,
+    /// DMARC: the result, the policy that applied, which identifiers
+    /// aligned.
+    pub dmarc: Option<dmarc::Outcome>,
+    /// What DMARC asks the receiver to do with the message
+    /// ([`Disposition::None`] when skipped or without DMARC policy). The
+    /// receiver decides; a domain in testing mode gets `None` here.
+    pub disposition: Disposition,
     /// The field to prepend; `None` when skipped.
     pub authentication_results: Option<AuthenticationResults>,
     /// Existing Authentication-Results fields that claim our authserv-id:
@@ -302,6 +323,7 @@ pub struct Inbound {
     reader: MessageReader,
     verifier: Option<Verifier>,
     skipped: Option<Skipped>,
+    dmarc_sample: u8,
 }
 
 impl Inbound {
@@ -330,7 +352,16 @@ impl Inbound {
             }),
             verifier,
             skipped,
+            dmarc_sample: 0,
         }
+    }
+
+    /// The random draw (0..=99) for the `pct` tag of RFC 7489 mode: the
+    /// policy applies fully when `sample < pct`. Default 0 (the policy
+    /// always applies). The core reads no randomness of its own.
+    pub fn with_dmarc_sample(mut self, sample: u8) -> Inbound {
+        self.dmarc_sample = sample;
+        self
     }
 
     /// Feeds the next chunk of the message.
@@ -371,16 +402,20 @@ impl Inbound {
             spf_helo: None,
             spf_mail_from: None,
             dkim: None,
+            dmarc: None,
+            disposition: Disposition::None,
             authentication_results: None,
             remove,
             trusted_results,
         };
         if self.skipped.is_some() {
             return InboundCheck {
-                authserv_id: self.config.authserv_id,
+                config: self.config,
+                dmarc_sample: self.dmarc_sample,
                 spf_helo: Stage::Off,
                 spf_mail_from: Stage::Off,
                 dkim: Stage::Off,
+                dmarc: Stage::Off,
                 pending: Vec::new(),
                 verdict,
                 done: true,
@@ -401,16 +436,69 @@ impl Inbound {
             Some(verifier) => Stage::Running(verifier.finish()),
             None => Stage::Off,
         };
+        let mut verdict = verdict;
+        let dmarc = match dmarc::author_domain_with(&fields, &self.config.dmarc) {
+            Ok(author) => {
+                let identifiers = self.identifiers(&fields);
+                Stage::Running(Discovery::with_identifiers(
+                    &author,
+                    &identifiers,
+                    &self.config.dmarc,
+                ))
+            }
+            Err(error) => {
+                verdict.dmarc = Some(dmarc::Outcome::from_error(&error));
+                Stage::Off
+            }
+        };
         InboundCheck {
-            authserv_id: self.config.authserv_id,
+            config: self.config,
+            dmarc_sample: self.dmarc_sample,
             spf_helo,
             spf_mail_from,
             dkim,
+            dmarc,
             pending: Vec::new(),
             verdict,
             done: false,
         }
     }
+
+    /// The domains SPF and DKIM may authenticate, whose Organizational
+    /// Domains DMARC alignment needs: the MAIL FROM domain (the HELO name
+    /// for a bounce) and the `d=` of each DKIM-Signature that will be
+    /// checked.
+    fn identifiers(&self, fields: &[HeaderField]) -> Vec<Name> {
+        let mut identifiers = Vec::new();
+        if let Some(domain) = spf_domain(&self.connection) {
+            identifiers.push(domain);
+        }
+        let signatures = fields
+            .iter()
+            .filter(|f| f.is_named(b"DKIM-Signature"))
+            .take(self.config.dkim.max_signatures);
+        for field in signatures {
+            if let Ok(signature) = Signature::parse(field.value()) {
+                identifiers.push(signature.domain);
+            }
+        }
+        identifiers
+    }
+}
+
+/// The domain SPF checks for `connection` (RFC 7208 §2.4): the MAIL FROM
+/// domain, or the HELO name when MAIL FROM is empty.
+fn spf_domain(connection: &Connection) -> Option<Name> {
+    let mail_from = connection
+        .mail_from
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let domain = match mail_from.rsplit_once('@') {
+        Some((_, domain)) => domain,
+        None if mail_from.is_empty() => connection.helo.as_str(),
+        None => mail_from,
+    };
+    Name::new(domain).ok()
 }
 
 /// One check inside the pipeline.
@@ -464,6 +552,7 @@ enum Part {
     SpfHelo,
     SpfMailFrom,
     Dkim,
+    Dmarc,
 }
 
 /// A query of the current round and which checks wait for it.
@@ -478,10 +567,12 @@ struct Pending {
 /// [`Verdict`]. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct InboundCheck {
-    authserv_id: String,
+    config: Config,
+    dmarc_sample: u8,
     spf_helo: Stage<spf::Check>,
     spf_mail_from: Stage<spf::Check>,
     dkim: Stage<VerifyCheck>,
+    dmarc: Stage<Discovery>,
     pending: Vec<Pending>,
     verdict: Verdict,
     done: bool,
@@ -495,13 +586,43 @@ impl InboundCheck {
         self.spf_mail_from
             .poll(Part::SpfMailFrom, &mut self.pending);
         self.dkim.poll(Part::Dkim, &mut self.pending);
+        self.dmarc.poll(Part::Dmarc, &mut self.pending);
     }
 
     fn conclude(&mut self) {
         self.verdict.spf_helo = self.spf_helo.output().cloned();
         self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
         self.verdict.dkim = self.dkim.output().cloned();
-        let mut ar = AuthenticationResults::new(self.authserv_id.clone());
+        if let Some(lookup) = self.dmarc.output() {
+            let spf = self.verdict.spf_mail_from.as_ref().and_then(|o| {
+                Some(SpfAuth {
+                    domain: Name::new(&o.domain).ok()?,
+                    result: o.result,
+                })
+            });
+            let dkim: Vec<DkimAuth> = self
+                .verdict
+                .dkim
+                .iter()
+                .flat_map(|v| &v.signatures)
+                .filter_map(|s| {
+                    Some(DkimAuth {
+                        domain: s.domain.clone()?,
+                        result: s.result,
+                    })
+                })
+                .collect();
+            let outcome = dmarc::evaluate(
+                lookup,
+                spf.as_ref(),
+                &dkim,
+                &self.config.dmarc,
+                self.dmarc_sample,
+            );
+            self.verdict.disposition = outcome.disposition;
+            self.verdict.dmarc = Some(outcome);
+        }
+        let mut ar = AuthenticationResults::new(self.config.authserv_id.clone());
         if let Some(outcome) = &self.verdict.spf_mail_from {
             ar.results.push(outcome.to_method_result());
         }
@@ -519,6 +640,9 @@ impl InboundCheck {
             }
             ar.results
                 .extend(verification.signatures.iter().map(dkim_method_result));
+        }
+        if let Some(outcome) = &self.verdict.dmarc {
+            ar.results.push(outcome.to_method_result());
         }
         self.verdict.authentication_results = Some(ar);
         self.done = true;
@@ -590,6 +714,7 @@ impl Machine for InboundCheck {
                 Part::SpfHelo => self.spf_helo.supply(query, answer.clone()),
                 Part::SpfMailFrom => self.spf_mail_from.supply(query, answer.clone()),
                 Part::Dkim => self.dkim.supply(query, answer.clone()),
+                Part::Dmarc => self.dmarc.supply(query, answer.clone()),
             }
         }
         Ok(())
@@ -620,6 +745,7 @@ mod tests {
         let mut zone = ZoneResolver::new();
         zone.add_txt(&name("example.org"), "v=spf1 ip4:192.0.2.0/24 -all");
         zone.add_txt(&name("mx.example.org"), "v=spf1 a -all");
+        zone.add_txt(&name("_dmarc.example.org"), "v=DMARC1; p=reject");
         zone.add(
             &name("mx.example.org"),
             crate::dns::RecordData::A("192.0.2.10".parse().unwrap()),
@@ -677,11 +803,18 @@ mod tests {
         };
         let mut names: Vec<String> = first.iter().map(|q| q.to_string()).collect();
         names.sort();
+        // SPF (HELO, MAIL FROM), both DKIM keys, the DMARC tree walk of the
+        // From domain and the Organizational Domain walk of the other
+        // DKIM domain.
         let mut expected: Vec<String> = [
             "example.org",
             "mx.example.org",
             "sel._domainkey.example.org",
             "sel._domainkey.example.com",
+            "_dmarc.example.org",
+            "_dmarc.org",
+            "_dmarc.example.com",
+            "_dmarc.com",
         ]
         .iter()
         .map(|n| Query::txt(name(n)).to_string())
@@ -709,7 +842,10 @@ mod tests {
         );
         let ar = AuthenticationResults::parse(field.split_once(':').unwrap().1.as_bytes()).unwrap();
         let methods: Vec<&str> = ar.results.iter().map(|r| r.method.as_str()).collect();
-        assert_eq!(methods, ["spf", "spf", "dkim", "dkim"]);
+        assert_eq!(methods, ["spf", "spf", "dkim", "dkim", "dmarc"]);
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
+        assert_eq!(verdict.disposition, Disposition::None);
         assert!(verdict.skipped.is_none() && verdict.remove.is_empty());
     }
 
@@ -723,10 +859,19 @@ mod tests {
         let Poll::Lookups(first) = check.poll() else {
             panic!("expected lookups");
         };
-        assert_eq!(first, vec![Query::txt(name("mx.example.org"))]);
+        // Once, though both SPF checks need it (the rest is DMARC).
+        let spf_queries: Vec<&Query> = first
+            .iter()
+            .filter(|q| !q.name.as_str().starts_with("_dmarc"))
+            .collect();
+        assert_eq!(spf_queries, [&Query::txt(name("mx.example.org"))]);
         let query = &first[0];
         check.supply(query, zone.lookup(query)).unwrap();
         assert!(check.supply(query, zone.lookup(query)).is_err());
+        assert_eq!(check.poll(), Poll::Lookups(first[1..].to_vec()));
+        for query in &first[1..] {
+            check.supply(query, zone.lookup(query)).unwrap();
+        }
         let Poll::Lookups(second) = check.poll() else {
             panic!("expected lookups");
         };
@@ -811,6 +956,51 @@ mod tests {
         // Our own id is trusted, but the forgeries were removed first.
         assert_eq!(verdict.trusted_results.len(), 1);
         assert!(verdict.trusted_results[0].is_from("border.example.net"));
+    }
+
+    #[test]
+    fn dmarc_reject_and_forwarded_mail() {
+        let (zone, signers) = setup();
+        let config = Config::new("mx.example.net", NOW);
+        // A spoof from an address example.org does not use, unsigned.
+        let spoofer = Connection::new(
+            "198.18.0.1".parse().unwrap(),
+            "spoof.example",
+            "alice@example.org",
+        );
+        let verdict = crate::resolve(run(&spoofer, &config, &message(&[], "")), &zone);
+        assert_eq!(
+            verdict.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Fail
+        );
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+        assert!(verdict.header_field().unwrap().contains("dmarc=fail"));
+        // The signed message through a forwarder: SPF fails, the aligned
+        // DKIM signature carries DMARC.
+        let verdict = crate::resolve(run(&spoofer, &config, &message(&signers[..1], "")), &zone);
+        assert_eq!(
+            verdict.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Fail
+        );
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
+        assert_eq!(
+            dmarc.aligned,
+            [dmarc::AlignedIdentifier::Dkim(name("example.org"))]
+        );
+        assert_eq!(verdict.disposition, Disposition::None);
+        // No usable From: permerror, no DNS needed for DMARC.
+        let verdict = crate::resolve(
+            run(
+                &spoofer,
+                &config,
+                b"From: a@example.org, b@example.com\r\n\r\nx\r\n",
+            ),
+            &zone,
+        );
+        assert_eq!(verdict.dmarc.unwrap().result, dmarc::DmarcResult::PermError);
     }
 
     #[test]

@@ -287,12 +287,13 @@ mod tests {
             // The only CRLFs are folds, each followed by whitespace.
             let mut rest = text.as_str();
             while let Some(pos) = rest.find('\r') {
-                assert_eq!(rest.get(pos..pos + 3), Some("\r\n\t"));
+                assert!(matches!(rest.get(pos..pos + 3), Some("\r\n\t" | "\r\n ")));
                 rest = &rest[pos + 3..];
             }
             assert!(
                 !text
                     .replace("\r\n\t", "")
+                    .replace("\r\n ", "")
                     .contains(['\r', '\n', '\u{0}', '\u{7}'])
             );
         }
@@ -325,6 +326,19 @@ mod tests {
         let trusted = trusted_results(&fields, &["Border.example.org".to_owned()]);
         assert_eq!(trusted.len(), 1);
         assert_eq!(trusted[0].results[0].method, "dkim");
+    }
+
+    #[test]
+    fn long_quoted_values_fold_inside() {
+        let mut ar = spf("user@example.com");
+        ar.results[0].reason = Some("a long reason, ".repeat(12));
+        let field = ar.to_header_field();
+        for line in field.split("\r\n") {
+            assert!(line.len() <= 78, "{line:?}");
+        }
+        let value = field.strip_prefix("Authentication-Results:").unwrap();
+        let parsed = AuthenticationResults::parse(value.as_bytes()).unwrap();
+        assert_eq!(parsed, ar);
     }
 
     #[test]

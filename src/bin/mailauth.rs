@@ -30,13 +30,14 @@ Exit status:
      key matches
   1  negative result: SPF fail, softfail, neutral, none or permerror; no
      signature verified (fail, permerror, none); the published key does not
-     match, is revoked or missing
+     match, is revoked or missing; DMARC asks to quarantine or reject
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: SPF checks, DKIM
-/// verification and signing, key generation and key checks.
+/// Mail authentication from the command line: the whole inbound check (SPF,
+/// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
+/// and key checks.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = EXIT_CODES)]
 struct Cli {

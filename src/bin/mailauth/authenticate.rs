@@ -5,10 +5,11 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use mailauth::dkim::verify::DkimResult;
+use mailauth::dmarc::{self, Disposition, DmarcResult};
 use mailauth::inbound::{Config, Connection, Inbound, Network, Verdict};
 use mailauth::spf::{self, SpfResult};
 
-use crate::output::{Failure, TEMPORARY, read_stdin};
+use crate::output::{Failure, NEGATIVE, TEMPORARY, read_stdin};
 use crate::resolver::DnsArgs;
 
 /// Options of `mailauth authenticate`.
@@ -97,8 +98,15 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     Ok(ExitCode::from(exit_code(&verdict)))
 }
 
-/// 3 when a result is a temporary error, else 0.
+/// 1 when DMARC asks to quarantine or reject, else 3 when a result is a
+/// temporary error, else 0.
 fn exit_code(verdict: &Verdict) -> u8 {
+    if matches!(
+        verdict.disposition,
+        Disposition::Quarantine | Disposition::Reject
+    ) {
+        return NEGATIVE;
+    }
     let spf_temporary = [&verdict.spf_mail_from, &verdict.spf_helo]
         .iter()
         .any(|o| o.as_ref().is_some_and(|o| o.result == SpfResult::TempError));
@@ -107,7 +115,11 @@ fn exit_code(verdict: &Verdict) -> u8 {
             .iter()
             .any(|s| s.result == DkimResult::TempError)
     });
-    if spf_temporary || dkim_temporary {
+    let dmarc_temporary = verdict
+        .dmarc
+        .as_ref()
+        .is_some_and(|o| o.result == DmarcResult::TempError);
+    if spf_temporary || dkim_temporary || dmarc_temporary {
         TEMPORARY
     } else {
         0
@@ -123,6 +135,29 @@ fn spf_json(outcome: Option<&spf::Outcome>) -> serde_json::Value {
             "reason": o.reason.to_string(),
             "explanation": o.explanation,
         })
+    })
+}
+
+fn dmarc_json(outcome: &dmarc::Outcome) -> serde_json::Value {
+    let aligned: Vec<String> = outcome
+        .aligned
+        .iter()
+        .map(|a| match a {
+            dmarc::AlignedIdentifier::Spf(domain) => format!("spf:{domain}"),
+            dmarc::AlignedIdentifier::Dkim(domain) => format!("dkim:{domain}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    serde_json::json!({
+        "result": outcome.to_method_result().result,
+        "author_domain": outcome.author_domain.as_ref().map(ToString::to_string),
+        "policy_domain": outcome.policy_domain.as_ref().map(ToString::to_string),
+        "organizational_domain": outcome.organizational_domain.as_ref().map(ToString::to_string),
+        "policy": outcome.policy.map(|p| p.as_str()),
+        "disposition": outcome.disposition.as_str(),
+        "aligned": aligned,
+        "testing": format!("{:?}", outcome.testing),
+        "reason": outcome.reason,
     })
 }
 
@@ -150,6 +185,8 @@ fn verdict_json(verdict: &Verdict) -> serde_json::Value {
         "spf_helo": spf_json(verdict.spf_helo.as_ref()),
         "spf_mail_from": spf_json(verdict.spf_mail_from.as_ref()),
         "dkim": dkim,
+        "dmarc": verdict.dmarc.as_ref().map(dmarc_json),
+        "disposition": verdict.disposition.as_str(),
         "authentication_results": verdict.header_field(),
         "remove": remove,
         "trusted_results": verdict

@@ -151,11 +151,9 @@ fn authheaders_case(
         Ok(author) => evaluate_one(&author),
         // RFC 9989 lets a receiver go on with each author domain; the
         // strictest outcome (a fail under the harshest policy) is kept.
-        Err(FromError::SeveralDomains { domains }) => domains
-            .iter()
-            .map(evaluate_one)
-            .max_by_key(|o| (o.result == DmarcResult::Fail, o.policy))
-            .unwrap(),
+        Err(FromError::SeveralDomains { domains }) => {
+            dmarc::strictest(domains.iter().map(evaluate_one)).unwrap()
+        }
         Err(error) => Outcome::from_error(&error),
     };
     let method = outcome.to_method_result();

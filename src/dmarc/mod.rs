@@ -55,7 +55,7 @@ pub mod record;
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
     AlignedIdentifier, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource, SpfAuth, Testing,
-    evaluate,
+    evaluate, strictest,
 };
 pub use psl::PublicSuffixList;
 pub use record::{AlignmentMode, Policy, PublicSuffixFlag, Record, RecordError};

@@ -34,10 +34,11 @@ proptest! {
     #[test]
     fn records_never_panic(value in structured()) {
         for mode in [Mode::Rfc9989, Mode::Rfc7489] {
+            let config = Config { mode, ..Config::default() };
             let mut text = b"v=DMARC1;".to_vec();
             text.extend_from_slice(&value);
-            let _ = Record::parse(&value, mode, 4096);
-            if let Ok(record) = Record::parse(&text, mode, 4096) {
+            let _ = Record::parse(&value, &config);
+            if let Ok(record) = Record::parse(&text, &config) {
                 prop_assert!(record.aggregate_report_uris.len() <= 32);
             }
         }

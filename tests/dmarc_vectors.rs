@@ -297,7 +297,7 @@ fn opendmarc_record_parse() {
         let text = case["record"].as_str().unwrap();
         let expected = case["expected_status"].as_str().unwrap();
         // OpenDMARC's parser is an RFC 7489 one, and strict.
-        let got = match Record::parse_strict(text.as_bytes(), Mode::Rfc7489, 4096) {
+        let got = match Record::parse_strict(text.as_bytes(), &Config::rfc7489()) {
             Ok(_) => "DMARC_PARSE_OKAY",
             Err(dmarc::RecordError::Empty) => "DMARC_PARSE_ERROR_EMPTY",
             Err(dmarc::RecordError::NoVersion | dmarc::RecordError::WrongVersion) => {

@@ -7,7 +7,7 @@
 //!    and the Organizational Domains: by the DNS Tree Walk of RFC 9989, or,
 //!    in [`Mode::Rfc7489`], by the Public Suffix List. It can start as soon
 //!    as the From domain is known, in parallel with SPF and DKIM;
-//! 3. [`evaluate`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
+//! 3. [`evaluate()`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
 //!    and DKIM results into an [`Outcome`]: pass or fail, the policy that
 //!    applies and the disposition, which [`Outcome::to_method_result`]
 //!    turns into an Authentication-Results entry.

@@ -390,13 +390,18 @@ impl Inbound {
                 }
             }
         }
-        let kept: Vec<HeaderField> = fields
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !remove.iter().any(|r| r.position == *i))
-            .map(|(_, f)| f.clone())
-            .collect();
-        let trusted_results = authres::trusted_results(&kept, &self.config.trusted_authserv_ids);
+        // Forgeries are left out even when our own id is trusted.
+        let trusted_results = if self.config.trusted_authserv_ids.is_empty() {
+            Vec::new()
+        } else {
+            let kept: Vec<HeaderField> = fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !remove.iter().any(|r| r.position == *i))
+                .map(|(_, f)| f.clone())
+                .collect();
+            authres::trusted_results(&kept, &self.config.trusted_authserv_ids)
+        };
         let verdict = Verdict {
             skipped: self.skipped.clone(),
             spf_helo: None,

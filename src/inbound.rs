@@ -60,7 +60,7 @@ use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, 
 use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
 use crate::dns::{Answer, Name, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
-use crate::message::{HeaderField, HeaderLimits, MessageReader};
+use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 use crate::spf;
 
 /// An IP network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`; a bare
@@ -301,6 +301,11 @@ pub struct Verdict {
     /// Existing Authentication-Results fields that claim our authserv-id:
     /// forgeries to remove before prepending ours (RFC 8601 §5).
     pub remove: Vec<ExistingField>,
+    /// The header went past the bounds of [`Config::dkim`]
+    /// (`max_header_fields`, `max_header_bytes`): the fields after the bound
+    /// were not read, so forgeries among them are not in
+    /// [`remove`](Self::remove). An MTA should refuse such a message.
+    pub header_error: Option<HeaderError>,
     /// The Authentication-Results fields from trusted authserv-ids.
     pub trusted_results: Vec<AuthenticationResults>,
 }
@@ -411,6 +416,7 @@ impl Inbound {
             disposition: Disposition::None,
             authentication_results: None,
             remove,
+            header_error: self.reader.error(),
             trusted_results,
         };
         if self.skipped.is_some() {
@@ -1006,6 +1012,21 @@ mod tests {
             &zone,
         );
         assert_eq!(verdict.dmarc.unwrap().result, dmarc::DmarcResult::PermError);
+    }
+
+    #[test]
+    fn header_past_its_bounds_is_reported() {
+        let (zone, _) = setup();
+        let mut config = Config::new("mx.example.net", NOW);
+        config.dkim.max_header_fields = 3;
+        let message = "From: a@example.org\r\nTo: b@example.com\r\nSubject: s\r\n\
+                       Authentication-Results: mx.example.net; dkim=pass\r\n\r\nbody\r\n";
+        let verdict = crate::resolve(run(&connection(), &config, message.as_bytes()), &zone);
+        assert_eq!(
+            verdict.header_error,
+            Some(HeaderError::TooManyFields { limit: 3 })
+        );
+        assert!(verdict.remove.is_empty());
     }
 
     #[test]

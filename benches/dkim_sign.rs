@@ -32,14 +32,21 @@ fn key(file: &str) -> Arc<SigningKey> {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("dkim_sign/{BACKEND}"));
-    for (name, file) in [("rsa-2048", "rsa2048.pkcs8.pem"), ("ed25519", "ed25519.pkcs8.pem")] {
+    for (name, file) in [
+        ("rsa-2048", "rsa2048.pkcs8.pem"),
+        ("ed25519", "ed25519.pkcs8.pem"),
+    ] {
         let signer = Signer::new("example.com", "sel", key(file), SignOptions::default())
             .unwrap_or_else(|e| panic!("{e}"));
         for (size_name, size) in [("4KiB", 4 * 1024), ("100KiB", 100 * 1024)] {
             let message = message(size);
             group.throughput(Throughput::Bytes(message.len() as u64));
             group.bench_with_input(BenchmarkId::new(name, size_name), &message, |b, m| {
-                b.iter(|| signer.sign(black_box(m), 1_700_000_000).map(|f| f.value().len()))
+                b.iter(|| {
+                    signer
+                        .sign(black_box(m), 1_700_000_000)
+                        .map(|f| f.value().len())
+                })
             });
         }
     }

@@ -16,7 +16,7 @@
 //! use mailauth::dkim::table::{KeyEntry, Pattern, SigningDomain, SigningTable};
 //! use mailauth::dkim::keygen::{self, NewKey};
 //!
-//! let key = Arc::new(keygen::generate(NewKey::Ed25519).unwrap().signing_key().clone());
+//! let key = Arc::new(keygen::generate(NewKey::Ed25519).unwrap().into_signing_key());
 //! let mut table = SigningTable::new();
 //! table.push(
 //!     Pattern::parse("*.example.com").unwrap(),

@@ -15,6 +15,8 @@ mod output;
 mod resolver;
 #[path = "mailauth/sign.rs"]
 mod sign;
+#[path = "mailauth/spf.rs"]
+mod spf;
 #[path = "mailauth/testkey.rs"]
 mod testkey;
 #[path = "mailauth/verify.rs"]
@@ -22,15 +24,17 @@ mod verify;
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success: a signature verified, message signed, key written, key matches
-  1  negative result: no signature verified (fail, permerror, none); the published
-     key does not match, is revoked or missing
+  0  success: SPF pass, a signature verified, message signed, key written,
+     key matches
+  1  negative result: SPF fail, softfail, neutral, none or permerror; no
+     signature verified (fail, permerror, none); the published key does not
+     match, is revoked or missing
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: DKIM verification and
-/// signing, key generation and key checks.
+/// Mail authentication from the command line: SPF checks, DKIM
+/// verification and signing, key generation and key checks.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -40,6 +44,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
+    #[command(after_help = EXIT_CODES)]
+    Spf(spf::Args),
     /// Verify the DKIM signatures of a message (standard input).
     #[command(after_help = EXIT_CODES)]
     Verify(verify::Args),
@@ -57,6 +64,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Spf(args) => spf::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Genkey(args) => genkey::run(&args),

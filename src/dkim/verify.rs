@@ -209,6 +209,13 @@ pub enum Reason {
         /// The configured minimum.
         minimum: usize,
     },
+    /// The crypto backend cannot verify with an RSA key of this size (the
+    /// aws-lc backend refuses keys under 1024 bits).
+    #[error("rsa key of {bits} bits not supported by the crypto backend")]
+    UnsupportedKeySize {
+        /// The key's size.
+        bits: usize,
+    },
     /// `x=` is in the past.
     #[error("signature expired")]
     Expired,
@@ -759,7 +766,7 @@ impl VerifyCheck {
                 });
             }
             Err(crypto::SignatureError::UnsupportedKeySize { bits, .. }) => {
-                return Some(Reason::KeyTooShort { bits, minimum });
+                return Some(Reason::UnsupportedKeySize { bits });
             }
             Err(_) => return Some(Reason::Backend),
         }

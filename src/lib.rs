@@ -62,6 +62,7 @@
 
 pub mod authres;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod machine;
 pub mod message;

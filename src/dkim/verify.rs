@@ -56,9 +56,9 @@ pub enum UnsignedBodyContent {
     Fail,
 }
 
-/// Settings of the verifier. Every limit has a safe default.
+/// Settings of the verifier. Every limit has a safe default; build with
+/// `VerifyConfig { field: value, ..VerifyConfig::default() }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct VerifyConfig {
     /// The most DKIM-Signature fields checked (in message order, from the
     /// top); the others are reported with [`Reason::NotChecked`].

@@ -8,22 +8,36 @@
 //! permanent one.
 //!
 //! Resolvers shipped here:
-//! - [`ZoneResolver`]: in memory, filled from zone-file text or in code;
-//! - [`StubResolver`]: a blocking network client (the only code in the
-//!   crate that opens sockets);
-//! - [`CachingResolver`]: a TTL-aware, size-bounded cache around any resolver.
+//! - [`ZoneResolver`]: in memory, filled from zone-file text
+//!   ([`ZoneResolver::from_zone_text`], RFC 1035 master format) or in code;
+//! - `StubResolver` (feature `stub-resolver`, on by default): a blocking
+//!   network client for recursive name servers, configured in code
+//!   (`StubConfig`) or from resolv.conf; the only code in the crate that
+//!   opens sockets;
+//! - [`CachingResolver`]: a TTL-aware, size-bounded cache around any
+//!   resolver, timed by an injectable [`Clock`].
 //!
-//! [`parse_response`] turns a raw DNS response packet into an [`Answer`], for
-//! callers that run their own DNS client.
+//! For callers that run their own DNS client (an MTA's event loop, C's
+//! `res_query`), [`build_query`] writes a query packet and
+//! [`parse_response`] turns the raw response into an [`Answer`] with its
+//! TTL.
 
+mod cache;
 mod name;
+mod packet;
+#[cfg(feature = "stub-resolver")]
+mod stub;
 mod zone;
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+pub use cache::{CacheConfig, CachingResolver, Clock, SystemClock};
 pub use name::{Name, NameError};
-pub use zone::{RecordData, ZoneResolver};
+pub use packet::{PacketError, answer_from_response, build_query, parse_response};
+#[cfg(feature = "stub-resolver")]
+pub use stub::{StubConfig, StubError, StubResolver};
+pub use zone::{RecordData, ZoneError, ZoneResolver};
 
 /// The record types the checks ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,1 +1,458 @@
 //! SPF (RFC 7208).
+//!
+//! [`Check`] runs `check_host()` for one identity (the MAIL FROM address or
+//! the HELO name) as a sans-IO [`Machine`](crate::Machine): it asks for DNS
+//! queries and takes the answers back, in any order. Its [`Outcome`] holds
+//! the result, a typed [`Reason`], the explanation of a `fail`, and renders
+//! the `Received-SPF` header field ([`Outcome::received_spf`]) and the
+//! Authentication-Results piece ([`Outcome::to_method_result`]).
+//!
+//! ```
+//! use mailauth::dns::{Name, ZoneResolver};
+//! use mailauth::spf;
+//!
+//! let mut zone = ZoneResolver::new();
+//! zone.add_txt(&Name::new("example.org").unwrap(), "v=spf1 ip4:192.0.2.0/24 -all");
+//! let input = spf::Input::mail_from("198.51.100.1".parse().unwrap(), "mx.example.net", "bob@example.org");
+//! let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+//! assert_eq!(outcome.result, spf::SpfResult::Fail);
+//! assert_eq!(outcome.result.to_string(), "fail");
+//! ```
+//!
+//! Deliberate choices where the RFC leaves room:
+//! - the `mx` mechanism is a `permerror` when the MX answer holds more than
+//!   [`Config::max_mx_names`] names (§4.6.4; suite test `mx-limit`);
+//! - PTR names past [`Config::max_ptr_names`] are ignored (§4.6.4;
+//!   `ptr-limit`), and `%{p}` prefers a validated name equal to, then below,
+//!   the current domain;
+//! - `%{p}` adds no DNS term of its own: it is expanded only within a term
+//!   that counts, or in `exp=`, and its lookups are bounded by
+//!   [`Config::max_ptr_names`];
+//! - the `exp=` lookup counts neither as a DNS term nor as a void lookup
+//!   (suite test `exp-void`);
+//! - a domain-spec that expands to something that is not a valid domain name
+//!   makes `a`, `mx`, `ptr` and `exists` not match (suite tests
+//!   `invalid-domain-empty-label`, `invalid-hello-macro`) and makes
+//!   `include` and `redirect` a `permerror`.
+
+mod check;
+mod macros;
+mod record;
+
+use std::fmt;
+use std::net::IpAddr;
+
+pub use check::Check;
+pub use macros::{MacroError, MacroLetter, MacroString};
+pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError, is_spf_record};
+
+use crate::authres::{MethodResult, Property, render};
+use crate::dns::{Failure, Query};
+
+/// Which identity is checked (RFC 7208 §2.3, §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Identity {
+    /// The MAIL FROM address (or `postmaster@<helo>` for an empty one).
+    MailFrom,
+    /// The HELO/EHLO name.
+    Helo,
+}
+
+impl Identity {
+    /// `mailfrom` or `helo`, as in `Received-SPF` (§9.1).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::MailFrom => "mailfrom",
+            Identity::Helo => "helo",
+        }
+    }
+}
+
+/// The facts of one SMTP transaction that SPF checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The SMTP client's address.
+    pub ip: IpAddr,
+    /// The HELO/EHLO name.
+    pub helo: String,
+    /// The MAIL FROM address, without angle brackets (may be empty).
+    pub mail_from: String,
+    /// Which identity to check.
+    pub identity: Identity,
+    /// The time of the check in seconds since the Unix epoch, for `%{t}`
+    /// (the core reads no clock; 0 unless set with [`Input::at`]).
+    pub now: u64,
+}
+
+impl Input {
+    /// A check of the MAIL FROM identity. An empty `mail_from` (a bounce)
+    /// checks `postmaster@<helo>` (§2.4); angle brackets around it are
+    /// removed.
+    pub fn mail_from(ip: IpAddr, helo: &str, mail_from: &str) -> Input {
+        let mail_from = mail_from
+            .strip_prefix('<')
+            .and_then(|m| m.strip_suffix('>'))
+            .unwrap_or(mail_from);
+        Input {
+            ip,
+            helo: helo.to_owned(),
+            mail_from: mail_from.to_owned(),
+            identity: Identity::MailFrom,
+            now: 0,
+        }
+    }
+
+    /// A check of the HELO identity (§2.3): `postmaster@<helo>`.
+    pub fn helo(ip: IpAddr, helo: &str) -> Input {
+        Input {
+            ip,
+            helo: helo.to_owned(),
+            mail_from: String::new(),
+            identity: Identity::Helo,
+            now: 0,
+        }
+    }
+
+    /// The same input at `now` (seconds since the Unix epoch), the value of
+    /// `%{t}` in explanations.
+    pub fn at(mut self, now: u64) -> Input {
+        self.now = now;
+        self
+    }
+
+    /// The local-part and domain checked (§4.3): `postmaster` for a missing
+    /// local-part, the HELO name for a missing address.
+    fn sender_parts(&self) -> (String, String) {
+        if self.identity == Identity::Helo || self.mail_from.is_empty() {
+            return ("postmaster".to_owned(), self.helo.clone());
+        }
+        match self.mail_from.rsplit_once('@') {
+            Some(("", domain)) => ("postmaster".to_owned(), domain.to_owned()),
+            Some((local, domain)) => (local.to_owned(), domain.to_owned()),
+            None => ("postmaster".to_owned(), self.mail_from.clone()),
+        }
+    }
+}
+
+/// Limits and settings of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Terms that query DNS (`include`, `a`, `mx`, `ptr`, `exists`,
+    /// `redirect`) allowed in one evaluation, recursion included; one more
+    /// is a `permerror` (§4.6.4: 10).
+    pub max_dns_mechanisms: usize,
+    /// Lookups answering NXDOMAIN or no data allowed; one more is a
+    /// `permerror` (§4.6.4: 2).
+    pub max_void_lookups: usize,
+    /// MX names one `mx` mechanism may have; more is a `permerror`
+    /// (§4.6.4: 10).
+    pub max_mx_names: usize,
+    /// PTR names looked at by `ptr` and `%{p}`; the rest are ignored
+    /// (§4.6.4: 10).
+    pub max_ptr_names: usize,
+    /// Terms a record may hold; more is a `permerror`. Not an RFC limit:
+    /// the default (32,768) is more than a TXT RRset of 65,535 octets can
+    /// carry, so every record that comes over DNS is evaluated; it bounds
+    /// records from other sources. Evaluation is linear in the terms.
+    pub max_terms: usize,
+    /// Octets kept of an explanation; the rest is cut off.
+    pub max_explanation_len: usize,
+    /// The explanation of a `fail` when the record gives none (§6.2); a
+    /// macro string in explanation syntax (used literally if it does not
+    /// parse).
+    pub default_explanation: String,
+    /// The receiving host's domain, for `%{r}` (§7.3).
+    pub receiver: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_dns_mechanisms: 10,
+            max_void_lookups: 2,
+            max_mx_names: 10,
+            max_ptr_names: 10,
+            max_terms: 32_768,
+            max_explanation_len: 1024,
+            default_explanation: "%{c} is not one of %{d}'s designated mail senders".to_owned(),
+            receiver: "unknown".to_owned(),
+        }
+    }
+}
+
+/// An SPF result (RFC 7208 §2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SpfResult {
+    /// No SPF record, or no valid domain to check.
+    None,
+    /// The domain makes no assertion about the client.
+    Neutral,
+    /// The client is authorized.
+    Pass,
+    /// The client is not authorized.
+    Fail,
+    /// The client is probably not authorized.
+    SoftFail,
+    /// A transient DNS error.
+    TempError,
+    /// The domain's records are broken.
+    PermError,
+}
+
+impl SpfResult {
+    /// The lowercase name (`pass`, `permerror`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpfResult::None => "none",
+            SpfResult::Neutral => "neutral",
+            SpfResult::Pass => "pass",
+            SpfResult::Fail => "fail",
+            SpfResult::SoftFail => "softfail",
+            SpfResult::TempError => "temperror",
+            SpfResult::PermError => "permerror",
+        }
+    }
+}
+
+impl fmt::Display for SpfResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A processing limit of §4.6.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`Config::max_dns_mechanisms`].
+    DnsMechanisms,
+    /// [`Config::max_void_lookups`].
+    VoidLookups,
+    /// [`Config::max_mx_names`].
+    MxNames,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::DnsMechanisms => "too many dns-querying terms",
+            Limit::VoidLookups => "too many void lookups",
+            Limit::MxNames => "too many mx names",
+        })
+    }
+}
+
+/// Why the check gave its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A mechanism matched; its directive text and the domain whose record
+    /// held it.
+    Matched {
+        /// The directive as written (`-all`, `include:_spf.example.com`).
+        mechanism: String,
+        /// The domain whose record held it.
+        domain: String,
+    },
+    /// No mechanism matched and there was no `redirect=`: the default
+    /// `neutral` (§4.7).
+    NoMatch {
+        /// The domain whose record was evaluated last.
+        domain: String,
+    },
+    /// The domain to check is not a fully qualified domain name (§4.3).
+    InvalidDomain,
+    /// The domain has no SPF record (or does not exist).
+    NoRecord {
+        /// The domain.
+        domain: String,
+    },
+    /// More than one SPF record (§4.5).
+    MultipleRecords {
+        /// The domain.
+        domain: String,
+    },
+    /// A record is malformed.
+    Syntax {
+        /// The domain holding it.
+        domain: String,
+        /// What is wrong.
+        error: RecordError,
+    },
+    /// An `include` target has no SPF record (§5.2).
+    IncludeNoRecord {
+        /// The target.
+        domain: String,
+    },
+    /// A `redirect` target has no SPF record (§6.1).
+    RedirectNoRecord {
+        /// The target.
+        domain: String,
+    },
+    /// An `include` or `redirect` expanded to an invalid domain name.
+    InvalidTarget {
+        /// The term.
+        term: String,
+        /// What it expanded to.
+        target: String,
+    },
+    /// A processing limit was exceeded.
+    LimitExceeded(Limit),
+    /// A DNS lookup failed (timeout, SERVFAIL, ...).
+    DnsFailure {
+        /// The query.
+        query: Query,
+        /// How it failed.
+        failure: Failure,
+    },
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Matched { mechanism, domain } => {
+                write!(f, "mechanism {mechanism} matched in {domain}")
+            }
+            Reason::NoMatch { domain } => write!(f, "no mechanism matched in {domain}"),
+            Reason::InvalidDomain => f.write_str("not a valid domain to check"),
+            Reason::NoRecord { domain } => write!(f, "no spf record at {domain}"),
+            Reason::MultipleRecords { domain } => write!(f, "several spf records at {domain}"),
+            Reason::Syntax { domain, error } => write!(f, "record at {domain}: {error}"),
+            Reason::IncludeNoRecord { domain } => {
+                write!(f, "included domain {domain} has no spf record")
+            }
+            Reason::RedirectNoRecord { domain } => {
+                write!(f, "redirect domain {domain} has no spf record")
+            }
+            Reason::InvalidTarget { term, target } => {
+                write!(f, "{term} expands to invalid domain {target:?}")
+            }
+            Reason::LimitExceeded(limit) => write!(f, "{limit}"),
+            Reason::DnsFailure { query, failure } => write!(f, "dns {failure} for {query}"),
+        }
+    }
+}
+
+/// The outcome of an SPF check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The result.
+    pub result: SpfResult,
+    /// The identity checked.
+    pub identity: Identity,
+    /// The client address as given (an IPv4-mapped IPv6 address is matched
+    /// as IPv4).
+    pub client_ip: IpAddr,
+    /// The HELO name as given.
+    pub helo: String,
+    /// The address checked (`postmaster@<domain>` when there was no
+    /// local-part or no address).
+    pub sender: String,
+    /// The domain checked at the top level.
+    pub domain: String,
+    /// Why.
+    pub reason: Reason,
+    /// For `fail`: the `exp=` text of the domain, or the default
+    /// explanation.
+    pub explanation: Option<String>,
+}
+
+impl Outcome {
+    /// The `Received-SPF` header field (§9.1), without final CRLF, folded
+    /// with CRLF TAB at 78 columns. `receiver` names the host that ran the
+    /// check. Every value is quoted or escaped, so no input can add lines.
+    ///
+    /// ```text
+    /// Received-SPF: pass (mx.example.org: domain of alice@example.com
+    ///     designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1;
+    ///     envelope-from="alice@example.com"; helo=mail.example.com; ...
+    /// ```
+    pub fn received_spf(&self, receiver: &str) -> String {
+        let sender = &self.sender;
+        let ip = self.client_ip;
+        let text = match self.result {
+            SpfResult::Pass => {
+                format!("{receiver}: domain of {sender} designates {ip} as permitted sender")
+            }
+            SpfResult::Fail => format!(
+                "{receiver}: domain of {sender} does not designate {ip} as permitted sender"
+            ),
+            SpfResult::SoftFail => format!(
+                "{receiver}: transitioning domain of {sender} does not designate {ip} as permitted sender"
+            ),
+            SpfResult::Neutral => {
+                format!("{receiver}: {ip} is neither permitted nor denied by domain of {sender}")
+            }
+            SpfResult::None => {
+                format!("{receiver}: domain of {sender} does not provide an SPF record")
+            }
+            SpfResult::TempError => {
+                format!("{receiver}: error in processing during lookup of {sender}")
+            }
+            SpfResult::PermError => {
+                format!("{receiver}: permanent error in processing domain of {sender}")
+            }
+        };
+        let mut pieces = vec![render::Piece::new("", self.result.as_str().to_owned())];
+        // A comment may fold at any of its spaces.
+        pieces.extend(
+            render::comment(&text)
+                .split(' ')
+                .map(|word| render::Piece::new("", word.to_owned())),
+        );
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("client-ip", ip.to_string()),
+            ("envelope-from", self.sender.clone()),
+            ("helo", self.helo.clone()),
+            ("receiver", receiver.to_owned()),
+            ("identity", self.identity.as_str().to_owned()),
+        ];
+        match (&self.reason, self.result) {
+            (Reason::Matched { mechanism, .. }, _) => pairs.push(("mechanism", mechanism.clone())),
+            (reason, SpfResult::PermError | SpfResult::TempError) => {
+                pairs.push(("problem", reason.to_string()));
+            }
+            _ => {}
+        }
+        for (i, (key, value)) in pairs.into_iter().enumerate() {
+            // §9.1: key=value pairs separated by ";" (dot-atom or
+            // quoted-string values).
+            let rendered = format!("{key}={}", quoted_unless_dot_atom(&value));
+            let glue = if i == 0 { "" } else { ";" };
+            pieces.push(render::Piece::new(glue, rendered));
+        }
+        render::fold("Received-SPF:", &pieces)
+    }
+
+    /// The `spf=` result for an Authentication-Results field (RFC 8601
+    /// §2.7.2), with `smtp.mailfrom` or `smtp.helo`.
+    pub fn to_method_result(&self) -> MethodResult {
+        let property = match self.identity {
+            Identity::MailFrom => Property::new("smtp", "mailfrom", self.sender.clone()),
+            Identity::Helo => Property::new("smtp", "helo", self.helo.clone()),
+        };
+        let reason = match self.result {
+            SpfResult::PermError | SpfResult::TempError => Some(self.reason.to_string()),
+            _ => None,
+        };
+        MethodResult {
+            method: "spf".to_owned(),
+            result: self.result.as_str().to_owned(),
+            reason,
+            properties: vec![property],
+        }
+    }
+}
+
+/// A §9.1 value: bare when it is a dot-atom, else a quoted-string.
+fn quoted_unless_dot_atom(value: &str) -> String {
+    if render::is_dot_atom(value) {
+        value.to_owned()
+    } else {
+        render::quoted_string(value)
+    }
+}

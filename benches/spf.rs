@@ -1,0 +1,75 @@
+//! SPF evaluation over an in-memory resolver: `cargo bench --bench spf`.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::hint::black_box;
+use std::net::IpAddr;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mailauth::dns::{Mx, Name, RecordData, ZoneResolver};
+use mailauth::spf;
+
+fn n(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+/// A realistic policy: an include of a mail provider, the domain's own
+/// addresses and MX hosts, and a few networks.
+fn zone() -> ZoneResolver {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(
+        &n("example.com"),
+        "v=spf1 include:_spf.provider.example a mx ip4:198.51.100.0/24 \
+         ip4:203.0.113.0/25 ip6:2001:db8:100::/48 -all",
+    );
+    zone.add(
+        &n("example.com"),
+        RecordData::A("192.0.2.80".parse().unwrap()),
+    );
+    for (i, host) in ["mx1.example.com", "mx2.example.com"].iter().enumerate() {
+        zone.add(
+            &n("example.com"),
+            RecordData::Mx(Mx {
+                preference: 10 * i as u16,
+                exchange: n(host),
+            }),
+        );
+        zone.add(
+            &n(host),
+            RecordData::A(format!("192.0.2.{}", 25 + i).parse().unwrap()),
+        );
+    }
+    zone.add_txt(
+        &n("_spf.provider.example"),
+        "v=spf1 ip4:209.85.128.0/17 ip4:64.233.160.0/19 ip4:66.102.0.0/20 \
+         ip6:2607:f8b0:4000::/36 ~all",
+    );
+    zone
+}
+
+fn check(zone: &ZoneResolver, ip: &str) -> spf::Outcome {
+    let ip: IpAddr = ip.parse().unwrap();
+    let input = spf::Input::mail_from(ip, "mail.example.com", "alice@example.com");
+    mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), zone)
+}
+
+fn bench(c: &mut Criterion) {
+    let zone = zone();
+    let mut group = c.benchmark_group("spf");
+    for (label, ip, result) in [
+        ("pass_include", "209.85.200.1", spf::SpfResult::Pass),
+        ("pass_mx", "192.0.2.26", spf::SpfResult::Pass),
+        (
+            "pass_ip4_after_dns_terms",
+            "198.51.100.7",
+            spf::SpfResult::Pass,
+        ),
+        ("fail_with_explanation", "192.0.2.200", spf::SpfResult::Fail),
+    ] {
+        assert_eq!(check(&zone, ip).result, result, "{label}");
+        group.bench_function(label, |b| b.iter(|| check(black_box(&zone), black_box(ip))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test suite of mailauth on a fresh machine.
+#
+# It first installs what the tests need (a real DNS server, DKIM peers for
+# interoperability, Python tools), then runs the Rust unit, integration,
+# conformance and doc tests with the default crypto backend and again with
+# the pure-Rust backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+
+export RUST_BACKTRACE=1
+echo "== cargo test (default features: aws-lc backend, cli)"
+cargo test --all-targets
+cargo test --doc
+echo "== cargo test (pure-Rust crypto backend)"
+cargo test --no-default-features --features pure-rust,stub-resolver --lib --tests
+echo "== all suites passed"

@@ -1,0 +1,101 @@
+//! `mailauth genkey`: make a key pair and its DNS record, like opendkim-genkey.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mailauth::dkim::keygen::{self, NewKey, RSA_DEFAULT_BITS};
+use mailauth::dkim::sign::{validate_domain, validate_selector};
+
+use crate::output::Failure;
+
+/// Options of `mailauth genkey`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Key type.
+    #[arg(long = "type", short = 't', value_name = "TYPE", value_parser = ["rsa", "ed25519"], default_value = "rsa")]
+    key_type: String,
+    /// RSA key size in bits (1024 to 4096; the aws-lc backend makes 2048, 3072 or 4096).
+    #[arg(long, short = 'b', value_name = "BITS", default_value_t = RSA_DEFAULT_BITS)]
+    bits: usize,
+    /// The domain the key signs for (used in the record comment and --json output).
+    #[arg(long, short = 'd', value_name = "DOMAIN")]
+    domain: String,
+    /// Selector: the files are SELECTOR.private and SELECTOR.txt.
+    #[arg(long, short = 's', value_name = "SELECTOR")]
+    selector: String,
+    /// Folder to write the files into.
+    #[arg(long, short = 'D', value_name = "DIR", default_value = ".")]
+    directory: PathBuf,
+    /// Mark the record as testing (t=y).
+    #[arg(long)]
+    testing: bool,
+    /// Replace existing files.
+    #[arg(long)]
+    force: bool,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
+    let json = args.json;
+    validate_domain(&args.domain).map_err(|e| Failure::usage(e, json))?;
+    validate_selector(&args.selector).map_err(|e| Failure::usage(e, json))?;
+    let new_key = match args.key_type.as_str() {
+        "ed25519" => NewKey::Ed25519,
+        _ => NewKey::Rsa { bits: args.bits },
+    };
+    let private_path = args.directory.join(format!("{}.private", args.selector));
+    let record_path = args.directory.join(format!("{}.txt", args.selector));
+    for path in [&private_path, &record_path] {
+        if path.exists() && !args.force {
+            return Err(Failure::input(
+                format!("{} exists (use --force to replace it)", path.display()),
+                json,
+            ));
+        }
+    }
+    let key = keygen::generate(new_key).map_err(|e| match e {
+        keygen::KeygenError::RsaBits { .. } => Failure::usage(e, json),
+        _ => Failure::input(e, json),
+    })?;
+    let record = key.record().with_testing(args.testing);
+    write_private(&private_path, key.private_key_pem().as_bytes()).map_err(|e| {
+        Failure::input(
+            format!("cannot write {}: {e}", private_path.display()),
+            json,
+        )
+    })?;
+    std::fs::write(
+        &record_path,
+        record.zone_entry(&args.selector, &args.domain),
+    )
+    .map_err(|e| Failure::input(format!("cannot write {}: {e}", record_path.display()), json))?;
+    if json {
+        let value = serde_json::json!({
+            "private_key": private_path.display().to_string(),
+            "record_file": record_path.display().to_string(),
+            "dns_name": format!("{}._domainkey.{}", args.selector, args.domain),
+            "record": record.text(),
+            "key_type": new_key.key_type().as_str(),
+            "bits": key.signing_key().bits(),
+        });
+        println!("{value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the private key readable by its owner only.
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(data)?;
+    file.sync_all()
+}

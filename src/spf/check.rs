@@ -1,0 +1,817 @@
+//! `check_host()` (RFC 7208 §4) as a sans-IO machine.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use super::macros::{MacroString, Values, reverse_name};
+use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
+use super::{Config, Input, Limit, Outcome, Reason, SpfResult};
+use crate::dns::{Answer, Name, Query, RecordType, Records};
+use crate::machine::{Machine, Poll, UnexpectedAnswer};
+
+/// An SPF check: `check_host()` for one identity, driven through
+/// [`Machine`].
+///
+/// Build it with [`Check::new`], then call [`Machine::poll`] and answer the
+/// queries it returns with [`Machine::supply`] (in any order) until it says
+/// [`Poll::Done`]. The queries of one poll are independent (for instance
+/// the address lookups of every MX host), so they may be resolved in
+/// parallel.
+///
+/// Each poll evaluates as far as the answers at hand allow: one term at a
+/// time, re-running a term from its start once the answers it was waiting
+/// for arrive (its counters are committed only when it completes). A term
+/// or explanation holding `%{p}` first asks for the client's PTR records,
+/// then for the addresses of those names together, and expands once the
+/// validated name is known; the answers are kept for the rest of the check.
+///
+/// The work is bounded by construction: at most
+/// [`Config::max_dns_mechanisms`] terms query DNS (include and redirect
+/// recursion included), each causing at most one query plus
+/// [`Config::max_mx_names`] or [`Config::max_ptr_names`] address lookups;
+/// records hold at most [`Config::max_terms`] terms.
+#[derive(Debug, Clone)]
+pub struct Check {
+    config: Config,
+    outcome_base: Outcome,
+    /// The client address used for matching (IPv4-mapped IPv6 turned into
+    /// IPv4, §5 notes).
+    ip: IpAddr,
+    sender_local: String,
+    sender_domain: String,
+    now: u64,
+    answers: HashMap<Query, Answer>,
+    outstanding: Vec<Query>,
+    wanted: Vec<Query>,
+    stage: Stage,
+    frames: Vec<Frame>,
+    dns_terms: usize,
+    void_lookups: usize,
+    done: Option<Outcome>,
+}
+
+#[derive(Debug, Clone)]
+enum Stage {
+    Start,
+    Evaluating,
+    /// The top-level result is fail: fetching the `exp=` text.
+    Explaining {
+        spec: Option<MacroString>,
+        domain: String,
+        reason: Reason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Top,
+    Include,
+}
+
+#[derive(Debug, Clone)]
+struct Frame {
+    kind: FrameKind,
+    domain: Name,
+    /// Set when this frame continues a `redirect=`.
+    redirected: bool,
+    record: Option<Rc<Record>>,
+    next: usize,
+}
+
+/// The result of one step of evaluation.
+enum Step {
+    /// Progress was made; step again.
+    Continue,
+    /// Answers are needed (listed in `wanted`).
+    Blocked,
+}
+
+/// What evaluating one directive gave.
+enum Eval {
+    Match,
+    NoMatch,
+    Error(SpfResult, Reason),
+    /// An include frame was pushed.
+    Descended,
+}
+
+type Blocked = ();
+
+impl Check {
+    /// A check of `input` under `config`.
+    pub fn new(input: &Input, config: &Config) -> Check {
+        let ip = match input.ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        let (sender_local, sender_domain) = input.sender_parts();
+        let outcome_base = Outcome {
+            result: SpfResult::None,
+            identity: input.identity,
+            client_ip: input.ip,
+            helo: input.helo.clone(),
+            sender: format!("{sender_local}@{sender_domain}"),
+            domain: sender_domain.clone(),
+            reason: Reason::InvalidDomain,
+            explanation: None,
+        };
+        Check {
+            config: config.clone(),
+            outcome_base,
+            ip,
+            sender_local,
+            sender_domain,
+            now: input.now,
+            answers: HashMap::new(),
+            outstanding: Vec::new(),
+            wanted: Vec::new(),
+            stage: Stage::Start,
+            frames: Vec::new(),
+            dns_terms: 0,
+            void_lookups: 0,
+            done: None,
+        }
+    }
+
+    fn finish(&mut self, result: SpfResult, reason: Reason, explanation: Option<String>) {
+        let mut outcome = self.outcome_base.clone();
+        outcome.result = result;
+        outcome.reason = reason;
+        outcome.explanation = explanation;
+        self.done = Some(outcome);
+    }
+
+    /// The answer to `query`, or `None` after registering it as wanted.
+    fn answer(&mut self, query: Query) -> Option<Answer> {
+        match self.answers.get(&query) {
+            Some(answer) => Some(answer.clone()),
+            None => {
+                if !self.wanted.contains(&query) {
+                    self.wanted.push(query);
+                }
+                None
+            }
+        }
+    }
+
+    fn values<'a>(&'a self, domain: &'a str, validated_name: &'a str) -> Values<'a> {
+        Values {
+            sender_local: &self.sender_local,
+            sender_domain: &self.sender_domain,
+            domain,
+            ip: self.ip,
+            helo: &self.outcome_base.helo,
+            receiver: &self.config.receiver,
+            timestamp: self.now,
+            validated_name,
+        }
+    }
+
+    fn address_query(&self, name: Name) -> Query {
+        match self.ip {
+            IpAddr::V4(_) => Query::new(name, RecordType::A),
+            IpAddr::V6(_) => Query::new(name, RecordType::Aaaa),
+        }
+    }
+
+    /// Whether an address answer holds an address within `cidr` of the
+    /// client.
+    fn answer_matches(&self, answer: &Answer, cidr: DualCidr) -> bool {
+        match (answer, self.ip) {
+            (Answer::Records(Records::A(addrs)), IpAddr::V4(ip)) => {
+                addrs.iter().any(|a| ip4_in(*a, cidr.ip4, ip))
+            }
+            (Answer::Records(Records::Aaaa(addrs)), IpAddr::V6(ip)) => {
+                addrs.iter().any(|a| ip6_in(*a, cidr.ip6, ip))
+            }
+            _ => false,
+        }
+    }
+
+    /// The validated names of the client (§5.5): the first
+    /// [`Config::max_ptr_names`] PTR names whose addresses include the
+    /// client. DNS errors make a name (or the whole list) count as not
+    /// validated. `filter` keeps only the names worth validating.
+    fn validated_names(&mut self, filter: Option<&Name>) -> Result<Vec<Name>, Blocked> {
+        let Ok(reverse) = Name::new(&reverse_name(self.ip)) else {
+            return Ok(Vec::new());
+        };
+        let Some(answer) = self.answer(Query::new(reverse, RecordType::Ptr)) else {
+            return Err(());
+        };
+        let Answer::Records(Records::Ptr(names)) = answer else {
+            return Ok(Vec::new());
+        };
+        let candidates: Vec<Name> = names
+            .into_iter()
+            .take(self.config.max_ptr_names)
+            .filter(|n| filter.is_none_or(|d| n.is_subdomain_of(d)))
+            .collect();
+        let mut blocked = false;
+        let mut validated = Vec::new();
+        for name in candidates {
+            let query = self.address_query(name.clone());
+            match self.answer(query) {
+                None => blocked = true,
+                Some(answer) => {
+                    if self.answer_matches(&answer, DualCidr::default()) {
+                        validated.push(name);
+                    }
+                }
+            }
+        }
+        if blocked { Err(()) } else { Ok(validated) }
+    }
+
+    /// The `%{p}` value for `domain` (§7.3): a validated name equal to the
+    /// domain, else one below it, else any, else `unknown`.
+    fn p_value(&mut self, domain: &str) -> Result<String, Blocked> {
+        let names = self.validated_names(None)?;
+        let target = Name::new(domain).ok();
+        let pick = target
+            .as_ref()
+            .and_then(|t| names.iter().find(|n| *n == t))
+            .or_else(|| {
+                target
+                    .as_ref()
+                    .and_then(|t| names.iter().find(|n| n.is_subdomain_of(t)))
+            })
+            .or_else(|| names.first());
+        Ok(pick.map_or_else(|| "unknown".to_owned(), |n| n.as_str().to_owned()))
+    }
+
+    /// Expands a domain-spec for the current `domain`.
+    fn expand_domain(&mut self, spec: &MacroString, domain: &str) -> Result<String, Blocked> {
+        let p = if spec.needs_validated_name() {
+            self.p_value(domain)?
+        } else {
+            String::new()
+        };
+        Ok(spec.expand_domain(&self.values(domain, &p)))
+    }
+
+    fn step(&mut self) -> Step {
+        match &self.stage {
+            Stage::Start => {
+                self.start();
+                Step::Continue
+            }
+            Stage::Evaluating => self.evaluate(),
+            Stage::Explaining { .. } => self.explain(),
+        }
+    }
+
+    /// §4.3: the domain must be a valid FQDN, else the result is none.
+    fn start(&mut self) {
+        let domain = match Name::new(&self.sender_domain) {
+            Ok(name)
+                if name.label_count() >= 2
+                    && name
+                        .labels()
+                        .next_back()
+                        .is_some_and(super::record::is_toplabel) =>
+            {
+                name
+            }
+            _ => return self.finish(SpfResult::None, Reason::InvalidDomain, None),
+        };
+        self.frames.push(Frame {
+            kind: FrameKind::Top,
+            domain,
+            redirected: false,
+            record: None,
+            next: 0,
+        });
+        self.stage = Stage::Evaluating;
+    }
+
+    fn evaluate(&mut self) -> Step {
+        let Some(frame) = self.frames.last() else {
+            // The stage leaves Evaluating when the last frame ends, so
+            // there is always a frame here; end as none if not.
+            self.finish(SpfResult::None, Reason::InvalidDomain, None);
+            return Step::Continue;
+        };
+        let domain = frame.domain.clone();
+        let Some(record) = frame.record.clone() else {
+            return self.fetch_record(domain);
+        };
+        let next = frame.next;
+        if let Some(directive) = record.directives.get(next) {
+            let qualifier = directive.qualifier;
+            return match self.directive(&directive.mechanism, &domain) {
+                Err(()) => Step::Blocked,
+                Ok(Eval::Descended) => Step::Continue,
+                Ok(Eval::Match) => {
+                    let reason = Reason::Matched {
+                        mechanism: directive.as_str().to_owned(),
+                        domain: domain.as_str().to_owned(),
+                    };
+                    self.frame_result(qualifier_result(qualifier), reason);
+                    Step::Continue
+                }
+                Ok(Eval::NoMatch) => {
+                    if let Some(frame) = self.frames.last_mut() {
+                        frame.next += 1;
+                    }
+                    Step::Continue
+                }
+                Ok(Eval::Error(result, reason)) => {
+                    self.frame_result(result, reason);
+                    Step::Continue
+                }
+            };
+        }
+        // No directive matched: redirect (§6.1) or the default neutral.
+        let Some(redirect) = &record.redirect else {
+            self.frame_result(
+                SpfResult::Neutral,
+                Reason::NoMatch {
+                    domain: domain.as_str().to_owned(),
+                },
+            );
+            return Step::Continue;
+        };
+        let Ok(target) = self.expand_domain(redirect, domain.as_str()) else {
+            return Step::Blocked;
+        };
+        if let Err(reason) = self.count_dns_term() {
+            self.frame_result(SpfResult::PermError, reason);
+            return Step::Continue;
+        }
+        match Name::new(&target) {
+            Ok(name) => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.domain = name;
+                    frame.record = None;
+                    frame.next = 0;
+                    frame.redirected = true;
+                }
+            }
+            Err(_) => self.frame_result(
+                SpfResult::PermError,
+                Reason::InvalidTarget {
+                    term: format!("redirect={redirect}"),
+                    target,
+                },
+            ),
+        }
+        Step::Continue
+    }
+
+    /// §4.4 / §4.5: fetch and select the record of the frame's domain.
+    fn fetch_record(&mut self, domain: Name) -> Step {
+        let Some(answer) = self.answer(Query::txt(domain.clone())) else {
+            return Step::Blocked;
+        };
+        let name = domain.as_str().to_owned();
+        let txts = match answer {
+            Answer::Records(Records::Txt(txts)) => txts,
+            Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                self.frame_result(
+                    SpfResult::TempError,
+                    Reason::DnsFailure {
+                        query: Query::txt(domain),
+                        failure,
+                    },
+                );
+                return Step::Continue;
+            }
+            _ => {
+                self.frame_result(SpfResult::None, Reason::NoRecord { domain: name });
+                return Step::Continue;
+            }
+        };
+        let mut spf: Vec<Vec<u8>> = txts
+            .iter()
+            .map(crate::dns::Txt::joined)
+            .filter(|t| is_spf_record(t))
+            .collect();
+        let text = match spf.len() {
+            0 => {
+                self.frame_result(SpfResult::None, Reason::NoRecord { domain: name });
+                return Step::Continue;
+            }
+            1 => spf.pop().unwrap_or_default(),
+            _ => {
+                self.frame_result(
+                    SpfResult::PermError,
+                    Reason::MultipleRecords { domain: name },
+                );
+                return Step::Continue;
+            }
+        };
+        match Record::parse(&text, self.config.max_terms) {
+            Ok(record) => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.record = Some(Rc::new(record));
+                }
+            }
+            Err(error) => self.frame_result(
+                SpfResult::PermError,
+                Reason::Syntax {
+                    domain: name,
+                    error,
+                },
+            ),
+        }
+        Step::Continue
+    }
+
+    /// Counts one more DNS-querying term (§4.6.4).
+    fn count_dns_term(&mut self) -> Result<(), Reason> {
+        if self.dns_terms >= self.config.max_dns_mechanisms {
+            return Err(Reason::LimitExceeded(Limit::DnsMechanisms));
+        }
+        self.dns_terms += 1;
+        Ok(())
+    }
+
+    /// Counts a void lookup (§4.6.4).
+    fn count_void(&mut self) -> Result<(), Reason> {
+        self.void_lookups += 1;
+        if self.void_lookups > self.config.max_void_lookups {
+            return Err(Reason::LimitExceeded(Limit::VoidLookups));
+        }
+        Ok(())
+    }
+
+    /// Evaluates one mechanism. Counters change only when the evaluation
+    /// completes (never on `Err(Blocked)`), so re-running a blocked step
+    /// is harmless.
+    fn directive(&mut self, mechanism: &Mechanism, domain: &Name) -> Result<Eval, Blocked> {
+        if mechanism.queries_dns() && self.dns_terms >= self.config.max_dns_mechanisms {
+            return Ok(Eval::Error(
+                SpfResult::PermError,
+                Reason::LimitExceeded(Limit::DnsMechanisms),
+            ));
+        }
+        let target =
+            |this: &mut Check, spec: &Option<MacroString>| -> Result<Option<Name>, Blocked> {
+                match spec {
+                    None => Ok(Some(domain.clone())),
+                    Some(spec) => Ok(Name::new(&this.expand_domain(spec, domain.as_str())?).ok()),
+                }
+            };
+        let eval = match mechanism {
+            Mechanism::All => return Ok(Eval::Match),
+            Mechanism::Ip4 {
+                network,
+                prefix_len,
+            } => {
+                let hit = matches!(self.ip, IpAddr::V4(ip) if ip4_in(*network, *prefix_len, ip));
+                return Ok(if hit { Eval::Match } else { Eval::NoMatch });
+            }
+            Mechanism::Ip6 {
+                network,
+                prefix_len,
+            } => {
+                let hit = matches!(self.ip, IpAddr::V6(ip) if ip6_in(*network, *prefix_len, ip));
+                return Ok(if hit { Eval::Match } else { Eval::NoMatch });
+            }
+            Mechanism::Include { domain: spec } => {
+                let expanded = self.expand_domain(spec, domain.as_str())?;
+                return Ok(match Name::new(&expanded) {
+                    Ok(name) => {
+                        self.dns_terms += 1;
+                        self.frames.push(Frame {
+                            kind: FrameKind::Include,
+                            domain: name,
+                            redirected: false,
+                            record: None,
+                            next: 0,
+                        });
+                        Eval::Descended
+                    }
+                    Err(_) => {
+                        self.dns_terms += 1;
+                        Eval::Error(
+                            SpfResult::PermError,
+                            Reason::InvalidTarget {
+                                term: format!("include:{spec}"),
+                                target: expanded,
+                            },
+                        )
+                    }
+                });
+            }
+            Mechanism::A { domain: spec, cidr } => {
+                let Some(name) = target(self, spec)? else {
+                    self.dns_terms += 1;
+                    return Ok(Eval::NoMatch);
+                };
+                let query = self.address_query(name);
+                let answer = self.answer(query.clone()).ok_or(())?;
+                self.address_eval(query, &answer, *cidr)
+            }
+            Mechanism::Exists { domain: spec } => {
+                let Some(name) = target(self, &Some(spec.clone()))? else {
+                    self.dns_terms += 1;
+                    return Ok(Eval::NoMatch);
+                };
+                // Always an A query, whatever the client's family (§5.7).
+                let query = Query::new(name, RecordType::A);
+                let answer = self.answer(query.clone()).ok_or(())?;
+                match answer {
+                    Answer::Records(_) => Eval::Match,
+                    Answer::NxDomain | Answer::NoData => self.void_eval(),
+                    Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                        dns_error(query, failure)
+                    }
+                }
+            }
+            Mechanism::Mx { domain: spec, cidr } => {
+                let Some(name) = target(self, spec)? else {
+                    self.dns_terms += 1;
+                    return Ok(Eval::NoMatch);
+                };
+                let query = Query::new(name, RecordType::Mx);
+                let answer = self.answer(query.clone()).ok_or(())?;
+                match answer {
+                    Answer::Records(Records::Mx(mxs)) => {
+                        if mxs.len() > self.config.max_mx_names {
+                            Eval::Error(SpfResult::PermError, Reason::LimitExceeded(Limit::MxNames))
+                        } else {
+                            self.mx_eval(&mxs, *cidr)?
+                        }
+                    }
+                    Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                        dns_error(query, failure)
+                    }
+                    _ => self.void_eval(),
+                }
+            }
+            Mechanism::Ptr { domain: spec } => {
+                let Some(name) = target(self, spec)? else {
+                    self.dns_terms += 1;
+                    return Ok(Eval::NoMatch);
+                };
+                let validated = self.validated_names(Some(&name))?;
+                if validated.is_empty() {
+                    // A void PTR answer counts as a void lookup.
+                    let reverse = Name::new(&reverse_name(self.ip)).ok();
+                    let void = reverse
+                        .and_then(|r| self.answers.get(&Query::new(r, RecordType::Ptr)))
+                        .is_some_and(Answer::is_void);
+                    if void {
+                        self.void_eval()
+                    } else {
+                        Eval::NoMatch
+                    }
+                } else {
+                    Eval::Match
+                }
+            }
+        };
+        self.dns_terms += 1;
+        Ok(eval)
+    }
+
+    fn void_eval(&mut self) -> Eval {
+        match self.count_void() {
+            Ok(()) => Eval::NoMatch,
+            Err(reason) => Eval::Error(SpfResult::PermError, reason),
+        }
+    }
+
+    fn address_eval(&mut self, query: Query, answer: &Answer, cidr: DualCidr) -> Eval {
+        match answer {
+            Answer::Records(_) => {
+                if self.answer_matches(answer, cidr) {
+                    Eval::Match
+                } else {
+                    Eval::NoMatch
+                }
+            }
+            Answer::NxDomain | Answer::NoData => self.void_eval(),
+            Answer::TempFail(failure) | Answer::PermFail(failure) => dns_error(query, *failure),
+        }
+    }
+
+    /// The address lookups of every MX host, asked together.
+    fn mx_eval(&mut self, mxs: &[crate::dns::Mx], cidr: DualCidr) -> Result<Eval, Blocked> {
+        let mut answers = Vec::with_capacity(mxs.len());
+        let mut blocked = false;
+        for mx in mxs {
+            let query = self.address_query(mx.exchange.clone());
+            match self.answer(query.clone()) {
+                Some(answer) => answers.push((query, answer)),
+                None => blocked = true,
+            }
+        }
+        if blocked {
+            return Err(());
+        }
+        for (query, answer) in answers {
+            match answer {
+                Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                    return Ok(dns_error(query, failure));
+                }
+                answer if self.answer_matches(&answer, cidr) => return Ok(Eval::Match),
+                _ => {}
+            }
+        }
+        Ok(Eval::NoMatch)
+    }
+
+    /// Ends the innermost frame with `result`, handing it to the including
+    /// frame or, at the top, finishing the check.
+    fn frame_result(&mut self, result: SpfResult, reason: Reason) {
+        let Some(frame) = self.frames.pop() else {
+            return;
+        };
+        let Some(parent) = self.frames.last_mut() else {
+            // The top-level frame.
+            let (result, reason) = match (result, &reason) {
+                // A redirect target without a record is a permerror (§6.1).
+                (SpfResult::None, Reason::NoRecord { domain }) if frame.redirected => (
+                    SpfResult::PermError,
+                    Reason::RedirectNoRecord {
+                        domain: domain.clone(),
+                    },
+                ),
+                _ => (result, reason),
+            };
+            if result == SpfResult::Fail {
+                let spec = frame.record.and_then(|r| r.explanation.clone());
+                self.stage = Stage::Explaining {
+                    spec,
+                    domain: frame.domain.as_str().to_owned(),
+                    reason,
+                };
+            } else {
+                self.finish(result, reason, None);
+            }
+            return;
+        };
+        debug_assert_eq!(frame.kind, FrameKind::Include);
+        // §5.2: how an included result maps into the including record.
+        let parent_record = parent.record.clone();
+        let parent_next = parent.next;
+        let parent_domain = parent.domain.as_str().to_owned();
+        match result {
+            SpfResult::Pass => {
+                let (qualifier, mechanism) = parent_record
+                    .as_ref()
+                    .and_then(|r| r.directives.get(parent_next))
+                    .map_or((Qualifier::Pass, String::new()), |d| {
+                        (d.qualifier, d.as_str().to_owned())
+                    });
+                self.frame_result(
+                    qualifier_result(qualifier),
+                    Reason::Matched {
+                        mechanism,
+                        domain: parent_domain,
+                    },
+                );
+            }
+            SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => parent.next += 1,
+            SpfResult::TempError => self.frame_result(SpfResult::TempError, reason),
+            SpfResult::PermError => self.frame_result(SpfResult::PermError, reason),
+            SpfResult::None => {
+                let reason = match reason {
+                    Reason::NoRecord { domain } if frame.redirected => {
+                        Reason::RedirectNoRecord { domain }
+                    }
+                    Reason::NoRecord { domain } => Reason::IncludeNoRecord { domain },
+                    other => other,
+                };
+                self.frame_result(SpfResult::PermError, reason);
+            }
+        }
+    }
+
+    /// §6.2: the explanation of a fail.
+    fn explain(&mut self) -> Step {
+        let Stage::Explaining {
+            spec,
+            domain,
+            reason,
+        } = self.stage.clone()
+        else {
+            return Step::Continue;
+        };
+        let text = match spec {
+            None => None,
+            Some(spec) => match self.explanation_from(&spec, &domain) {
+                Err(()) => return Step::Blocked,
+                Ok(text) => text,
+            },
+        };
+        let text = match text {
+            Some(text) => text,
+            None => match self.default_explanation(&domain) {
+                Err(()) => return Step::Blocked,
+                Ok(text) => text,
+            },
+        };
+        self.finish(SpfResult::Fail, reason, Some(text));
+        Step::Continue
+    }
+
+    /// The `exp=` text, or `None` when anything about it fails (the
+    /// default explanation is then used; §6.2).
+    fn explanation_from(
+        &mut self,
+        spec: &MacroString,
+        domain: &str,
+    ) -> Result<Option<String>, Blocked> {
+        let target = self.expand_domain(spec, domain)?;
+        let Ok(name) = Name::new(&target) else {
+            return Ok(None);
+        };
+        let Some(answer) = self.answer(Query::txt(name)) else {
+            return Err(());
+        };
+        let Some([txt]) = answer.txt() else {
+            return Ok(None);
+        };
+        let Ok(text) = String::from_utf8(txt.joined()) else {
+            return Ok(None);
+        };
+        if !text.is_ascii() {
+            return Ok(None);
+        }
+        self.expand_explanation(&text, domain)
+    }
+
+    fn expand_explanation(&mut self, text: &str, domain: &str) -> Result<Option<String>, Blocked> {
+        let Ok(parsed) = MacroString::parse(text, super::macros::Context::Explanation) else {
+            return Ok(None);
+        };
+        let p = if parsed.needs_validated_name() {
+            self.p_value(domain)?
+        } else {
+            String::new()
+        };
+        let values = self.values(domain, &p);
+        Ok(Some(parsed.expand_explanation(
+            &values,
+            self.config.max_explanation_len,
+        )))
+    }
+
+    fn default_explanation(&mut self, domain: &str) -> Result<String, Blocked> {
+        let text = self.config.default_explanation.clone();
+        Ok(self.expand_explanation(&text, domain)?.unwrap_or(text))
+    }
+}
+
+fn qualifier_result(qualifier: Qualifier) -> SpfResult {
+    match qualifier {
+        Qualifier::Pass => SpfResult::Pass,
+        Qualifier::Fail => SpfResult::Fail,
+        Qualifier::SoftFail => SpfResult::SoftFail,
+        Qualifier::Neutral => SpfResult::Neutral,
+    }
+}
+
+fn dns_error(query: Query, failure: crate::dns::Failure) -> Eval {
+    Eval::Error(SpfResult::TempError, Reason::DnsFailure { query, failure })
+}
+
+impl Machine for Check {
+    type Output = Outcome;
+
+    fn poll(&mut self) -> Poll<Outcome> {
+        loop {
+            if let Some(outcome) = &self.done {
+                return Poll::Done(outcome.clone());
+            }
+            let pending: Vec<Query> = self
+                .outstanding
+                .iter()
+                .filter(|q| !self.answers.contains_key(q))
+                .cloned()
+                .collect();
+            if !pending.is_empty() {
+                return Poll::Lookups(pending);
+            }
+            self.outstanding.clear();
+            self.wanted.clear();
+            match self.step() {
+                Step::Continue => {}
+                Step::Blocked => {
+                    self.outstanding = std::mem::take(&mut self.wanted);
+                    if self.outstanding.is_empty() {
+                        // A step that blocks always wants something; guard
+                        // against looping forever regardless.
+                        self.finish(SpfResult::TempError, Reason::InvalidDomain, None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        if self.outstanding.contains(query) && !self.answers.contains_key(query) {
+            self.answers.insert(query.clone(), answer);
+            Ok(())
+        } else {
+            Err(UnexpectedAnswer {
+                query: query.clone(),
+            })
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! The SPF machine through the sans-IO seam: batching, answer order,
+//! identities, outcome fields and the header fields it renders.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+
+use mailauth::dns::{Mx, Name, Query, RecordData, RecordType, Resolver, ZoneResolver};
+use mailauth::spf::{self, Identity, Reason, SpfResult};
+use mailauth::{Machine, Poll};
+
+fn n(s: &str) -> Name {
+    Name::new(s).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn zone() -> ZoneResolver {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(
+        &n("example.com"),
+        "v=spf1 ip4:198.51.100.0/24 mx include:_spf.partner.example -all exp=why.example.com",
+    );
+    zone.add_txt(&n("why.example.com"), "%{i} may not send for %{d} (%{h})");
+    for (i, host) in ["mx1.example.com", "mx2.example.com", "mx3.example.com"]
+        .iter()
+        .enumerate()
+    {
+        zone.add(
+            &n("example.com"),
+            RecordData::Mx(Mx {
+                preference: i as u16 * 10,
+                exchange: n(host),
+            }),
+        );
+        zone.add(
+            &n(host),
+            RecordData::A(format!("192.0.2.{}", i + 1).parse().unwrap()),
+        );
+    }
+    zone.add_txt(&n("_spf.partner.example"), "v=spf1 ip6:2001:db8::/32 ~all");
+    zone
+}
+
+/// Drives a check answering each batch in reverse order; returns the
+/// outcome and the batches asked.
+fn drive_reversed(input: &spf::Input, zone: &ZoneResolver) -> (spf::Outcome, Vec<Vec<Query>>) {
+    let mut check = spf::Check::new(input, &spf::Config::default());
+    let mut batches = Vec::new();
+    loop {
+        match check.poll() {
+            Poll::Done(outcome) => return (outcome, batches),
+            Poll::Lookups(queries) => {
+                assert!(!queries.is_empty());
+                // Polling again before answering returns the same queries.
+                assert_eq!(check.poll(), Poll::Lookups(queries.clone()));
+                for query in queries.iter().rev() {
+                    check.supply(query, zone.lookup(query)).unwrap();
+                }
+                batches.push(queries);
+            }
+        }
+    }
+}
+
+#[test]
+fn mx_addresses_are_asked_together() {
+    let input = spf::Input::mail_from(ip("192.0.2.3"), "mx3.example.com", "alice@example.com");
+    let (outcome, batches) = drive_reversed(&input, &zone());
+    assert_eq!(outcome.result, SpfResult::Pass);
+    assert_eq!(
+        outcome.reason,
+        Reason::Matched {
+            mechanism: "mx".into(),
+            domain: "example.com".into()
+        }
+    );
+    assert_eq!(batches.len(), 3, "{batches:?}");
+    assert_eq!(batches[0], vec![Query::txt(n("example.com"))]);
+    assert_eq!(
+        batches[1],
+        vec![Query::new(n("example.com"), RecordType::Mx)]
+    );
+    let mut third: Vec<String> = batches[2].iter().map(ToString::to_string).collect();
+    third.sort();
+    assert_eq!(
+        third,
+        [
+            "mx1.example.com A",
+            "mx2.example.com A",
+            "mx3.example.com A"
+        ]
+    );
+}
+
+#[test]
+fn any_answer_order_gives_the_same_outcome() {
+    let zone = zone();
+    for client in ["192.0.2.2", "2001:db8::5", "203.0.113.9", "198.51.100.7"] {
+        let input = spf::Input::mail_from(ip(client), "h.example.net", "bob@example.com");
+        let forward = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+        let (reversed, _) = drive_reversed(&input, &zone);
+        assert_eq!(forward, reversed, "{client}");
+    }
+}
+
+#[test]
+fn unexpected_answers_are_refused() {
+    let zone = zone();
+    let input = spf::Input::mail_from(ip("192.0.2.3"), "h.example.net", "alice@example.com");
+    let mut check = spf::Check::new(&input, &spf::Config::default());
+    let stranger = Query::txt(n("other.example"));
+    assert!(check.supply(&stranger, zone.lookup(&stranger)).is_err());
+    let Poll::Lookups(queries) = check.poll() else {
+        panic!("expected lookups");
+    };
+    check.supply(&queries[0], zone.lookup(&queries[0])).unwrap();
+    // Answered already.
+    assert!(check.supply(&queries[0], zone.lookup(&queries[0])).is_err());
+}
+
+#[test]
+fn fail_carries_the_expanded_explanation() {
+    let input = spf::Input::mail_from(ip("203.0.113.9"), "h.example.net", "bob@example.com");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone());
+    assert_eq!(outcome.result, SpfResult::Fail);
+    assert_eq!(
+        outcome.explanation.as_deref(),
+        Some("203.0.113.9 may not send for example.com (h.example.net)")
+    );
+    assert_eq!(outcome.identity, Identity::MailFrom);
+    assert_eq!(outcome.domain, "example.com");
+    assert_eq!(outcome.sender, "bob@example.com");
+
+    // Without exp=, the default explanation (a macro string) is used.
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("plain.example"), "v=spf1 -all");
+    let input = spf::Input::mail_from(ip("203.0.113.9"), "h.example.net", "bob@plain.example");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+    assert_eq!(
+        outcome.explanation.as_deref(),
+        Some("203.0.113.9 is not one of plain.example's designated mail senders")
+    );
+}
+
+#[test]
+fn include_softfail_and_ipv6() {
+    let zone = zone();
+    let input = spf::Input::mail_from(ip("2001:db8::5"), "h.example.net", "bob@example.com");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+    assert_eq!(outcome.result, SpfResult::Pass);
+    assert_eq!(
+        outcome.reason,
+        Reason::Matched {
+            mechanism: "include:_spf.partner.example".into(),
+            domain: "example.com".into()
+        }
+    );
+}
+
+#[test]
+fn identities() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("mail.example.org"), "v=spf1 a -all");
+    zone.add(
+        &n("mail.example.org"),
+        RecordData::A("192.0.2.9".parse().unwrap()),
+    );
+    let config = spf::Config::default();
+
+    let helo = spf::Input::helo(ip("192.0.2.9"), "mail.example.org");
+    let outcome = mailauth::resolve(spf::Check::new(&helo, &config), &zone);
+    assert_eq!(outcome.result, SpfResult::Pass);
+    assert_eq!(outcome.identity, Identity::Helo);
+    assert_eq!(outcome.sender, "postmaster@mail.example.org");
+
+    // An empty MAIL FROM checks postmaster@helo (§2.4).
+    let bounce = spf::Input::mail_from(ip("192.0.2.10"), "mail.example.org", "<>");
+    let outcome = mailauth::resolve(spf::Check::new(&bounce, &config), &zone);
+    assert_eq!(outcome.result, SpfResult::Fail);
+    assert_eq!(outcome.identity, Identity::MailFrom);
+    assert_eq!(outcome.sender, "postmaster@mail.example.org");
+
+    // A missing local-part becomes postmaster.
+    let bare = spf::Input::mail_from(ip("192.0.2.9"), "x.example", "@mail.example.org");
+    let outcome = mailauth::resolve(spf::Check::new(&bare, &config), &zone);
+    assert_eq!(outcome.sender, "postmaster@mail.example.org");
+    assert_eq!(outcome.result, SpfResult::Pass);
+
+    // A single-label or malformed domain is none, without any lookup.
+    for from in ["a@localhost", "a@[192.0.2.1]", "a@exa..mple.com", "a@"] {
+        let input = spf::Input::mail_from(ip("192.0.2.9"), "x.example", from);
+        let mut check = spf::Check::new(&input, &config);
+        let Poll::Done(outcome) = check.poll() else {
+            panic!("{from}: expected no lookups");
+        };
+        assert_eq!(outcome.result, SpfResult::None, "{from}");
+        assert_eq!(outcome.reason, Reason::InvalidDomain);
+    }
+}
+
+#[test]
+fn received_spf_field() {
+    let input = spf::Input::mail_from(ip("192.0.2.3"), "mx3.example.com", "alice@example.com");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone());
+    let field = outcome.received_spf("mx.receiver.example");
+    assert_eq!(
+        field,
+        "Received-SPF: pass (mx.receiver.example: domain of alice@example.com\r\n\
+         \tdesignates 192.0.2.3 as permitted sender) client-ip=192.0.2.3;\r\n\
+         \tenvelope-from=\"alice@example.com\"; helo=mx3.example.com;\r\n\
+         \treceiver=mx.receiver.example; identity=mailfrom; mechanism=mx"
+    );
+    for line in field.split("\r\n") {
+        assert!(line.len() <= 78);
+    }
+}
+
+#[test]
+fn received_spf_escapes_hostile_input() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("example.com"), "v=spf1 redirect=%{l}.example.com");
+    let input = spf::Input::mail_from(
+        ip("192.0.2.3"),
+        "evil\r\nX-Injected: 1 (\")",
+        "a\"b\\c)(\r\n@example.com",
+    );
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+    assert_eq!(outcome.result, SpfResult::PermError);
+    let field = outcome.received_spf("mx.receiver.example");
+    let unfolded = field.replace("\r\n\t", " ");
+    assert!(!unfolded.contains(['\r', '\n']), "{field:?}");
+    assert!(unfolded.contains("envelope-from=\"a\\\"b\\\\c)(??@example.com\""));
+    assert!(unfolded.contains("helo=\"evil??X-Injected: 1 (\\\")\""));
+    assert!(unfolded.contains("domain of a\"b\\\\c\\)\\(??@example.com)"));
+    assert!(unfolded.contains("problem=\"redirect=%{l}.example.com expands to invalid domain "));
+
+    let mut ar = mailauth::authres::AuthenticationResults::new("mx.receiver.example");
+    ar.results.push(outcome.to_method_result());
+    let value = ar.to_header_value();
+    assert!(value.starts_with("mx.receiver.example; spf=permerror reason=\"redirect=%{l}"));
+    assert!(value.ends_with(" smtp.mailfrom=\"a\\\"b\\\\c)(??@example.com\""));
+}
+
+#[test]
+fn authentication_results_piece() {
+    let input = spf::Input::mail_from(ip("192.0.2.3"), "mx3.example.com", "alice@example.com");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone());
+    let mut ar = mailauth::authres::AuthenticationResults::new("mx.receiver.example");
+    ar.results.push(outcome.to_method_result());
+    assert_eq!(
+        ar.to_header_field(),
+        "Authentication-Results: mx.receiver.example; spf=pass\r\n\tsmtp.mailfrom=alice@example.com"
+    );
+    let helo = spf::Input::helo(ip("192.0.2.3"), "mx3.example.com");
+    let outcome = mailauth::resolve(spf::Check::new(&helo, &spf::Config::default()), &zone());
+    let piece = outcome.to_method_result();
+    assert_eq!(piece.result, "none");
+    assert_eq!(piece.properties[0].property, "helo");
+    assert_eq!(piece.properties[0].value, "mx3.example.com");
+}
+
+#[test]
+fn ptr_validation_lookups_are_asked_together() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("example.org"), "v=spf1 ptr -all exp=why.example.org");
+    zone.add_txt(&n("why.example.org"), "%{p} at %{t} seen by %{r}");
+    for host in ["a.example.org", "b.example.org", "c.other.example"] {
+        zone.add(&n("9.2.0.192.in-addr.arpa"), RecordData::Ptr(n(host)));
+    }
+    zone.add(
+        &n("b.example.org"),
+        RecordData::A("192.0.2.9".parse().unwrap()),
+    );
+    zone.add(
+        &n("c.other.example"),
+        RecordData::A("192.0.2.9".parse().unwrap()),
+    );
+    let input = spf::Input::mail_from(ip("192.0.2.9"), "h.example.net", "x@example.org");
+    let (outcome, batches) = drive_reversed(&input, &zone);
+    assert_eq!(outcome.result, SpfResult::Pass);
+    let names = |batch: &Vec<Query>| -> Vec<String> {
+        let mut v: Vec<String> = batch.iter().map(ToString::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&batches[1]), ["9.2.0.192.in-addr.arpa PTR"]);
+    // Only names within the target domain need validating for `ptr`.
+    assert_eq!(names(&batches[2]), ["a.example.org A", "b.example.org A"]);
+
+    // A fail from another address: %{p} falls back to "unknown"; %{t} and
+    // %{r} come from the input and the configuration.
+    let input =
+        spf::Input::mail_from(ip("192.0.2.10"), "h.example.net", "x@example.org").at(1_700_000_000);
+    let mut config = spf::Config::default();
+    config.receiver = "mx.receiver.example".into();
+    let outcome = mailauth::resolve(spf::Check::new(&input, &config), &zone);
+    assert_eq!(outcome.result, SpfResult::Fail);
+    assert_eq!(
+        outcome.explanation.as_deref(),
+        Some("unknown at 1700000000 seen by mx.receiver.example")
+    );
+}
+
+#[test]
+fn redirect_inside_include_without_record() {
+    let mut zone = ZoneResolver::new();
+    zone.add_txt(&n("example.org"), "v=spf1 include:inc.example.org -all");
+    zone.add_txt(&n("inc.example.org"), "v=spf1 redirect=gone.example.org");
+    let input = spf::Input::mail_from(ip("192.0.2.1"), "h.example.net", "x@example.org");
+    let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+    assert_eq!(outcome.result, SpfResult::PermError);
+    assert_eq!(
+        outcome.reason,
+        Reason::RedirectNoRecord {
+            domain: "gone.example.org".into()
+        }
+    );
+}

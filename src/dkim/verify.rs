@@ -402,7 +402,8 @@ impl Verifier {
         self.prepared = true;
         let fields = self.reader.take_fields();
         let header_error = self.reader.error();
-        let index = FieldIndex::new(&fields);
+        // Built when the first signature needs it: unsigned mail skips it.
+        let mut index: Option<FieldIndex<'_>> = None;
         let mut checked = 0usize;
         for field in &fields {
             if !field.is_named(b"DKIM-Signature") {
@@ -448,7 +449,8 @@ impl Verifier {
                 self.found.push(decided(report, reason));
                 continue;
             }
-            let header_data = header_data(&signature, field, &index);
+            let index = index.get_or_insert_with(|| FieldIndex::new(&fields));
+            let header_data = header_data(&signature, field, index);
             let key = BodyHashKey {
                 canonicalization: signature.canonicalization.body,
                 hash: signature.algorithm.hash(),

@@ -587,3 +587,91 @@ fn signature_limit_and_policies() {
         })
     );
 }
+
+// ---------------------------------------------------------------------------
+// l= (body length): honoured and reported.
+
+/// Signs `body` with the RFC 8463 Ed25519 key (s=brisbane,
+/// d=football.example.com), relaxed/relaxed, with `l=` when given, and
+/// returns the message with `extra` appended to the body after signing.
+fn sign_with_length(body: &[u8], length: Option<u64>, extra: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    use mailauth::dkim::HashAlgorithm;
+    use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalization};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let seed: [u8; 32] = b64
+        .decode(
+            std::fs::read_to_string(Path::new(RFC_DIR).join("rfc8463-A1-ed25519-secret-seed.b64"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = mailauth::dkim::crypto::SigningKey::from_ed25519_seed(&seed).unwrap();
+    let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, length);
+    hasher.update(body);
+    let body_hash = b64.encode(hasher.finish().digest);
+    let length_tag = length.map(|l| format!(" l={l};")).unwrap_or_default();
+    let unsigned = format!(
+        " v=1; a=ed25519-sha256; c=relaxed/relaxed; d=football.example.com; s=brisbane;{length_tag} h=from; bh={body_hash}; b="
+    );
+    let from = " Joe <joe@football.example.com>";
+    let mut data = Vec::new();
+    HeaderCanonicalization::Relaxed.append(b"From", from.as_bytes(), &mut data);
+    HeaderCanonicalization::Relaxed.append(b"DKIM-Signature", unsigned.as_bytes(), &mut data);
+    data.truncate(data.len() - 2);
+    let signature = b64.encode(
+        key.sign(mailauth::dkim::Algorithm::Ed25519Sha256, &data)
+            .unwrap(),
+    );
+    let mut message =
+        format!("DKIM-Signature:{unsigned}{signature}\r\nFrom:{from}\r\n\r\n").into_bytes();
+    message.extend_from_slice(body);
+    message.extend_from_slice(extra);
+    message
+}
+
+#[test]
+fn body_length_is_honoured_and_reported() {
+    let zone = rfc8463_zone();
+    let body = b"Hello,\r\n\r\nthe signed part.\r\n";
+    let canonical_length = body.len() as u64;
+    // Signed as is, with l= the whole body: pass, nothing unsigned.
+    let message = sign_with_length(body, Some(canonical_length), b"");
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Pass);
+    assert_eq!(outcome.signatures[0].body_length, Some(canonical_length));
+    assert_eq!(outcome.signatures[0].unsigned_body_octets, 0);
+    // Content appended after signing: still a pass under the default
+    // policy, with the unsigned octets reported.
+    let appended = b"Appended by someone else.\r\n";
+    let message = sign_with_length(body, Some(canonical_length), appended);
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Pass);
+    assert_eq!(
+        outcome.signatures[0].unsigned_body_octets,
+        appended.len() as u64
+    );
+    // Refused when the configuration says so.
+    let strict = VerifyConfig {
+        unsigned_body_content: mailauth::dkim::verify::UnsignedBodyContent::Fail,
+        ..VerifyConfig::default()
+    };
+    let outcome = verify_chunks(&message, 7, &strict, RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Fail);
+    assert_eq!(
+        outcome.signatures[0].reason,
+        Some(Reason::UnsignedBodyContent)
+    );
+    // Without l=, appended content breaks the body hash.
+    let message = sign_with_length(body, None, appended);
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].reason, Some(Reason::BodyHashMismatch));
+    // A changed byte inside the signed part fails even with l=.
+    let mut message = sign_with_length(body, Some(canonical_length), appended);
+    let position = message.windows(6).position(|w| w == b"signed").unwrap();
+    message[position] = b'S';
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].reason, Some(Reason::BodyHashMismatch));
+}

@@ -85,6 +85,11 @@ impl GeneratedKey {
         &self.signing_key
     }
 
+    /// The key, ready to sign, by value.
+    pub fn into_signing_key(self) -> SigningKey {
+        self.signing_key
+    }
+
     /// The private key as PKCS#8 DER.
     pub fn private_key_der(&self) -> &[u8] {
         &self.pkcs8

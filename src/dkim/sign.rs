@@ -10,7 +10,7 @@
 //! use mailauth::dkim::keygen::{self, NewKey};
 //! use mailauth::dkim::sign::{SignOptions, Signer};
 //!
-//! let key = keygen::generate(NewKey::Ed25519).unwrap().signing_key().clone();
+//! let key = keygen::generate(NewKey::Ed25519).unwrap().into_signing_key();
 //! let signer = Signer::new("example.com", "mail", Arc::new(key), SignOptions::default()).unwrap();
 //! let message = b"From: a@example.com\r\nSubject: hi\r\n\r\nHello.\r\n";
 //! let mut signing = signer.start(1_700_000_000);
@@ -22,7 +22,7 @@
 //!
 //! Every value that goes into the field (domain, selector, identity, header
 //! names) is validated when the signer is built, and the field is rendered by
-//! one function ([`render`]) that folds it to 78 columns.
+//! one rendering function that folds it to 78 columns.
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@
 //! use mailauth::dkim::table::{KeyEntry, Pattern, SigningDomain, SigningTable};
 //! use mailauth::dkim::keygen::{self, NewKey};
 //!
-//! let key = Arc::new(keygen::generate(NewKey::Ed25519).unwrap().signing_key().clone());
+//! let key = Arc::new(keygen::generate(NewKey::Ed25519).unwrap().into_signing_key());
 //! let mut table = SigningTable::new();
 //! table.push(
 //!     Pattern::parse("*.example.com").unwrap(),
@@ -309,7 +309,9 @@ impl SigningTable {
     ///   `%` (the From domain) and `key` is a key file path or the key itself
     ///   (base64 DER); `load_key` is given the path and returns the PEM or DER.
     /// - SigningTable lines: `pattern keyname`. With `refile` (OpenDKIM's
-    ///   `refile:` prefix), patterns are `*` wildcards tried in file order.
+    ///   `refile:` prefix), patterns are `*` globs matched against the whole
+    ///   address `user@domain` (so `example.com` alone matches nothing;
+    ///   write `*@example.com`), tried in file order.
     ///   Without it, entries are literal (`user@host`, `host`, `.parent`,
     ///   `*`) and, as OpenDKIM looks them up, the most specific wins: full
     ///   address, then domain, then `.parent` from the nearest parent up,
@@ -384,7 +386,7 @@ impl SigningTable {
                 });
             };
             let pattern = if refile {
-                Pattern::parse(pattern)?
+                refile_pattern(pattern)?
             } else {
                 literal_pattern(pattern)?
             };
@@ -441,6 +443,17 @@ fn specificity(pattern: &Pattern) -> (u8, usize) {
         Pattern::Domain(d) => (3, d.len()),
         Pattern::Subdomains(d) => (2, d.len()),
         Pattern::Any => (0, 0),
+    }
+}
+
+/// A `refile:` SigningTable pattern: a `*` glob matched, as OpenDKIM does,
+/// against the whole address `user@domain`.
+fn refile_pattern(text: &str) -> Result<Pattern, TableError> {
+    let lower = text.to_ascii_lowercase();
+    match lower.as_str() {
+        "" => Err(TableError::Pattern { pattern: lower }),
+        "*" => Ok(Pattern::Any),
+        _ => Ok(Pattern::Address(lower)),
     }
 }
 

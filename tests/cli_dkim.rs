@@ -1,0 +1,451 @@
+//! The `mailauth` command line: genkey, sign, verify and testkey together,
+//! offline with `--zone`, and their exit codes.
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+const MESSAGE: &[u8] = b"From: Joe <joe@example.com>\r\nTo: Suzie <suzie@example.net>\r\nSubject: dinner\r\n\r\nHello.\r\n";
+const NOW: &str = "1700000000";
+
+fn mailauth(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The command may exit before reading (bad arguments): a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("mailauth-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Makes keys `ed` (Ed25519) and `rsa` (RSA 2048) and a zone file with both records.
+fn setup(dir: &TempDir) -> String {
+    for (selector, kind) in [("ed", "ed25519"), ("rsa", "rsa")] {
+        let out = mailauth(
+            &[
+                "genkey",
+                "--type",
+                kind,
+                "-d",
+                "example.com",
+                "-s",
+                selector,
+                "--directory",
+                &dir.path(""),
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut zone = String::from(
+        "$ORIGIN example.com.\n@ 3600 IN SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300\n",
+    );
+    zone.push_str(&std::fs::read_to_string(dir.path("ed.txt")).unwrap());
+    zone.push_str(&std::fs::read_to_string(dir.path("rsa.txt")).unwrap());
+    let zone_path = dir.path("example.com.zone");
+    std::fs::write(&zone_path, zone).unwrap();
+    zone_path
+}
+
+#[test]
+fn genkey_sign_verify_testkey() {
+    let dir = TempDir::new("flow");
+    let zone = setup(&dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path("rsa.private"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let txt = std::fs::read_to_string(dir.path("rsa.txt")).unwrap();
+    assert!(
+        txt.starts_with("rsa._domainkey\tIN\tTXT\t( \"v=DKIM1; k=rsa; p="),
+        "{txt}"
+    );
+
+    // Sign with both keys, one after the other.
+    let once = mailauth(
+        &[
+            "sign",
+            "-k",
+            &dir.path("rsa.private"),
+            "-d",
+            "example.com",
+            "-s",
+            "rsa",
+            "--now",
+            NOW,
+        ],
+        MESSAGE,
+    );
+    assert_eq!(code(&once), 0, "{}", String::from_utf8_lossy(&once.stderr));
+    assert!(once.stdout.ends_with(MESSAGE));
+    let twice = mailauth(
+        &[
+            "sign",
+            "-k",
+            &dir.path("ed.private"),
+            "-d",
+            "example.com",
+            "-s",
+            "ed",
+            "--now",
+            NOW,
+        ],
+        &once.stdout,
+    );
+    assert_eq!(code(&twice), 0);
+
+    let verified = mailauth(&["verify", "--zone", &zone, "--now", NOW], &twice.stdout);
+    assert_eq!(
+        code(&verified),
+        0,
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let text = String::from_utf8(verified.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.starts_with("dkim=pass header.d=example.com")),
+        "{text}"
+    );
+
+    let json = mailauth(
+        &["verify", "--zone", &zone, "--now", NOW, "--json"],
+        &twice.stdout,
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["result"], "pass");
+    assert_eq!(value["signatures"][0]["algorithm"], "ed25519-sha256");
+    assert_eq!(value["signatures"][1]["key_bits"], 2048);
+
+    // A changed body fails: exit 1.
+    let mut tampered = twice.stdout.clone();
+    tampered.extend_from_slice(b"P.S.\r\n");
+    let failed = mailauth(&["verify", "--zone", &zone, "--now", NOW], &tampered);
+    assert_eq!(code(&failed), 1);
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("dkim=fail"));
+    // No signature: exit 1, dkim=none.
+    let none = mailauth(&["verify", "--zone", &zone], MESSAGE);
+    assert_eq!(
+        (code(&none), String::from_utf8_lossy(&none.stdout).trim()),
+        (1, "dkim=none (no signature)")
+    );
+
+    // testkey: match, mismatch, missing.
+    let ok = mailauth(
+        &[
+            "testkey",
+            "-d",
+            "example.com",
+            "-s",
+            "rsa",
+            "-k",
+            &dir.path("rsa.private"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    assert_eq!(code(&ok), 0, "{}", String::from_utf8_lossy(&ok.stderr));
+    let wrong = mailauth(
+        &[
+            "testkey",
+            "-d",
+            "example.com",
+            "-s",
+            "rsa",
+            "-k",
+            &dir.path("ed.private"),
+            "--zone",
+            &zone,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code(&wrong), 1);
+    let value: serde_json::Value = serde_json::from_slice(&wrong.stdout).unwrap();
+    assert_eq!(value["result"], "mismatch");
+    let missing = mailauth(
+        &[
+            "testkey",
+            "-d",
+            "example.com",
+            "-s",
+            "gone",
+            "-k",
+            &dir.path("ed.private"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    assert_eq!(code(&missing), 1);
+}
+
+#[test]
+fn lf_messages_stay_lf() {
+    let dir = TempDir::new("lf");
+    let zone = setup(&dir);
+    let message = b"From: joe@example.com\nSubject: unix\n\nbody\n";
+    let signed = mailauth(
+        &[
+            "sign",
+            "-k",
+            &dir.path("ed.private"),
+            "-d",
+            "example.com",
+            "-s",
+            "ed",
+            "--now",
+            NOW,
+        ],
+        message,
+    );
+    assert_eq!(code(&signed), 0);
+    assert!(!signed.stdout.contains(&b'\r'));
+    let verified = mailauth(&["verify", "--zone", &zone, "--now", NOW], &signed.stdout);
+    assert_eq!(
+        code(&verified),
+        0,
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+#[test]
+fn opendkim_tables() {
+    let dir = TempDir::new("tables");
+    let zone = setup(&dir);
+    std::fs::write(
+        dir.path("KeyTable"),
+        "ed._domainkey.example.com example.com:ed:ed.private\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path("SigningTable"),
+        "# refile\n*@example.com ed._domainkey.example.com\n",
+    )
+    .unwrap();
+    let signing_table = format!("refile:{}", dir.path("SigningTable"));
+    let args = [
+        "sign",
+        "--key-table",
+        &dir.path("KeyTable"),
+        "--signing-table",
+        &signing_table,
+        "--now",
+        NOW,
+    ];
+    let signed = mailauth(&args, MESSAGE);
+    assert_eq!(
+        code(&signed),
+        0,
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&signed.stdout).contains("s=ed;"));
+    let verified = mailauth(&["verify", "--zone", &zone, "--now", NOW], &signed.stdout);
+    assert_eq!(code(&verified), 0);
+    // No table entry for this From.
+    let other = mailauth(&args, b"From: a@example.org\r\n\r\nx\r\n");
+    assert_eq!(code(&other), 4);
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("no signing table entry for a@example.org")
+    );
+}
+
+#[test]
+fn bad_arguments_and_inputs() {
+    let dir = TempDir::new("bad");
+    setup(&dir);
+    let key = dir.path("ed.private");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &[
+                "sign",
+                "-k",
+                &key,
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "--algorithm",
+                "rsa-sha256",
+            ],
+            2,
+            "does not fit the key",
+        ),
+        (
+            &["sign", "-k", &key, "-d", "exa mple.com", "-s", "ed"],
+            2,
+            "invalid signing domain",
+        ),
+        (
+            &[
+                "sign",
+                "-k",
+                &key,
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "--headers",
+                "X;Y",
+            ],
+            2,
+            "invalid header field name",
+        ),
+        (
+            &[
+                "sign",
+                "-k",
+                &key,
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "-c",
+                "loose/simple",
+            ],
+            2,
+            "invalid canonicalization",
+        ),
+        (
+            &[
+                "sign",
+                "-k",
+                &key,
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "--identity",
+                "x@example.org",
+            ],
+            2,
+            "is not in signing domain",
+        ),
+        (
+            &[
+                "sign",
+                "-k",
+                "/nonexistent/key",
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+            ],
+            4,
+            "cannot read /nonexistent/key",
+        ),
+        (
+            &[
+                "sign",
+                "-k",
+                &dir.path("ed.txt"),
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+            ],
+            4,
+            "no pem block found",
+        ),
+        (
+            &[
+                "genkey",
+                "-d",
+                "example.com",
+                "-s",
+                "x",
+                "--bits",
+                "512",
+                "--directory",
+                &dir.0.display().to_string(),
+            ],
+            2,
+            "rsa key size",
+        ),
+        (
+            &[
+                "genkey",
+                "-d",
+                "example.com",
+                "-s",
+                "ed",
+                "--directory",
+                &dir.0.display().to_string(),
+            ],
+            4,
+            "exists",
+        ),
+        (
+            &["verify", "--zone", "/nonexistent/zone"],
+            4,
+            "cannot read /nonexistent/zone",
+        ),
+        (&["sign", "-d", "example.com"], 2, "required"),
+    ];
+    for (args, expected, text) in cases {
+        let out = mailauth(args, MESSAGE);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), *expected, "{args:?}: {stderr}");
+        assert!(stderr.contains(text), "{args:?}: {stderr}");
+    }
+    // A message without From cannot be signed.
+    let out = mailauth(
+        &["sign", "-k", &key, "-d", "example.com", "-s", "ed"],
+        b"Subject: x\r\n\r\n",
+    );
+    assert_eq!(code(&out), 4);
+    // --json errors are JSON on stdout.
+    let out = mailauth(
+        &[
+            "sign",
+            "-k",
+            "/nonexistent/key",
+            "-d",
+            "example.com",
+            "-s",
+            "ed",
+            "--json",
+        ],
+        MESSAGE,
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["exit_code"], 4);
+}

@@ -55,7 +55,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::authres::{self, AuthenticationResults, MethodResult, Property};
-use crate::dkim::signature::Signature;
+use crate::dkim::tags::TagList;
 use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig};
 use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
 use crate::dns::{Answer, Name, Query};
@@ -489,9 +489,13 @@ impl Inbound {
             .filter(|f| f.is_named(b"DKIM-Signature"))
             .take(self.config.dkim.max_signatures);
         for field in signatures {
-            if let Ok(signature) = Signature::parse(field.value()) {
-                identifiers.push(signature.domain);
-            }
+            // Only `d=` is needed here: the verifier parses the whole field.
+            let domain = TagList::parse(field.value())
+                .ok()
+                .and_then(|tags| tags.get("d"))
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| Name::new(d).ok());
+            identifiers.extend(domain);
         }
         identifiers
     }

@@ -65,8 +65,12 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
 pub(crate) fn value(s: &str, address: bool) -> String {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again.
-    let sanitized: String = s.chars().map(sanitize).collect();
-    let s = sanitized.as_str();
+    let sanitized: std::borrow::Cow<'_, str> = if s.chars().any(char::is_control) {
+        s.chars().map(sanitize).collect::<String>().into()
+    } else {
+        s.into()
+    };
+    let s = sanitized.as_ref();
     let bare = is_token(s)
         || (address
             && (is_dot_atom(s)

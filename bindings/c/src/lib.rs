@@ -48,11 +48,12 @@ pub const MAILAUTH_VERSION_PATCH: u32 = 0;
 /// a program running against another library than it was built with.
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_version() -> *const std::ffi::c_char {
-    static VERSION: &std::ffi::CStr =
-        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-            Ok(version) => version,
-            Err(_) => c"unknown",
-        };
+    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(version) => version,
+        Err(_) => c"unknown",
+    };
     VERSION.as_ptr()
 }
 

@@ -433,7 +433,9 @@ pub extern "C" fn mailauth_resolver_new_stub(
 /// `MAILAUTH_RESOLVER_SETUP` when the file cannot be read.
 #[cfg(feature = "stub-resolver")]
 #[unsafe(no_mangle)]
-pub extern "C" fn mailauth_resolver_new_system(out: *mut *mut mailauth_resolver) -> mailauth_status {
+pub extern "C" fn mailauth_resolver_new_system(
+    out: *mut *mut mailauth_resolver,
+) -> mailauth_status {
     guard(|| {
         let out = tri!(Out::new(out));
         match mailauth::dns::StubResolver::from_system() {

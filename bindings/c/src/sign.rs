@@ -328,4 +328,3 @@ pub extern "C" fn mailauth_dkim_signing_free(signing: *mut mailauth_dkim_signing
     // SAFETY: the contract of this function is the one `free_handle` needs.
     unsafe { free_handle(signing) }
 }
-

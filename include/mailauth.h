@@ -243,6 +243,40 @@ typedef uint32_t mailauth_spf_result;
 #endif // __cplusplus
 
 /**
+ * The kinds of DNS answer besides records, for
+ * [`mailauth_answer_set_status`] and `mailauth_check_supply_status`.
+ */
+enum mailauth_dns_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The name exists but has no records of the asked type.
+   */
+  MAILAUTH_DNS_NODATA = 0,
+  /**
+   * The name does not exist (RCODE 3).
+   */
+  MAILAUTH_DNS_NXDOMAIN = 1,
+  /**
+   * A failure that may go away later: timeout, SERVFAIL, network error.
+   */
+  MAILAUTH_DNS_TEMPFAIL = 2,
+  /**
+   * A failure that will not go away by asking again.
+   */
+  MAILAUTH_DNS_PERMFAIL = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_dns_status mailauth_dns_status;
+#else
+typedef uint32_t mailauth_dns_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A DNS answer built by the caller: records of one type, or a status
  * (NXDOMAIN, no data, failure).
  *

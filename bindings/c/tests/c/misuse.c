@@ -1,0 +1,356 @@
+/* Misuse of the C API: every call below is wrong in some way and must
+ * return its documented status, leave out parameters alone, and neither
+ * crash nor leak (the test runs this under valgrind and ASan/UBSan too).
+ * Prints "misuse: N checks passed" and exits 0, or names each failure. */
+#include <mailauth.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks, failures;
+
+#define EXPECT(expr, expected)                                                  \
+  do {                                                                          \
+    mailauth_status got_ = (expr);                                              \
+    checks++;                                                                   \
+    if (got_ != (expected)) {                                                   \
+      failures++;                                                               \
+      fprintf(stderr, "%s:%d: %s gave %u, expected %s\n", __FILE__, __LINE__, \
+              #expr, (unsigned)got_, #expected);                                \
+    }                                                                           \
+  } while (0)
+
+#define TRUE_THAT(cond)                                                       \
+  do {                                                                        \
+    checks++;                                                                 \
+    if (!(cond)) {                                                            \
+      failures++;                                                             \
+      fprintf(stderr, "%s:%d: not true: %s\n", __FILE__, __LINE__, #cond);  \
+    }                                                                         \
+  } while (0)
+
+static const char ZONE[] =
+    "$ORIGIN example.org.\n"
+    "@ 3600 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+
+static const char KEY[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIByadfkyAEuzLbMKHsWlh6AUndpwAcXsHkrVpl7GehND\n"
+    "-----END PRIVATE KEY-----\n";
+
+static const char MESSAGE[] = "From: alice@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
+
+/* A sentinel that out parameters must keep when a call fails. */
+static int sentinel_object;
+#define SENTINEL ((void *)&sentinel_object)
+
+static void null_arguments(void) {
+  size_t n = 7;
+  mailauth_check *check = SENTINEL;
+  mailauth_resolver *resolver = SENTINEL;
+  mailauth_answer *answer = NULL;
+
+  EXPECT(mailauth_check_poll(NULL, &n), MAILAUTH_NULL_PARAMETER);
+  TRUE_THAT(n == 7);
+  EXPECT(mailauth_spf_check_new(NULL, "h", "a@example.org", 0, &check), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_spf_check_new("192.0.2.1", NULL, "a@example.org", 0, &check),
+         MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_spf_check_new("192.0.2.1", "h", "a@example.org", 0, NULL),
+         MAILAUTH_NULL_PARAMETER);
+  TRUE_THAT(check == SENTINEL);
+  EXPECT(mailauth_resolver_new_zone(NULL, 5, &resolver), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_resolver_new_zone_file(NULL, &resolver), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_resolver_new_callbacks(NULL, &resolver), MAILAUTH_NULL_PARAMETER);
+  mailauth_resolver_callbacks no_lookup = {NULL, NULL};
+  EXPECT(mailauth_resolver_new_callbacks(&no_lookup, &resolver), MAILAUTH_NULL_PARAMETER);
+  TRUE_THAT(resolver == SENTINEL);
+  EXPECT(mailauth_check_resolve(NULL, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_check_spf_outcome(NULL, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_dkim_verifier_feed(NULL, (const uint8_t *)"x", 1), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_dkim_signing_new(NULL, 0, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_spf_outcome_reason(NULL, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_dkim_outcome_count(NULL, &n), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_answer_add_txt(NULL, NULL, 0), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_answer_new(&answer), MAILAUTH_OK);
+  EXPECT(mailauth_answer_add_a(answer, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_answer_add_mx(answer, 10, NULL), MAILAUTH_NULL_PARAMETER);
+  mailauth_answer_free(answer);
+
+  /* _free(NULL) is a no-op for every handle. */
+  mailauth_check_free(NULL);
+  mailauth_resolver_free(NULL);
+  mailauth_answer_free(NULL);
+  mailauth_spf_outcome_free(NULL);
+  mailauth_dkim_outcome_free(NULL);
+  mailauth_dkim_verifier_free(NULL);
+  mailauth_dkim_signing_free(NULL);
+  mailauth_signing_table_free(NULL);
+  mailauth_string_free(NULL);
+}
+
+static void bad_values(void) {
+  mailauth_check *check = SENTINEL;
+  mailauth_resolver *resolver = SENTINEL;
+  mailauth_answer *answer = NULL;
+  char buf[64];
+  size_t written = 99;
+
+  EXPECT(mailauth_spf_check_new("not an ip", "h", "a@example.org", 0, &check),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_spf_check_new("192.0.2.1", "h\xff", "a@example.org", 0, &check),
+         MAILAUTH_INVALID_ARGUMENT);
+  TRUE_THAT(check == SENTINEL);
+  EXPECT(mailauth_resolver_new_zone((const uint8_t *)"@ IN BOGUS x\n", 13, &resolver),
+         MAILAUTH_ZONE_SYNTAX);
+  EXPECT(mailauth_resolver_new_zone((const uint8_t *)"\xff\xfe", 2, &resolver),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_resolver_new_zone_file("/nonexistent/zone", &resolver), MAILAUTH_IO_ERROR);
+  TRUE_THAT(resolver == SENTINEL);
+  const char *bad_server = "not-an-address";
+  EXPECT(mailauth_resolver_new_stub(&bad_server, 1, 0, &resolver), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_resolver_new_stub(&bad_server, 0, 0, &resolver), MAILAUTH_INVALID_ARGUMENT);
+  /* An empty zone is fine: every name is NXDOMAIN. */
+  EXPECT(mailauth_resolver_new_zone(NULL, 0, &resolver), MAILAUTH_OK);
+  mailauth_resolver_free(resolver);
+
+  EXPECT(mailauth_status_message(MAILAUTH_OK, buf, 1, &written), MAILAUTH_INSUFFICIENT_SIZE);
+  TRUE_THAT(written == 99);
+  EXPECT(mailauth_status_message(999, buf, sizeof buf, &written), MAILAUTH_OK);
+  TRUE_THAT(strcmp(buf, "unknown status") == 0 && written == 14);
+  EXPECT(mailauth_status_message(MAILAUTH_UNEXPECTED_ANSWER, buf, sizeof buf, &written),
+         MAILAUTH_OK);
+  TRUE_THAT(strcmp(buf, "answer supplied for a query that was not asked") == 0);
+
+  EXPECT(mailauth_answer_new(&answer), MAILAUTH_OK);
+  EXPECT(mailauth_answer_set_status(answer, 42), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_answer_add_txt(answer, (const uint8_t *)"v=spf1", 6), MAILAUTH_OK);
+  EXPECT(mailauth_answer_add_a(answer, (const uint8_t *)"\xc0\x00\x02\x01"),
+         MAILAUTH_INVALID_ARGUMENT); /* mixed types */
+  EXPECT(mailauth_answer_set_status(answer, MAILAUTH_DNS_NXDOMAIN), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_answer_add_mx(answer, 10, "bad..name"), MAILAUTH_INVALID_ARGUMENT);
+  mailauth_answer_free(answer);
+}
+
+static void event_loop_misuse(void) {
+  mailauth_check *check = NULL;
+  mailauth_spf_outcome *outcome = SENTINEL;
+  mailauth_dkim_outcome *dkim_outcome = SENTINEL;
+  size_t count = 0;
+  const char *name = NULL;
+  uint16_t rr_type = 0;
+  uint8_t packet[512];
+  size_t len = 0;
+
+  EXPECT(mailauth_spf_check_new("192.0.2.7", "mx.example.org", "alice@example.org", 0, &check),
+         MAILAUTH_OK);
+  /* Before any poll there is nothing to answer. */
+  EXPECT(mailauth_check_supply_status(check, 0, MAILAUTH_DNS_NXDOMAIN),
+         MAILAUTH_UNEXPECTED_ANSWER);
+  EXPECT(mailauth_check_spf_outcome(check, &outcome), MAILAUTH_NOT_DONE);
+  TRUE_THAT(outcome == SENTINEL);
+  EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 1);
+  EXPECT(mailauth_check_query(check, 0, &name, &rr_type), MAILAUTH_OK);
+  TRUE_THAT(strcmp(name, "example.org") == 0 && rr_type == 16);
+  EXPECT(mailauth_check_query(check, 1, &name, &rr_type), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_check_query_packet(check, 0, 0x1234, packet, 4, &len),
+         MAILAUTH_INSUFFICIENT_SIZE);
+  EXPECT(mailauth_check_query_packet(check, 0, 0x1234, packet, sizeof packet, &len), MAILAUTH_OK);
+  TRUE_THAT(len > 12 && packet[0] == 0x12 && packet[1] == 0x34);
+
+  /* Answers for queries that were not asked. */
+  EXPECT(mailauth_check_supply_status(check, 5, MAILAUTH_DNS_NXDOMAIN),
+         MAILAUTH_UNEXPECTED_ANSWER);
+  EXPECT(mailauth_check_supply_status(check, 0, 77), MAILAUTH_INVALID_ARGUMENT);
+  /* Packets that are not answers to the query. */
+  EXPECT(mailauth_check_supply_packet(check, 0, NULL, 0), MAILAUTH_DNS_MALFORMED);
+  EXPECT(mailauth_check_supply_packet(check, 0, packet, len), MAILAUTH_DNS_MALFORMED);
+  uint8_t *huge = NULL;
+  EXPECT(mailauth_check_supply_packet(check, 0, huge, SIZE_MAX), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_check_supply_packet(check, 0, packet, SIZE_MAX), MAILAUTH_INVALID_ARGUMENT);
+  packet[2] |= 0x80; /* QR: a response */
+  packet[2] |= 0x02; /* TC: truncated */
+  EXPECT(mailauth_check_supply_packet(check, 0, packet, len), MAILAUTH_DNS_TRUNCATED);
+  packet[2] &= (uint8_t)~0x02;
+  /* A response with no answer records: no data. */
+  EXPECT(mailauth_check_supply_packet(check, 0, packet, len), MAILAUTH_OK);
+  /* Answered already. */
+  EXPECT(mailauth_check_supply_packet(check, 0, packet, len), MAILAUTH_UNEXPECTED_ANSWER);
+  EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0);
+  EXPECT(mailauth_check_dkim_outcome(check, &dkim_outcome), MAILAUTH_WRONG_KIND);
+  TRUE_THAT(dkim_outcome == SENTINEL);
+  EXPECT(mailauth_check_spf_outcome(check, &outcome), MAILAUTH_OK);
+  mailauth_spf_result result = 99;
+  EXPECT(mailauth_spf_outcome_result(outcome, &result), MAILAUTH_OK);
+  TRUE_THAT(result == MAILAUTH_SPF_NONE);
+  char *explanation = SENTINEL;
+  EXPECT(mailauth_spf_outcome_explanation(outcome, &explanation), MAILAUTH_ABSENT);
+  TRUE_THAT(explanation == SENTINEL);
+  /* Polling a finished check again is harmless. */
+  EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0);
+  EXPECT(mailauth_check_supply_status(check, 0, MAILAUTH_DNS_NXDOMAIN),
+         MAILAUTH_UNEXPECTED_ANSWER);
+  mailauth_spf_outcome_free(outcome);
+  mailauth_check_free(check);
+}
+
+static mailauth_status lookup_from_zone(void *userdata, const char *name, uint16_t rr_type,
+                                        mailauth_answer *answer) {
+  int *calls = userdata;
+  (*calls)++;
+  if (rr_type == 16 && strcmp(name, "example.org") == 0)
+    return mailauth_answer_add_txt(answer, (const uint8_t *)"v=spf1 ip4:192.0.2.0/24 -all", 28);
+  return mailauth_answer_set_status(answer, MAILAUTH_DNS_NXDOMAIN);
+}
+
+static void resolvers(void) {
+  int calls = 0;
+  mailauth_resolver_callbacks callbacks = {&calls, lookup_from_zone};
+  mailauth_resolver *resolver = NULL;
+  mailauth_resolver *zone = NULL;
+  mailauth_check *check = NULL;
+  mailauth_spf_outcome *outcome = NULL;
+  mailauth_spf_result result = 99;
+
+  EXPECT(mailauth_resolver_new_callbacks(&callbacks, &resolver), MAILAUTH_OK);
+  EXPECT(mailauth_spf_check_new("192.0.2.7", "mx.example.org", "alice@example.org", 0, &check),
+         MAILAUTH_OK);
+  EXPECT(mailauth_check_resolve(check, resolver), MAILAUTH_OK);
+  EXPECT(mailauth_check_spf_outcome(check, &outcome), MAILAUTH_OK);
+  EXPECT(mailauth_spf_outcome_result(outcome, &result), MAILAUTH_OK);
+  TRUE_THAT(result == MAILAUTH_SPF_PASS && calls == 1);
+  mailauth_spf_outcome_free(outcome);
+  mailauth_check_free(check);
+
+  EXPECT(mailauth_resolver_new_zone((const uint8_t *)ZONE, strlen(ZONE), &zone), MAILAUTH_OK);
+  EXPECT(mailauth_spf_check_new("198.51.100.1", "mx.example.org", "", 0, &check), MAILAUTH_OK);
+  EXPECT(mailauth_check_resolve(check, zone), MAILAUTH_OK);
+  EXPECT(mailauth_check_spf_outcome(check, &outcome), MAILAUTH_OK);
+  EXPECT(mailauth_spf_outcome_result(outcome, &result), MAILAUTH_OK);
+  TRUE_THAT(result == MAILAUTH_SPF_NONE); /* postmaster@mx.example.org: no record */
+  mailauth_spf_outcome_free(outcome);
+  mailauth_check_free(check);
+  mailauth_resolver_free(zone);
+  mailauth_resolver_free(resolver);
+}
+
+static void feeding_after_finish(void) {
+  mailauth_dkim_verifier *verifier = NULL;
+  mailauth_check *check = NULL;
+  mailauth_check *again = SENTINEL;
+  mailauth_dkim_outcome *outcome = NULL;
+  size_t count = 99;
+
+  EXPECT(mailauth_dkim_verifier_new(0, &verifier), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_verifier_feed(verifier, NULL, 0), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_verifier_feed(verifier, (const uint8_t *)MESSAGE, 0), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_verifier_feed(verifier, (const uint8_t *)MESSAGE, SIZE_MAX),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_dkim_verifier_feed(verifier, (const uint8_t *)MESSAGE, strlen(MESSAGE)),
+         MAILAUTH_OK);
+  EXPECT(mailauth_dkim_verifier_finish(verifier, &check), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_verifier_feed(verifier, (const uint8_t *)"x", 1),
+         MAILAUTH_ALREADY_FINISHED);
+  EXPECT(mailauth_dkim_verifier_finish(verifier, &again), MAILAUTH_ALREADY_FINISHED);
+  TRUE_THAT(again == SENTINEL);
+  EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0); /* no signature: nothing to look up */
+  EXPECT(mailauth_check_spf_outcome(check, (mailauth_spf_outcome **)&again), MAILAUTH_WRONG_KIND);
+  EXPECT(mailauth_check_dkim_outcome(check, &outcome), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_outcome_count(outcome, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0);
+  mailauth_dkim_result result = 99;
+  EXPECT(mailauth_dkim_outcome_result(outcome, 0, &result), MAILAUTH_INVALID_ARGUMENT);
+  TRUE_THAT(result == 99);
+  mailauth_dkim_outcome_free(outcome);
+  mailauth_check_free(check);
+  mailauth_dkim_verifier_free(verifier);
+}
+
+static void signing(void) {
+  mailauth_signing_table *table = NULL;
+  mailauth_signing_table *loaded = SENTINEL;
+  mailauth_dkim_signing *signing = NULL;
+  char *field = SENTINEL;
+
+  EXPECT(mailauth_signing_table_load_opendkim("/nonexistent/KeyTable", "/nonexistent/SigningTable",
+                                              &loaded),
+         MAILAUTH_TABLE_INVALID);
+  TRUE_THAT(loaded == SENTINEL);
+  EXPECT(mailauth_signing_table_new(&table), MAILAUTH_OK);
+  EXPECT(mailauth_signing_table_add(table, "example.org", "example.org", "sel",
+                                    (const uint8_t *)"not a key", 9),
+         MAILAUTH_KEY_INVALID);
+  EXPECT(mailauth_signing_table_add(table, "bad pattern", "example.org", "sel",
+                                    (const uint8_t *)KEY, strlen(KEY)),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_signing_table_add(table, "example.org", "example.org", "bad selector!",
+                                    (const uint8_t *)KEY, strlen(KEY)),
+         MAILAUTH_INVALID_ARGUMENT);
+
+  /* An empty table has no rule for anyone. */
+  EXPECT(mailauth_dkim_signing_new(table, 0, &signing), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)MESSAGE, strlen(MESSAGE)),
+         MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_finish(signing, &field), MAILAUTH_NO_SIGNING_RULE);
+  TRUE_THAT(field == SENTINEL);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)"x", 1), MAILAUTH_ALREADY_FINISHED);
+  EXPECT(mailauth_dkim_signing_finish(signing, &field), MAILAUTH_ALREADY_FINISHED);
+  mailauth_dkim_signing_free(signing);
+
+  EXPECT(mailauth_signing_table_add(table, "example.org", "example.org", "sel",
+                                    (const uint8_t *)KEY, strlen(KEY)),
+         MAILAUTH_OK);
+  /* No From field. */
+  EXPECT(mailauth_dkim_signing_new(table, 0, &signing), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)"Subject: x\r\n\r\nbody\r\n", 20),
+         MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_finish(signing, &field), MAILAUTH_SIGN_FAILED);
+  mailauth_dkim_signing_free(signing);
+
+  /* A header over the limits (2 MiB of one field) fails; the body of a
+   * big message streams. */
+  size_t big = 2u << 20;
+  char *junk = malloc(big);
+  TRUE_THAT(junk != NULL);
+  if (junk == NULL) return;
+  memset(junk, 'a', big);
+  EXPECT(mailauth_dkim_signing_new(table, 0, &signing), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)"X-Big: ", 7), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)junk, big), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)MESSAGE, strlen(MESSAGE)),
+         MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_finish(signing, &field), MAILAUTH_SIGN_FAILED);
+  mailauth_dkim_signing_free(signing);
+
+  EXPECT(mailauth_dkim_signing_new(table, 0, &signing), MAILAUTH_OK);
+  EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)MESSAGE, strlen(MESSAGE)),
+         MAILAUTH_OK);
+  for (int i = 0; i < 8; i++)
+    EXPECT(mailauth_dkim_signing_feed(signing, (const uint8_t *)junk, big), MAILAUTH_OK);
+  field = NULL;
+  EXPECT(mailauth_dkim_signing_finish(signing, &field), MAILAUTH_OK);
+  TRUE_THAT(field != NULL && strncmp(field, "DKIM-Signature: v=1; a=ed25519-sha256;", 38) == 0);
+  mailauth_string_free(field);
+  mailauth_dkim_signing_free(signing);
+  free(junk);
+  mailauth_signing_table_free(table);
+}
+
+int main(void) {
+  null_arguments();
+  bad_values();
+  event_loop_misuse();
+  resolvers();
+  feeding_after_finish();
+  signing();
+  if (failures > 0) {
+    fprintf(stderr, "misuse: %d of %d checks failed\n", failures, checks);
+    return 1;
+  }
+  printf("misuse: %d checks passed\n", checks);
+  return 0;
+}

@@ -15,6 +15,10 @@
 //! - strings the library returns are NUL-terminated, UTF-8, and freed with
 //!   [`mailauth_string_free`].
 #![allow(non_camel_case_types)]
+// The exports are called from C, which has no `unsafe`: their pointer
+// contracts are stated in the header, and each dereference sits in a small
+// `unsafe` block with its SAFETY comment (as in rustls-ffi).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod check;
 mod dkim;

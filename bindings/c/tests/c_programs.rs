@@ -10,6 +10,8 @@
 //! Needs gcc, make, pkg-config, valgrind and (for event_loop.c) knotd;
 //! a missing tool fails the test, naming it.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 

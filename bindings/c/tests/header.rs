@@ -2,6 +2,8 @@
 //! crate now. With `MAILAUTH_UPDATE_HEADER=1` the test writes the fresh
 //! header instead of comparing.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 #[test]

@@ -198,6 +198,72 @@ typedef uint32_t mailauth_dkim_result;
 #endif // __cplusplus
 
 /**
+ * What DMARC asks the receiver to do with the message.
+ */
+enum mailauth_disposition
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Deliver as usual.
+   */
+  MAILAUTH_DISPOSITION_NONE = 0,
+  /**
+   * Treat as suspicious (spam folder, extra scrutiny).
+   */
+  MAILAUTH_DISPOSITION_QUARANTINE = 1,
+  /**
+   * Refuse.
+   */
+  MAILAUTH_DISPOSITION_REJECT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_disposition mailauth_disposition;
+#else
+typedef uint32_t mailauth_disposition;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The DMARC result.
+ */
+enum mailauth_dmarc_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * An aligned identifier passed.
+   */
+  MAILAUTH_DMARC_PASS = 0,
+  /**
+   * No aligned identifier passed.
+   */
+  MAILAUTH_DMARC_FAIL = 1,
+  /**
+   * No policy applies (no record).
+   */
+  MAILAUTH_DMARC_NONE = 2,
+  /**
+   * A DNS failure kept the check from deciding.
+   */
+  MAILAUTH_DMARC_TEMPERROR = 3,
+  /**
+   * The message or the record is broken (no single author domain).
+   */
+  MAILAUTH_DMARC_PERMERROR = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_dmarc_result mailauth_dmarc_result;
+#else
+typedef uint32_t mailauth_dmarc_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An SPF result (RFC 7208 §2.6).
  */
 enum mailauth_spf_result
@@ -289,8 +355,8 @@ typedef uint32_t mailauth_dns_status;
 typedef struct mailauth_answer mailauth_answer;
 
 /**
- * A check in progress: SPF, DKIM verification (and the other checks the
- * library runs), driven by DNS answers.
+ * A check in progress: SPF, DKIM verification or the inbound pipeline,
+ * driven by DNS answers.
  *
  * Drive it either with [`mailauth_check_resolve`] and a blocking
  * resolver, or from an event loop:
@@ -306,7 +372,8 @@ typedef struct mailauth_answer mailauth_answer;
  *    still open, renumbered from 0.
  *
  * Once finished, take the outcome with the function of the check's kind
- * (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`).
+ * (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
+ * `mailauth_check_inbound_outcome`).
  *
  * Thread-safety: not thread-safe; use a check from one thread at a time
  * (it may move between threads).
@@ -340,6 +407,22 @@ typedef struct mailauth_dkim_signing mailauth_dkim_signing;
  * Thread-safety: not thread-safe; use it from one thread at a time.
  */
 typedef struct mailauth_dkim_verifier mailauth_dkim_verifier;
+
+/**
+ * Reads one received message for the pipeline: feed it in chunks with
+ * [`mailauth_inbound_feed`], then [`mailauth_inbound_finish`] gives the
+ * check that runs SPF (HELO and MAIL FROM), DKIM and DMARC.
+ *
+ * Thread-safety: not thread-safe; use it from one thread at a time.
+ */
+typedef struct mailauth_inbound mailauth_inbound;
+
+/**
+ * The verdict of the inbound pipeline.
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_inbound_outcome mailauth_inbound_outcome;
 
 /**
  * A blocking resolver: an in-memory zone, the network stub resolver, or
@@ -558,6 +641,111 @@ mailauth_status mailauth_dkim_outcome_algorithm(const mailauth_dkim_outcome *out
  * as a new string. `MAILAUTH_ABSENT` when unknown.
  */
 mailauth_status mailauth_dkim_outcome_identity(const mailauth_dkim_outcome *outcome, size_t index, char **identity);
+
+/**
+ * Starts the pipeline for one message: `client_ip`, `helo` and `mail_from`
+ * (without angle brackets, `""` for a bounce) are the SMTP facts,
+ * `authserv_id` names this host in the Authentication-Results field (and
+ * existing fields claiming it are reported as forged), `now` is the time in
+ * seconds since the Unix epoch.
+ */
+mailauth_status mailauth_inbound_new(const char *client_ip, const char *helo, const char *mail_from, const char *authserv_id, uint64_t now, mailauth_inbound **out);
+
+/**
+ * Feeds the next `len` bytes of the message (as received, split
+ * anywhere). `MAILAUTH_ALREADY_FINISHED` after [`mailauth_inbound_finish`].
+ */
+mailauth_status mailauth_inbound_feed(mailauth_inbound *inbound, const uint8_t *data, size_t len);
+
+/**
+ * Ends the message and gives in `*out` the check that runs the pipeline
+ * (a new handle, freed with `mailauth_check_free`; take its outcome with
+ * [`mailauth_check_inbound_outcome`]). Feeding or finishing again gives
+ * `MAILAUTH_ALREADY_FINISHED`.
+ */
+mailauth_status mailauth_inbound_finish(mailauth_inbound *inbound, mailauth_check **out);
+
+/**
+ * Frees a pipeline handle. NULL is a no-op; freeing twice is undefined
+ * behavior.
+ */
+void mailauth_inbound_free(mailauth_inbound *inbound);
+
+/**
+ * Takes the verdict of a finished pipeline check into `*out` (a new handle,
+ * freed with [`mailauth_inbound_outcome_free`]). `MAILAUTH_NOT_DONE` before
+ * the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.
+ */
+mailauth_status mailauth_check_inbound_outcome(const mailauth_check *check, mailauth_inbound_outcome **out);
+
+/**
+ * Frees a pipeline verdict. NULL is a no-op; freeing twice is undefined
+ * behavior.
+ */
+void mailauth_inbound_outcome_free(mailauth_inbound_outcome *outcome);
+
+/**
+ * The `Authentication-Results` field to prepend to the message, as a new
+ * string: folded with CRLF, without the final CRLF. `MAILAUTH_ABSENT` when
+ * the message was not checked.
+ */
+mailauth_status mailauth_inbound_outcome_authentication_results(const mailauth_inbound_outcome *outcome, char **field);
+
+/**
+ * What DMARC asks the receiver to do (`MAILAUTH_DISPOSITION_NONE` without
+ * a DMARC policy, or when the domain is testing its policy).
+ */
+mailauth_status mailauth_inbound_outcome_disposition(const mailauth_inbound_outcome *outcome, mailauth_disposition *disposition);
+
+/**
+ * The DMARC result. `MAILAUTH_ABSENT` when DMARC was not evaluated (the
+ * message was not checked).
+ */
+mailauth_status mailauth_inbound_outcome_dmarc_result(const mailauth_inbound_outcome *outcome, mailauth_dmarc_result *result);
+
+/**
+ * The DMARC result's explanation (for logs), as a new string.
+ * `MAILAUTH_ABSENT` when DMARC was not evaluated.
+ */
+mailauth_status mailauth_inbound_outcome_dmarc_reason(const mailauth_inbound_outcome *outcome, char **reason);
+
+/**
+ * The domain whose DMARC record applied, as a new string.
+ * `MAILAUTH_ABSENT` when no record applied.
+ */
+mailauth_status mailauth_inbound_outcome_dmarc_policy_domain(const mailauth_inbound_outcome *outcome, char **domain);
+
+/**
+ * The published DMARC policy that applied (`"none"`, `"quarantine"`,
+ * `"reject"`), as a new string. `MAILAUTH_ABSENT` when none applied.
+ */
+mailauth_status mailauth_inbound_outcome_dmarc_policy(const mailauth_inbound_outcome *outcome, char **policy);
+
+/**
+ * The SPF outcome for the MAIL FROM identity, as a new handle (freed with
+ * `mailauth_spf_outcome_free`). `MAILAUTH_ABSENT` when not checked.
+ */
+mailauth_status mailauth_inbound_outcome_spf(const mailauth_inbound_outcome *outcome, mailauth_spf_outcome **out);
+
+/**
+ * The DKIM outcome (one result per signature), as a new handle (freed with
+ * `mailauth_dkim_outcome_free`). `MAILAUTH_ABSENT` when not checked.
+ */
+mailauth_status mailauth_inbound_outcome_dkim(const mailauth_inbound_outcome *outcome, mailauth_dkim_outcome **out);
+
+/**
+ * How many existing Authentication-Results fields claim this host's
+ * authserv-id: forgeries to remove before prepending ours (RFC 8601 §5).
+ */
+mailauth_status mailauth_inbound_outcome_forged_count(const mailauth_inbound_outcome *outcome, size_t *count);
+
+/**
+ * Which Authentication-Results field forgery `index` is, counting those
+ * fields from 1 at the top (the index a milter passes to
+ * `smfi_chgheader`). `MAILAUTH_INVALID_ARGUMENT` for an index out of
+ * range.
+ */
+mailauth_status mailauth_inbound_outcome_forged_occurrence(const mailauth_inbound_outcome *outcome, size_t index, size_t *occurrence);
 
 /**
  * Creates an empty answer ("no data") in `*out`; free it with

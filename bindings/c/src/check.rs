@@ -14,6 +14,7 @@ use crate::status::mailauth_status::{self, *};
 pub(crate) enum Outcome {
     Spf(mailauth::spf::Outcome),
     Dkim(mailauth::dkim::verify::Verification),
+    Inbound(Box<mailauth::inbound::Verdict>),
 }
 
 /// A machine whose outcome is one of [`Outcome`].
@@ -45,14 +46,20 @@ impl From<mailauth::spf::Outcome> for Outcome {
     }
 }
 
+impl From<mailauth::inbound::Verdict> for Outcome {
+    fn from(verdict: mailauth::inbound::Verdict) -> Outcome {
+        Outcome::Inbound(Box::new(verdict))
+    }
+}
+
 impl From<mailauth::dkim::verify::Verification> for Outcome {
     fn from(outcome: mailauth::dkim::verify::Verification) -> Outcome {
         Outcome::Dkim(outcome)
     }
 }
 
-/// A check in progress: SPF, DKIM verification (and the other checks the
-/// library runs), driven by DNS answers.
+/// A check in progress: SPF, DKIM verification or the inbound pipeline,
+/// driven by DNS answers.
 ///
 /// Drive it either with [`mailauth_check_resolve`] and a blocking
 /// resolver, or from an event loop:
@@ -68,7 +75,8 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 ///    still open, renumbered from 0.
 ///
 /// Once finished, take the outcome with the function of the check's kind
-/// (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`).
+/// (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
+/// `mailauth_check_inbound_outcome`).
 ///
 /// Thread-safety: not thread-safe; use a check from one thread at a time
 /// (it may move between threads).

@@ -124,7 +124,7 @@ pub extern "C" fn mailauth_dkim_verifier_free(verifier: *mut mailauth_dkim_verif
 ///
 /// Thread-safety: immutable; may be read from several threads at once.
 pub struct mailauth_dkim_outcome {
-    outcome: Verification,
+    pub(crate) outcome: Verification,
 }
 
 /// Takes the outcome of a finished DKIM check into `*out` (a new handle,

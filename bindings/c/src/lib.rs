@@ -23,6 +23,7 @@
 mod check;
 mod dkim;
 mod ffi;
+mod inbound;
 mod resolver;
 mod sign;
 mod spf;
@@ -31,6 +32,7 @@ mod string;
 
 pub use check::*;
 pub use dkim::*;
+pub use inbound::*;
 pub use resolver::*;
 pub use sign::*;
 pub use spf::*;

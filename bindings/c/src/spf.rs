@@ -49,7 +49,7 @@ pub(crate) fn spf_result(result: SpfResult) -> mailauth_spf_result {
 ///
 /// Thread-safety: immutable; may be read from several threads at once.
 pub struct mailauth_spf_outcome {
-    outcome: spf::Outcome,
+    pub(crate) outcome: spf::Outcome,
 }
 
 fn client_ip(ip: *const c_char) -> Result<IpAddr, mailauth_status> {

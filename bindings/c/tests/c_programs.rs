@@ -416,3 +416,55 @@ fn event_loop_example_over_a_real_dns_server() {
         assert_eq!(stdout(&output), "spf=fail\ndkim=none\n", "{mode:?}");
     }
 }
+
+#[test]
+fn authenticate_example() {
+    let zone = "examples/data/example.zone";
+    let now = "1795000000";
+    for mode in MODES {
+        let pass = std::fs::read(root().join("examples/data/pass.eml")).unwrap();
+        let output = run(
+            "examples/c/authenticate.c",
+            mode,
+            &[
+                zone,
+                "192.0.2.25",
+                "mx1.example.org",
+                "alice@example.org",
+                now,
+            ],
+            &pass,
+        );
+        assert_eq!(output.status.code(), Some(0), "{mode:?}: {output:?}");
+        let text = stdout(&output);
+        assert!(
+            text.starts_with("Authentication-Results: mx.example.com; spf=pass"),
+            "{text}"
+        );
+        assert!(text.contains("dkim=pass header.d=example.org"), "{text}");
+        assert!(text.contains("dmarc=pass"), "{text}");
+        assert!(text.ends_with("\ndisposition: none\n"), "{text}");
+
+        let fail = std::fs::read(root().join("examples/data/fail.eml")).unwrap();
+        let output = run(
+            "examples/c/authenticate.c",
+            mode,
+            &[
+                zone,
+                "192.0.2.99",
+                "mx1.example.org",
+                "billing@example.org",
+                now,
+            ],
+            &fail,
+        );
+        assert_eq!(output.status.code(), Some(1), "{mode:?}: {output:?}");
+        let text = stdout(&output);
+        assert!(
+            text.contains("spf=fail") && text.contains("dkim=none"),
+            "{text}"
+        );
+        assert!(text.contains("dmarc=fail"), "{text}");
+        assert!(text.ends_with("\ndisposition: reject\n"), "{text}");
+    }
+}

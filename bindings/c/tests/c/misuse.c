@@ -340,6 +340,55 @@ static void signing(void) {
   mailauth_signing_table_free(table);
 }
 
+static void inbound_misuse(void) {
+  mailauth_inbound *inbound = SENTINEL;
+  mailauth_check *check = NULL;
+  mailauth_check *again = SENTINEL;
+  mailauth_inbound_outcome *verdict = SENTINEL;
+  mailauth_spf_outcome *spf = SENTINEL;
+  size_t count = 99;
+
+  EXPECT(mailauth_inbound_new("192.0.2.1", "h", "a@example.org", NULL, 0, &inbound),
+         MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_inbound_new("300.0.0.1", "h", "a@example.org", "mx", 0, &inbound),
+         MAILAUTH_INVALID_ARGUMENT);
+  TRUE_THAT(inbound == SENTINEL);
+  EXPECT(mailauth_inbound_new("192.0.2.1", "h", "a@example.org", "mx", 0, &inbound), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_feed(inbound, NULL, 1), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)MESSAGE, strlen(MESSAGE)), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_finish(inbound, &check), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)"x", 1), MAILAUTH_ALREADY_FINISHED);
+  EXPECT(mailauth_inbound_finish(inbound, &again), MAILAUTH_ALREADY_FINISHED);
+  TRUE_THAT(again == SENTINEL);
+  EXPECT(mailauth_check_inbound_outcome(check, &verdict), MAILAUTH_NOT_DONE);
+  EXPECT(mailauth_check_spf_outcome(check, &spf), MAILAUTH_NOT_DONE);
+  /* Answer everything with NXDOMAIN until the pipeline finishes. */
+  for (int round = 0; round < 50; round++) {
+    EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+    if (count == 0) break;
+    for (size_t i = 0; i < count; i++)
+      EXPECT(mailauth_check_supply_status(check, i, MAILAUTH_DNS_NXDOMAIN), MAILAUTH_OK);
+  }
+  TRUE_THAT(count == 0);
+  EXPECT(mailauth_check_spf_outcome(check, &spf), MAILAUTH_WRONG_KIND);
+  TRUE_THAT(spf == SENTINEL);
+  EXPECT(mailauth_check_inbound_outcome(check, &verdict), MAILAUTH_OK);
+  mailauth_dmarc_result dmarc = 99;
+  EXPECT(mailauth_inbound_outcome_dmarc_result(verdict, &dmarc), MAILAUTH_OK);
+  TRUE_THAT(dmarc == MAILAUTH_DMARC_NONE);
+  EXPECT(mailauth_inbound_outcome_forged_count(verdict, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0);
+  EXPECT(mailauth_inbound_outcome_forged_occurrence(verdict, 0, &count), MAILAUTH_INVALID_ARGUMENT);
+  char *domain = SENTINEL;
+  EXPECT(mailauth_inbound_outcome_dmarc_policy_domain(verdict, &domain), MAILAUTH_ABSENT);
+  TRUE_THAT(domain == SENTINEL);
+  mailauth_inbound_outcome_free(verdict);
+  mailauth_inbound_outcome_free(NULL);
+  mailauth_inbound_free(NULL);
+  mailauth_check_free(check);
+  mailauth_inbound_free(inbound);
+}
+
 int main(void) {
   null_arguments();
   bad_values();
@@ -347,6 +396,7 @@ int main(void) {
   resolvers();
   feeding_after_finish();
   signing();
+  inbound_misuse();
   if (failures > 0) {
     fprintf(stderr, "misuse: %d of %d checks failed\n", failures, checks);
     return 1;

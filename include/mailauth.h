@@ -198,35 +198,6 @@ typedef uint32_t mailauth_dkim_result;
 #endif // __cplusplus
 
 /**
- * What DMARC asks the receiver to do with the message.
- */
-enum mailauth_disposition
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Deliver as usual.
-   */
-  MAILAUTH_DISPOSITION_NONE = 0,
-  /**
-   * Treat as suspicious (spam folder, extra scrutiny).
-   */
-  MAILAUTH_DISPOSITION_QUARANTINE = 1,
-  /**
-   * Refuse.
-   */
-  MAILAUTH_DISPOSITION_REJECT = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum mailauth_disposition mailauth_disposition;
-#else
-typedef uint32_t mailauth_disposition;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * The DMARC result.
  */
 enum mailauth_dmarc_result
@@ -260,6 +231,35 @@ enum mailauth_dmarc_result
 typedef enum mailauth_dmarc_result mailauth_dmarc_result;
 #else
 typedef uint32_t mailauth_dmarc_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What DMARC asks the receiver to do with the message.
+ */
+enum mailauth_disposition
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Deliver as usual.
+   */
+  MAILAUTH_DISPOSITION_NONE = 0,
+  /**
+   * Treat as suspicious (spam folder, extra scrutiny).
+   */
+  MAILAUTH_DISPOSITION_QUARANTINE = 1,
+  /**
+   * Refuse.
+   */
+  MAILAUTH_DISPOSITION_REJECT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_disposition mailauth_disposition;
+#else
+typedef uint32_t mailauth_disposition;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -355,7 +355,7 @@ typedef uint32_t mailauth_dns_status;
 typedef struct mailauth_answer mailauth_answer;
 
 /**
- * A check in progress: SPF, DKIM verification or the inbound pipeline,
+ * A check in progress: SPF, DKIM verification, DMARC or the inbound pipeline,
  * driven by DNS answers.
  *
  * Drive it either with [`mailauth_check_resolve`] and a blocking
@@ -373,7 +373,7 @@ typedef struct mailauth_answer mailauth_answer;
  *
  * Once finished, take the outcome with the function of the check's kind
  * (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
- * `mailauth_check_inbound_outcome`).
+ * `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
  *
  * Thread-safety: not thread-safe; use a check from one thread at a time
  * (it may move between threads).
@@ -407,6 +407,13 @@ typedef struct mailauth_dkim_signing mailauth_dkim_signing;
  * Thread-safety: not thread-safe; use it from one thread at a time.
  */
 typedef struct mailauth_dkim_verifier mailauth_dkim_verifier;
+
+/**
+ * The outcome of DMARC: result, policy, disposition.
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_dmarc_outcome mailauth_dmarc_outcome;
 
 /**
  * Reads one received message for the pipeline: feed it in chunks with
@@ -643,6 +650,70 @@ mailauth_status mailauth_dkim_outcome_algorithm(const mailauth_dkim_outcome *out
 mailauth_status mailauth_dkim_outcome_identity(const mailauth_dkim_outcome *outcome, size_t index, char **identity);
 
 /**
+ * Creates a DMARC check for the Author Domain `author_domain` (the domain
+ * of the message's From address) with the message's SPF outcome (MAIL FROM
+ * identity; NULL when SPF was not checked) and DKIM outcome (NULL when not
+ * checked). The check looks up the policy and the Organizational Domains
+ * relaxed alignment needs (RFC 9989 tree walk), then evaluates; take the
+ * outcome with [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
+ *
+ * `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name.
+ */
+mailauth_status mailauth_dmarc_check_new(const char *author_domain, const mailauth_spf_outcome *spf, const mailauth_dkim_outcome *dkim, mailauth_check **out);
+
+/**
+ * Takes the outcome of a finished DMARC check into `*out` (a new handle,
+ * freed with [`mailauth_dmarc_outcome_free`]). `MAILAUTH_NOT_DONE` before
+ * the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.
+ */
+mailauth_status mailauth_check_dmarc_outcome(const mailauth_check *check, mailauth_dmarc_outcome **out);
+
+/**
+ * Frees a DMARC outcome. NULL is a no-op; freeing twice is undefined
+ * behavior.
+ */
+void mailauth_dmarc_outcome_free(mailauth_dmarc_outcome *outcome);
+
+/**
+ * The DMARC result.
+ */
+mailauth_status mailauth_dmarc_outcome_result(const mailauth_dmarc_outcome *outcome, mailauth_dmarc_result *result);
+
+/**
+ * The DMARC result's name (`"pass"`, `"fail"`, ...) as a new string.
+ */
+mailauth_status mailauth_dmarc_outcome_result_name(const mailauth_dmarc_outcome *outcome, char **name);
+
+/**
+ * What DMARC asks the receiver to do (`MAILAUTH_DISPOSITION_NONE` without
+ * a policy, or when the domain is testing its policy).
+ */
+mailauth_status mailauth_dmarc_outcome_disposition(const mailauth_dmarc_outcome *outcome, mailauth_disposition *result);
+
+/**
+ * The published policy that applied (`"none"`, `"quarantine"`,
+ * `"reject"`), as a new string. `MAILAUTH_ABSENT` when none applied.
+ */
+mailauth_status mailauth_dmarc_outcome_policy(const mailauth_dmarc_outcome *outcome, char **policy);
+
+/**
+ * The domain whose DMARC record applied, as a new string.
+ * `MAILAUTH_ABSENT` when no record applied.
+ */
+mailauth_status mailauth_dmarc_outcome_policy_domain(const mailauth_dmarc_outcome *outcome, char **domain);
+
+/**
+ * The Author Domain, as a new string. `MAILAUTH_ABSENT` when the From
+ * field gave none.
+ */
+mailauth_status mailauth_dmarc_outcome_author_domain(const mailauth_dmarc_outcome *outcome, char **domain);
+
+/**
+ * A short explanation of the result (for logs), as a new string.
+ */
+mailauth_status mailauth_dmarc_outcome_reason(const mailauth_dmarc_outcome *outcome, char **reason);
+
+/**
  * Starts the pipeline for one message: `client_ip`, `helo` and `mail_from`
  * (without angle brackets, `""` for a bounce) are the SMTP facts,
  * `authserv_id` names this host in the Authentication-Results field (and
@@ -698,28 +769,11 @@ mailauth_status mailauth_inbound_outcome_authentication_results(const mailauth_i
 mailauth_status mailauth_inbound_outcome_disposition(const mailauth_inbound_outcome *outcome, mailauth_disposition *disposition);
 
 /**
- * The DMARC result. `MAILAUTH_ABSENT` when DMARC was not evaluated (the
- * message was not checked).
+ * The DMARC outcome, as a new handle (freed with
+ * `mailauth_dmarc_outcome_free`). `MAILAUTH_ABSENT` when DMARC was not
+ * evaluated (the message was not checked).
  */
-mailauth_status mailauth_inbound_outcome_dmarc_result(const mailauth_inbound_outcome *outcome, mailauth_dmarc_result *result);
-
-/**
- * The DMARC result's explanation (for logs), as a new string.
- * `MAILAUTH_ABSENT` when DMARC was not evaluated.
- */
-mailauth_status mailauth_inbound_outcome_dmarc_reason(const mailauth_inbound_outcome *outcome, char **reason);
-
-/**
- * The domain whose DMARC record applied, as a new string.
- * `MAILAUTH_ABSENT` when no record applied.
- */
-mailauth_status mailauth_inbound_outcome_dmarc_policy_domain(const mailauth_inbound_outcome *outcome, char **domain);
-
-/**
- * The published DMARC policy that applied (`"none"`, `"quarantine"`,
- * `"reject"`), as a new string. `MAILAUTH_ABSENT` when none applied.
- */
-mailauth_status mailauth_inbound_outcome_dmarc_policy(const mailauth_inbound_outcome *outcome, char **policy);
+mailauth_status mailauth_inbound_outcome_dmarc(const mailauth_inbound_outcome *outcome, mailauth_dmarc_outcome **out);
 
 /**
  * The SPF outcome for the MAIL FROM identity, as a new handle (freed with

@@ -15,6 +15,7 @@ pub(crate) enum Outcome {
     Spf(mailauth::spf::Outcome),
     Dkim(mailauth::dkim::verify::Verification),
     Inbound(Box<mailauth::inbound::Verdict>),
+    Dmarc(Box<mailauth::dmarc::Outcome>),
 }
 
 /// A machine whose outcome is one of [`Outcome`].
@@ -58,7 +59,7 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
     }
 }
 
-/// A check in progress: SPF, DKIM verification or the inbound pipeline,
+/// A check in progress: SPF, DKIM verification, DMARC or the inbound pipeline,
 /// driven by DNS answers.
 ///
 /// Drive it either with [`mailauth_check_resolve`] and a blocking
@@ -76,7 +77,7 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 ///
 /// Once finished, take the outcome with the function of the check's kind
 /// (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
-/// `mailauth_check_inbound_outcome`).
+/// `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
 ///
 /// Thread-safety: not thread-safe; use a check from one thread at a time
 /// (it may move between threads).

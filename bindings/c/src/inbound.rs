@@ -3,43 +3,15 @@
 
 use std::ffi::c_char;
 
-use mailauth::dmarc::{Disposition, DmarcResult};
 use mailauth::inbound::{Config, Connection, Inbound, Verdict};
 
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
+use crate::dmarc::{mailauth_disposition, mailauth_dmarc_outcome};
 use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, text, tri};
 use crate::spf::mailauth_spf_outcome;
 use crate::status::mailauth_status::{self, *};
 use crate::string::give_string;
-
-/// The DMARC result.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum mailauth_dmarc_result {
-    /// An aligned identifier passed.
-    MAILAUTH_DMARC_PASS = 0,
-    /// No aligned identifier passed.
-    MAILAUTH_DMARC_FAIL = 1,
-    /// No policy applies (no record).
-    MAILAUTH_DMARC_NONE = 2,
-    /// A DNS failure kept the check from deciding.
-    MAILAUTH_DMARC_TEMPERROR = 3,
-    /// The message or the record is broken (no single author domain).
-    MAILAUTH_DMARC_PERMERROR = 4,
-}
-
-/// What DMARC asks the receiver to do with the message.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum mailauth_disposition {
-    /// Deliver as usual.
-    MAILAUTH_DISPOSITION_NONE = 0,
-    /// Treat as suspicious (spam folder, extra scrutiny).
-    MAILAUTH_DISPOSITION_QUARANTINE = 1,
-    /// Refuse.
-    MAILAUTH_DISPOSITION_REJECT = 2,
-}
 
 /// Reads one received message for the pipeline: feed it in chunks with
 /// [`mailauth_inbound_feed`], then [`mailauth_inbound_finish`] gives the
@@ -203,88 +175,25 @@ pub extern "C" fn mailauth_inbound_outcome_disposition(
     guard(|| {
         let disposition = tri!(Out::new(disposition));
         let verdict = tri!(verdict(outcome));
-        disposition.write(match verdict.disposition {
-            Disposition::Quarantine => mailauth_disposition::MAILAUTH_DISPOSITION_QUARANTINE,
-            Disposition::Reject => mailauth_disposition::MAILAUTH_DISPOSITION_REJECT,
-            _ => mailauth_disposition::MAILAUTH_DISPOSITION_NONE,
-        })
+        disposition.write(crate::dmarc::disposition(verdict.disposition))
     })
 }
 
-/// The DMARC result. `MAILAUTH_ABSENT` when DMARC was not evaluated (the
-/// message was not checked).
+/// The DMARC outcome, as a new handle (freed with
+/// `mailauth_dmarc_outcome_free`). `MAILAUTH_ABSENT` when DMARC was not
+/// evaluated (the message was not checked).
 #[unsafe(no_mangle)]
-pub extern "C" fn mailauth_inbound_outcome_dmarc_result(
+pub extern "C" fn mailauth_inbound_outcome_dmarc(
     outcome: *const mailauth_inbound_outcome,
-    result: *mut mailauth_dmarc_result,
+    out: *mut *mut mailauth_dmarc_outcome,
 ) -> mailauth_status {
     guard(|| {
-        let result = tri!(Out::new(result));
-        let verdict = tri!(verdict(outcome));
-        let Some(dmarc) = &verdict.dmarc else {
-            return MAILAUTH_ABSENT;
-        };
-        use mailauth_dmarc_result::*;
-        result.write(match dmarc.result {
-            DmarcResult::Pass => MAILAUTH_DMARC_PASS,
-            DmarcResult::Fail => MAILAUTH_DMARC_FAIL,
-            DmarcResult::None => MAILAUTH_DMARC_NONE,
-            DmarcResult::TempError => MAILAUTH_DMARC_TEMPERROR,
-            _ => MAILAUTH_DMARC_PERMERROR,
-        })
-    })
-}
-
-/// The DMARC result's explanation (for logs), as a new string.
-/// `MAILAUTH_ABSENT` when DMARC was not evaluated.
-#[unsafe(no_mangle)]
-pub extern "C" fn mailauth_inbound_outcome_dmarc_reason(
-    outcome: *const mailauth_inbound_outcome,
-    reason: *mut *mut c_char,
-) -> mailauth_status {
-    guard(|| {
-        let reason = tri!(Out::new(reason));
+        let out = tri!(Out::new(out));
         let verdict = tri!(verdict(outcome));
         match &verdict.dmarc {
-            Some(dmarc) => give_string(reason, &dmarc.reason),
-            None => MAILAUTH_ABSENT,
-        }
-    })
-}
-
-/// The domain whose DMARC record applied, as a new string.
-/// `MAILAUTH_ABSENT` when no record applied.
-#[unsafe(no_mangle)]
-pub extern "C" fn mailauth_inbound_outcome_dmarc_policy_domain(
-    outcome: *const mailauth_inbound_outcome,
-    domain: *mut *mut c_char,
-) -> mailauth_status {
-    guard(|| {
-        let domain = tri!(Out::new(domain));
-        let verdict = tri!(verdict(outcome));
-        match verdict
-            .dmarc
-            .as_ref()
-            .and_then(|d| d.policy_domain.as_ref())
-        {
-            Some(name) => give_string(domain, name.as_str()),
-            None => MAILAUTH_ABSENT,
-        }
-    })
-}
-
-/// The published DMARC policy that applied (`"none"`, `"quarantine"`,
-/// `"reject"`), as a new string. `MAILAUTH_ABSENT` when none applied.
-#[unsafe(no_mangle)]
-pub extern "C" fn mailauth_inbound_outcome_dmarc_policy(
-    outcome: *const mailauth_inbound_outcome,
-    policy: *mut *mut c_char,
-) -> mailauth_status {
-    guard(|| {
-        let policy = tri!(Out::new(policy));
-        let verdict = tri!(verdict(outcome));
-        match verdict.dmarc.as_ref().and_then(|d| d.policy) {
-            Some(p) => give_string(policy, p.as_str()),
+            Some(dmarc) => out.write(into_handle(mailauth_dmarc_outcome {
+                outcome: dmarc.clone(),
+            })),
             None => MAILAUTH_ABSENT,
         }
     })

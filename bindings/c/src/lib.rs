@@ -22,6 +22,7 @@
 
 mod check;
 mod dkim;
+mod dmarc;
 mod ffi;
 mod inbound;
 mod resolver;
@@ -32,6 +33,7 @@ mod string;
 
 pub use check::*;
 pub use dkim::*;
+pub use dmarc::*;
 pub use inbound::*;
 pub use resolver::*;
 pub use sign::*;

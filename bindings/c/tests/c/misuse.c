@@ -373,20 +373,93 @@ static void inbound_misuse(void) {
   EXPECT(mailauth_check_spf_outcome(check, &spf), MAILAUTH_WRONG_KIND);
   TRUE_THAT(spf == SENTINEL);
   EXPECT(mailauth_check_inbound_outcome(check, &verdict), MAILAUTH_OK);
-  mailauth_dmarc_result dmarc = 99;
-  EXPECT(mailauth_inbound_outcome_dmarc_result(verdict, &dmarc), MAILAUTH_OK);
-  TRUE_THAT(dmarc == MAILAUTH_DMARC_NONE);
+  mailauth_dmarc_outcome *dmarc = NULL;
+  mailauth_dmarc_result dmarc_result = 99;
+  EXPECT(mailauth_inbound_outcome_dmarc(verdict, &dmarc), MAILAUTH_OK);
+  EXPECT(mailauth_dmarc_outcome_result(dmarc, &dmarc_result), MAILAUTH_OK);
+  TRUE_THAT(dmarc_result == MAILAUTH_DMARC_NONE);
+  char *domain = SENTINEL;
+  EXPECT(mailauth_dmarc_outcome_policy_domain(dmarc, &domain), MAILAUTH_ABSENT);
+  TRUE_THAT(domain == SENTINEL);
+  mailauth_dmarc_outcome_free(dmarc);
   EXPECT(mailauth_inbound_outcome_forged_count(verdict, &count), MAILAUTH_OK);
   TRUE_THAT(count == 0);
   EXPECT(mailauth_inbound_outcome_forged_occurrence(verdict, 0, &count), MAILAUTH_INVALID_ARGUMENT);
-  char *domain = SENTINEL;
-  EXPECT(mailauth_inbound_outcome_dmarc_policy_domain(verdict, &domain), MAILAUTH_ABSENT);
-  TRUE_THAT(domain == SENTINEL);
   mailauth_inbound_outcome_free(verdict);
   mailauth_inbound_outcome_free(NULL);
   mailauth_inbound_free(NULL);
   mailauth_check_free(check);
   mailauth_inbound_free(inbound);
+}
+
+static const char DMARC_ZONE[] =
+    "$ORIGIN example.org.\n"
+    "@ 3600 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc 3600 IN TXT \"v=DMARC1; p=reject\"\n";
+
+static void dmarc_check(void) {
+  mailauth_resolver *zone = NULL;
+  mailauth_check *spf = NULL;
+  mailauth_check *dmarc = SENTINEL;
+  mailauth_spf_outcome *spf_outcome = NULL;
+  mailauth_dmarc_outcome *outcome = SENTINEL;
+  mailauth_dmarc_result result = 99;
+  mailauth_disposition disposition = 99;
+  char *text = NULL;
+
+  EXPECT(mailauth_dmarc_check_new(NULL, NULL, NULL, &dmarc), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_dmarc_check_new("bad..domain", NULL, NULL, &dmarc), MAILAUTH_INVALID_ARGUMENT);
+  TRUE_THAT(dmarc == SENTINEL);
+  EXPECT(mailauth_resolver_new_zone((const uint8_t *)DMARC_ZONE, strlen(DMARC_ZONE), &zone),
+         MAILAUTH_OK);
+  /* SPF fails for a client outside example.org's range. */
+  EXPECT(mailauth_spf_check_new("198.51.100.9", "h.example.net", "bob@example.org", 0, &spf),
+         MAILAUTH_OK);
+  EXPECT(mailauth_check_resolve(spf, zone), MAILAUTH_OK);
+  EXPECT(mailauth_check_spf_outcome(spf, &spf_outcome), MAILAUTH_OK);
+  EXPECT(mailauth_dmarc_check_new("Example.ORG", spf_outcome, NULL, &dmarc), MAILAUTH_OK);
+  EXPECT(mailauth_check_dmarc_outcome(dmarc, &outcome), MAILAUTH_NOT_DONE);
+  TRUE_THAT(outcome == SENTINEL);
+  EXPECT(mailauth_check_resolve(dmarc, zone), MAILAUTH_OK);
+  EXPECT(mailauth_check_dmarc_outcome(spf, &outcome), MAILAUTH_WRONG_KIND);
+  EXPECT(mailauth_check_dmarc_outcome(dmarc, &outcome), MAILAUTH_OK);
+  EXPECT(mailauth_dmarc_outcome_result(outcome, &result), MAILAUTH_OK);
+  TRUE_THAT(result == MAILAUTH_DMARC_FAIL);
+  EXPECT(mailauth_dmarc_outcome_disposition(outcome, &disposition), MAILAUTH_OK);
+  TRUE_THAT(disposition == MAILAUTH_DISPOSITION_REJECT);
+  EXPECT(mailauth_dmarc_outcome_policy(outcome, &text), MAILAUTH_OK);
+  TRUE_THAT(text != NULL && strcmp(text, "reject") == 0);
+  mailauth_string_free(text);
+  EXPECT(mailauth_dmarc_outcome_policy_domain(outcome, &text), MAILAUTH_OK);
+  TRUE_THAT(text != NULL && strcmp(text, "example.org") == 0);
+  mailauth_string_free(text);
+  EXPECT(mailauth_dmarc_outcome_author_domain(outcome, &text), MAILAUTH_OK);
+  TRUE_THAT(text != NULL && strcmp(text, "example.org") == 0);
+  mailauth_string_free(text);
+  mailauth_dmarc_outcome_free(outcome);
+  mailauth_dmarc_outcome_free(NULL);
+  mailauth_check_free(dmarc);
+
+  /* With SPF passing for example.org, DMARC passes. */
+  mailauth_spf_outcome_free(spf_outcome);
+  mailauth_check_free(spf);
+  EXPECT(mailauth_spf_check_new("192.0.2.9", "h.example.org", "bob@example.org", 0, &spf),
+         MAILAUTH_OK);
+  EXPECT(mailauth_check_resolve(spf, zone), MAILAUTH_OK);
+  EXPECT(mailauth_check_spf_outcome(spf, &spf_outcome), MAILAUTH_OK);
+  EXPECT(mailauth_dmarc_check_new("example.org", spf_outcome, NULL, &dmarc), MAILAUTH_OK);
+  EXPECT(mailauth_check_resolve(dmarc, zone), MAILAUTH_OK);
+  EXPECT(mailauth_check_dmarc_outcome(dmarc, &outcome), MAILAUTH_OK);
+  EXPECT(mailauth_dmarc_outcome_result(outcome, &result), MAILAUTH_OK);
+  TRUE_THAT(result == MAILAUTH_DMARC_PASS);
+  EXPECT(mailauth_dmarc_outcome_result_name(outcome, &text), MAILAUTH_OK);
+  TRUE_THAT(text != NULL && strcmp(text, "pass") == 0);
+  mailauth_string_free(text);
+  mailauth_dmarc_outcome_free(outcome);
+  mailauth_check_free(dmarc);
+  mailauth_spf_outcome_free(spf_outcome);
+  mailauth_check_free(spf);
+  mailauth_resolver_free(zone);
 }
 
 int main(void) {
@@ -397,6 +470,7 @@ int main(void) {
   feeding_after_finish();
   signing();
   inbound_misuse();
+  dmarc_check();
   if (failures > 0) {
     fprintf(stderr, "misuse: %d of %d checks failed\n", failures, checks);
     return 1;

@@ -1,10 +1,7 @@
-/* spf: an spfquery in C. Checks the MAIL FROM identity (or HELO when the
- * address is empty) against a zone file or a name server.
- *
- *   spf ZONE-FILE|@SERVER CLIENT-IP HELO [MAIL-FROM]
- *
- * Prints the result, the reason and the Received-SPF field; exits 0 for
- * pass, 1 for any other result, 2 on error. */
+/* spf: an spfquery in C. Checks MAIL FROM (HELO when no MAIL-FROM is
+ * given) against a zone file or a name server, prints the result, the
+ * reason and the Received-SPF field; exits 0 for pass, 1 for any other
+ * result, 2 on error.   spf ZONE-FILE|@SERVER CLIENT-IP HELO [MAIL-FROM] */
 #include <mailauth.h>
 #include <stdio.h>
 #include <time.h>
@@ -30,19 +27,16 @@ int main(int argc, char **argv) {
   int exit_code = 2;
   mailauth_status s;
   const char *server = argv[1] + 1;
-
   if (argv[1][0] == '@')
     s = mailauth_resolver_new_stub(&server, 1, 2000, &resolver);
   else
     s = mailauth_resolver_new_zone_file(argv[1], &resolver);
   if (s != MAILAUTH_OK) return fail("resolver", s);
-
   if (argc == 5)
     s = mailauth_spf_check_new(argv[2], argv[3], argv[4], (uint64_t)time(NULL), &check);
   else
     s = mailauth_spf_check_new_helo(argv[2], argv[3], (uint64_t)time(NULL), &check);
   if (s != MAILAUTH_OK) { exit_code = fail("arguments", s); goto out; }
-
   if ((s = mailauth_check_resolve(check, resolver)) != MAILAUTH_OK ||
       (s = mailauth_check_spf_outcome(check, &outcome)) != MAILAUTH_OK ||
       (s = mailauth_spf_outcome_result_name(outcome, &result)) != MAILAUTH_OK ||

@@ -468,3 +468,40 @@ fn authenticate_example() {
         assert!(text.ends_with("\ndisposition: reject\n"), "{text}");
     }
 }
+
+#[test]
+fn static_library_links_and_runs() {
+    let installed = installed();
+    let libdir = installed.prefix.join("lib");
+    let program = installed.bin.join("spf-static");
+    let libs = run_ok(
+        Command::new("pkg-config")
+            .args(["--libs-only-l", "--static", "mailauth"])
+            .env("PKG_CONFIG_PATH", libdir.join("pkgconfig")),
+    );
+    let system_libs: Vec<String> = String::from_utf8(libs.stdout)
+        .unwrap()
+        .split_whitespace()
+        .filter(|l| *l != "-lmailauth")
+        .map(str::to_owned)
+        .collect();
+    run_ok(
+        Command::new("gcc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .arg(root().join("examples/c/spf.c"))
+            .arg(format!("-I{}", installed.prefix.join("include").display()))
+            .arg(libdir.join("libmailauth.a"))
+            .args(&system_libs)
+            .arg("-o")
+            .arg(&program),
+    );
+    let ldd = run_ok(Command::new("ldd").arg(&program));
+    assert!(!String::from_utf8_lossy(&ldd.stdout).contains("libmailauth"));
+    let output = run_ok(Command::new(&program).current_dir(root()).args([
+        "examples/c/data/example.zone",
+        "192.0.2.25",
+        "mx1.example.org",
+        "alice@example.org",
+    ]));
+    assert!(stdout(&output).starts_with("pass\n"));
+}

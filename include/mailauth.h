@@ -350,7 +350,8 @@ typedef uint32_t mailauth_dns_status;
  * functions (all of one type) or set a status with
  * [`mailauth_answer_set_status`].
  *
- * Thread-safety: not thread-safe; use it from one thread at a time.
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
  */
 typedef struct mailauth_answer mailauth_answer;
 
@@ -375,8 +376,9 @@ typedef struct mailauth_answer mailauth_answer;
  * (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
  * `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
  *
- * Thread-safety: not thread-safe; use a check from one thread at a time
- * (it may move between threads).
+ * Thread-safety: none. Use a check only on the thread that created it
+ * (some checks hold non-atomic reference counts); run checks on several
+ * threads by creating one per thread.
  */
 typedef struct mailauth_check mailauth_check;
 
@@ -394,7 +396,8 @@ typedef struct mailauth_dkim_outcome mailauth_dkim_outcome;
  * gives the DKIM-Signature field. The header is held in memory until its
  * end (bounded: 1,000 fields, 1 MiB); the body streams.
  *
- * Thread-safety: not thread-safe; use it from one thread at a time.
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
  */
 typedef struct mailauth_dkim_signing mailauth_dkim_signing;
 
@@ -404,7 +407,8 @@ typedef struct mailauth_dkim_signing mailauth_dkim_signing;
  * gives the check that looks up the keys. Memory stays bounded by the
  * header limits whatever the message size.
  *
- * Thread-safety: not thread-safe; use it from one thread at a time.
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
  */
 typedef struct mailauth_dkim_verifier mailauth_dkim_verifier;
 
@@ -420,7 +424,8 @@ typedef struct mailauth_dmarc_outcome mailauth_dmarc_outcome;
  * [`mailauth_inbound_feed`], then [`mailauth_inbound_finish`] gives the
  * check that runs SPF (HELO and MAIL FROM), DKIM and DMARC.
  *
- * Thread-safety: not thread-safe; use it from one thread at a time.
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
  */
 typedef struct mailauth_inbound mailauth_inbound;
 

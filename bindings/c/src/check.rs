@@ -79,8 +79,9 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 /// (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
 /// `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
 ///
-/// Thread-safety: not thread-safe; use a check from one thread at a time
-/// (it may move between threads).
+/// Thread-safety: none. Use a check only on the thread that created it
+/// (some checks hold non-atomic reference counts); run checks on several
+/// threads by creating one per thread.
 pub struct mailauth_check {
     machine: Box<dyn AnyMachine>,
     pending: Vec<PendingQuery>,

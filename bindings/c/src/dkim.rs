@@ -46,7 +46,8 @@ fn dkim_result(result: DkimResult) -> mailauth_dkim_result {
 /// gives the check that looks up the keys. Memory stays bounded by the
 /// header limits whatever the message size.
 ///
-/// Thread-safety: not thread-safe; use it from one thread at a time.
+/// Thread-safety: not thread-safe; use it from one thread at a time (it may
+/// move between threads).
 pub struct mailauth_dkim_verifier {
     verifier: Option<Verifier>,
 }

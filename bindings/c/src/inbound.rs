@@ -17,7 +17,8 @@ use crate::string::give_string;
 /// [`mailauth_inbound_feed`], then [`mailauth_inbound_finish`] gives the
 /// check that runs SPF (HELO and MAIL FROM), DKIM and DMARC.
 ///
-/// Thread-safety: not thread-safe; use it from one thread at a time.
+/// Thread-safety: not thread-safe; use it from one thread at a time (it may
+/// move between threads).
 pub struct mailauth_inbound {
     reading: Option<Inbound>,
 }

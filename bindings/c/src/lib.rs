@@ -67,6 +67,30 @@ pub extern "C" fn mailauth_version() -> *const std::ffi::c_char {
 
 #[cfg(test)]
 mod tests {
+    /// What the header promises about threads, checked by the compiler:
+    /// outcomes, tables and the bundled resolvers may be shared; readers,
+    /// signing sessions and answers may move between threads. Checks are
+    /// documented as bound to their thread (the SPF machine holds `Rc`).
+    #[test]
+    fn thread_safety_claims_hold() {
+        fn shareable<T: Send + Sync>() {}
+        fn movable<T: Send>() {}
+        shareable::<mailauth::dns::ZoneResolver>();
+        #[cfg(feature = "stub-resolver")]
+        shareable::<mailauth::dns::StubResolver>();
+        shareable::<super::mailauth_spf_outcome>();
+        shareable::<super::mailauth_dkim_outcome>();
+        shareable::<super::mailauth_dmarc_outcome>();
+        shareable::<super::mailauth_inbound_outcome>();
+        shareable::<super::mailauth_signing_table>();
+        movable::<super::mailauth_dkim_verifier>();
+        movable::<super::mailauth_dkim_signing>();
+        movable::<super::mailauth_inbound>();
+        movable::<super::mailauth_answer>();
+        movable::<mailauth::dkim::verify::VerifyCheck>();
+        movable::<mailauth::dmarc::Discovery>();
+    }
+
     #[test]
     fn version_macros_follow_the_package_version() {
         let expected = format!(

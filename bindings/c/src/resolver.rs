@@ -54,7 +54,8 @@ pub(crate) fn status_answer(code: u32) -> Option<Answer> {
 /// functions (all of one type) or set a status with
 /// [`mailauth_answer_set_status`].
 ///
-/// Thread-safety: not thread-safe; use it from one thread at a time.
+/// Thread-safety: not thread-safe; use it from one thread at a time (it may
+/// move between threads).
 pub struct mailauth_answer {
     records: Option<Records>,
     status: Answer,

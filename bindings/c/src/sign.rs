@@ -153,7 +153,8 @@ enum State {
 /// gives the DKIM-Signature field. The header is held in memory until its
 /// end (bounded: 1,000 fields, 1 MiB); the body streams.
 ///
-/// Thread-safety: not thread-safe; use it from one thread at a time.
+/// Thread-safety: not thread-safe; use it from one thread at a time (it may
+/// move between threads).
 pub struct mailauth_dkim_signing {
     state: State,
 }

@@ -472,7 +472,8 @@ typedef struct mailauth_spf_outcome mailauth_spf_outcome;
  * empty answer to fill with `mailauth_answer_add_*` or
  * `mailauth_answer_set_status`. Return `MAILAUTH_OK`; any other status is
  * taken as a temporary failure of the lookup. The callback must not free
- * `answer` nor keep it after returning.
+ * `answer` nor keep it after returning, and must not use the check being
+ * resolved (it is in the middle of `mailauth_check_resolve`).
  */
 typedef mailauth_status (*mailauth_lookup_callback)(void *userdata, const char *name, uint16_t rr_type, mailauth_answer *answer);
 

@@ -231,7 +231,8 @@ pub extern "C" fn mailauth_answer_set_status(
 /// empty answer to fill with `mailauth_answer_add_*` or
 /// `mailauth_answer_set_status`. Return `MAILAUTH_OK`; any other status is
 /// taken as a temporary failure of the lookup. The callback must not free
-/// `answer` nor keep it after returning.
+/// `answer` nor keep it after returning, and must not use the check being
+/// resolved (it is in the middle of `mailauth_check_resolve`).
 pub type mailauth_lookup_callback = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use mailauth::inbound::{Config, Connection, Inbound, Verdict};
+use mailauth::inbound::{Config, Connection, Inbound, Network, Verdict};
 
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
@@ -20,7 +20,40 @@ use crate::string::give_string;
 /// Thread-safety: not thread-safe; use it from one thread at a time (it may
 /// move between threads).
 pub struct mailauth_inbound {
-    reading: Option<Inbound>,
+    state: InboundState,
+}
+
+enum InboundState {
+    /// Created; settings may still change.
+    Setup {
+        connection: Box<Connection>,
+        config: Box<Config>,
+    },
+    /// Fed at least once.
+    Reading(Box<Inbound>),
+    /// Finished.
+    Finished,
+}
+
+impl mailauth_inbound {
+    /// The reader, made from the settings on first use.
+    fn reader(&mut self) -> Option<&mut Inbound> {
+        if let InboundState::Setup { connection, config } = &self.state {
+            self.state = InboundState::Reading(Box::new(Inbound::new(connection, config)));
+        }
+        match &mut self.state {
+            InboundState::Reading(reader) => Some(reader),
+            _ => None,
+        }
+    }
+
+    /// The settings, while they may change.
+    fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
+        match &mut self.state {
+            InboundState::Setup { connection, config } => Ok((connection, config)),
+            _ => Err(MAILAUTH_TOO_LATE),
+        }
+    }
 }
 
 /// Starts the pipeline for one message: `client_ip`, `helo` and `mail_from`
@@ -51,8 +84,84 @@ pub extern "C" fn mailauth_inbound_new(
         let connection = Connection::new(ip, helo, mail_from);
         let config = Config::new(authserv_id, now);
         out.write(into_handle(mailauth_inbound {
-            reading: Some(Inbound::new(&connection, &config)),
+            state: InboundState::Setup {
+                connection: Box::new(connection),
+                config: Box::new(config),
+            },
         }))
+    })
+}
+
+/// Says whether the client authenticated (SMTP AUTH). Mail from
+/// authenticated clients is not checked (the verdict then has no
+/// Authentication-Results field). Before the first feed only, else
+/// `MAILAUTH_TOO_LATE`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_set_authenticated(
+    inbound: *mut mailauth_inbound,
+    authenticated: bool,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        let (connection, _) = tri!(inbound.setup());
+        connection.authenticated = authenticated;
+        MAILAUTH_OK
+    })
+}
+
+/// Turns the SPF check of the HELO identity on or off (default on). Before
+/// the first feed only, else `MAILAUTH_TOO_LATE`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_set_check_helo(
+    inbound: *mut mailauth_inbound,
+    check_helo: bool,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        let (_, config) = tri!(inbound.setup());
+        config.check_helo = check_helo;
+        MAILAUTH_OK
+    })
+}
+
+/// Adds a network (`"192.0.2.0/24"`, `"2001:db8::/32"`, or one address)
+/// whose clients are not checked. Before the first feed only, else
+/// `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` when it does not parse.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_add_internal_network(
+    inbound: *mut mailauth_inbound,
+    network: *const c_char,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        // SAFETY: `network` is NULL or NUL-terminated.
+        let network = tri!(unsafe { text(network) });
+        let network: Network = tri!(network.parse().map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let (_, config) = tri!(inbound.setup());
+        config.internal_networks.push(network);
+        MAILAUTH_OK
+    })
+}
+
+/// Adds an authserv-id whose Authentication-Results fields in the message
+/// are trusted (as OpenDMARC's `TrustedAuthservIDs`). Before the first feed
+/// only, else `MAILAUTH_TOO_LATE`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_add_trusted_authserv_id(
+    inbound: *mut mailauth_inbound,
+    authserv_id: *const c_char,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        // SAFETY: `authserv_id` is NULL or NUL-terminated.
+        let authserv_id = tri!(unsafe { text(authserv_id) });
+        let (_, config) = tri!(inbound.setup());
+        config.trusted_authserv_ids.push(authserv_id.to_owned());
+        MAILAUTH_OK
     })
 }
 
@@ -69,7 +178,7 @@ pub extern "C" fn mailauth_inbound_feed(
         let inbound = tri!(unsafe { borrow_mut(inbound) });
         // SAFETY: `data` points to `len` readable bytes (contract).
         let data = tri!(unsafe { bytes(data, len) });
-        match &mut inbound.reading {
+        match inbound.reader() {
             Some(reading) => {
                 reading.feed(data);
                 MAILAUTH_OK
@@ -92,9 +201,14 @@ pub extern "C" fn mailauth_inbound_finish(
         let out = tri!(Out::new(out));
         // SAFETY: `inbound` is NULL or a live handle used by this thread.
         let inbound = tri!(unsafe { borrow_mut(inbound) });
-        match inbound.reading.take() {
-            Some(reading) => out.write(into_handle(mailauth_check::new(reading.finish()))),
-            None => MAILAUTH_ALREADY_FINISHED,
+        if inbound.reader().is_none() {
+            return MAILAUTH_ALREADY_FINISHED;
+        }
+        match std::mem::replace(&mut inbound.state, InboundState::Finished) {
+            InboundState::Reading(reading) => {
+                out.write(into_handle(mailauth_check::new(reading.finish())))
+            }
+            _ => MAILAUTH_ALREADY_FINISHED,
         }
     })
 }

@@ -62,6 +62,8 @@ pub enum mailauth_status {
     MAILAUTH_ABSENT = 17,
     /// The resolver could not be set up (no usable name server).
     MAILAUTH_RESOLVER_SETUP = 18,
+    /// A setting was changed after the message started to be fed.
+    MAILAUTH_TOO_LATE = 19,
 }
 
 impl mailauth_status {
@@ -87,12 +89,13 @@ impl mailauth_status {
             MAILAUTH_IO_ERROR => "i/o error",
             MAILAUTH_ABSENT => "value not present",
             MAILAUTH_RESOLVER_SETUP => "resolver setup failed",
+            MAILAUTH_TOO_LATE => "settings must be made before the message is fed",
         }
     }
 
     fn from_code(code: u32) -> Option<mailauth_status> {
         use mailauth_status::*;
-        const ALL: [mailauth_status; 19] = [
+        const ALL: [mailauth_status; 20] = [
             MAILAUTH_OK,
             MAILAUTH_NULL_PARAMETER,
             MAILAUTH_INVALID_ARGUMENT,
@@ -112,6 +115,7 @@ impl mailauth_status {
             MAILAUTH_IO_ERROR,
             MAILAUTH_ABSENT,
             MAILAUTH_RESOLVER_SETUP,
+            MAILAUTH_TOO_LATE,
         ];
         ALL.iter().copied().find(|status| *status as u32 == code)
     }
@@ -155,11 +159,11 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_and_has_a_short_message() {
-        for code in 0..19 {
+        for code in 0..20 {
             let status = mailauth_status::from_code(code).unwrap();
             assert_eq!(status as u32, code);
             assert!(status.message().len() < 64);
         }
-        assert_eq!(mailauth_status::from_code(19), None);
+        assert_eq!(mailauth_status::from_code(20), None);
     }
 }

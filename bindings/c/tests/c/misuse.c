@@ -354,9 +354,18 @@ static void inbound_misuse(void) {
          MAILAUTH_INVALID_ARGUMENT);
   TRUE_THAT(inbound == SENTINEL);
   EXPECT(mailauth_inbound_new("192.0.2.1", "h", "a@example.org", "mx", 0, &inbound), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_add_internal_network(inbound, "192.0.2.0/33"), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_inbound_add_internal_network(inbound, NULL), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_inbound_add_internal_network(inbound, "198.51.100.0/24"), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_add_trusted_authserv_id(inbound, "relay.example.net"), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_set_check_helo(inbound, false), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_set_authenticated(NULL, true), MAILAUTH_NULL_PARAMETER);
   EXPECT(mailauth_inbound_feed(inbound, NULL, 1), MAILAUTH_NULL_PARAMETER);
   EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)MESSAGE, strlen(MESSAGE)), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_set_authenticated(inbound, true), MAILAUTH_TOO_LATE);
+  EXPECT(mailauth_inbound_add_internal_network(inbound, "192.0.2.0/24"), MAILAUTH_TOO_LATE);
   EXPECT(mailauth_inbound_finish(inbound, &check), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_set_check_helo(inbound, true), MAILAUTH_TOO_LATE);
   EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)"x", 1), MAILAUTH_ALREADY_FINISHED);
   EXPECT(mailauth_inbound_finish(inbound, &again), MAILAUTH_ALREADY_FINISHED);
   TRUE_THAT(again == SENTINEL);
@@ -387,9 +396,33 @@ static void inbound_misuse(void) {
   EXPECT(mailauth_inbound_outcome_forged_occurrence(verdict, 0, &count), MAILAUTH_INVALID_ARGUMENT);
   mailauth_inbound_outcome_free(verdict);
   mailauth_inbound_outcome_free(NULL);
-  mailauth_inbound_free(NULL);
   mailauth_check_free(check);
   mailauth_inbound_free(inbound);
+
+  /* Authenticated clients and internal networks are not checked: no
+   * queries, no Authentication-Results field. */
+  for (int variant = 0; variant < 3; variant++) {
+    const char *ip = variant == 2 ? "2001:db8::25" : "192.0.2.1";
+    EXPECT(mailauth_inbound_new(ip, "h", "a@example.org", "mx", 0, &inbound), MAILAUTH_OK);
+    if (variant == 0) EXPECT(mailauth_inbound_set_authenticated(inbound, true), MAILAUTH_OK);
+    if (variant == 1) EXPECT(mailauth_inbound_add_internal_network(inbound, "192.0.2.1"), MAILAUTH_OK);
+    if (variant == 2)
+      EXPECT(mailauth_inbound_add_internal_network(inbound, "2001:db8::/32"), MAILAUTH_OK);
+    EXPECT(mailauth_inbound_finish(inbound, &check), MAILAUTH_OK); /* an empty message */
+    EXPECT(mailauth_check_poll(check, &count), MAILAUTH_OK);
+    TRUE_THAT(count == 0);
+    EXPECT(mailauth_check_inbound_outcome(check, &verdict), MAILAUTH_OK);
+    char *field = SENTINEL;
+    EXPECT(mailauth_inbound_outcome_authentication_results(verdict, &field), MAILAUTH_ABSENT);
+    TRUE_THAT(field == SENTINEL);
+    mailauth_dmarc_outcome *none = SENTINEL;
+    EXPECT(mailauth_inbound_outcome_dmarc(verdict, &none), MAILAUTH_ABSENT);
+    TRUE_THAT(none == SENTINEL);
+    mailauth_inbound_outcome_free(verdict);
+    mailauth_check_free(check);
+    mailauth_inbound_free(inbound);
+  }
+  mailauth_inbound_free(NULL);
 }
 
 static const char DMARC_ZONE[] =

@@ -525,7 +525,8 @@ mailauth_status mailauth_check_poll(mailauth_check *check, size_t *query_count);
 /**
  * The query at `index` of the last poll: `*name` is the name
  * (NUL-terminated, without final dot, owned by the check and valid until
- * the next poll or free), `*rr_type` the RR type number (1 A, 12 PTR,
+ * the next `mailauth_check_poll`, `mailauth_check_resolve` or
+ * `mailauth_check_free`), `*rr_type` the RR type number (1 A, 12 PTR,
  * 15 MX, 16 TXT, 28 AAAA). `MAILAUTH_INVALID_ARGUMENT` for an index out of
  * range.
  */

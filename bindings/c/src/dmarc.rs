@@ -1,0 +1,299 @@
+//! DMARC: policy discovery and evaluation for an Author Domain, given the
+//! SPF and DKIM outcomes of the message.
+
+use std::ffi::c_char;
+
+use mailauth::dmarc::{self, Discovery, Disposition, DkimAuth, DmarcResult, SpfAuth};
+use mailauth::dns::{Answer, Name, Query};
+use mailauth::{Machine, Poll, UnexpectedAnswer};
+
+use crate::check::{Outcome, mailauth_check};
+use crate::dkim::mailauth_dkim_outcome;
+use crate::ffi::{Out, borrow, free_handle, guard, into_handle, text, tri};
+use crate::spf::mailauth_spf_outcome;
+use crate::status::mailauth_status::{self, *};
+use crate::string::give_string;
+
+/// The DMARC result.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mailauth_dmarc_result {
+    /// An aligned identifier passed.
+    MAILAUTH_DMARC_PASS = 0,
+    /// No aligned identifier passed.
+    MAILAUTH_DMARC_FAIL = 1,
+    /// No policy applies (no record).
+    MAILAUTH_DMARC_NONE = 2,
+    /// A DNS failure kept the check from deciding.
+    MAILAUTH_DMARC_TEMPERROR = 3,
+    /// The message or the record is broken (no single author domain).
+    MAILAUTH_DMARC_PERMERROR = 4,
+}
+
+/// What DMARC asks the receiver to do with the message.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mailauth_disposition {
+    /// Deliver as usual.
+    MAILAUTH_DISPOSITION_NONE = 0,
+    /// Treat as suspicious (spam folder, extra scrutiny).
+    MAILAUTH_DISPOSITION_QUARANTINE = 1,
+    /// Refuse.
+    MAILAUTH_DISPOSITION_REJECT = 2,
+}
+
+pub(crate) fn disposition(disposition: Disposition) -> mailauth_disposition {
+    match disposition {
+        Disposition::Quarantine => mailauth_disposition::MAILAUTH_DISPOSITION_QUARANTINE,
+        Disposition::Reject => mailauth_disposition::MAILAUTH_DISPOSITION_REJECT,
+        _ => mailauth_disposition::MAILAUTH_DISPOSITION_NONE,
+    }
+}
+
+/// Policy discovery followed by evaluation: a machine whose outcome is the
+/// DMARC outcome.
+struct DmarcCheck {
+    discovery: Discovery,
+    spf: Option<SpfAuth>,
+    dkim: Vec<DkimAuth>,
+    config: dmarc::Config,
+}
+
+impl Machine for DmarcCheck {
+    type Output = dmarc::Outcome;
+
+    fn poll(&mut self) -> Poll<dmarc::Outcome> {
+        match self.discovery.poll() {
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(lookup) => Poll::Done(dmarc::evaluate(
+                &lookup,
+                self.spf.as_ref(),
+                &self.dkim,
+                &self.config,
+                0,
+            )),
+        }
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.discovery.supply(query, answer)
+    }
+}
+
+/// Creates a DMARC check for the Author Domain `author_domain` (the domain
+/// of the message's From address) with the message's SPF outcome (MAIL FROM
+/// identity; NULL when SPF was not checked) and DKIM outcome (NULL when not
+/// checked). The check looks up the policy and the Organizational Domains
+/// relaxed alignment needs (RFC 9989 tree walk), then evaluates; take the
+/// outcome with [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
+///
+/// `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_check_new(
+    author_domain: *const c_char,
+    spf: *const mailauth_spf_outcome,
+    dkim: *const mailauth_dkim_outcome,
+    out: *mut *mut mailauth_check,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `author_domain` is NULL or NUL-terminated.
+        let author = tri!(unsafe { text(author_domain) });
+        let author =
+            tri!(Name::new(author.trim_end_matches('.')).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let author = author.to_lowercase();
+        // SAFETY: `spf` is NULL or a live outcome (NULL means no SPF).
+        let spf = unsafe { spf.as_ref() }.and_then(|o| {
+            Some(SpfAuth {
+                domain: Name::new(&o.outcome.domain).ok()?,
+                result: o.outcome.result,
+            })
+        });
+        // SAFETY: `dkim` is NULL or a live outcome (NULL means no DKIM).
+        let dkim: Vec<DkimAuth> = unsafe { dkim.as_ref() }
+            .map(|o| {
+                o.outcome
+                    .signatures
+                    .iter()
+                    .filter_map(|s| {
+                        Some(DkimAuth {
+                            domain: s.domain.clone()?,
+                            result: s.result,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut identifiers: Vec<Name> = spf.iter().map(|s| s.domain.clone()).collect();
+        identifiers.extend(dkim.iter().map(|d| d.domain.clone()));
+        let config = dmarc::Config::default();
+        let check = DmarcCheck {
+            discovery: Discovery::with_identifiers(&author, &identifiers, &config),
+            spf,
+            dkim,
+            config,
+        };
+        out.write(into_handle(mailauth_check::new(check)))
+    })
+}
+
+impl From<dmarc::Outcome> for Outcome {
+    fn from(outcome: dmarc::Outcome) -> Outcome {
+        Outcome::Dmarc(Box::new(outcome))
+    }
+}
+
+/// The outcome of DMARC: result, policy, disposition.
+///
+/// Thread-safety: immutable; may be read from several threads at once.
+pub struct mailauth_dmarc_outcome {
+    pub(crate) outcome: dmarc::Outcome,
+}
+
+/// Takes the outcome of a finished DMARC check into `*out` (a new handle,
+/// freed with [`mailauth_dmarc_outcome_free`]). `MAILAUTH_NOT_DONE` before
+/// the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_check_dmarc_outcome(
+    check: *const mailauth_check,
+    out: *mut *mut mailauth_dmarc_outcome,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `check` is NULL or a live check not mutated during the call.
+        let check = tri!(unsafe { borrow(check) });
+        match tri!(check.outcome()) {
+            Outcome::Dmarc(outcome) => out.write(into_handle(mailauth_dmarc_outcome {
+                outcome: (**outcome).clone(),
+            })),
+            _ => MAILAUTH_WRONG_KIND,
+        }
+    })
+}
+
+/// Frees a DMARC outcome. NULL is a no-op; freeing twice is undefined
+/// behavior.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_free(outcome: *mut mailauth_dmarc_outcome) {
+    // SAFETY: the contract of this function is the one `free_handle` needs.
+    unsafe { free_handle(outcome) }
+}
+
+fn dmarc_outcome<'a>(
+    outcome: *const mailauth_dmarc_outcome,
+) -> Result<&'a dmarc::Outcome, mailauth_status> {
+    // SAFETY: `outcome` is NULL or a live outcome (contract of the callers).
+    unsafe { borrow(outcome) }.map(|o| &o.outcome)
+}
+
+/// The DMARC result.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_result(
+    outcome: *const mailauth_dmarc_outcome,
+    result: *mut mailauth_dmarc_result,
+) -> mailauth_status {
+    guard(|| {
+        let result = tri!(Out::new(result));
+        let outcome = tri!(dmarc_outcome(outcome));
+        use mailauth_dmarc_result::*;
+        result.write(match outcome.result {
+            DmarcResult::Pass => MAILAUTH_DMARC_PASS,
+            DmarcResult::Fail => MAILAUTH_DMARC_FAIL,
+            DmarcResult::None => MAILAUTH_DMARC_NONE,
+            DmarcResult::TempError => MAILAUTH_DMARC_TEMPERROR,
+            // PermError, and any result a later core adds.
+            _ => MAILAUTH_DMARC_PERMERROR,
+        })
+    })
+}
+
+/// The DMARC result's name (`"pass"`, `"fail"`, ...) as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_result_name(
+    outcome: *const mailauth_dmarc_outcome,
+    name: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let name = tri!(Out::new(name));
+        let outcome = tri!(dmarc_outcome(outcome));
+        give_string(name, outcome.result.as_str())
+    })
+}
+
+/// What DMARC asks the receiver to do (`MAILAUTH_DISPOSITION_NONE` without
+/// a policy, or when the domain is testing its policy).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_disposition(
+    outcome: *const mailauth_dmarc_outcome,
+    result: *mut mailauth_disposition,
+) -> mailauth_status {
+    guard(|| {
+        let result = tri!(Out::new(result));
+        let outcome = tri!(dmarc_outcome(outcome));
+        result.write(disposition(outcome.disposition))
+    })
+}
+
+/// The published policy that applied (`"none"`, `"quarantine"`,
+/// `"reject"`), as a new string. `MAILAUTH_ABSENT` when none applied.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_policy(
+    outcome: *const mailauth_dmarc_outcome,
+    policy: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let policy = tri!(Out::new(policy));
+        let outcome = tri!(dmarc_outcome(outcome));
+        match outcome.policy {
+            Some(p) => give_string(policy, p.as_str()),
+            None => MAILAUTH_ABSENT,
+        }
+    })
+}
+
+/// The domain whose DMARC record applied, as a new string.
+/// `MAILAUTH_ABSENT` when no record applied.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_policy_domain(
+    outcome: *const mailauth_dmarc_outcome,
+    domain: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let domain = tri!(Out::new(domain));
+        let outcome = tri!(dmarc_outcome(outcome));
+        match &outcome.policy_domain {
+            Some(name) => give_string(domain, name.as_str()),
+            None => MAILAUTH_ABSENT,
+        }
+    })
+}
+
+/// The Author Domain, as a new string. `MAILAUTH_ABSENT` when the From
+/// field gave none.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_author_domain(
+    outcome: *const mailauth_dmarc_outcome,
+    domain: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let domain = tri!(Out::new(domain));
+        let outcome = tri!(dmarc_outcome(outcome));
+        match &outcome.author_domain {
+            Some(name) => give_string(domain, name.as_str()),
+            None => MAILAUTH_ABSENT,
+        }
+    })
+}
+
+/// A short explanation of the result (for logs), as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_reason(
+    outcome: *const mailauth_dmarc_outcome,
+    reason: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let reason = tri!(Out::new(reason));
+        let outcome = tri!(dmarc_outcome(outcome));
+        give_string(reason, &outcome.reason)
+    })
+}

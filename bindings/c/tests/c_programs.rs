@@ -1,0 +1,507 @@
+//! The C side of the library, tested from C: the examples in examples/c and
+//! the misuse program in tests/c are built with
+//! `gcc -std=c11 -Wall -Wextra -Werror -pedantic` against the library
+//! installed by `make install` into a temporary prefix and found through
+//! pkg-config, then run three times on the sample data: plainly, under
+//! valgrind (`--error-exitcode --leak-check=full`) and built with
+//! `-fsanitize=address,undefined`. Every run must give the expected output
+//! with no memory error and no leak.
+//!
+//! Needs gcc, make, pkg-config, valgrind and (for event_loop.c) knotd;
+//! a missing tool fails the test, naming it.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../../tests/support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The repository root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Cargo's profile folder this test was built in (target/debug).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/c_programs-HASH
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+struct Installed {
+    prefix: PathBuf,
+    bin: PathBuf,
+}
+
+/// Installs the library into a fresh prefix once per test run, with the
+/// Makefile's install step.
+fn installed() -> &'static Installed {
+    static INSTALLED: OnceLock<Installed> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let profile_dir = profile_dir();
+        let library = profile_dir.join("libmailauth.so");
+        if !library.exists() {
+            run_ok(Command::new(env!("CARGO")).args(["build", "-p", "mailauth-capi"]));
+        }
+        let base = std::env::temp_dir().join(format!("mailauth-capi-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let prefix = base.join("prefix");
+        let bin = base.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let profile = profile_dir
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        run_ok(
+            Command::new("make")
+                .current_dir(root().join("bindings/c"))
+                .arg("install")
+                .arg(format!("PREFIX={}", prefix.display()))
+                .arg(format!("PROFILE={profile}"))
+                .arg(format!(
+                    "TARGET_DIR={}",
+                    profile_dir.parent().unwrap().display()
+                )),
+        );
+        Installed { prefix, bin }
+    })
+}
+
+fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// How a program is built and run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    Valgrind,
+    Sanitized,
+}
+
+const MODES: [Mode; 3] = [Mode::Plain, Mode::Valgrind, Mode::Sanitized];
+
+/// Exit status valgrind gives when it found an error or a leak.
+const VALGRIND_ERROR: i32 = 99;
+
+/// `pkg-config --cflags --libs mailauth` against the installed prefix.
+fn pkg_config() -> Vec<String> {
+    let installed = installed();
+    let output = run_ok(
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", "mailauth"])
+            .env("PKG_CONFIG_PATH", installed.prefix.join("lib/pkgconfig")),
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Builds `source` (relative to the repository root) for `mode`.
+fn build(source: &str, mode: Mode) -> PathBuf {
+    let installed = installed();
+    let stem = Path::new(source).file_stem().unwrap().to_str().unwrap();
+    let suffix = if mode == Mode::Sanitized { "-asan" } else { "" };
+    let program = installed.bin.join(format!("{stem}{suffix}"));
+    if program.exists() {
+        return program;
+    }
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"]);
+    if mode == Mode::Sanitized {
+        gcc.args([
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+        ]);
+    }
+    gcc.arg(root().join(source))
+        .args(pkg_config())
+        .arg("-o")
+        .arg(&program);
+    run_ok(&mut gcc);
+    program
+}
+
+/// Runs the program of `source` in `mode` with `args` and `stdin`.
+fn run(source: &str, mode: Mode, args: &[&str], stdin: &[u8]) -> Output {
+    let program = build(source, mode);
+    let mut command = match mode {
+        Mode::Valgrind => {
+            let mut c = Command::new("valgrind");
+            c.args([
+                "-q",
+                &format!("--error-exitcode={VALGRIND_ERROR}"),
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect,possible",
+            ])
+            .arg(&program);
+            c
+        }
+        _ => Command::new(&program),
+    };
+    command
+        .args(args)
+        .current_dir(root())
+        .env("LD_LIBRARY_PATH", installed().prefix.join("lib"))
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=98",
+        )
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !matches!(output.status.code(), Some(VALGRIND_ERROR | 98)) && !stderr.contains("ERROR:"),
+        "{source} {args:?} in {mode:?}: memory error or leak:\n{stderr}"
+    );
+    if mode == Mode::Valgrind {
+        assert!(
+            !stderr.contains("=="),
+            "{source} {args:?}: valgrind reported:\n{stderr}"
+        );
+    }
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn library_exports_only_mailauth_symbols_and_has_a_soname() {
+    let lib = installed().prefix.join("lib/libmailauth.so");
+    let nm = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&lib));
+    let symbols: Vec<String> = String::from_utf8(nm.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2).map(str::to_owned))
+        .collect();
+    assert!(symbols.len() > 40, "too few symbols: {symbols:?}");
+    let foreign: Vec<&String> = symbols
+        .iter()
+        .filter(|s| !s.starts_with("mailauth_") && !s.starts_with("MAILAUTH_"))
+        .collect();
+    assert!(foreign.is_empty(), "exported beside the API: {foreign:?}");
+    let readelf = run_ok(Command::new("readelf").arg("-d").arg(&lib));
+    assert!(
+        String::from_utf8_lossy(&readelf.stdout).contains("Library soname: [libmailauth.so.0]"),
+        "no SONAME libmailauth.so.0"
+    );
+}
+
+#[test]
+fn every_exported_function_is_declared_in_the_header() {
+    let header = std::fs::read_to_string(root().join("include/mailauth.h")).unwrap();
+    let lib = installed().prefix.join("lib/libmailauth.so");
+    let nm = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&lib));
+    for symbol in String::from_utf8(nm.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .filter(|s| s.starts_with("mailauth_"))
+    {
+        assert!(
+            header.contains(&format!(" {symbol}(")) || header.contains(&format!("*{symbol}(")),
+            "{symbol} is not declared in include/mailauth.h"
+        );
+    }
+}
+
+#[test]
+fn misuse_returns_documented_statuses() {
+    for mode in MODES {
+        let output = run("bindings/c/tests/c/misuse.c", mode, &[], b"");
+        assert!(
+            output.status.success(),
+            "misuse in {mode:?}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = stdout(&output);
+        println!("{mode:?}: {}", text.trim());
+        assert!(text.starts_with("misuse: ") && text.contains("checks passed"));
+    }
+}
+
+#[test]
+fn spf_example() {
+    let zone = "examples/c/data/example.zone";
+    for mode in MODES {
+        let pass = run(
+            "examples/c/spf.c",
+            mode,
+            &[zone, "192.0.2.25", "mx1.example.org", "alice@example.org"],
+            b"",
+        );
+        assert_eq!(pass.status.code(), Some(0), "{mode:?}: {pass:?}");
+        let text = stdout(&pass);
+        assert!(text.starts_with("pass\nmechanism mx matched in example.org\nReceived-SPF: pass"));
+        assert!(text.contains("client-ip=192.0.2.25;"));
+
+        // example.net itself publishes no SPF record.
+        let none = run(
+            "examples/c/spf.c",
+            mode,
+            &[zone, "192.0.2.99", "mx1.example.org", "alice@example.net"],
+            b"",
+        );
+        assert_eq!(none.status.code(), Some(1));
+        assert!(stdout(&none).starts_with("none\n"), "{none:?}");
+
+        let fail = run(
+            "examples/c/spf.c",
+            mode,
+            &[zone, "192.0.2.99", "mx1.example.org", "alice@example.org"],
+            b"",
+        );
+        assert_eq!(fail.status.code(), Some(1));
+        assert!(stdout(&fail).starts_with("fail\nmechanism -all matched in example.org\n"));
+
+        let helo = run(
+            "examples/c/spf.c",
+            mode,
+            &[zone, "192.0.2.25", "example.org"],
+            b"",
+        );
+        assert!(stdout(&helo).contains("identity=helo"), "{helo:?}");
+
+        let bad = run(
+            "examples/c/spf.c",
+            mode,
+            &[zone, "not-an-ip", "h", "a@b.example"],
+            b"",
+        );
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid argument"));
+    }
+}
+
+fn sign_sample(mode: Mode) -> Vec<u8> {
+    let message = std::fs::read(root().join("examples/c/data/message.eml")).unwrap();
+    let output = run(
+        "examples/c/sign.c",
+        mode,
+        &[
+            "examples/c/data/KeyTable",
+            "refile:examples/c/data/SigningTable",
+        ],
+        &message,
+    );
+    assert!(output.status.success(), "{mode:?}: {output:?}");
+    assert!(output.stdout.ends_with(&message));
+    output.stdout
+}
+
+/// Verifies a signed message with the core crate against the sample zone.
+fn verify_with_core(signed: &[u8]) -> Vec<mailauth::dkim::verify::DkimResult> {
+    use mailauth::dkim::verify::{Verifier, VerifyConfig};
+    let zone_text = std::fs::read_to_string(root().join("examples/c/data/example.zone")).unwrap();
+    let zone = mailauth::dns::ZoneResolver::from_zone_text(&zone_text).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut verifier = Verifier::new(&VerifyConfig::default(), now);
+    verifier.feed(signed);
+    let outcome = mailauth::resolve(verifier.finish(), &zone);
+    outcome.signatures.iter().map(|s| s.result).collect()
+}
+
+#[test]
+fn sign_example() {
+    use mailauth::dkim::verify::DkimResult;
+    for mode in MODES {
+        let signed = sign_sample(mode);
+        let text = String::from_utf8_lossy(&signed);
+        assert!(
+            text.starts_with(
+                "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.org;\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\r'), "LF message got CR");
+        assert_eq!(verify_with_core(&signed), vec![DkimResult::Pass]);
+    }
+    // No rule for the From address: exit 1 with the status message.
+    let other = b"From: carol@example.com\n\nhi\n";
+    let output = run(
+        "examples/c/sign.c",
+        Mode::Plain,
+        &[
+            "examples/c/data/KeyTable",
+            "refile:examples/c/data/SigningTable",
+        ],
+        other,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no signing table rule"));
+}
+
+#[test]
+fn event_loop_example_over_a_real_dns_server() {
+    let zone_text = std::fs::read_to_string(root().join("examples/c/data/example.zone")).unwrap();
+    let (org, net) = zone_text.split_once("$ORIGIN example.net.").unwrap();
+    let net = format!("$ORIGIN example.net.\n$TTL 3600\n{}", net);
+    let net = support::zone_with_soa(
+        "example.net",
+        &net.replace("$ORIGIN example.net.\n$TTL 3600\n", ""),
+    );
+    let server = support::DnsServer::start(&[("example.org", org), ("example.net", &net)]);
+    let address = server.addr();
+    let ip = address.ip().to_string();
+    let port = address.port().to_string();
+    let signed = sign_sample(Mode::Plain);
+    for mode in MODES {
+        let output = run(
+            "examples/c/event_loop.c",
+            mode,
+            &[
+                &ip,
+                &port,
+                "203.0.113.5",
+                "relay.example.net",
+                "alice@example.org",
+            ],
+            &signed,
+        );
+        assert!(
+            output.status.success(),
+            "{mode:?}: {output:?}\n{}",
+            server.log()
+        );
+        assert_eq!(
+            stdout(&output),
+            "spf=pass\ndkim=pass header.d=example.org header.s=ed2026\n",
+            "{mode:?}"
+        );
+        // Unsigned, from an address outside every range: ~all at example.net
+        // is not reached, -all at example.org is.
+        let message = std::fs::read(root().join("examples/c/data/message.eml")).unwrap();
+        let output = run(
+            "examples/c/event_loop.c",
+            mode,
+            &[
+                &ip,
+                &port,
+                "192.0.2.99",
+                "relay.example.net",
+                "alice@example.org",
+            ],
+            &message,
+        );
+        assert_eq!(stdout(&output), "spf=fail\ndkim=none\n", "{mode:?}");
+    }
+}
+
+#[test]
+fn authenticate_example() {
+    let zone = "examples/data/example.zone";
+    let now = "1795000000";
+    for mode in MODES {
+        let pass = std::fs::read(root().join("examples/data/pass.eml")).unwrap();
+        let output = run(
+            "examples/c/authenticate.c",
+            mode,
+            &[
+                zone,
+                "192.0.2.25",
+                "mx1.example.org",
+                "alice@example.org",
+                now,
+            ],
+            &pass,
+        );
+        assert_eq!(output.status.code(), Some(0), "{mode:?}: {output:?}");
+        let text = stdout(&output);
+        assert!(
+            text.starts_with("Authentication-Results: mx.example.com; spf=pass"),
+            "{text}"
+        );
+        assert!(text.contains("dkim=pass header.d=example.org"), "{text}");
+        assert!(text.contains("dmarc=pass"), "{text}");
+        assert!(text.ends_with("\ndisposition: none\n"), "{text}");
+
+        let fail = std::fs::read(root().join("examples/data/fail.eml")).unwrap();
+        let output = run(
+            "examples/c/authenticate.c",
+            mode,
+            &[
+                zone,
+                "192.0.2.99",
+                "mx1.example.org",
+                "billing@example.org",
+                now,
+            ],
+            &fail,
+        );
+        assert_eq!(output.status.code(), Some(1), "{mode:?}: {output:?}");
+        let text = stdout(&output);
+        assert!(
+            text.contains("spf=fail") && text.contains("dkim=none"),
+            "{text}"
+        );
+        assert!(text.contains("dmarc=fail"), "{text}");
+        assert!(text.ends_with("\ndisposition: reject\n"), "{text}");
+    }
+}
+
+#[test]
+fn static_library_links_and_runs() {
+    let installed = installed();
+    let libdir = installed.prefix.join("lib");
+    let program = installed.bin.join("spf-static");
+    let libs = run_ok(
+        Command::new("pkg-config")
+            .args(["--libs-only-l", "--static", "mailauth"])
+            .env("PKG_CONFIG_PATH", libdir.join("pkgconfig")),
+    );
+    let system_libs: Vec<String> = String::from_utf8(libs.stdout)
+        .unwrap()
+        .split_whitespace()
+        .filter(|l| *l != "-lmailauth")
+        .map(str::to_owned)
+        .collect();
+    run_ok(
+        Command::new("gcc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+            .arg(root().join("examples/c/spf.c"))
+            .arg(format!("-I{}", installed.prefix.join("include").display()))
+            .arg(libdir.join("libmailauth.a"))
+            .args(&system_libs)
+            .arg("-o")
+            .arg(&program),
+    );
+    let ldd = run_ok(Command::new("ldd").arg(&program));
+    assert!(!String::from_utf8_lossy(&ldd.stdout).contains("libmailauth"));
+    let output = run_ok(Command::new(&program).current_dir(root()).args([
+        "examples/c/data/example.zone",
+        "192.0.2.25",
+        "mx1.example.org",
+        "alice@example.org",
+    ]));
+    assert!(stdout(&output).starts_with("pass\n"));
+}

@@ -16,4 +16,6 @@ cargo test --all-targets
 cargo test --doc
 echo "== cargo test (pure-Rust crypto backend)"
 cargo test --no-default-features --features pure-rust,stub-resolver --lib --tests
+echo "== C ABI (libmailauth.so, examples/c under valgrind and sanitizers)"
+./scripts/test-c.sh
 echo "== all suites passed"

@@ -56,7 +56,7 @@ def verify(
     ``now`` (default: the current time) decides ``x=`` expiry. rsa-sha1 and
     RSA keys under ``min_rsa_bits`` are refused, as RFC 8301 asks.
     """
-    return resolve(
+    result: DkimResult = resolve(
         start_verify(
             message,
             now=now,
@@ -66,6 +66,7 @@ def verify(
         ),
         resolver,
     )
+    return result
 
 
 async def verify_async(

@@ -16,7 +16,6 @@ from mailauth._native import Check, SpfResult, spf_check
 from mailauth.dns import Resolver
 
 IpAddress = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
-Identity = Literal["mailfrom", "helo"]
 
 
 def start(
@@ -24,7 +23,7 @@ def start(
     *,
     helo: str,
     mail_from: str = "",
-    identity: Identity = "mailfrom",
+    identity: Literal["mailfrom", "helo"] = "mailfrom",
     now: Timestamp = None,
     receiver: str = "unknown",
     max_void_lookups: int = 2,
@@ -48,7 +47,7 @@ def check(
     *,
     helo: str,
     mail_from: str = "",
-    identity: Identity = "mailfrom",
+    identity: Literal["mailfrom", "helo"] = "mailfrom",
     resolver: Resolver | None = None,
     now: Timestamp = None,
     receiver: str = "unknown",
@@ -61,7 +60,7 @@ def check(
     ``now`` is the time for the ``%{t}`` macro (default: the current time);
     ``receiver`` is the ``%{r}`` macro.
     """
-    return resolve(
+    result: SpfResult = resolve(
         start(
             ip,
             helo=helo,
@@ -74,6 +73,7 @@ def check(
         ),
         resolver,
     )
+    return result
 
 
 async def check_async(
@@ -81,7 +81,7 @@ async def check_async(
     *,
     helo: str,
     mail_from: str = "",
-    identity: Identity = "mailfrom",
+    identity: Literal["mailfrom", "helo"] = "mailfrom",
     resolver: AnyResolver | None = None,
     now: Timestamp = None,
     receiver: str = "unknown",
@@ -105,4 +105,4 @@ async def check_async(
     return result
 
 
-__all__ = ["Identity", "IpAddress", "SpfResult", "check", "check_async", "start"]
+__all__ = ["IpAddress", "SpfResult", "check", "check_async", "start"]

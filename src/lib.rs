@@ -62,7 +62,9 @@
 
 pub mod authres;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
+pub mod inbound;
 pub mod machine;
 pub mod message;
 pub mod spf;

@@ -25,7 +25,38 @@
 //! );
 //! ```
 
+//!
+//! [`AuthenticationResults::parse`] reads a field back (the RFC 8601 §2.2
+//! grammar, comments and folding included); what it returns renders to the
+//! same field again. Two helpers serve a receiving MTA (RFC 8601 §5):
+//! [`is_forged`] finds fields that claim the MTA's own authserv-id, which
+//! must be removed before the MTA adds its own, and [`trusted_results`]
+//! reads the fields written by hosts the MTA trusts (its own border MTAs, as
+//! OpenDMARC's `TrustedAuthservIDs`).
+//!
+//! ```
+//! use mailauth::authres::{self, AuthenticationResults};
+//! use mailauth::message::HeaderField;
+//!
+//! let ar = AuthenticationResults::parse(
+//!     b" mx.example.org (our MTA);\r\n\tdkim=pass header.d=example.com",
+//! )
+//! .unwrap();
+//! assert_eq!(ar.results[0].properties[0].value, "example.com");
+//!
+//! let field = HeaderField::from_raw(b"Authentication-Results: MX.example.org; spf=pass".to_vec());
+//! assert!(authres::is_forged(&field, "mx.example.org"));
+//! ```
+
+mod parse;
 pub(crate) mod render;
+
+pub use parse::{Expected, ParseError, ParseLimits};
+
+use crate::message::HeaderField;
+
+/// The name of the header field.
+pub const FIELD_NAME: &str = "Authentication-Results";
 
 /// One Authentication-Results header field (RFC 8601 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +122,32 @@ impl AuthenticationResults {
         }
     }
 
+    /// Parses a field value (the bytes after the colon, folding included)
+    /// with the default [`ParseLimits`].
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming what is wrong and where.
+    pub fn parse(value: &[u8]) -> Result<AuthenticationResults, ParseError> {
+        parse::parse(value, &ParseLimits::default())
+    }
+
+    /// Parses a field value within `limits`.
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming what is wrong and where.
+    pub fn parse_with_limits(
+        value: &[u8],
+        limits: &ParseLimits,
+    ) -> Result<AuthenticationResults, ParseError> {
+        parse::parse(value, limits)
+    }
+
+    /// Whether this field comes from `authserv_id` (compared ignoring ASCII
+    /// case, as the host names it usually is).
+    pub fn is_from(&self, authserv_id: &str) -> bool {
+        self.authserv_id.eq_ignore_ascii_case(authserv_id)
+    }
+
     fn pieces(&self) -> Vec<render::Piece> {
         let mut pieces = Vec::new();
         let mut head = render::value(&self.authserv_id, false);
@@ -141,6 +198,37 @@ impl AuthenticationResults {
     pub fn to_header_field(&self) -> String {
         render::fold("Authentication-Results:", &self.pieces())
     }
+}
+
+/// The authserv-id a field value starts with, even when the rest of the
+/// value does not parse; `None` when it does not start with one.
+pub fn claimed_authserv_id(value: &[u8]) -> Option<String> {
+    parse::authserv_id(value, &ParseLimits::default())
+}
+
+/// Whether `field` is an Authentication-Results field that claims
+/// `our_authserv_id` (RFC 8601 §5): a field the receiving MTA did not write
+/// and must remove. A field is judged by its leading authserv-id alone, so a
+/// forgery whose remainder is malformed is still caught.
+pub fn is_forged(field: &HeaderField, our_authserv_id: &str) -> bool {
+    field.is_named(FIELD_NAME.as_bytes())
+        && claimed_authserv_id(field.value())
+            .is_some_and(|id| id.eq_ignore_ascii_case(our_authserv_id))
+}
+
+/// The Authentication-Results fields among `fields` that come from one of
+/// the `trusted` authserv-ids and parse, in message order. Fields with an
+/// `authres-version` other than 1 are left out (RFC 8601 §2.2: a reader
+/// ignores versions it does not know). Remove forged fields first (see
+/// [`is_forged`]) when the own authserv-id is among `trusted`.
+pub fn trusted_results(fields: &[HeaderField], trusted: &[String]) -> Vec<AuthenticationResults> {
+    fields
+        .iter()
+        .filter(|field| field.is_named(FIELD_NAME.as_bytes()))
+        .filter_map(|field| AuthenticationResults::parse(field.value()).ok())
+        .filter(|ar| ar.version.is_none_or(|v| v == 1))
+        .filter(|ar| trusted.iter().any(|id| ar.is_from(id)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -199,20 +287,58 @@ mod tests {
             // The only CRLFs are folds, each followed by whitespace.
             let mut rest = text.as_str();
             while let Some(pos) = rest.find('\r') {
-                assert_eq!(rest.get(pos..pos + 3), Some("\r\n\t"));
+                assert!(matches!(rest.get(pos..pos + 3), Some("\r\n\t" | "\r\n ")));
                 rest = &rest[pos + 3..];
             }
             assert!(
                 !text
                     .replace("\r\n\t", "")
+                    .replace("\r\n ", "")
                     .contains(['\r', '\n', '\u{0}', '\u{7}'])
             );
         }
         let value = ar.to_header_value();
         assert!(value.contains("smtp.mailfrom=\"x@example.com??X-Injected: yes????body\""));
-        assert!(value.starts_with("\"evil??id\"; spfXy=fail"));
+        assert!(value.starts_with("\"evil??id\"; spfxy=fail"));
         assert!(value.contains("reason=\"?bell?nul\\\"q\\\\\""));
         assert!(value.ends_with("smtp.helo=\"\\\"\\\\\\\"\""));
+    }
+
+    #[test]
+    fn forged_and_trusted() {
+        let fields: Vec<HeaderField> = [
+            &b"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=a@b.example"[..],
+            b"authentication-results:  (x) MX.Example.ORG ;; broken((",
+            b"Authentication-Results: border.example.org; dkim=pass header.d=example.com",
+            b"Authentication-Results: border.example.org 2; dkim=pass header.d=example.com",
+            b"Authentication-Results: other.example.net; dkim=pass header.d=example.com",
+            b"X-Authentication-Results: mx.example.org; none",
+            b"Authentication-Results: border.example.org; broken=",
+        ]
+        .iter()
+        .map(|raw| HeaderField::from_raw(raw.to_vec()))
+        .collect();
+        let forged: Vec<bool> = fields
+            .iter()
+            .map(|f| is_forged(f, "mx.example.org"))
+            .collect();
+        assert_eq!(forged, [true, true, false, false, false, false, false]);
+        let trusted = trusted_results(&fields, &["Border.example.org".to_owned()]);
+        assert_eq!(trusted.len(), 1);
+        assert_eq!(trusted[0].results[0].method, "dkim");
+    }
+
+    #[test]
+    fn long_quoted_values_fold_inside() {
+        let mut ar = spf("user@example.com");
+        ar.results[0].reason = Some("a long reason, ".repeat(12));
+        let field = ar.to_header_field();
+        for line in field.split("\r\n") {
+            assert!(line.len() <= 78, "{line:?}");
+        }
+        let value = field.strip_prefix("Authentication-Results:").unwrap();
+        let parsed = AuthenticationResults::parse(value.as_bytes()).unwrap();
+        assert_eq!(parsed, ar);
     }
 
     #[test]

@@ -24,17 +24,20 @@ fn sanitize(c: char) -> char {
     if c.is_control() { '?' } else { c }
 }
 
-/// A keyword (method, result, property names): only letters, digits,
-/// `-`, `_` and `.` are kept.
+/// A keyword (method, result, property names): an RFC 8601 `Keyword`
+/// (`ldh-str`) in lowercase, as the parser returns it. Only letters, digits
+/// and inner `-` are kept.
 pub(crate) fn keyword(s: &str) -> String {
     let kept: String = s
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .map(|c| c.to_ascii_lowercase())
         .collect();
+    let kept = kept.trim_end_matches('-');
     if kept.is_empty() {
         "unknown".to_owned()
     } else {
-        kept
+        kept.to_owned()
     }
 }
 
@@ -60,6 +63,10 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
 /// dot-atom or `dot-atom@dot-atom`), else a quoted-string with `"` and `\`
 /// escaped and control characters replaced.
 pub(crate) fn value(s: &str, address: bool) -> String {
+    // Decide on the text as it will be written, so that what a parser reads
+    // back renders the same way again.
+    let sanitized: String = s.chars().map(sanitize).collect();
+    let s = sanitized.as_str();
     let bare = is_token(s)
         || (address
             && (is_dot_atom(s)
@@ -113,23 +120,35 @@ pub(crate) fn join_unfolded(pieces: &[Piece]) -> String {
 }
 
 /// `name` then the pieces, folded (CRLF TAB) before a piece that would
-/// pass column 78. A piece longer than a line stays whole.
+/// pass column 78. A piece longer than a line is folded at its own spaces,
+/// CRLF going before the space: the spaces of a piece are inside
+/// quoted-strings or comments, where folding white space is allowed and
+/// unfolding gives the text back unchanged. A line never holds only white
+/// space.
 pub(crate) fn fold(name: &str, pieces: &[Piece]) -> String {
     let mut out = String::from(name);
     let mut column = name.len();
+    // Whether the current line holds text after the name or the fold.
+    let mut line_has_text = false;
     for piece in pieces {
         out.push_str(piece.glue);
         column += piece.glue.len();
-        let width = piece.text.chars().count();
-        if column + 1 + width > FOLD_COLUMN && column > name.len() {
-            out.push_str("\r\n\t");
-            column = 1;
-        } else {
-            out.push(' ');
-            column += 1;
+        for (i, word) in piece.text.split(' ').enumerate() {
+            let width = word.chars().count();
+            if column + 1 + width > FOLD_COLUMN && line_has_text {
+                // Between pieces the fold replaces the separating space;
+                // inside a piece the space stays after the line break.
+                out.push_str(if i == 0 { "\r\n\t" } else { "\r\n " });
+                column = 1;
+                line_has_text = false;
+            } else {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += width;
+            line_has_text |= !word.is_empty();
         }
-        out.push_str(&piece.text);
-        column += width;
     }
     out
 }
@@ -147,7 +166,8 @@ mod tests {
         assert_eq!(value("@b.c", true), "@b.c");
         assert_eq!(value("a b", true), "\"a b\"");
         assert_eq!(value("\"a\\\"", true), "\"\\\"a\\\\\\\"\"");
-        assert_eq!(value("a\r\nb", true), "\"a??b\"");
+        assert_eq!(value("a\r\nb", true), "a??b");
+        assert_eq!(value("a\r\nb c", true), "\"a??b c\"");
         assert_eq!(comment("a (b) \\ c\n"), "(a \\(b\\) \\\\ c?)");
         assert_eq!(keyword("sp f;\r"), "spf");
     }

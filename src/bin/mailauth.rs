@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "mailauth/authenticate.rs"]
+mod authenticate;
 #[path = "mailauth/genkey.rs"]
 mod genkey;
 #[path = "mailauth/output.rs"]
@@ -28,13 +30,14 @@ Exit status:
      key matches
   1  negative result: SPF fail, softfail, neutral, none or permerror; no
      signature verified (fail, permerror, none); the published key does not
-     match, is revoked or missing
+     match, is revoked or missing; DMARC asks to quarantine or reject
   2  bad arguments
   3  temporary failure (DNS timeout or server failure): try again later
   4  input or configuration error (unreadable file, bad key, bad message)";
 
-/// Mail authentication from the command line: SPF checks, DKIM
-/// verification and signing, key generation and key checks.
+/// Mail authentication from the command line: the whole inbound check (SPF,
+/// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
+/// and key checks.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -44,6 +47,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Authenticate a received message (standard input): SPF, DKIM and DMARC, and the
+    /// Authentication-Results field to prepend.
+    #[command(after_help = EXIT_CODES)]
+    Authenticate(authenticate::Args),
     /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
     #[command(after_help = EXIT_CODES)]
     Spf(spf::Args),
@@ -64,6 +71,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Authenticate(args) => authenticate::run(&args),
         Command::Spf(args) => spf::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),

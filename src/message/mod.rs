@@ -18,6 +18,8 @@
 //! assert_eq!(fields[1].value(), b" a@example.org");
 //! ```
 
+pub mod address;
+
 use std::fmt;
 
 /// Bounds on the header of a message.

@@ -109,7 +109,7 @@ fn signature_line(s: &SignatureResult) -> String {
     line
 }
 
-fn signature_json(s: &SignatureResult) -> serde_json::Value {
+pub(crate) fn signature_json(s: &SignatureResult) -> serde_json::Value {
     serde_json::json!({
         "result": s.result.as_str(),
         "reason": s.reason.as_ref().map(ToString::to_string),

@@ -1,0 +1,198 @@
+//! `mailauth authenticate`: the whole inbound pipeline (SPF, DKIM, DMARC)
+//! on a message read from standard input, as a receiving MTA runs it.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use mailauth::dkim::verify::DkimResult;
+use mailauth::dmarc::{self, Disposition, DmarcResult};
+use mailauth::inbound::{Config, Connection, Inbound, Network, Verdict};
+use mailauth::spf::{self, SpfResult};
+
+use crate::output::{Failure, NEGATIVE, TEMPORARY, read_stdin};
+use crate::resolver::DnsArgs;
+
+/// Options of `mailauth authenticate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The SMTP client's address (IPv4 or IPv6).
+    #[arg(long, value_name = "IP")]
+    ip: IpAddr,
+    /// The name the client gave in HELO/EHLO.
+    #[arg(long, value_name = "NAME")]
+    helo: String,
+    /// The MAIL FROM address ("" for the null sender).
+    #[arg(long, value_name = "ADDR")]
+    mail_from: String,
+    /// The authserv-id written in Authentication-Results (this host's name);
+    /// existing fields that claim it are reported as forged.
+    #[arg(long, value_name = "ID", default_value = "localhost")]
+    authserv_id: String,
+    /// Read the Authentication-Results fields of this authserv-id (repeatable).
+    #[arg(long, value_name = "ID")]
+    trusted_authserv_id: Vec<String>,
+    /// The client authenticated (SMTP AUTH): the message is not checked.
+    #[arg(long)]
+    authenticated: bool,
+    /// Clients in this network (CIDR) are not checked (repeatable).
+    #[arg(long, value_name = "CIDR")]
+    internal_network: Vec<Network>,
+    #[command(flatten)]
+    dns: DnsArgs,
+    /// The time of the check in seconds since 1970, for DKIM t= and x= (default: now).
+    #[arg(long, value_name = "UNIXTIME")]
+    now: Option<u64>,
+    /// Print the whole verdict as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
+    let json = args.json;
+    if args.helo.is_empty() {
+        return Err(Failure::usage("--helo must not be empty", json));
+    }
+    if [&args.helo, &args.mail_from, &args.authserv_id]
+        .iter()
+        .any(|text| text.chars().any(char::is_control))
+    {
+        return Err(Failure::usage(
+            "--helo, --mail-from and --authserv-id must not hold control characters",
+            json,
+        ));
+    }
+    let resolver = args.dns.resolver(json)?;
+    let message = read_stdin(json)?;
+    let now = args.now.unwrap_or_else(crate::output::unix_now);
+
+    let mut connection = Connection::new(args.ip, &args.helo, &args.mail_from);
+    connection.authenticated = args.authenticated;
+    let mut config = Config::new(args.authserv_id.clone(), now);
+    config.spf.receiver.clone_from(&args.authserv_id);
+    config
+        .trusted_authserv_ids
+        .clone_from(&args.trusted_authserv_id);
+    config.internal_networks.clone_from(&args.internal_network);
+
+    let mut inbound = Inbound::new(&connection, &config);
+    inbound.feed(&message);
+    let verdict = mailauth::resolve(inbound.finish(), &resolver);
+
+    if json {
+        println!("{:#}", verdict_json(&verdict));
+    } else {
+        if let Some(skipped) = &verdict.skipped {
+            eprintln!("not checked: {skipped}");
+        }
+        for removed in &verdict.remove {
+            eprintln!(
+                "forged field to remove (Authentication-Results #{}): {}",
+                removed.occurrence,
+                String::from_utf8_lossy(removed.field.raw())
+            );
+        }
+        if let Some(field) = verdict.header_field() {
+            println!("{field}");
+        }
+    }
+    Ok(ExitCode::from(exit_code(&verdict)))
+}
+
+/// 1 when DMARC asks to quarantine or reject, else 3 when a result is a
+/// temporary error, else 0.
+fn exit_code(verdict: &Verdict) -> u8 {
+    if matches!(
+        verdict.disposition,
+        Disposition::Quarantine | Disposition::Reject
+    ) {
+        return NEGATIVE;
+    }
+    let spf_temporary = [&verdict.spf_mail_from, &verdict.spf_helo]
+        .iter()
+        .any(|o| o.as_ref().is_some_and(|o| o.result == SpfResult::TempError));
+    let dkim_temporary = verdict.dkim.as_ref().is_some_and(|v| {
+        v.signatures
+            .iter()
+            .any(|s| s.result == DkimResult::TempError)
+    });
+    let dmarc_temporary = verdict
+        .dmarc
+        .as_ref()
+        .is_some_and(|o| o.result == DmarcResult::TempError);
+    if spf_temporary || dkim_temporary || dmarc_temporary {
+        TEMPORARY
+    } else {
+        0
+    }
+}
+
+fn spf_json(outcome: Option<&spf::Outcome>) -> serde_json::Value {
+    outcome.map_or(serde_json::Value::Null, |o| {
+        serde_json::json!({
+            "result": o.result.as_str(),
+            "domain": o.domain,
+            "sender": o.sender,
+            "reason": o.reason.to_string(),
+            "explanation": o.explanation,
+        })
+    })
+}
+
+fn dmarc_json(outcome: &dmarc::Outcome) -> serde_json::Value {
+    let aligned: Vec<String> = outcome
+        .aligned
+        .iter()
+        .map(|a| match a {
+            dmarc::AlignedIdentifier::Spf(domain) => format!("spf:{domain}"),
+            dmarc::AlignedIdentifier::Dkim(domain) => format!("dkim:{domain}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    serde_json::json!({
+        "result": outcome.to_method_result().result,
+        "author_domain": outcome.author_domain.as_ref().map(ToString::to_string),
+        "policy_domain": outcome.policy_domain.as_ref().map(ToString::to_string),
+        "organizational_domain": outcome.organizational_domain.as_ref().map(ToString::to_string),
+        "policy": outcome.policy.map(|p| p.as_str()),
+        "disposition": outcome.disposition.as_str(),
+        "aligned": aligned,
+        "testing": format!("{:?}", outcome.testing),
+        "reason": outcome.reason,
+    })
+}
+
+fn verdict_json(verdict: &Verdict) -> serde_json::Value {
+    let dkim = verdict.dkim.as_ref().map(|v| {
+        serde_json::json!({
+            "signatures": v.signatures.iter().map(crate::verify::signature_json).collect::<Vec<_>>(),
+            "header_complete": v.header_complete,
+            "header_error": v.header_error.map(|e| e.to_string()),
+        })
+    });
+    let remove: Vec<_> = verdict
+        .remove
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "position": r.position,
+                "occurrence": r.occurrence,
+                "field": String::from_utf8_lossy(r.field.raw()),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "skipped": verdict.skipped.as_ref().map(ToString::to_string),
+        "spf_helo": spf_json(verdict.spf_helo.as_ref()),
+        "spf_mail_from": spf_json(verdict.spf_mail_from.as_ref()),
+        "dkim": dkim,
+        "dmarc": verdict.dmarc.as_ref().map(dmarc_json),
+        "disposition": verdict.disposition.as_str(),
+        "authentication_results": verdict.header_field(),
+        "remove": remove,
+        "trusted_results": verdict
+            .trusted_results
+            .iter()
+            .map(|ar| ar.to_header_value())
+            .collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,1034 @@
+//! The inbound pipeline: every check a receiving MTA runs on one message, as
+//! one [`Machine`].
+//!
+//! 1. [`Inbound::new`] takes the connection facts ([`Connection`]: client
+//!    address, HELO name, MAIL FROM, whether the client authenticated or is
+//!    internal) and the [`Config`] (authserv-id, the SPF, DKIM and DMARC
+//!    settings, the time, which clients to skip, which authserv-ids to
+//!    trust);
+//! 2. [`Inbound::feed`] takes the message in chunks of any size (the body is
+//!    hashed as it streams; only the header is kept);
+//! 3. [`Inbound::finish`] returns an [`InboundCheck`], a [`Machine`]. Its
+//!    first [`Poll::Lookups`] holds every query that can be asked at once:
+//!    the SPF queries of the HELO and MAIL FROM identities, every DKIM key
+//!    record, and the DMARC policy discovery of the From domain together
+//!    with the Organizational Domain lookups of the SPF and DKIM domains
+//!    (RFC 9989 relaxed alignment), so a caller that resolves them in
+//!    parallel waits for one round trip per step of the slowest check. A
+//!    query several checks need is asked once.
+//! 4. It finishes with a [`Verdict`]: each result (SPF HELO, SPF MAIL FROM,
+//!    each DKIM signature, DMARC), the DMARC disposition, the
+//!    Authentication-Results field to prepend, and the existing
+//!    Authentication-Results fields to remove because they claim our
+//!    authserv-id (RFC 8601 §5).
+//!
+//! Mail from an authenticated client (when [`Config::skip_authenticated`])
+//! or an internal one ([`Connection::internal`], or an address in
+//! [`Config::internal_networks`]) is not checked: the verdict says why in
+//! [`Verdict::skipped`], and still lists forged fields to remove.
+//!
+//! ```
+//! use mailauth::dmarc;
+//! use mailauth::dns::ZoneResolver;
+//! use mailauth::inbound::{Config, Connection, Inbound};
+//!
+//! let zone = ZoneResolver::from_zone_text(
+//!     "$ORIGIN example.org.\n@ 3600 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n",
+//! )
+//! .unwrap();
+//! let connection = Connection::new("192.0.2.10".parse().unwrap(), "mx.example.org", "alice@example.org");
+//! let config = Config::new("mx.example.net", 1_700_000_000);
+//! let mut inbound = Inbound::new(&connection, &config);
+//! inbound.feed(b"From: alice@example.org\r\nSubject: hi\r\n\r\nHello\r\n");
+//! let verdict = mailauth::resolve(inbound.finish(), &zone);
+//! assert_eq!(verdict.disposition, dmarc::Disposition::None);
+//! assert_eq!(
+//!     verdict.authentication_results.unwrap().to_header_value(),
+//!     "mx.example.net; spf=pass smtp.mailfrom=alice@example.org; \
+//!      spf=none smtp.helo=mx.example.org; dkim=none; \
+//!      dmarc=none reason=\"no dmarc record\" header.from=example.org"
+//! );
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use crate::authres::{self, AuthenticationResults, MethodResult, Property};
+use crate::dkim::signature::Signature;
+use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig};
+use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
+use crate::dns::{Answer, Name, Query};
+use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::message::{HeaderField, HeaderLimits, MessageReader};
+use crate::spf;
+
+/// An IP network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`; a bare
+/// address is a single host).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Network {
+    address: IpAddr,
+    prefix_len: u8,
+}
+
+/// A [`Network`] that does not parse or make sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkError {
+    /// The address part is not an IPv4 or IPv6 address.
+    #[error("invalid address {0:?}")]
+    InvalidAddress(String),
+    /// The prefix length is not a number.
+    #[error("invalid prefix length {0:?}")]
+    InvalidPrefixLength(String),
+    /// The prefix length is longer than the address.
+    #[error("prefix length {prefix_len} longer than {max} bits")]
+    PrefixTooLong {
+        /// The prefix length given.
+        prefix_len: u8,
+        /// The bits of the address (32 or 128).
+        max: u8,
+    },
+}
+
+impl Network {
+    /// The network of `address` with a prefix of `prefix_len` bits.
+    ///
+    /// # Errors
+    /// [`NetworkError::PrefixTooLong`] past 32 bits for IPv4, 128 for IPv6.
+    pub fn new(address: IpAddr, prefix_len: u8) -> Result<Network, NetworkError> {
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        if prefix_len > max {
+            return Err(NetworkError::PrefixTooLong { prefix_len, max });
+        }
+        Ok(Network {
+            address,
+            prefix_len,
+        })
+    }
+
+    /// Whether `ip` is in the network. An IPv4-mapped IPv6 address
+    /// (`::ffff:192.0.2.1`) counts as the IPv4 address.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix_len))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix_len))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Network {
+    type Err = NetworkError;
+
+    fn from_str(s: &str) -> Result<Network, NetworkError> {
+        let (address, prefix) = match s.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (s, None),
+        };
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| NetworkError::InvalidAddress(address.to_owned()))?;
+        let prefix_len = match prefix {
+            None => {
+                if address.is_ipv4() {
+                    32
+                } else {
+                    128
+                }
+            }
+            Some(p) => p
+                .parse()
+                .map_err(|_| NetworkError::InvalidPrefixLength(p.to_owned()))?,
+        };
+        Network::new(address, prefix_len)
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
+}
+
+/// The facts of the SMTP transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Connection {
+    /// The SMTP client's address.
+    pub client_ip: IpAddr,
+    /// The HELO/EHLO name the client gave.
+    pub helo: String,
+    /// The MAIL FROM address, angle brackets optional; empty for a bounce.
+    pub mail_from: String,
+    /// The client authenticated (SMTP AUTH): mail from the MTA's own users.
+    pub authenticated: bool,
+    /// The MTA knows the client as internal (e.g. a local submission).
+    pub internal: bool,
+}
+
+impl Connection {
+    /// An unauthenticated, external connection.
+    pub fn new(client_ip: IpAddr, helo: &str, mail_from: &str) -> Connection {
+        Connection {
+            client_ip,
+            helo: helo.to_owned(),
+            mail_from: mail_from.to_owned(),
+            authenticated: false,
+            internal: false,
+        }
+    }
+}
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The authserv-id written in Authentication-Results (usually the MTA's
+    /// host name); existing fields claiming it are forgeries.
+    pub authserv_id: String,
+    /// SPF settings.
+    pub spf: spf::Config,
+    /// DKIM verification settings (also bound the header read).
+    pub dkim: VerifyConfig,
+    /// DMARC settings.
+    pub dmarc: dmarc::Config,
+    /// The time of the check in seconds since the Unix epoch (DKIM `t=`,
+    /// `x=`; SPF `%{t}`).
+    pub now: u64,
+    /// Check the HELO identity too (RFC 7208 §2.3). Default true.
+    pub check_helo: bool,
+    /// Do not check mail from authenticated clients. Default true.
+    pub skip_authenticated: bool,
+    /// Clients in these networks are not checked (as OpenDMARC's
+    /// `IgnoreHosts` or policyd-spf's `skip_addresses`). Default empty.
+    pub internal_networks: Vec<Network>,
+    /// Authentication-Results fields from these authserv-ids are read and
+    /// returned in [`Verdict::trusted_results`] (as OpenDMARC's
+    /// `TrustedAuthservIDs`). Default empty.
+    pub trusted_authserv_ids: Vec<String>,
+}
+
+impl Config {
+    /// Defaults for `authserv_id` at `now`.
+    pub fn new(authserv_id: impl Into<String>, now: u64) -> Config {
+        Config {
+            authserv_id: authserv_id.into(),
+            spf: spf::Config::default(),
+            dkim: VerifyConfig::default(),
+            dmarc: dmarc::Config::default(),
+            now,
+            check_helo: true,
+            skip_authenticated: true,
+            internal_networks: Vec::new(),
+            trusted_authserv_ids: Vec::new(),
+        }
+    }
+}
+
+/// Why a message was not checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skipped {
+    /// The client authenticated and [`Config::skip_authenticated`] is set.
+    Authenticated,
+    /// The connection was marked [`Connection::internal`].
+    Internal,
+    /// The client address is in one of [`Config::internal_networks`].
+    InternalNetwork(Network),
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skipped::Authenticated => f.write_str("authenticated client"),
+            Skipped::Internal => f.write_str("internal client"),
+            Skipped::InternalNetwork(network) => write!(f, "client in internal network {network}"),
+        }
+    }
+}
+
+/// A header field of the message the MTA should remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExistingField {
+    /// Its position among all header fields, from 0 at the top.
+    pub position: usize,
+    /// Which Authentication-Results field it is, from 1 at the top (the
+    /// index a milter passes to `smfi_chgheader`).
+    pub occurrence: usize,
+    /// The field.
+    pub field: HeaderField,
+}
+
+/// The outcome of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// Set when the message was not checked; all results are then empty.
+    pub skipped: Option<Skipped>,
+    /// SPF for the HELO name (when [`Config::check_helo`]).
+    pub spf_helo: Option<spf::Outcome>,
+    /// SPF for the MAIL FROM address (for `postmaster@<helo>` when it is
+    /// empty).
+    pub spf_mail_from: Option<spf::Outcome>,
+    /// DKIM: one result per signature, in message order, and whether the
+    /// header was complete and within bounds.
+    pub dkim: Option<Verification>,
+    /// DMARC: the result, the policy that applied, which identifiers
+    /// aligned.
+    pub dmarc: Option<dmarc::Outcome>,
+    /// What DMARC asks the receiver to do with the message
+    /// ([`Disposition::None`] when skipped or without DMARC policy). The
+    /// receiver decides; a domain in testing mode gets `None` here.
+    pub disposition: Disposition,
+    /// The field to prepend; `None` when skipped.
+    pub authentication_results: Option<AuthenticationResults>,
+    /// Existing Authentication-Results fields that claim our authserv-id:
+    /// forgeries to remove before prepending ours (RFC 8601 §5).
+    pub remove: Vec<ExistingField>,
+    /// The Authentication-Results fields from trusted authserv-ids.
+    pub trusted_results: Vec<AuthenticationResults>,
+}
+
+impl Verdict {
+    /// The Authentication-Results field to prepend, folded, without final
+    /// CRLF; `None` when skipped.
+    pub fn header_field(&self) -> Option<String> {
+        self.authentication_results
+            .as_ref()
+            .map(AuthenticationResults::to_header_field)
+    }
+}
+
+/// Reads one message for the pipeline: feed it, then [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct Inbound {
+    connection: Connection,
+    config: Config,
+    reader: MessageReader,
+    verifier: Option<Verifier>,
+    skipped: Option<Skipped>,
+    dmarc_sample: u8,
+}
+
+impl Inbound {
+    /// A pipeline for one message received over `connection`.
+    pub fn new(connection: &Connection, config: &Config) -> Inbound {
+        let skipped = if connection.internal {
+            Some(Skipped::Internal)
+        } else if config.skip_authenticated && connection.authenticated {
+            Some(Skipped::Authenticated)
+        } else {
+            config
+                .internal_networks
+                .iter()
+                .find(|n| n.contains(connection.client_ip))
+                .map(|n| Skipped::InternalNetwork(*n))
+        };
+        let verifier = skipped
+            .is_none()
+            .then(|| Verifier::new(&config.dkim, config.now));
+        Inbound {
+            connection: connection.clone(),
+            config: config.clone(),
+            reader: MessageReader::new(HeaderLimits {
+                max_fields: config.dkim.max_header_fields,
+                max_bytes: config.dkim.max_header_bytes,
+            }),
+            verifier,
+            skipped,
+            dmarc_sample: 0,
+        }
+    }
+
+    /// The random draw (0..=99) for the `pct` tag of RFC 7489 mode: the
+    /// policy applies fully when `sample < pct`. Default 0 (the policy
+    /// always applies). The core reads no randomness of its own.
+    pub fn with_dmarc_sample(mut self, sample: u8) -> Inbound {
+        self.dmarc_sample = sample;
+        self
+    }
+
+    /// Feeds the next chunk of the message.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.reader.feed(chunk);
+        if let Some(verifier) = &mut self.verifier {
+            verifier.feed(chunk);
+        }
+    }
+
+    /// Ends the message: the returned machine runs the checks.
+    pub fn finish(mut self) -> InboundCheck {
+        self.reader.finish();
+        let fields = self.reader.take_fields();
+        let mut remove = Vec::new();
+        let mut occurrence = 0;
+        for (position, field) in fields.iter().enumerate() {
+            if field.is_named(authres::FIELD_NAME.as_bytes()) {
+                occurrence += 1;
+                if authres::is_forged(field, &self.config.authserv_id) {
+                    remove.push(ExistingField {
+                        position,
+                        occurrence,
+                        field: field.clone(),
+                    });
+                }
+            }
+        }
+        let kept: Vec<HeaderField> = fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !remove.iter().any(|r| r.position == *i))
+            .map(|(_, f)| f.clone())
+            .collect();
+        let trusted_results = authres::trusted_results(&kept, &self.config.trusted_authserv_ids);
+        let verdict = Verdict {
+            skipped: self.skipped.clone(),
+            spf_helo: None,
+            spf_mail_from: None,
+            dkim: None,
+            dmarc: None,
+            disposition: Disposition::None,
+            authentication_results: None,
+            remove,
+            trusted_results,
+        };
+        if self.skipped.is_some() {
+            return InboundCheck {
+                config: self.config,
+                dmarc_sample: self.dmarc_sample,
+                spf_helo: Stage::Off,
+                spf_mail_from: Stage::Off,
+                dkim: Stage::Off,
+                dmarc: Stage::Off,
+                pending: Vec::new(),
+                verdict,
+                done: true,
+            };
+        }
+        let ip = self.connection.client_ip;
+        let now = self.config.now;
+        let spf_helo = if self.config.check_helo {
+            let input = spf::Input::helo(ip, &self.connection.helo).at(now);
+            Stage::Running(spf::Check::new(&input, &self.config.spf))
+        } else {
+            Stage::Off
+        };
+        let input =
+            spf::Input::mail_from(ip, &self.connection.helo, &self.connection.mail_from).at(now);
+        let spf_mail_from = Stage::Running(spf::Check::new(&input, &self.config.spf));
+        let dkim = match self.verifier.take() {
+            Some(verifier) => Stage::Running(verifier.finish()),
+            None => Stage::Off,
+        };
+        let mut verdict = verdict;
+        let dmarc = match dmarc::author_domain_with(&fields, &self.config.dmarc) {
+            Ok(author) => {
+                let identifiers = self.identifiers(&fields);
+                Stage::Running(Discovery::with_identifiers(
+                    &author,
+                    &identifiers,
+                    &self.config.dmarc,
+                ))
+            }
+            Err(error) => {
+                verdict.dmarc = Some(dmarc::Outcome::from_error(&error));
+                Stage::Off
+            }
+        };
+        InboundCheck {
+            config: self.config,
+            dmarc_sample: self.dmarc_sample,
+            spf_helo,
+            spf_mail_from,
+            dkim,
+            dmarc,
+            pending: Vec::new(),
+            verdict,
+            done: false,
+        }
+    }
+
+    /// The domains SPF and DKIM may authenticate, whose Organizational
+    /// Domains DMARC alignment needs: the MAIL FROM domain (the HELO name
+    /// for a bounce) and the `d=` of each DKIM-Signature that will be
+    /// checked.
+    fn identifiers(&self, fields: &[HeaderField]) -> Vec<Name> {
+        let mut identifiers = Vec::new();
+        if let Some(domain) = spf_domain(&self.connection) {
+            identifiers.push(domain);
+        }
+        let signatures = fields
+            .iter()
+            .filter(|f| f.is_named(b"DKIM-Signature"))
+            .take(self.config.dkim.max_signatures);
+        for field in signatures {
+            if let Ok(signature) = Signature::parse(field.value()) {
+                identifiers.push(signature.domain);
+            }
+        }
+        identifiers
+    }
+}
+
+/// The domain SPF checks for `connection` (RFC 7208 §2.4): the MAIL FROM
+/// domain, or the HELO name when MAIL FROM is empty.
+fn spf_domain(connection: &Connection) -> Option<Name> {
+    let mail_from = connection
+        .mail_from
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    let domain = match mail_from.rsplit_once('@') {
+        Some((_, domain)) => domain,
+        None if mail_from.is_empty() => connection.helo.as_str(),
+        None => mail_from,
+    };
+    Name::new(domain).ok()
+}
+
+/// One check inside the pipeline.
+#[derive(Debug, Clone)]
+enum Stage<M: Machine> {
+    /// Not run.
+    Off,
+    Running(M),
+    Done(M::Output),
+}
+
+impl<M: Machine> Stage<M> {
+    /// Advances a running check; adds its queries to `pending`.
+    fn poll(&mut self, part: Part, pending: &mut Vec<Pending>) {
+        if let Stage::Running(machine) = self {
+            match machine.poll() {
+                Poll::Done(output) => *self = Stage::Done(output),
+                Poll::Lookups(queries) => {
+                    for query in queries {
+                        match pending.iter_mut().find(|p| p.query == query) {
+                            Some(p) => p.parts.push(part),
+                            None => pending.push(Pending {
+                                query,
+                                parts: vec![part],
+                                answered: false,
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) {
+        if let Stage::Running(machine) = self {
+            // The check asked for this query, so it takes the answer.
+            let _ = machine.supply(query, answer);
+        }
+    }
+
+    fn output(&self) -> Option<&M::Output> {
+        match self {
+            Stage::Done(output) => Some(output),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    SpfHelo,
+    SpfMailFrom,
+    Dkim,
+    Dmarc,
+}
+
+/// A query of the current round and which checks wait for it.
+#[derive(Debug, Clone)]
+struct Pending {
+    query: Query,
+    parts: Vec<Part>,
+    answered: bool,
+}
+
+/// The checks of one message: a [`Machine`] whose output is the
+/// [`Verdict`]. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct InboundCheck {
+    config: Config,
+    dmarc_sample: u8,
+    spf_helo: Stage<spf::Check>,
+    spf_mail_from: Stage<spf::Check>,
+    dkim: Stage<VerifyCheck>,
+    dmarc: Stage<Discovery>,
+    pending: Vec<Pending>,
+    verdict: Verdict,
+    done: bool,
+}
+
+impl InboundCheck {
+    /// Polls every running check once, gathering the next round of queries.
+    fn advance(&mut self) {
+        self.pending.clear();
+        self.spf_helo.poll(Part::SpfHelo, &mut self.pending);
+        self.spf_mail_from
+            .poll(Part::SpfMailFrom, &mut self.pending);
+        self.dkim.poll(Part::Dkim, &mut self.pending);
+        self.dmarc.poll(Part::Dmarc, &mut self.pending);
+    }
+
+    fn conclude(&mut self) {
+        self.verdict.spf_helo = self.spf_helo.output().cloned();
+        self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
+        self.verdict.dkim = self.dkim.output().cloned();
+        if let Some(lookup) = self.dmarc.output() {
+            let spf = self.verdict.spf_mail_from.as_ref().and_then(|o| {
+                Some(SpfAuth {
+                    domain: Name::new(&o.domain).ok()?,
+                    result: o.result,
+                })
+            });
+            let dkim: Vec<DkimAuth> = self
+                .verdict
+                .dkim
+                .iter()
+                .flat_map(|v| &v.signatures)
+                .filter_map(|s| {
+                    Some(DkimAuth {
+                        domain: s.domain.clone()?,
+                        result: s.result,
+                    })
+                })
+                .collect();
+            let outcome = dmarc::evaluate(
+                lookup,
+                spf.as_ref(),
+                &dkim,
+                &self.config.dmarc,
+                self.dmarc_sample,
+            );
+            self.verdict.disposition = outcome.disposition;
+            self.verdict.dmarc = Some(outcome);
+        }
+        let mut ar = AuthenticationResults::new(self.config.authserv_id.clone());
+        if let Some(outcome) = &self.verdict.spf_mail_from {
+            ar.results.push(outcome.to_method_result());
+        }
+        if let Some(outcome) = &self.verdict.spf_helo {
+            ar.results.push(outcome.to_method_result());
+        }
+        if let Some(verification) = &self.verdict.dkim {
+            if verification.signatures.is_empty() {
+                ar.results.push(MethodResult {
+                    method: "dkim".into(),
+                    result: "none".into(),
+                    reason: None,
+                    properties: Vec::new(),
+                });
+            }
+            ar.results
+                .extend(verification.signatures.iter().map(dkim_method_result));
+        }
+        if let Some(outcome) = &self.verdict.dmarc {
+            ar.results.push(outcome.to_method_result());
+        }
+        self.verdict.authentication_results = Some(ar);
+        self.done = true;
+    }
+}
+
+/// The `dkim=` result of one signature (RFC 8601 §2.7.1, `header.b` from
+/// RFC 6008).
+fn dkim_method_result(signature: &SignatureResult) -> MethodResult {
+    let mut properties = Vec::new();
+    if let Some(domain) = &signature.domain {
+        properties.push(Property::new("header", "d", domain.to_string()));
+    }
+    if let Some(identity) = &signature.identity {
+        properties.push(Property::new("header", "i", identity.to_string()));
+    }
+    if let Some(selector) = &signature.selector {
+        properties.push(Property::new("header", "s", selector.clone()));
+    }
+    if let Some(algorithm) = signature.algorithm {
+        properties.push(Property::new("header", "a", algorithm.as_str()));
+    }
+    if let Some(prefix) = &signature.signature_prefix {
+        properties.push(Property::new("header", "b", prefix.clone()));
+    }
+    MethodResult {
+        method: "dkim".into(),
+        result: signature.result.as_str().into(),
+        reason: signature.reason.as_ref().map(ToString::to_string),
+        properties,
+    }
+}
+
+impl Machine for InboundCheck {
+    type Output = Verdict;
+
+    fn poll(&mut self) -> Poll<Verdict> {
+        while !self.done {
+            let waiting: Vec<Query> = self
+                .pending
+                .iter()
+                .filter(|p| !p.answered)
+                .map(|p| p.query.clone())
+                .collect();
+            if !waiting.is_empty() {
+                return Poll::Lookups(waiting);
+            }
+            self.advance();
+            if self.pending.is_empty() {
+                self.conclude();
+            }
+        }
+        Poll::Done(self.verdict.clone())
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        let Some(pending) = self
+            .pending
+            .iter_mut()
+            .find(|p| !p.answered && p.query == *query)
+        else {
+            return Err(UnexpectedAnswer {
+                query: query.clone(),
+            });
+        };
+        pending.answered = true;
+        for part in &pending.parts {
+            match part {
+                Part::SpfHelo => self.spf_helo.supply(query, answer.clone()),
+                Part::SpfMailFrom => self.spf_mail_from.supply(query, answer.clone()),
+                Part::Dkim => self.dkim.supply(query, answer.clone()),
+                Part::Dmarc => self.dmarc.supply(query, answer.clone()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::dkim::crypto::SigningKey;
+    use crate::dkim::keygen::KeyRecord;
+    use crate::dkim::sign::{SignOptions, Signer};
+    use crate::dkim::verify::DkimResult;
+    use crate::dns::{Name, RecordType, Resolver, ZoneResolver};
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn name(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    /// example.org and example.com both sign with selector `sel`; example.org
+    /// allows 192.0.2.0/24 to send.
+    fn setup() -> (ZoneResolver, Vec<Signer>) {
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(&name("example.org"), "v=spf1 ip4:192.0.2.0/24 -all");
+        zone.add_txt(&name("mx.example.org"), "v=spf1 a -all");
+        zone.add_txt(&name("_dmarc.example.org"), "v=DMARC1; p=reject");
+        zone.add(
+            &name("mx.example.org"),
+            crate::dns::RecordData::A("192.0.2.10".parse().unwrap()),
+        );
+        let mut signers = Vec::new();
+        for (i, domain) in ["example.org", "example.com"].into_iter().enumerate() {
+            let key = SigningKey::from_ed25519_seed(&[i as u8 + 1; 32]).unwrap();
+            zone.add_txt(
+                &name(&format!("sel._domainkey.{domain}")),
+                KeyRecord::for_key(&key).text(),
+            );
+            signers
+                .push(Signer::new(domain, "sel", Arc::new(key), SignOptions::default()).unwrap());
+        }
+        (zone, signers)
+    }
+
+    fn message(signers: &[Signer], extra: &str) -> Vec<u8> {
+        let plain = format!(
+            "{extra}From: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"
+        );
+        let mut out = String::new();
+        for signer in signers {
+            let field = signer.sign(plain.as_bytes(), NOW).unwrap();
+            out.push_str(&field.to_header_line());
+        }
+        out.push_str(&plain);
+        out.into_bytes()
+    }
+
+    fn run(connection: &Connection, config: &Config, message: &[u8]) -> InboundCheck {
+        let mut inbound = Inbound::new(connection, config);
+        // Any split gives the same result.
+        for chunk in message.chunks(7) {
+            inbound.feed(chunk);
+        }
+        inbound.finish()
+    }
+
+    fn connection() -> Connection {
+        Connection::new(
+            "192.0.2.10".parse().unwrap(),
+            "mx.example.org",
+            "alice@example.org",
+        )
+    }
+
+    #[test]
+    fn first_poll_asks_everything_at_once() {
+        let (zone, signers) = setup();
+        let config = Config::new("mx.example.net", NOW);
+        let mut check = run(&connection(), &config, &message(&signers, ""));
+        let Poll::Lookups(first) = check.poll() else {
+            panic!("expected lookups");
+        };
+        let mut names: Vec<String> = first.iter().map(|q| q.to_string()).collect();
+        names.sort();
+        // SPF (HELO, MAIL FROM), both DKIM keys, the DMARC tree walk of the
+        // From domain and the Organizational Domain walk of the other
+        // DKIM domain.
+        let mut expected: Vec<String> = [
+            "example.org",
+            "mx.example.org",
+            "sel._domainkey.example.org",
+            "sel._domainkey.example.com",
+            "_dmarc.example.org",
+            "_dmarc.org",
+            "_dmarc.example.com",
+            "_dmarc.com",
+        ]
+        .iter()
+        .map(|n| Query::txt(name(n)).to_string())
+        .collect();
+        expected.sort();
+        assert_eq!(names, expected);
+        // Polling again before answering returns the same queries.
+        assert_eq!(check.poll(), Poll::Lookups(first.clone()));
+        let verdict = crate::resolve(check, &zone);
+        assert_eq!(
+            verdict.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Pass
+        );
+        assert_eq!(
+            verdict.spf_helo.as_ref().unwrap().result,
+            spf::SpfResult::Pass
+        );
+        let dkim = verdict.dkim.as_ref().unwrap();
+        assert_eq!(dkim.signatures.len(), 2);
+        assert!(dkim.signatures.iter().all(|s| s.result == DkimResult::Pass));
+        let field = verdict.header_field().unwrap();
+        assert!(
+            field.starts_with("Authentication-Results: mx.example.net; spf=pass"),
+            "{field}"
+        );
+        let ar = AuthenticationResults::parse(field.split_once(':').unwrap().1.as_bytes()).unwrap();
+        let methods: Vec<&str> = ar.results.iter().map(|r| r.method.as_str()).collect();
+        assert_eq!(methods, ["spf", "spf", "dkim", "dkim", "dmarc"]);
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
+        assert_eq!(verdict.disposition, Disposition::None);
+        assert!(verdict.skipped.is_none() && verdict.remove.is_empty());
+    }
+
+    #[test]
+    fn a_query_two_checks_need_is_asked_once() {
+        let (zone, _) = setup();
+        // A bounce: MAIL FROM checks postmaster@<helo>, the same record as HELO.
+        let connection = Connection::new("192.0.2.10".parse().unwrap(), "mx.example.org", "<>");
+        let config = Config::new("mx.example.net", NOW);
+        let mut check = run(&connection, &config, b"From: a@example.org\r\n\r\nx\r\n");
+        let Poll::Lookups(first) = check.poll() else {
+            panic!("expected lookups");
+        };
+        // Once, though both SPF checks need it (the rest is DMARC).
+        let spf_queries: Vec<&Query> = first
+            .iter()
+            .filter(|q| !q.name.as_str().starts_with("_dmarc"))
+            .collect();
+        assert_eq!(spf_queries, [&Query::txt(name("mx.example.org"))]);
+        let query = &first[0];
+        check.supply(query, zone.lookup(query)).unwrap();
+        assert!(check.supply(query, zone.lookup(query)).is_err());
+        assert_eq!(check.poll(), Poll::Lookups(first[1..].to_vec()));
+        for query in &first[1..] {
+            check.supply(query, zone.lookup(query)).unwrap();
+        }
+        let Poll::Lookups(second) = check.poll() else {
+            panic!("expected lookups");
+        };
+        assert_eq!(
+            second,
+            vec![Query::new(name("mx.example.org"), RecordType::A)]
+        );
+        let verdict = crate::resolve(check, &zone);
+        assert_eq!(verdict.spf_helo.unwrap().result, spf::SpfResult::Pass);
+        assert_eq!(verdict.spf_mail_from.unwrap().result, spf::SpfResult::Pass);
+        assert!(verdict.dkim.unwrap().signatures.is_empty());
+    }
+
+    #[test]
+    fn skips_authenticated_and_internal_clients() {
+        let (zone, signers) = setup();
+        let forged = "Authentication-Results: mx.example.net; dkim=pass header.d=bank.example\r\n";
+        let message = message(&signers, forged);
+        let mut config = Config::new("mx.example.net", NOW);
+        config.internal_networks = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
+        let mut authenticated = connection();
+        authenticated.authenticated = true;
+        let mut internal = connection();
+        internal.internal = true;
+        let mut in_network = connection();
+        in_network.client_ip = "::ffff:10.1.2.3".parse().unwrap();
+        for (connection, expected) in [
+            (authenticated.clone(), Skipped::Authenticated),
+            (internal, Skipped::Internal),
+            (
+                in_network,
+                Skipped::InternalNetwork("10.0.0.0/8".parse().unwrap()),
+            ),
+        ] {
+            let mut check = run(&connection, &config, &message);
+            // Nothing to ask.
+            let Poll::Done(verdict) = check.poll() else {
+                panic!("expected a verdict at once");
+            };
+            assert_eq!(verdict.skipped, Some(expected));
+            assert!(verdict.spf_mail_from.is_none() && verdict.dkim.is_none());
+            assert_eq!(verdict.header_field(), None);
+            // Forgeries are removed all the same.
+            assert_eq!(verdict.remove.len(), 1);
+        }
+        config.skip_authenticated = false;
+        let verdict = crate::resolve(run(&authenticated, &config, &message), &zone);
+        assert_eq!(verdict.skipped, None);
+        assert!(verdict.header_field().is_some());
+    }
+
+    #[test]
+    fn forged_fields_removed_trusted_fields_read() {
+        let (zone, signers) = setup();
+        let extra = "Authentication-Results: border.example.net; spf=pass smtp.mailfrom=alice@example.org\r\n\
+                     Received: from somewhere\r\n\
+                     Authentication-Results: MX.example.NET (forged); dkim=pass header.d=bank.example\r\n\
+                     Authentication-Results: mx.example.net; broken ((\r\n\
+                     Authentication-Results: elsewhere.example; dmarc=pass header.from=example.org\r\n";
+        let mut config = Config::new("mx.example.net", NOW);
+        config.trusted_authserv_ids = vec!["border.example.net".into(), "mx.example.net".into()];
+        let verdict = crate::resolve(
+            run(&connection(), &config, &message(&signers, extra)),
+            &zone,
+        );
+        let removed: Vec<(usize, usize)> = verdict
+            .remove
+            .iter()
+            .map(|r| (r.position, r.occurrence))
+            .collect();
+        // Two DKIM-Signature fields come first.
+        assert_eq!(removed, [(4, 2), (5, 3)]);
+        assert!(
+            verdict.remove[0]
+                .field
+                .raw()
+                .starts_with(b"Authentication-Results: MX.example.NET")
+        );
+        // Our own id is trusted, but the forgeries were removed first.
+        assert_eq!(verdict.trusted_results.len(), 1);
+        assert!(verdict.trusted_results[0].is_from("border.example.net"));
+    }
+
+    #[test]
+    fn dmarc_reject_and_forwarded_mail() {
+        let (zone, signers) = setup();
+        let config = Config::new("mx.example.net", NOW);
+        // A spoof from an address example.org does not use, unsigned.
+        let spoofer = Connection::new(
+            "198.18.0.1".parse().unwrap(),
+            "spoof.example",
+            "alice@example.org",
+        );
+        let verdict = crate::resolve(run(&spoofer, &config, &message(&[], "")), &zone);
+        assert_eq!(
+            verdict.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Fail
+        );
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+        assert!(verdict.header_field().unwrap().contains("dmarc=fail"));
+        // The signed message through a forwarder: SPF fails, the aligned
+        // DKIM signature carries DMARC.
+        let verdict = crate::resolve(run(&spoofer, &config, &message(&signers[..1], "")), &zone);
+        assert_eq!(
+            verdict.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Fail
+        );
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
+        assert_eq!(
+            dmarc.aligned,
+            [dmarc::AlignedIdentifier::Dkim(name("example.org"))]
+        );
+        assert_eq!(verdict.disposition, Disposition::None);
+        // No usable From: permerror, no DNS needed for DMARC.
+        let verdict = crate::resolve(
+            run(
+                &spoofer,
+                &config,
+                b"From: a@example.org, b@example.com\r\n\r\nx\r\n",
+            ),
+            &zone,
+        );
+        assert_eq!(verdict.dmarc.unwrap().result, dmarc::DmarcResult::PermError);
+    }
+
+    #[test]
+    fn networks() {
+        let net: Network = "192.0.2.0/24".parse().unwrap();
+        assert!(net.contains("192.0.2.255".parse().unwrap()));
+        assert!(!net.contains("192.0.3.0".parse().unwrap()));
+        assert!(!net.contains("2001:db8::1".parse().unwrap()));
+        let all: Network = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("203.0.113.1".parse().unwrap()));
+        let host: Network = "2001:db8::1".parse().unwrap();
+        assert_eq!(host.to_string(), "2001:db8::1/128");
+        assert!(host.contains("2001:db8::1".parse().unwrap()));
+        assert!(!host.contains("2001:db8::2".parse().unwrap()));
+        assert_eq!(
+            "10.0.0.0/33".parse::<Network>(),
+            Err(NetworkError::PrefixTooLong {
+                prefix_len: 33,
+                max: 32
+            })
+        );
+        assert!(matches!(
+            "10.0.0/8".parse::<Network>(),
+            Err(NetworkError::InvalidAddress(_))
+        ));
+        assert!(matches!(
+            "10.0.0.0/x".parse::<Network>(),
+            Err(NetworkError::InvalidPrefixLength(_))
+        ));
+    }
+}

@@ -142,7 +142,7 @@ impl PySignatureResult {
 /// The outcome of verifying a message: one result per signature.
 #[pyclass(frozen, module = "mailauth.dkim", name = "DkimResult")]
 pub(crate) struct PyDkimResult {
-    verification: Verification,
+    pub(crate) verification: Verification,
     signatures: Py<PyTuple>,
 }
 

@@ -9,6 +9,7 @@
 //!       +-- SignError           a message cannot be signed
 //!       +-- ZoneError           zone-file text does not parse
 //!       +-- ResolverError       a Python resolver returned something unusable
+//!       +-- ParseError          a header field given to a parser does not parse
 //! Exception
 //!  +-- DnsError                 raised by resolvers to give an answer kind
 //!       +-- NXDomain, NoData, TempFail, PermFail
@@ -58,6 +59,12 @@ create_exception!(
     "A resolver returned a value that is not a list of records of the asked type."
 );
 create_exception!(
+    mailauth,
+    ParseError,
+    MailAuthError,
+    "A header field given to a parser does not parse."
+);
+create_exception!(
     mailauth.dns,
     DnsError,
     PyException,
@@ -91,6 +98,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SignError", py.get_type::<SignError>())?;
     m.add("ZoneError", py.get_type::<ZoneError>())?;
     m.add("ResolverError", py.get_type::<ResolverError>())?;
+    m.add("ParseError", py.get_type::<ParseError>())?;
     m.add("DnsError", py.get_type::<DnsError>())?;
     m.add("NXDomain", py.get_type::<NXDomain>())?;
     m.add("NoData", py.get_type::<NoData>())?;

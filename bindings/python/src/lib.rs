@@ -14,14 +14,18 @@
 //!   iterator of chunks;
 //! - [`check`]: `Check`, a type-erased sans-IO machine that Python drives
 //!   (blocking in Rust, or from asyncio through `poll`/`supply`);
-//! - [`spf`], [`dkim`]: the entry points and their frozen result classes.
+//! - [`spf`], [`dkim`], [`dmarc`], [`inbound`], [`authres`]: the entry
+//!   points and their frozen result classes.
 
 use pyo3::prelude::*;
 
+mod authres;
 mod check;
 mod dkim;
+mod dmarc;
 mod dns;
 mod errors;
+mod inbound;
 mod message;
 mod spf;
 
@@ -35,6 +39,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     check::register(m)?;
     spf::register(m)?;
     dkim::register(m)?;
+    dmarc::register(m)?;
+    authres::register(m)?;
+    inbound::register(m)?;
     Ok(())
 }
 

@@ -63,7 +63,7 @@ fn spf_check(
 /// The outcome of an SPF check.
 #[pyclass(frozen, module = "mailauth.spf", name = "SpfResult")]
 pub(crate) struct PySpfResult {
-    outcome: spf::Outcome,
+    pub(crate) outcome: spf::Outcome,
 }
 
 impl Outcome for spf::Outcome {

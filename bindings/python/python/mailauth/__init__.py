@@ -1,4 +1,4 @@
-"""Mail authentication for Python: SPF, DKIM and Authentication-Results.
+"""Mail authentication for Python: SPF, DKIM, DMARC and Authentication-Results.
 
 The work is done by the Rust engine in the private module ``mailauth._native``;
 this package is a thin, typed layer over it.
@@ -15,14 +15,18 @@ configuration only.
 
 from __future__ import annotations
 
-from mailauth import dkim, dns, spf
+from mailauth import authres, dkim, dmarc, dns, spf
 from mailauth._driver import resolve, resolve_async
+from mailauth._inbound import authenticate, authenticate_async, start_authenticate
 from mailauth._native import (
     CRYPTO_BACKEND,
+    AuthResult,
     Check,
     ConfigError,
     InvalidKeyError,
     MailAuthError,
+    ParseError,
+    RemovedField,
     ResolverError,
     SignError,
     ZoneError,
@@ -31,17 +35,25 @@ from mailauth._native import (
 
 __all__ = [
     "CRYPTO_BACKEND",
+    "AuthResult",
     "Check",
     "ConfigError",
     "InvalidKeyError",
     "MailAuthError",
+    "ParseError",
+    "RemovedField",
     "ResolverError",
     "SignError",
     "ZoneError",
     "__version__",
+    "authenticate",
+    "authenticate_async",
+    "authres",
     "dkim",
+    "dmarc",
     "dns",
     "resolve",
     "resolve_async",
     "spf",
+    "start_authenticate",
 ]

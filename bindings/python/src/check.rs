@@ -103,15 +103,21 @@ impl PyCheck {
             .ok_or_else(|| MailAuthError::new_err("the check has not finished"))
     }
 
-    fn resolve_natively(&self, py: Python<'_>, resolver: &NativeResolver) -> PyResult<Py<PyAny>> {
+    fn resolve_natively(
+        &self,
+        py: Python<'_>,
+        resolver: &NativeResolver,
+        parallel: bool,
+    ) -> PyResult<Py<PyAny>> {
         py.detach(|| {
             loop {
                 let queries = self.with(|m| m.poll());
                 if queries.is_empty() {
                     return;
                 }
-                // The queries of one poll are independent: ask them at once.
-                let answers: Vec<Answer> = if queries.len() == 1 {
+                // The queries of one poll are independent: a resolver that
+                // waits on the network is asked them all at once.
+                let answers: Vec<Answer> = if !parallel || queries.len() == 1 {
                     queries.iter().map(|q| resolver.lookup(q)).collect()
                 } else {
                     std::thread::scope(|scope| {
@@ -170,8 +176,8 @@ impl PyCheck {
     /// Runs the check to its end with `resolver` (blocking) and returns the
     /// result.
     fn resolve(&self, py: Python<'_>, resolver: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        if let Some(native) = dns::native_resolver(resolver) {
-            return self.resolve_natively(py, &native);
+        if let Some((native, parallel)) = dns::native_resolver(resolver) {
+            return self.resolve_natively(py, &native, parallel);
         }
         loop {
             let queries = self.poll_detached(py);

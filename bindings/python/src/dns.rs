@@ -220,13 +220,15 @@ impl PyStubResolver {
     }
 }
 
-/// The Rust resolver behind a bundled resolver object, if `resolver` is one.
-pub(crate) fn native_resolver(resolver: &Bound<'_, PyAny>) -> Option<NativeResolver> {
+/// The Rust resolver behind a bundled resolver object, if `resolver` is
+/// one, and whether its lookups wait on the network (so are worth asking in
+/// parallel).
+pub(crate) fn native_resolver(resolver: &Bound<'_, PyAny>) -> Option<(NativeResolver, bool)> {
     if let Ok(zone) = resolver.cast::<PyZoneResolver>() {
-        return Some(zone.get().resolver.clone());
+        return Some((zone.get().resolver.clone(), false));
     }
     if let Ok(stub) = resolver.cast::<PyStubResolver>() {
-        return Some(stub.get().resolver.clone());
+        return Some((stub.get().resolver.clone(), true));
     }
     None
 }

@@ -227,3 +227,24 @@ def test_stub_resolver_bad_arguments() -> None:
     with pytest.raises(TypeError):
         mdns.StubResolver("127.0.0.1")  # type: ignore[arg-type]
     assert repr(mdns.StubResolver(["::1"], timeout=1.5)) == "StubResolver(nameservers=['[::1]:53'], timeout=1.5)"
+
+
+def test_stub_resolver_answers_a_round_of_queries_in_parallel() -> None:
+    from mailauth import dkim
+
+    from conftest import MESSAGE, NOW
+
+    keys = [dkim.generate_key("ed25519") for _ in range(3)]
+    srv = LoopbackServer(
+        {(f"k{i}._domainkey.example.org", "TXT"): [f'"{key.dns_record()}"'] for i, key in enumerate(keys)}
+    )
+    try:
+        message = MESSAGE
+        for i, key in enumerate(keys):
+            message = dkim.sign(message, key=key, domain="example.org", selector=f"k{i}", now=NOW).encode() + message
+        stub = mdns.StubResolver([f"127.0.0.1:{srv.port}"], timeout=2.0)
+        result = dkim.verify(message, resolver=stub, now=NOW)
+        assert [s.result for s in result.signatures] == ["pass", "pass", "pass"]
+        assert [s.selector for s in result.signatures] == ["k2", "k1", "k0"]
+    finally:
+        srv.close()

@@ -60,3 +60,15 @@ def test_dkimpy_rejects_what_mailauth_marks_as_tampered(ed25519_key: dkim.Privat
     assert dkimpy.verify(tampered, dnsfunc=lambda name, timeout=5: record) is False
     result = dkim.verify(tampered, resolver=zone_with((ed25519_key, "sel")), now=NOW)
     assert result.signatures[0].reason == "signature did not verify"
+
+
+@pytest.mark.parametrize("domain", ["example.org", "mail.example.org", "a-rather-long-subdomain.example.org"])
+def test_dkimpy_verifies_whatever_the_folding(ed25519_key: dkim.PrivateKey, domain: str) -> None:
+    # The fields differ in length, so the folds fall in different places;
+    # dkimpy 1.1 fails when one falls inside bh=.
+    record = ed25519_key.dns_record().encode()
+    for length in range(0, 40, 3):
+        message = MESSAGE.replace(b"Lunch", b"Lunch" + b"x" * length)
+        for selector in ("s", "selector2026"):
+            field = dkim.sign(message, key=ed25519_key, domain=domain, selector=selector, now=NOW + length)
+            assert dkimpy.verify(field.encode() + message, dnsfunc=lambda name, timeout=5: record), (field, length)

@@ -62,13 +62,29 @@ def test_dkimpy_rejects_what_mailauth_marks_as_tampered(ed25519_key: dkim.Privat
     assert result.signatures[0].reason == "signature did not verify"
 
 
-@pytest.mark.parametrize("domain", ["example.org", "mail.example.org", "a-rather-long-subdomain.example.org"])
-def test_dkimpy_verifies_whatever_the_folding(ed25519_key: dkim.PrivateKey, domain: str) -> None:
-    # The fields differ in length, so the folds fall in different places;
-    # dkimpy 1.1 fails when one falls inside bh=.
+HEADERS = (
+    b"From: Alice <alice@example.org>\r\n"
+    b"To: Bob <bob@example.net>\r\n"
+    b"Subject: The quarterly figures\r\n"
+    b"Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+    b"Message-ID: <figures@example.org>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+)
+
+
+@pytest.mark.parametrize("selector", ["s", "sel", "mail", "selector2026"])
+def test_dkimpy_verifies_whatever_the_folding(ed25519_key: dkim.PrivateKey, selector: str) -> None:
+    # The fields differ in length, so the folds fall in different places.
+    # With selector "sel" and these header fields, bh= would reach past
+    # column 78: dkimpy 1.1 keeps FWS found inside bh= and fails, so the
+    # signer never folds there.
     record = ed25519_key.dns_record().encode()
-    for length in range(0, 40, 3):
-        message = MESSAGE.replace(b"Lunch", b"Lunch" + b"x" * length)
-        for selector in ("s", "selector2026"):
-            field = dkim.sign(message, key=ed25519_key, domain=domain, selector=selector, now=NOW + length)
-            assert dkimpy.verify(field.encode() + message, dnsfunc=lambda name, timeout=5: record), (field, length)
+    for domain in ("example.org", "mail.example.org"):
+        message = HEADERS + b"Figures attached.\r\n"
+        field = dkim.sign(message, key=ed25519_key, domain=domain, selector=selector, now=NOW)
+        assert "bh=" in field
+        bh = field.replace("\r\n ", " ").split("bh=")[1].split(";")[0]
+        assert " " not in bh, field
+        assert dkimpy.verify(field.encode() + message, dnsfunc=lambda name, timeout=5: record), field

@@ -2,7 +2,8 @@
 //! Authentication-Results field) for a 4 KiB message with one rsa-sha256
 //! signature (2048-bit key) over the in-memory zone resolver, beside the
 //! DKIM verification alone and the RSA signature check alone, which tell
-//! the share of the pipeline spent in crypto:
+//! the share of the pipeline spent in crypto; and the rendering and parsing
+//! of the Authentication-Results field it produces:
 //! `cargo bench --bench inbound`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -10,6 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mailauth::authres::AuthenticationResults;
 use mailauth::dkim::Algorithm;
 use mailauth::dkim::crypto::SigningKey;
 use mailauth::dkim::sign::{SignOptions, Signer};
@@ -106,6 +108,19 @@ fn bench(c: &mut Criterion) {
         },
     );
     group.finish();
+
+    // Authentication-Results alone: render the verdict's field, parse it.
+    let ar = verdict.authentication_results.clone().unwrap();
+    let value = field
+        .strip_prefix("Authentication-Results:")
+        .unwrap()
+        .to_owned();
+    c.bench_function(format!("authres/render {} B", field.len()).as_str(), |b| {
+        b.iter(|| black_box(&ar).to_header_field());
+    });
+    c.bench_function(format!("authres/parse {} B", value.len()).as_str(), |b| {
+        b.iter(|| AuthenticationResults::parse(black_box(value.as_bytes())).unwrap());
+    });
 
     // The RSA check alone, over signed header data of the same size as the
     // message's (about 400 octets).

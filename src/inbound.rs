@@ -55,12 +55,12 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::authres::{self, AuthenticationResults, MethodResult, Property};
-use crate::dkim::signature::Signature;
+use crate::dkim::tags::TagList;
 use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig};
 use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
 use crate::dns::{Answer, Name, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
-use crate::message::{HeaderField, HeaderLimits, MessageReader};
+use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 use crate::spf;
 
 /// An IP network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`; a bare
@@ -301,6 +301,11 @@ pub struct Verdict {
     /// Existing Authentication-Results fields that claim our authserv-id:
     /// forgeries to remove before prepending ours (RFC 8601 §5).
     pub remove: Vec<ExistingField>,
+    /// The header went past the bounds of [`Config::dkim`]
+    /// (`max_header_fields`, `max_header_bytes`): the fields after the bound
+    /// were not read, so forgeries among them are not in
+    /// [`remove`](Self::remove). An MTA should refuse such a message.
+    pub header_error: Option<HeaderError>,
     /// The Authentication-Results fields from trusted authserv-ids.
     pub trusted_results: Vec<AuthenticationResults>,
 }
@@ -390,13 +395,18 @@ impl Inbound {
                 }
             }
         }
-        let kept: Vec<HeaderField> = fields
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !remove.iter().any(|r| r.position == *i))
-            .map(|(_, f)| f.clone())
-            .collect();
-        let trusted_results = authres::trusted_results(&kept, &self.config.trusted_authserv_ids);
+        // Forgeries are left out even when our own id is trusted.
+        let trusted_results = if self.config.trusted_authserv_ids.is_empty() {
+            Vec::new()
+        } else {
+            let kept: Vec<HeaderField> = fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !remove.iter().any(|r| r.position == *i))
+                .map(|(_, f)| f.clone())
+                .collect();
+            authres::trusted_results(&kept, &self.config.trusted_authserv_ids)
+        };
         let verdict = Verdict {
             skipped: self.skipped.clone(),
             spf_helo: None,
@@ -406,6 +416,7 @@ impl Inbound {
             disposition: Disposition::None,
             authentication_results: None,
             remove,
+            header_error: self.reader.error(),
             trusted_results,
         };
         if self.skipped.is_some() {
@@ -478,9 +489,13 @@ impl Inbound {
             .filter(|f| f.is_named(b"DKIM-Signature"))
             .take(self.config.dkim.max_signatures);
         for field in signatures {
-            if let Ok(signature) = Signature::parse(field.value()) {
-                identifiers.push(signature.domain);
-            }
+            // Only `d=` is needed here: the verifier parses the whole field.
+            let domain = TagList::parse(field.value())
+                .ok()
+                .and_then(|tags| tags.get("d"))
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| Name::new(d).ok());
+            identifiers.extend(domain);
         }
         identifiers
     }
@@ -1001,6 +1016,21 @@ mod tests {
             &zone,
         );
         assert_eq!(verdict.dmarc.unwrap().result, dmarc::DmarcResult::PermError);
+    }
+
+    #[test]
+    fn header_past_its_bounds_is_reported() {
+        let (zone, _) = setup();
+        let mut config = Config::new("mx.example.net", NOW);
+        config.dkim.max_header_fields = 3;
+        let message = "From: a@example.org\r\nTo: b@example.com\r\nSubject: s\r\n\
+                       Authentication-Results: mx.example.net; dkim=pass\r\n\r\nbody\r\n";
+        let verdict = crate::resolve(run(&connection(), &config, message.as_bytes()), &zone);
+        assert_eq!(
+            verdict.header_error,
+            Some(HeaderError::TooManyFields { limit: 3 })
+        );
+        assert!(verdict.remove.is_empty());
     }
 
     #[test]

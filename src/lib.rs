@@ -24,6 +24,10 @@
 //! source (a blocking resolver, an async runtime, an MTA's own DNS client
 //! handing over raw packets). [`resolve`] is the blocking driver.
 //!
+//! A receiving MTA runs everything at once with [`inbound`]: SPF, DKIM and
+//! DMARC on one message, as one machine, ending in a verdict with the
+//! Authentication-Results field to prepend.
+//!
 //! ## Example
 //!
 //! ```

@@ -312,3 +312,366 @@ fn dkimpy_verification_cases() {
         .collect();
     assert_eq!(disagreements, known);
 }
+
+// ---------------------------------------------------------------------------
+// Hostile input: a clear outcome, bounded work, no panic.
+
+fn timed<T>(f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let value = f();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    value
+}
+
+#[test]
+fn hostile_ten_thousand_header_fields() {
+    let zone = rfc8463_zone();
+    let mut message = rfc8463_message();
+    let mut junk = Vec::new();
+    for i in 0..10_000 {
+        junk.extend_from_slice(format!("X-Junk-{i}: value\r\n").as_bytes());
+    }
+    message.splice(0..0, junk);
+    let outcome =
+        timed(|| verify_chunks(&message, 4096, &VerifyConfig::default(), RFC8463_NOW, &zone));
+    assert_eq!(
+        outcome.header_error,
+        Some(mailauth::message::HeaderError::TooManyFields { limit: 1000 })
+    );
+    // The signatures came after the limit: not seen, so no result.
+    assert!(outcome.signatures.is_empty());
+    // With the signatures first, they are reported as unverifiable.
+    let mut message = rfc8463_message();
+    let separator = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let mut junk = Vec::new();
+    for i in 0..10_000 {
+        junk.extend_from_slice(format!("X-Junk-{i}: value\r\n").as_bytes());
+    }
+    message.splice(separator..separator, junk);
+    let outcome =
+        timed(|| verify_chunks(&message, 4096, &VerifyConfig::default(), RFC8463_NOW, &zone));
+    for signature in &outcome.signatures {
+        assert_eq!(signature.result, DkimResult::PermError);
+        assert!(matches!(signature.reason, Some(Reason::HeaderLimit(_))));
+    }
+    assert_eq!(outcome.signatures.len(), 2);
+}
+
+#[test]
+fn hostile_signature_naming_a_thousand_headers() {
+    let zone = rfc8463_zone();
+    let text = String::from_utf8(rfc8463_message()).unwrap();
+    let many = "from:".repeat(1000);
+    let changed = text.replacen("h=from : to :", &format!("h={many}to :"), 1);
+    assert_ne!(changed, text);
+    let outcome = timed(|| {
+        verify_chunks(
+            changed.as_bytes(),
+            4096,
+            &VerifyConfig::default(),
+            RFC8463_NOW,
+            &zone,
+        )
+    });
+    assert_eq!(outcome.signatures[0].result, DkimResult::Fail);
+    assert_eq!(
+        outcome.signatures[0].reason,
+        Some(Reason::SignatureMismatch)
+    );
+    assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
+}
+
+#[test]
+fn hostile_one_megabyte_signature_tag() {
+    let zone = rfc8463_zone();
+    let text = String::from_utf8(rfc8463_message()).unwrap();
+    let huge = "A".repeat(1 << 20);
+    let changed = text.replacen("b=/gCrinpc", &format!("b={huge}"), 1);
+    // Past the default header bound: every signature is unverifiable.
+    let outcome = timed(|| {
+        verify_chunks(
+            changed.as_bytes(),
+            4096,
+            &VerifyConfig::default(),
+            RFC8463_NOW,
+            &zone,
+        )
+    });
+    assert!(outcome.header_error.is_some());
+    assert!(
+        outcome
+            .signatures
+            .iter()
+            .all(|s| s.result == DkimResult::PermError)
+    );
+    // Within a raised bound: parsed, then refused by the crypto.
+    let config = VerifyConfig {
+        max_header_bytes: 4 << 20,
+        ..VerifyConfig::default()
+    };
+    let outcome = timed(|| verify_chunks(changed.as_bytes(), 4096, &config, RFC8463_NOW, &zone));
+    assert_eq!(outcome.header_error, None);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Fail);
+    assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
+}
+
+#[test]
+fn hostile_garbage_key_records() {
+    let text = rfc8463_message();
+    for garbage in [
+        &b"\xff\xfe\x00garbage;;;==="[..],
+        b"v=DKIM1; k=ed25519; p=!!!!",
+        b"k=ed25519; p=AAAA",
+        b"",
+        &[b'x'; 5000],
+    ] {
+        let mut zone = rfc8463_zone();
+        let name = Name::new("brisbane._domainkey.football.example.com").unwrap();
+        zone.remove(&name);
+        zone.add_txt(&name, garbage);
+        let outcome =
+            timed(|| verify_chunks(&text, 4096, &VerifyConfig::default(), RFC8463_NOW, &zone));
+        assert_eq!(
+            outcome.signatures[0].result,
+            DkimResult::PermError,
+            "{garbage:?}"
+        );
+        assert!(
+            matches!(
+                outcome.signatures[0].reason,
+                Some(Reason::KeyRecordSyntax(_) | Reason::BadKey(_))
+            ),
+            "{:?}",
+            outcome.signatures[0].reason
+        );
+        assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
+    }
+}
+
+#[test]
+fn hostile_message_without_separator() {
+    let zone = rfc8463_zone();
+    let message = rfc8463_message();
+    let separator = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let header_only = &message[..separator];
+    let outcome = verify_chunks(
+        header_only,
+        100,
+        &VerifyConfig::default(),
+        RFC8463_NOW,
+        &zone,
+    );
+    assert!(!outcome.header_complete);
+    // All header, empty body: the body hash no longer matches.
+    assert_eq!(
+        results(&outcome),
+        vec![
+            (DkimResult::Fail, Some(Reason::BodyHashMismatch)),
+            (DkimResult::Fail, Some(Reason::BodyHashMismatch))
+        ]
+    );
+    // Random bytes and an empty message: no signature, no panic.
+    let outcome = verify_chunks(b"", 1, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert!(outcome.signatures.is_empty());
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let outcome =
+        timed(|| verify_chunks(&noise, 777, &VerifyConfig::default(), RFC8463_NOW, &zone));
+    assert!(
+        outcome
+            .signatures
+            .iter()
+            .all(|s| s.result != DkimResult::Pass)
+    );
+}
+
+#[test]
+fn signature_limit_and_policies() {
+    let zone = rfc8463_zone();
+    let config = VerifyConfig {
+        max_signatures: 1,
+        ..VerifyConfig::default()
+    };
+    let outcome = verify_chunks(&rfc8463_message(), 4096, &config, RFC8463_NOW, &zone);
+    assert_eq!(
+        results(&outcome),
+        vec![
+            (DkimResult::Pass, None),
+            (DkimResult::Neutral, Some(Reason::NotChecked))
+        ]
+    );
+    // A key record that refuses sha256, one of the wrong type, one revoked,
+    // one not for email, one with t=s.
+    for (record, reason) in [
+        (
+            "v=DKIM1; k=ed25519; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            "hash",
+        ),
+        (
+            "v=DKIM1; k=rsa; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            "type",
+        ),
+        ("v=DKIM1; k=ed25519; p=", "revoked"),
+        (
+            "v=DKIM1; k=ed25519; s=tlsrpt; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            "service",
+        ),
+        (
+            "v=DKIM1; k=ed25519; t=s:y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            "strict",
+        ),
+    ] {
+        let mut zone = rfc8463_zone();
+        let name = Name::new("brisbane._domainkey.football.example.com").unwrap();
+        zone.remove(&name);
+        zone.add_txt(&name, record);
+        let outcome = verify_chunks(
+            &rfc8463_message(),
+            4096,
+            &VerifyConfig::default(),
+            RFC8463_NOW,
+            &zone,
+        );
+        let got = &outcome.signatures[0];
+        match reason {
+            "hash" => assert_eq!(
+                got.reason,
+                Some(Reason::HashNotAllowed(
+                    mailauth::dkim::HashAlgorithm::Sha256
+                ))
+            ),
+            "type" => assert!(matches!(got.reason, Some(Reason::KeyTypeMismatch { .. }))),
+            "revoked" => assert_eq!(got.reason, Some(Reason::KeyRevoked)),
+            "service" => assert_eq!(got.reason, Some(Reason::ServiceTypeMismatch)),
+            // i=@football.example.com equals d=: t=s is satisfied.
+            _ => {
+                assert_eq!(got.result, DkimResult::Pass);
+                assert!(got.testing);
+            }
+        }
+    }
+    // Key not found.
+    let mut zone = rfc8463_zone();
+    zone.remove(&Name::new("test._domainkey.football.example.com").unwrap());
+    let outcome = verify_chunks(
+        &rfc8463_message(),
+        4096,
+        &VerifyConfig::default(),
+        RFC8463_NOW,
+        &zone,
+    );
+    assert_eq!(outcome.signatures[1].reason, Some(Reason::KeyNotFound));
+    assert_eq!(outcome.signatures[1].result, DkimResult::PermError);
+    // The RFC 8463 RSA key is 1024 bits: refused under a 2048-bit minimum.
+    let config = VerifyConfig {
+        min_rsa_bits: 2048,
+        ..VerifyConfig::default()
+    };
+    let outcome = verify_chunks(
+        &rfc8463_message(),
+        4096,
+        &config,
+        RFC8463_NOW,
+        &rfc8463_zone(),
+    );
+    assert_eq!(
+        outcome.signatures[1].reason,
+        Some(Reason::KeyTooShort {
+            bits: 1024,
+            minimum: 2048
+        })
+    );
+}
+
+// ---------------------------------------------------------------------------
+// l= (body length): honoured and reported.
+
+/// Signs `body` with the RFC 8463 Ed25519 key (s=brisbane,
+/// d=football.example.com), relaxed/relaxed, with `l=` when given, and
+/// returns the message with `extra` appended to the body after signing.
+fn sign_with_length(body: &[u8], length: Option<u64>, extra: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    use mailauth::dkim::HashAlgorithm;
+    use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalization};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let seed: [u8; 32] = b64
+        .decode(
+            std::fs::read_to_string(Path::new(RFC_DIR).join("rfc8463-A1-ed25519-secret-seed.b64"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = mailauth::dkim::crypto::SigningKey::from_ed25519_seed(&seed).unwrap();
+    let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, length);
+    hasher.update(body);
+    let body_hash = b64.encode(hasher.finish().digest);
+    let length_tag = length.map(|l| format!(" l={l};")).unwrap_or_default();
+    let unsigned = format!(
+        " v=1; a=ed25519-sha256; c=relaxed/relaxed; d=football.example.com; s=brisbane;{length_tag} h=from; bh={body_hash}; b="
+    );
+    let from = " Joe <joe@football.example.com>";
+    let mut data = Vec::new();
+    HeaderCanonicalization::Relaxed.append(b"From", from.as_bytes(), &mut data);
+    HeaderCanonicalization::Relaxed.append(b"DKIM-Signature", unsigned.as_bytes(), &mut data);
+    data.truncate(data.len() - 2);
+    let signature = b64.encode(
+        key.sign(mailauth::dkim::Algorithm::Ed25519Sha256, &data)
+            .unwrap(),
+    );
+    let mut message =
+        format!("DKIM-Signature:{unsigned}{signature}\r\nFrom:{from}\r\n\r\n").into_bytes();
+    message.extend_from_slice(body);
+    message.extend_from_slice(extra);
+    message
+}
+
+#[test]
+fn body_length_is_honoured_and_reported() {
+    let zone = rfc8463_zone();
+    let body = b"Hello,\r\n\r\nthe signed part.\r\n";
+    let canonical_length = body.len() as u64;
+    // Signed as is, with l= the whole body: pass, nothing unsigned.
+    let message = sign_with_length(body, Some(canonical_length), b"");
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Pass);
+    assert_eq!(outcome.signatures[0].body_length, Some(canonical_length));
+    assert_eq!(outcome.signatures[0].unsigned_body_octets, 0);
+    // Content appended after signing: still a pass under the default
+    // policy, with the unsigned octets reported.
+    let appended = b"Appended by someone else.\r\n";
+    let message = sign_with_length(body, Some(canonical_length), appended);
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Pass);
+    assert_eq!(
+        outcome.signatures[0].unsigned_body_octets,
+        appended.len() as u64
+    );
+    // Refused when the configuration says so.
+    let strict = VerifyConfig {
+        unsigned_body_content: mailauth::dkim::verify::UnsignedBodyContent::Fail,
+        ..VerifyConfig::default()
+    };
+    let outcome = verify_chunks(&message, 7, &strict, RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].result, DkimResult::Fail);
+    assert_eq!(
+        outcome.signatures[0].reason,
+        Some(Reason::UnsignedBodyContent)
+    );
+    // Without l=, appended content breaks the body hash.
+    let message = sign_with_length(body, None, appended);
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].reason, Some(Reason::BodyHashMismatch));
+    // A changed byte inside the signed part fails even with l=.
+    let mut message = sign_with_length(body, Some(canonical_length), appended);
+    let position = message.windows(6).position(|w| w == b"signed").unwrap();
+    message[position] = b'S';
+    let outcome = verify_chunks(&message, 7, &VerifyConfig::default(), RFC8463_NOW, &zone);
+    assert_eq!(outcome.signatures[0].reason, Some(Reason::BodyHashMismatch));
+}

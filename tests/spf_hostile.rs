@@ -305,6 +305,8 @@ proptest! {
         let mut ar = mailauth::authres::AuthenticationResults::new("mx.example.org");
         ar.results.push(outcome.to_method_result());
         let field = ar.to_header_field();
-        prop_assert!(!field.replace("\r\n\t", "").contains(['\r', '\n']));
+        // Authentication-Results also folds inside a long quoted value, before
+        // one of its spaces.
+        prop_assert!(!field.replace("\r\n\t", "").replace("\r\n ", "").contains(['\r', '\n']));
     }
 }

@@ -196,7 +196,7 @@ impl AuthenticationResults {
     /// The whole field, `Authentication-Results: ...`, folded at 78
     /// columns with CRLF followed by a tab; no final CRLF.
     pub fn to_header_field(&self) -> String {
-        render::fold("Authentication-Results:", &self.pieces())
+        render::fold_long_values("Authentication-Results:", &self.pieces())
     }
 }
 

@@ -65,8 +65,12 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
 pub(crate) fn value(s: &str, address: bool) -> String {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again.
-    let sanitized: String = s.chars().map(sanitize).collect();
-    let s = sanitized.as_str();
+    let sanitized: std::borrow::Cow<'_, str> = if s.chars().any(char::is_control) {
+        s.chars().map(sanitize).collect::<String>().into()
+    } else {
+        s.into()
+    };
+    let s = sanitized.as_ref();
     let bare = is_token(s)
         || (address
             && (is_dot_atom(s)
@@ -120,12 +124,21 @@ pub(crate) fn join_unfolded(pieces: &[Piece]) -> String {
 }
 
 /// `name` then the pieces, folded (CRLF TAB) before a piece that would
-/// pass column 78. A piece longer than a line is folded at its own spaces,
-/// CRLF going before the space: the spaces of a piece are inside
-/// quoted-strings or comments, where folding white space is allowed and
-/// unfolding gives the text back unchanged. A line never holds only white
-/// space.
+/// pass column 78. A piece longer than a line stays whole.
 pub(crate) fn fold(name: &str, pieces: &[Piece]) -> String {
+    fold_pieces(name, pieces, false)
+}
+
+/// As [`fold`], and a piece longer than a line is folded at its own spaces,
+/// CRLF going before the space: the spaces of an Authentication-Results
+/// piece are inside quoted-strings, where folding white space is allowed
+/// and unfolding gives the text back unchanged. A line never holds only
+/// white space.
+pub(crate) fn fold_long_values(name: &str, pieces: &[Piece]) -> String {
+    fold_pieces(name, pieces, true)
+}
+
+fn fold_pieces(name: &str, pieces: &[Piece], split_long: bool) -> String {
     let mut out = String::from(name);
     let mut column = name.len();
     // Whether the current line holds text after the name or the fold.
@@ -133,20 +146,34 @@ pub(crate) fn fold(name: &str, pieces: &[Piece]) -> String {
     for piece in pieces {
         out.push_str(piece.glue);
         column += piece.glue.len();
+        let width = piece.text.chars().count();
+        if column + 1 + width > FOLD_COLUMN && line_has_text {
+            out.push_str("\r\n\t");
+            column = 1;
+        } else {
+            out.push(' ');
+            column += 1;
+        }
+        if !split_long || column + width <= FOLD_COLUMN {
+            out.push_str(&piece.text);
+            column += width;
+            line_has_text = true;
+            continue;
+        }
         for (i, word) in piece.text.split(' ').enumerate() {
-            let width = word.chars().count();
-            if column + 1 + width > FOLD_COLUMN && line_has_text {
-                // Between pieces the fold replaces the separating space;
-                // inside a piece the space stays after the line break.
-                out.push_str(if i == 0 { "\r\n\t" } else { "\r\n " });
-                column = 1;
-                line_has_text = false;
-            } else {
+            let word_width = word.chars().count();
+            if i > 0 {
+                if column + 1 + word_width > FOLD_COLUMN && line_has_text {
+                    // The space stays, after the line break.
+                    out.push_str("\r\n");
+                    column = 0;
+                    line_has_text = false;
+                }
                 out.push(' ');
                 column += 1;
             }
             out.push_str(word);
-            column += width;
+            column += word_width;
             line_has_text |= !word.is_empty();
         }
     }

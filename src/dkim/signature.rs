@@ -113,6 +113,9 @@ pub struct Signature {
     /// `z=`: copies of the original header fields (decoded), for
     /// diagnostics only.
     pub copied_headers: Vec<Vec<u8>>,
+    /// Where the value of `b=` lies in the parsed field value, whitespace
+    /// around it included.
+    signature_value_range: std::ops::Range<usize>,
 }
 
 impl Signature {
@@ -132,6 +135,9 @@ impl Signature {
             .and_then(Algorithm::from_name)
             .ok_or(SignatureError::UnsupportedAlgorithm)?;
         let signature = tags::decode_base64("b", list.required("b")?)?;
+        let signature_value_range = list
+            .tag("b")
+            .map_or(0..0, |b| b.raw_value_start..b.raw_value_end);
         let body_hash = tags::decode_base64("bh", list.required("bh")?)?;
         let domain_text = ascii(list.required("d")?)
             .ok_or(SignatureError::InvalidDomain(NameError::InvalidCharacter))?;
@@ -206,7 +212,32 @@ impl Signature {
             timestamp,
             expires_at,
             copied_headers,
+            signature_value_range,
         })
+    }
+
+    /// `value` (the field value this signature was parsed from) with the
+    /// value of `b=` removed, as RFC 6376 §3.7 hashes it.
+    pub fn value_without_signature(&self, value: &[u8]) -> Vec<u8> {
+        let range = &self.signature_value_range;
+        let mut out = Vec::with_capacity(value.len());
+        out.extend_from_slice(value.get(..range.start).unwrap_or(value));
+        out.extend_from_slice(value.get(range.end..).unwrap_or_default());
+        out
+    }
+
+    /// The first `length` characters of the `b=` text (whitespace removed)
+    /// in `value`, the field value this signature was parsed from: the
+    /// `header.b` of Authentication-Results (RFC 6008).
+    pub fn signature_prefix(&self, value: &[u8], length: usize) -> String {
+        let raw = value
+            .get(self.signature_value_range.clone())
+            .unwrap_or_default();
+        let compact: Vec<u8> = tags::strip_whitespace(raw)
+            .into_iter()
+            .take(length)
+            .collect();
+        String::from_utf8_lossy(&compact).into_owned()
     }
 
     /// The identity the signature speaks for: `i=`, or `@` + `d=` when `i=`

@@ -12,7 +12,10 @@
 //! ```
 //!
 //! The parser is strict: every malformation has its own [`TagError`]
-//! variant. Tags borrow from the input.
+//! variant. Tags borrow from the input. One leniency: octets above 0x7F are
+//! accepted in values, since key records carry UTF-8 notes (`n=`) in the
+//! wild; such octets never make a value that matters valid (base64, numbers
+//! and names are checked on their own).
 
 use base64::Engine as _;
 
@@ -97,9 +100,19 @@ fn is_wsp_or_break(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn is_valchar(byte: u8) -> bool {
-    matches!(byte, 0x21..=0x3a | 0x3c..=0x7e)
-}
+/// Octets allowed in a tag value: VALCHAR, whitespace and line breaks, and
+/// octets above 0x7F (RFC 6532 internationalized text, seen in `n=`).
+static VALUE_OCTET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let byte = i as u8;
+        table[i] =
+            matches!(byte, 0x21..=0x3a | 0x3c..=0x7e | b' ' | b'\t' | b'\r' | b'\n' | 0x80..=0xff);
+        i += 1;
+    }
+    table
+};
 
 impl<'a> TagList<'a> {
     /// Parses a tag list.
@@ -113,7 +126,7 @@ impl<'a> TagList<'a> {
             let spec_start = position;
             let spec_end = input
                 .get(position..)
-                .and_then(|rest| rest.iter().position(|&b| b == b';'))
+                .and_then(|rest| memchr::memchr(b';', rest))
                 .map_or(input.len(), |i| position + i);
             let spec = input.get(spec_start..spec_end).unwrap_or_default();
             let at_end = spec_end >= input.len();
@@ -214,10 +227,7 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
         .rposition(|&b| !is_wsp_or_break(b))
         .map_or(value_start, |i| i + 1);
     let value = raw.get(value_start..value_end).unwrap_or_default();
-    if !value
-        .iter()
-        .all(|&b| is_valchar(b) || is_wsp_or_break(b) || b >= 0x80)
-    {
+    if !value.iter().all(|&b| VALUE_OCTET[usize::from(b)]) {
         return Err(TagError::InvalidValue {
             name: name.to_owned(),
         });

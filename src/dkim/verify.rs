@@ -36,7 +36,7 @@ use std::fmt;
 use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
 use super::crypto::{self, PublicKey};
 use super::key::{KeyRecord, KeyRecordError};
-use super::signature::{self, Identity, Signature, SignatureError};
+use super::signature::{Identity, Signature, SignatureError};
 use super::tags::{self, TagList};
 use super::{Algorithm, HashAlgorithm, KeyType};
 use crate::dns::{Answer, Failure, Name, Query, Records};
@@ -56,9 +56,9 @@ pub enum UnsignedBodyContent {
     Fail,
 }
 
-/// Settings of the verifier. Every limit has a safe default.
+/// Settings of the verifier. Every limit has a safe default; build with
+/// `VerifyConfig { field: value, ..VerifyConfig::default() }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct VerifyConfig {
     /// The most DKIM-Signature fields checked (in message order, from the
     /// top); the others are reported with [`Reason::NotChecked`].
@@ -402,18 +402,20 @@ impl Verifier {
         self.prepared = true;
         let fields = self.reader.take_fields();
         let header_error = self.reader.error();
-        let index = FieldIndex::new(&fields);
+        // Built when the first signature needs it: unsigned mail skips it.
+        let mut index: Option<FieldIndex<'_>> = None;
         let mut checked = 0usize;
         for field in &fields {
             if !field.is_named(b"DKIM-Signature") {
                 continue;
             }
-            let mut report = preliminary_report(field.value());
             if let Some(error) = header_error {
+                let report = preliminary_report(field.value());
                 self.found.push(decided(report, Reason::HeaderLimit(error)));
                 continue;
             }
             if checked >= self.config.max_signatures {
+                let report = preliminary_report(field.value());
                 self.found.push(decided(report, Reason::NotChecked));
                 continue;
             }
@@ -421,9 +423,25 @@ impl Verifier {
             let signature = match Signature::parse(field.value()) {
                 Ok(signature) => signature,
                 Err(error) => {
+                    let report = preliminary_report(field.value());
                     self.found.push(decided(report, Reason::Malformed(error)));
                     continue;
                 }
+            };
+            let mut report = SignatureResult {
+                result: DkimResult::Neutral,
+                reason: None,
+                domain: Some(signature.domain.clone()),
+                selector: Some(signature.selector.clone()),
+                algorithm: Some(signature.algorithm),
+                identity: None,
+                signature_prefix: Some(
+                    signature.signature_prefix(field.value(), SIGNATURE_PREFIX_LEN),
+                ),
+                key_bits: None,
+                body_length: None,
+                unsigned_body_octets: 0,
+                testing: false,
             };
             report.identity = Some(signature.effective_identity());
             report.body_length = signature.body_length;
@@ -431,7 +449,8 @@ impl Verifier {
                 self.found.push(decided(report, reason));
                 continue;
             }
-            let header_data = header_data(&signature, field, &index);
+            let index = index.get_or_insert_with(|| FieldIndex::new(&fields));
+            let header_data = header_data(&signature, field, index);
             let key = BodyHashKey {
                 canonicalization: signature.canonicalization.body,
                 hash: signature.algorithm.hash(),
@@ -562,8 +581,7 @@ fn header_data(signature: &Signature, own_field: &HeaderField, index: &FieldInde
             &mut data,
         );
     }
-    let value = signature::without_signature_value(own_field.value())
-        .unwrap_or_else(|| own_field.value().to_vec());
+    let value = signature.value_without_signature(own_field.value());
     canonicalization.append(own_field.raw_name().unwrap_or_default(), &value, &mut data);
     // No CRLF after the signature field (RFC 6376 §3.7).
     data.truncate(data.len().saturating_sub(2));

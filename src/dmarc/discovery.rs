@@ -179,7 +179,7 @@ fn interpret(answer: &Answer, config: &Config) -> Found {
             let mut found = None;
             let mut count = 0usize;
             for txt in txts {
-                match Record::parse(&txt.joined(), config.mode, config.max_record_bytes) {
+                match Record::parse(&txt.joined(), config) {
                     Ok(record) => {
                         count += 1;
                         found = Some(record);

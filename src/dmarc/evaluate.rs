@@ -50,7 +50,8 @@ pub struct DkimAuth {
     pub result: DkimResult,
 }
 
-/// The DMARC result (RFC 8601 §2.7.x registry values for `dmarc`).
+/// The DMARC result: the values registered for the `dmarc` method of
+/// Authentication-Results (RFC 7489 §11.2, kept by RFC 9989).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DmarcResult {
@@ -410,6 +411,31 @@ pub fn evaluate(
     outcome
 }
 
+/// Of the outcomes for several author domains, the one to act on: RFC 9989
+/// ("Extract Author Domain") lets a receiver go on with DMARC when the From
+/// field names more than one domain ([`FromError::SeveralDomains`]), and
+/// the safe reading is the harshest of them. Order: `fail` (by
+/// disposition, then policy), `temperror`, `permerror`, `none`, `pass`.
+/// `None` for no outcome.
+pub fn strictest(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome> {
+    let rank = |o: &Outcome| {
+        let result = match o.result {
+            DmarcResult::Fail => 4,
+            DmarcResult::TempError => 3,
+            DmarcResult::PermError => 2,
+            DmarcResult::None => 1,
+            _ => 0,
+        };
+        let disposition = match o.disposition {
+            Disposition::Reject => 2,
+            Disposition::Quarantine => 1,
+            _ => 0,
+        };
+        (result, disposition, o.policy)
+    };
+    outcomes.into_iter().max_by_key(rank)
+}
+
 /// The policy and the tag it comes from.
 fn applicable_policy(
     lookup: &PolicyLookup,
@@ -716,6 +742,34 @@ mod tests {
             0,
         );
         assert_eq!(o.result, DmarcResult::Pass);
+    }
+
+    #[test]
+    fn strictest_of_several() {
+        let config = Config::default();
+        let z = zone(&[
+            ("_dmarc.a.example", "v=DMARC1; p=none"),
+            ("_dmarc.b.example", "v=DMARC1; p=reject"),
+        ]);
+        let dkim = [dkim("a.example", DkimResult::Pass)];
+        let outcomes: Vec<Outcome> = ["a.example", "b.example", "c.example"]
+            .iter()
+            .map(|d| {
+                evaluate(
+                    &run(&z, d, &["a.example"], &config),
+                    None,
+                    &dkim,
+                    &config,
+                    0,
+                )
+            })
+            .collect();
+        assert_eq!(outcomes[0].result, DmarcResult::Pass);
+        assert_eq!(outcomes[2].result, DmarcResult::None);
+        let worst = strictest(outcomes).unwrap();
+        assert_eq!(worst.author_domain, Some(n("b.example")));
+        assert_eq!(worst.disposition, Disposition::Reject);
+        assert_eq!(strictest(Vec::new()), None);
     }
 
     #[test]

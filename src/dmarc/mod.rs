@@ -7,7 +7,7 @@
 //!    and the Organizational Domains: by the DNS Tree Walk of RFC 9989, or,
 //!    in [`Mode::Rfc7489`], by the Public Suffix List. It can start as soon
 //!    as the From domain is known, in parallel with SPF and DKIM;
-//! 3. [`evaluate`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
+//! 3. [`evaluate()`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
 //!    and DKIM results into an [`Outcome`]: pass or fail, the policy that
 //!    applies and the disposition, which [`Outcome::to_method_result`]
 //!    turns into an Authentication-Results entry.
@@ -55,7 +55,7 @@ pub mod record;
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
     AlignedIdentifier, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource, SpfAuth, Testing,
-    evaluate,
+    evaluate, strictest,
 };
 pub use psl::PublicSuffixList;
 pub use record::{AlignmentMode, Policy, PublicSuffixFlag, Record, RecordError};
@@ -88,6 +88,8 @@ pub struct Config {
     /// The longest policy record read, in octets (default 4096); a longer
     /// one is discarded as not a record.
     pub max_record_bytes: usize,
+    /// The most report URIs kept from each of `rua` and `ruf` (default 32).
+    pub max_report_uris: usize,
     /// The most addresses read from a From field (default 100).
     pub max_from_addresses: usize,
     /// The most identifiers (SPF and DKIM domains) whose Organizational
@@ -105,6 +107,7 @@ impl Default for Config {
             max_tree_walk_queries: 8,
             public_suffix_list: None,
             max_record_bytes: 4096,
+            max_report_uris: 32,
             max_from_addresses: 100,
             max_identifiers: 16,
             strict_records: false,

@@ -1,7 +1,7 @@
 //! The Public Suffix List, for organizational domains in the RFC 7489 mode
 //! (RFC 7489 §3.2).
 //!
-//! The list format (https://publicsuffix.org/list/): one rule per line,
+//! The list format (<https://publicsuffix.org/list/>): one rule per line,
 //! the first whitespace-delimited word of the line; `//` starts a comment
 //! line; `*.` makes a wildcard rule and `!` an exception rule. A domain's
 //! public suffix is given by the prevailing rule: an exception rule if one

@@ -26,7 +26,7 @@
 //! unknown tags; in [`Mode::Rfc7489`] they are parsed and checked, and the
 //! tags RFC 7489 does not know (`np`, `psd`, `t`) are ignored.
 
-use super::Mode;
+use super::{Config, Mode};
 
 /// A Domain Owner Assessment Policy (`p`, `sp`, `np`: `dmarc-request`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -254,10 +254,14 @@ impl Record {
     /// Parses a record (the TXT character-strings already joined), keeping
     /// bad tags out and listing them in [`Record::tag_errors`].
     ///
+    /// The tags read depend on [`Config::mode`]; [`Config::max_record_bytes`]
+    /// and [`Config::max_report_uris`] bound the work and what is kept.
+    ///
     /// # Errors
     /// A [`RecordError`] when the text is not a DMARC record: empty, longer
-    /// than `max_len`, or not starting with `v=DMARC1`.
-    pub fn parse(text: &[u8], mode: Mode, max_len: usize) -> Result<Record, RecordError> {
+    /// than [`Config::max_record_bytes`], or not starting with `v=DMARC1`.
+    pub fn parse(text: &[u8], config: &Config) -> Result<Record, RecordError> {
+        let (mode, max_len) = (config.mode, config.max_record_bytes);
         if text.len() > max_len {
             return Err(RecordError::TooLong { limit: max_len });
         }
@@ -330,7 +334,7 @@ impl Record {
                 continue;
             }
             seen.push(tag);
-            if !record.apply(tag, value) {
+            if !record.apply(tag, value, config.max_report_uris) {
                 record.tag_errors.push(TagError {
                     tag,
                     kind: TagErrorKind::InvalidValue,
@@ -351,8 +355,8 @@ impl Record {
     ///
     /// # Errors
     /// A [`RecordError`], [`RecordError::Tag`] for the first bad tag.
-    pub fn parse_strict(text: &[u8], mode: Mode, max_len: usize) -> Result<Record, RecordError> {
-        let record = Record::parse(text, mode, max_len)?;
+    pub fn parse_strict(text: &[u8], config: &Config) -> Result<Record, RecordError> {
+        let record = Record::parse(text, config)?;
         match record.tag_errors.first() {
             Some(error) => Err(RecordError::Tag(*error)),
             None => Ok(record),
@@ -372,9 +376,7 @@ impl Record {
     }
 
     /// Sets one tag; false when its value is invalid.
-    fn apply(&mut self, tag: &'static str, value: &str) -> bool {
-        /// Most report URIs kept per tag.
-        const MAX_URIS: usize = 32;
+    fn apply(&mut self, tag: &'static str, value: &str, max_uris: usize) -> bool {
         match tag {
             "p" => Policy::parse(value)
                 .map(|p| self.policy = Some(p))
@@ -415,10 +417,10 @@ impl Record {
                 }
                 true
             }
-            "rua" => uri_list(value, MAX_URIS)
+            "rua" => uri_list(value, max_uris)
                 .map(|u| self.aggregate_report_uris = u)
                 .is_some(),
-            "ruf" => uri_list(value, MAX_URIS)
+            "ruf" => uri_list(value, max_uris)
                 .map(|u| self.failure_report_uris = u)
                 .is_some(),
             "fo" => {
@@ -477,7 +479,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Record, RecordError> {
-        Record::parse(text.as_bytes(), Mode::Rfc9989, 4096)
+        Record::parse(text.as_bytes(), &Config::default())
     }
 
     #[test]
@@ -511,7 +513,7 @@ mod tests {
         assert_eq!(parse("spf1 -all"), Err(RecordError::NoVersion));
         assert!(parse("V = DMARC1 ;p=none;").is_ok());
         assert_eq!(
-            Record::parse(&[b'v'; 5000], Mode::Rfc9989, 4096),
+            Record::parse(&[b'v'; 5000], &Config::default()),
             Err(RecordError::TooLong { limit: 4096 })
         );
     }
@@ -533,7 +535,7 @@ mod tests {
             ]
         );
         assert!(r.policy_is_broken());
-        assert!(Record::parse_strict(b"v=DMARC1; p=none; reject", Mode::Rfc9989, 4096).is_err());
+        assert!(Record::parse_strict(b"v=DMARC1; p=none; reject", &Config::default()).is_err());
     }
 
     #[test]
@@ -553,11 +555,11 @@ mod tests {
     #[test]
     fn modes() {
         let text = b"v=DMARC1; p=none; pct=50; rf=afrf; ri=3600; np=reject; t=y; psd=y";
-        let bis = Record::parse(text, Mode::Rfc9989, 4096).unwrap();
+        let bis = Record::parse(text, &Config::default()).unwrap();
         assert_eq!(bis.percent, 100);
         assert_eq!(bis.nonexistent_subdomain_policy, Some(Policy::Reject));
         assert!(bis.testing);
-        let old = Record::parse(text, Mode::Rfc7489, 4096).unwrap();
+        let old = Record::parse(text, &Config::rfc7489()).unwrap();
         assert_eq!(old.percent, 50);
         assert_eq!(old.report_interval, 3600);
         assert_eq!(old.nonexistent_subdomain_policy, None);
@@ -566,11 +568,11 @@ mod tests {
         for bad in ["pct=101", "pct=-1", "pct=x", "ri=x", "rf=bob"] {
             let text = format!("v=DMARC1; p=none; {bad}");
             assert!(
-                Record::parse_strict(text.as_bytes(), Mode::Rfc7489, 4096).is_err(),
+                Record::parse_strict(text.as_bytes(), &Config::rfc7489()).is_err(),
                 "{bad}"
             );
             assert!(
-                Record::parse_strict(text.as_bytes(), Mode::Rfc9989, 4096).is_ok(),
+                Record::parse_strict(text.as_bytes(), &Config::default()).is_ok(),
                 "{bad}"
             );
         }
@@ -594,10 +596,10 @@ mod tests {
 
     #[test]
     fn non_utf8_and_junk() {
-        let r = Record::parse(b"v=DMARC1; p=none; rua=mailto:\xff@x", Mode::Rfc9989, 4096).unwrap();
+        let r = Record::parse(b"v=DMARC1; p=none; rua=mailto:\xff@x", &Config::default()).unwrap();
         assert_eq!(r.policy, Some(Policy::None));
         assert_eq!(r.tag_errors.len(), 1);
         let junk: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
-        let _ = Record::parse(&junk, Mode::Rfc9989, 4096);
+        let _ = Record::parse(&junk, &Config::default());
     }
 }

@@ -377,11 +377,9 @@ impl<'a> Parser<'_, 'a> {
     }
 
     /// One mailbox, at a position where a phrase, `<` or an addr-spec
-    /// starts. `in_group` adds `;` to the terminators.
-    fn mailbox(&mut self, in_group: bool) -> Result<Option<Mailbox>, AddressError> {
-        // `;` ends a phrase in a group and is unexpected outside one; either
-        // way it is not part of the mailbox.
-        let _ = in_group;
+    /// starts; `None` for an empty list element. `;` ends a phrase (it
+    /// closes a group, and is unexpected outside one).
+    fn mailbox(&mut self) -> Result<Option<Mailbox>, AddressError> {
         let stops: &[u8] = b"<@,;:>";
         let phrase_start = self.pos;
         let phrase_len = self.until(stops).len();
@@ -529,7 +527,7 @@ pub fn parse_address_list(
                         if nested && phrase_len > 0 {
                             return Err(AddressError::NestedGroup);
                         }
-                        if let Some(mailbox) = parser.mailbox(true)? {
+                        if let Some(mailbox) = parser.mailbox()? {
                             bump(&mut count)?;
                             members.push(mailbox);
                         }
@@ -542,7 +540,7 @@ pub fn parse_address_list(
             continue;
         }
         parser.pos = save;
-        if let Some(mailbox) = parser.mailbox(false)? {
+        if let Some(mailbox) = parser.mailbox()? {
             bump(&mut count)?;
             list.push(Address::Mailbox(mailbox));
         } else if let Some(Token::Special(b, offset)) = parser.peek()

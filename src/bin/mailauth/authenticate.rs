@@ -189,6 +189,7 @@ fn verdict_json(verdict: &Verdict) -> serde_json::Value {
         "disposition": verdict.disposition.as_str(),
         "authentication_results": verdict.header_field(),
         "remove": remove,
+        "header_error": verdict.header_error.map(|e| e.to_string()),
         "trusted_results": verdict
             .trusted_results
             .iter()

@@ -43,10 +43,12 @@ fn dkim_verify(
     min_rsa_bits: usize,
     max_signatures: usize,
 ) -> PyResult<PyCheck> {
-    let mut config = VerifyConfig::default();
-    config.allow_sha1 = allow_sha1;
-    config.min_rsa_bits = min_rsa_bits;
-    config.max_signatures = max_signatures;
+    let config = VerifyConfig {
+        allow_sha1,
+        min_rsa_bits,
+        max_signatures,
+        ..VerifyConfig::default()
+    };
     let mut verifier = Verifier::new(&config, now);
     message::feed(py, message, &mut |chunk| verifier.feed(chunk))?;
     let check = py.detach(|| verifier.finish());

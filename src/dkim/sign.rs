@@ -628,8 +628,10 @@ pub(crate) fn render(tags: &Tags<'_>, signature: Option<&[u8]>) -> String {
             f.glued(&format!("{name}{separator}"));
         }
     }
-    f.word("bh=");
-    f.base64(&b64.encode(tags.body_hash), ";");
+    // bh= stays on one line (48 columns fit any line): RFC 6376 §3.5 allows
+    // FWS inside it, but dkimpy 1.1 does not remove FWS from bh= and
+    // reports a body hash mismatch (bindings/python/tests/test_interop_dkimpy.py).
+    f.word(&format!("bh={};", b64.encode(tags.body_hash)));
     f.word("b=");
     if let Some(signature) = signature {
         f.base64(&b64.encode(signature), "");

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::macros::{MacroString, Values, reverse_name};
 use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
@@ -75,7 +75,7 @@ struct Frame {
     domain: Name,
     /// Set when this frame continues a `redirect=`.
     redirected: bool,
-    record: Option<Rc<Record>>,
+    record: Option<Arc<Record>>,
     next: usize,
 }
 
@@ -405,7 +405,7 @@ impl Check {
         match Record::parse(&text, self.config.max_terms) {
             Ok(record) => {
                 if let Some(frame) = self.frames.last_mut() {
-                    frame.record = Some(Rc::new(record));
+                    frame.record = Some(Arc::new(record));
                 }
             }
             Err(error) => self.frame_result(

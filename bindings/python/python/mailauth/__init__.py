@@ -1,0 +1,59 @@
+"""Mail authentication for Python: SPF, DKIM, DMARC and Authentication-Results.
+
+The work is done by the Rust engine in the private module ``mailauth._native``;
+this package is a thin, typed layer over it.
+
+>>> import mailauth
+>>> zone = mailauth.dns.ZoneResolver('$ORIGIN example.org.\\n@ TXT "v=spf1 ip4:192.0.2.0/24 -all"\\n')
+>>> mailauth.spf.check("192.0.2.7", helo="mx.example.org", mail_from="a@example.org", resolver=zone).result
+'pass'
+
+Protocol outcomes (``fail``, ``permerror``, ...) are results; exceptions
+(:class:`MailAuthError` and its subclasses) are for misuse and bad
+configuration only.
+"""
+
+from __future__ import annotations
+
+from mailauth import authres, dkim, dmarc, dns, spf
+from mailauth._driver import resolve, resolve_async
+from mailauth._inbound import authenticate, authenticate_async, start_authenticate
+from mailauth._native import (
+    CRYPTO_BACKEND,
+    AuthResult,
+    Check,
+    ConfigError,
+    InvalidKeyError,
+    MailAuthError,
+    ParseError,
+    RemovedField,
+    ResolverError,
+    SignError,
+    ZoneError,
+    __version__,
+)
+
+__all__ = [
+    "CRYPTO_BACKEND",
+    "AuthResult",
+    "Check",
+    "ConfigError",
+    "InvalidKeyError",
+    "MailAuthError",
+    "ParseError",
+    "RemovedField",
+    "ResolverError",
+    "SignError",
+    "ZoneError",
+    "__version__",
+    "authenticate",
+    "authenticate_async",
+    "authres",
+    "dkim",
+    "dmarc",
+    "dns",
+    "resolve",
+    "resolve_async",
+    "spf",
+    "start_authenticate",
+]

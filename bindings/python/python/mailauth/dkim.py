@@ -1,0 +1,150 @@
+"""DKIM (RFC 6376, 8301, 8463): verify and sign messages, generate keys.
+
+A message is ``bytes``, a binary file-like object (read in chunks), or an
+iterable of ``bytes`` chunks: it never has to be in memory at once. Hashing,
+signing and verifying run without the GIL.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterable, Sequence, Union
+
+from mailauth._driver import AnyResolver, Timestamp, resolve, resolve_async, unix_time
+from mailauth._native import (
+    DEFAULT_HEADERS,
+    Check,
+    DkimResult,
+    PrivateKey,
+    SignatureResult,
+    dkim_sign,
+    dkim_verify,
+    generate_key,
+)
+from mailauth.dns import Resolver
+
+Message = Union[bytes, bytearray, memoryview, BinaryIO, Iterable[bytes]]
+
+def start_verify(
+    message: Message,
+    *,
+    now: Timestamp = None,
+    allow_sha1: bool = False,
+    min_rsa_bits: int = 1024,
+    max_signatures: int = 5,
+) -> Check:
+    """Reads the message and returns the key lookups as a :class:`mailauth.Check`."""
+    return dkim_verify(
+        message,
+        now=unix_time(now),
+        allow_sha1=allow_sha1,
+        min_rsa_bits=min_rsa_bits,
+        max_signatures=max_signatures,
+    )
+
+
+def verify(
+    message: Message,
+    *,
+    resolver: Resolver | None = None,
+    now: Timestamp = None,
+    allow_sha1: bool = False,
+    min_rsa_bits: int = 1024,
+    max_signatures: int = 5,
+) -> DkimResult:
+    """Verifies every DKIM-Signature of ``message`` (up to ``max_signatures``).
+
+    ``now`` (default: the current time) decides ``x=`` expiry. rsa-sha1 and
+    RSA keys under ``min_rsa_bits`` are refused, as RFC 8301 asks.
+    """
+    result: DkimResult = resolve(
+        start_verify(
+            message,
+            now=now,
+            allow_sha1=allow_sha1,
+            min_rsa_bits=min_rsa_bits,
+            max_signatures=max_signatures,
+        ),
+        resolver,
+    )
+    return result
+
+
+async def verify_async(
+    message: Message,
+    *,
+    resolver: AnyResolver | None = None,
+    now: Timestamp = None,
+    allow_sha1: bool = False,
+    min_rsa_bits: int = 1024,
+    max_signatures: int = 5,
+) -> DkimResult:
+    """:func:`verify` for asyncio: ``resolver.lookup`` may be a coroutine function."""
+    result: DkimResult = await resolve_async(
+        start_verify(
+            message,
+            now=now,
+            allow_sha1=allow_sha1,
+            min_rsa_bits=min_rsa_bits,
+            max_signatures=max_signatures,
+        ),
+        resolver,
+    )
+    return result
+
+
+def sign(
+    message: Message,
+    *,
+    key: PrivateKey | bytes | str,
+    domain: str,
+    selector: str,
+    identity: str | None = None,
+    headers: Sequence[str] | None = None,
+    oversign: Sequence[str] | None = None,
+    canonicalization: str = "relaxed/relaxed",
+    now: Timestamp = None,
+    timestamp: bool = True,
+    expire_after: int | None = None,
+    body_length: bool = False,
+    linesep: str = "\r\n",
+) -> str:
+    """Signs ``message`` and returns the ``DKIM-Signature`` field to prepend
+    (name, folded value and final ``linesep``).
+
+    ``key`` is a :class:`PrivateKey` or PEM text. The algorithm follows the
+    key: rsa-sha256 or ed25519-sha256. ``headers`` are signed when present
+    (default :data:`DEFAULT_HEADERS`; From always); ``oversign`` names are
+    listed once more than they occur (default ``["from"]``). ``t=`` is
+    written unless ``timestamp`` is false; ``x=`` is ``now + expire_after``.
+    """
+    if not isinstance(key, PrivateKey):
+        key = PrivateKey.from_pem(key)
+    return dkim_sign(
+        message,
+        key=key,
+        domain=domain,
+        selector=selector,
+        now=unix_time(now),
+        identity=identity,
+        headers=None if headers is None else list(headers),
+        oversign=None if oversign is None else list(oversign),
+        canonicalization=canonicalization,
+        timestamp=timestamp,
+        expire_after=expire_after,
+        body_length=body_length,
+        linesep=linesep,
+    )
+
+
+__all__ = [
+    "DEFAULT_HEADERS",
+    "DkimResult",
+    "Message",
+    "PrivateKey",
+    "SignatureResult",
+    "generate_key",
+    "sign",
+    "start_verify",
+    "verify",
+    "verify_async",
+]

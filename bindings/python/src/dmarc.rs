@@ -1,0 +1,275 @@
+//! DMARC: `dmarc_check` (policy discovery, then evaluation of given SPF and
+//! DKIM results) and the frozen `DmarcResult`.
+
+use mailauth::dmarc::{self, AlignedIdentifier, Discovery, DkimAuth, Mode, SpfAuth, Testing};
+use mailauth::dns::{Answer, Name, Query};
+use mailauth::message::{HeaderLimits, MessageReader};
+use mailauth::{Machine, Poll, UnexpectedAnswer};
+use pyo3::prelude::*;
+
+use crate::check::{Outcome, PyCheck};
+use crate::dkim::PyDkimResult;
+use crate::errors::Error;
+use crate::spf::PySpfResult;
+use crate::{message, py_repr, py_repr_opt};
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDmarcResult>()?;
+    m.add_function(wrap_pyfunction!(dmarc_check, m)?)?;
+    Ok(())
+}
+
+/// The DMARC mode named `mode`.
+pub(crate) fn mode_from_str(mode: &str) -> Result<dmarc::Config, Error> {
+    match mode {
+        "rfc9989" => Ok(dmarc::Config {
+            mode: Mode::Rfc9989,
+            ..dmarc::Config::default()
+        }),
+        "rfc7489" => Ok(dmarc::Config::rfc7489()),
+        other => Err(Error::Config(format!(
+            "dmarc mode must be \"rfc9989\" or \"rfc7489\", not {other:?}"
+        ))),
+    }
+}
+
+/// Policy discovery for the author domain, then evaluation: a [`Machine`]
+/// whose output is the DMARC outcome.
+struct DmarcCheck {
+    discovery: Option<Discovery>,
+    known: Option<dmarc::Outcome>,
+    spf: Option<SpfAuth>,
+    dkim: Vec<DkimAuth>,
+    config: dmarc::Config,
+    sample: u8,
+}
+
+impl Machine for DmarcCheck {
+    type Output = dmarc::Outcome;
+
+    fn poll(&mut self) -> Poll<dmarc::Outcome> {
+        if let Some(outcome) = &self.known {
+            return Poll::Done(outcome.clone());
+        }
+        let Some(discovery) = &mut self.discovery else {
+            // Not reachable: one of `known` and `discovery` is always set.
+            return Poll::Done(dmarc::Outcome::from_error(&dmarc::FromError::NoFrom));
+        };
+        match discovery.poll() {
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(lookup) => {
+                let outcome = dmarc::evaluate(
+                    &lookup,
+                    self.spf.as_ref(),
+                    &self.dkim,
+                    &self.config,
+                    self.sample,
+                );
+                self.known = Some(outcome.clone());
+                Poll::Done(outcome)
+            }
+        }
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        match &mut self.discovery {
+            Some(discovery) if self.known.is_none() => discovery.supply(query, answer),
+            _ => Err(UnexpectedAnswer {
+                query: query.clone(),
+            }),
+        }
+    }
+}
+
+/// The author domain of a message: the domain of its single From address.
+fn author_of_message(
+    py: Python<'_>,
+    message: &Bound<'_, PyAny>,
+) -> PyResult<Result<Name, dmarc::FromError>> {
+    let mut reader = MessageReader::new(HeaderLimits::default());
+    message::feed(py, message, &mut |chunk| {
+        if !reader.header_complete() {
+            reader.feed(chunk);
+        }
+    })?;
+    reader.finish();
+    Ok(dmarc::author_domain(&reader.take_fields()))
+}
+
+/// Starts a DMARC check of the message's author domain (or the given one)
+/// against SPF and DKIM results computed before.
+#[pyfunction]
+#[pyo3(signature = (message, *, author_domain, spf, dkim, mode, sample))]
+fn dmarc_check(
+    py: Python<'_>,
+    message: Option<&Bound<'_, PyAny>>,
+    author_domain: Option<&str>,
+    spf: Option<&PySpfResult>,
+    dkim: Option<&PyDkimResult>,
+    mode: &str,
+    sample: u8,
+) -> PyResult<PyCheck> {
+    if sample > 99 {
+        return Err(Error::Config(format!("sample must be 0 to 99, not {sample}")).into());
+    }
+    let config = mode_from_str(mode)?;
+    let author = match (message, author_domain) {
+        (Some(message), None) => author_of_message(py, message)?,
+        (None, Some(domain)) => Ok(Name::new(domain)
+            .map_err(|e| Error::Config(format!("invalid author domain {domain:?}: {e}")))?),
+        _ => {
+            return Err(
+                Error::Config("give either a message or an author_domain".to_owned()).into(),
+            );
+        }
+    };
+    let spf = spf.and_then(|s| {
+        Name::new(&s.outcome.domain).ok().map(|domain| SpfAuth {
+            domain,
+            result: s.outcome.result,
+        })
+    });
+    let dkim: Vec<DkimAuth> = dkim
+        .map(|d| {
+            d.verification
+                .signatures
+                .iter()
+                .filter_map(|s| {
+                    Some(DkimAuth {
+                        domain: s.domain.clone()?,
+                        result: s.result,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let check = match author {
+        Err(error) => DmarcCheck {
+            discovery: None,
+            known: Some(dmarc::Outcome::from_error(&error)),
+            spf,
+            dkim,
+            config,
+            sample,
+        },
+        Ok(author) => {
+            let identifiers: Vec<Name> = spf
+                .iter()
+                .map(|s| s.domain.clone())
+                .chain(dkim.iter().map(|d| d.domain.clone()))
+                .collect();
+            DmarcCheck {
+                discovery: Some(Discovery::with_identifiers(&author, &identifiers, &config)),
+                known: None,
+                spf,
+                dkim,
+                config,
+                sample,
+            }
+        }
+    };
+    Ok(PyCheck::new(check))
+}
+
+/// The outcome of a DMARC check.
+#[pyclass(frozen, module = "mailauth.dmarc", name = "DmarcResult")]
+pub(crate) struct PyDmarcResult {
+    outcome: dmarc::Outcome,
+}
+
+impl Outcome for dmarc::Outcome {
+    fn to_python(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(Py::new(
+            py,
+            PyDmarcResult {
+                outcome: self.clone(),
+            },
+        )?
+        .into_any())
+    }
+}
+
+#[pymethods]
+impl PyDmarcResult {
+    /// "pass", "fail", "none", "temperror" or "permerror".
+    #[getter]
+    fn result(&self) -> &'static str {
+        self.outcome.result.as_str()
+    }
+
+    /// The RFC5322.From domain, when the message gave one.
+    #[getter]
+    fn author_domain(&self) -> Option<&str> {
+        self.outcome.author_domain.as_ref().map(|n| n.as_str())
+    }
+
+    /// Where the policy record was found.
+    #[getter]
+    fn policy_domain(&self) -> Option<&str> {
+        self.outcome.policy_domain.as_ref().map(|n| n.as_str())
+    }
+
+    /// The Organizational Domain of the author domain, when known.
+    #[getter]
+    fn organizational_domain(&self) -> Option<&str> {
+        self.outcome
+            .organizational_domain
+            .as_ref()
+            .map(|n| n.as_str())
+    }
+
+    /// The published policy that applies: "none", "quarantine" or "reject".
+    #[getter]
+    fn policy(&self) -> Option<&'static str> {
+        self.outcome.policy.map(|p| p.as_str())
+    }
+
+    /// What the policy asks the receiver to do: "none", "quarantine" or
+    /// "reject" ("none" when the domain is testing its policy).
+    #[getter]
+    fn disposition(&self) -> &'static str {
+        self.outcome.disposition.as_str()
+    }
+
+    /// The identifiers that aligned and passed, as ("spf" | "dkim", domain).
+    #[getter]
+    fn aligned(&self) -> Vec<(&'static str, String)> {
+        self.outcome
+            .aligned
+            .iter()
+            .filter_map(|a| match a {
+                AlignedIdentifier::Spf(n) => Some(("spf", n.as_str().to_owned())),
+                AlignedIdentifier::Dkim(n) => Some(("dkim", n.as_str().to_owned())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the disposition was softened: the domain is testing its
+    /// policy (`t=y`), or the message fell outside the `pct` sample.
+    #[getter]
+    fn testing(&self) -> bool {
+        self.outcome.testing != Testing::No
+    }
+
+    /// A short explanation.
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.outcome.reason
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "DmarcResult(result={}, author_domain={}, policy={}, disposition={}, reason={})",
+            py_repr(self.result()),
+            py_repr_opt(self.author_domain()),
+            py_repr_opt(self.policy()),
+            py_repr(self.disposition()),
+            py_repr(&self.outcome.reason)
+        )
+    }
+
+    fn __str__(&self) -> &'static str {
+        self.result()
+    }
+}

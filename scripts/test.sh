@@ -18,4 +18,6 @@ echo "== cargo test (pure-Rust crypto backend)"
 cargo test --no-default-features --features pure-rust,stub-resolver --lib --tests
 echo "== C ABI (libmailauth.so, examples/c under valgrind and sanitizers)"
 ./scripts/test-c.sh
+echo "== Python bindings (wheel in a fresh virtualenv, pytest, stubtest)"
+./scripts/test-python.sh
 echo "== all suites passed"

@@ -1,8 +1,16 @@
 //! # mailauth
 //!
 //! An embeddable mail-authentication engine: SPF (RFC 7208), DKIM
-//! (RFC 6376, 8301, 8463), DMARC, ARC and Authentication-Results, on a core
-//! that performs no I/O.
+//! (RFC 6376, 8301, 8463), DMARC (RFC 9989, with an RFC 7489 mode) and
+//! Authentication-Results (RFC 8601), on a core that performs no I/O.
+//!
+//! - [`spf`]: `check_host()` for the MAIL FROM and HELO identities;
+//! - [`dkim`]: streaming canonicalization, verification, signing, keys;
+//! - [`dmarc`]: the author domain, policy discovery, alignment, disposition;
+//! - [`authres`]: Authentication-Results as a data structure;
+//! - [`inbound`]: the one-call pipeline an MTA runs on received mail (SPF,
+//!   DKIM and DMARC, with the Authentication-Results field to prepend);
+//! - [`dns`]: queries, answers and the resolvers that ship with the crate.
 //!
 //! ## Data flow
 //!

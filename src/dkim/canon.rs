@@ -115,19 +115,35 @@ fn append_lf_as_crlf(bytes: &[u8], out: &mut Vec<u8>) {
 fn append_relaxed_value(value: &[u8], out: &mut Vec<u8>) {
     let mut pending_space = false;
     let mut wrote_any = false;
-    for &byte in value {
-        match byte {
-            b'\r' | b'\n' => {}
-            b' ' | b'\t' => pending_space = true,
-            _ => {
-                if pending_space && wrote_any {
-                    out.push(b' ');
-                }
-                pending_space = false;
-                wrote_any = true;
-                out.push(byte);
+    let mut rest = value;
+    while !rest.is_empty() {
+        // A run of bytes that stay as they are, copied at once.
+        let run = rest
+            .iter()
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            if pending_space && wrote_any {
+                out.push(b' ');
             }
+            pending_space = false;
+            wrote_any = true;
+            out.extend_from_slice(rest.get(..run).unwrap_or_default());
         }
+        // Then whitespace and line breaks: only a following run writes a SP.
+        let gap = rest
+            .get(run..)
+            .unwrap_or_default()
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .map_or(rest.len(), |i| run + i);
+        if rest
+            .get(run..gap)
+            .is_some_and(|g| g.iter().any(|&b| b == b' ' || b == b'\t'))
+        {
+            pending_space = true;
+        }
+        rest = rest.get(gap..).unwrap_or_default();
     }
 }
 

@@ -242,11 +242,9 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
 
 /// The value with all whitespace (FWS) removed.
 pub fn strip_whitespace(value: &[u8]) -> Vec<u8> {
-    value
-        .iter()
-        .copied()
-        .filter(|&b| !is_wsp_or_break(b))
-        .collect()
+    let mut out = Vec::with_capacity(value.len());
+    out.extend(value.iter().copied().filter(|&b| !is_wsp_or_break(b)));
+    out
 }
 
 /// Decodes a base64 value, ignoring whitespace inside it (RFC 6376 §3.5,
@@ -255,10 +253,13 @@ pub fn strip_whitespace(value: &[u8]) -> Vec<u8> {
 /// # Errors
 /// [`TagError::BadBase64`] naming `name`.
 pub fn decode_base64(name: &'static str, value: &[u8]) -> Result<Vec<u8>, TagError> {
-    let compact = strip_whitespace(value);
-    BASE64
-        .decode(&compact)
-        .map_err(|_| TagError::BadBase64 { name })
+    let result = if value.iter().any(|&b| is_wsp_or_break(b)) {
+        BASE64.decode(strip_whitespace(value))
+    } else {
+        // The usual `bh=` and key `p=`: nothing to strip, no copy.
+        BASE64.decode(value)
+    };
+    result.map_err(|_| TagError::BadBase64 { name })
 }
 
 /// Standard alphabet; padding may be present or absent (some signers omit

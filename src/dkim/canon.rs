@@ -274,6 +274,13 @@ const OUTPUT_BUFFER: usize = 8 * 1024;
 /// CRLF repeated, to write held-back empty lines in few calls.
 const CRLFS: &[u8; 64] = b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 
+/// Searcher for two spaces in a row, built once for every hasher.
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+/// Searcher for a space before a CR, built once for every hasher.
+static TRAILING_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" \r"));
+
 /// Whether `chunk` holds an LF that does not follow a CR within the chunk.
 /// Written as a branch-free fold so that it compiles to vector code.
 fn has_bare_lf(chunk: &[u8]) -> bool {
@@ -364,10 +371,10 @@ pub struct BodyHasher {
     /// Whether any non-empty line content has been produced.
     produced_content: bool,
     /// Searcher for two spaces in a row (relaxed only).
-    double_space: memchr::memmem::Finder<'static>,
+    double_space: &'static memchr::memmem::Finder<'static>,
     /// Searcher for a space before a CR (relaxed only): whitespace that may
     /// end a line.
-    trailing_space: memchr::memmem::Finder<'static>,
+    trailing_space: &'static memchr::memmem::Finder<'static>,
 }
 
 impl BodyHasher {
@@ -390,8 +397,8 @@ impl BodyHasher {
             pending_space: false,
             pending_cr: false,
             produced_content: false,
-            double_space: memchr::memmem::Finder::new(b"  "),
-            trailing_space: memchr::memmem::Finder::new(b" \r"),
+            double_space: &DOUBLE_SPACE,
+            trailing_space: &TRAILING_SPACE,
         }
     }
 

@@ -716,8 +716,9 @@ impl VerifyCheck {
 
     fn evaluate(&mut self) {
         let mut results = Vec::with_capacity(self.found.len());
-        for check in &self.found {
-            let mut report = check.report.clone();
+        // Evaluated once: the reports are moved into the outcome.
+        for check in std::mem::take(&mut self.found) {
+            let mut report = check.report;
             if let Some(candidate) = &check.candidate {
                 let answer = self
                     .lookups

@@ -115,19 +115,35 @@ fn append_lf_as_crlf(bytes: &[u8], out: &mut Vec<u8>) {
 fn append_relaxed_value(value: &[u8], out: &mut Vec<u8>) {
     let mut pending_space = false;
     let mut wrote_any = false;
-    for &byte in value {
-        match byte {
-            b'\r' | b'\n' => {}
-            b' ' | b'\t' => pending_space = true,
-            _ => {
-                if pending_space && wrote_any {
-                    out.push(b' ');
-                }
-                pending_space = false;
-                wrote_any = true;
-                out.push(byte);
+    let mut rest = value;
+    while !rest.is_empty() {
+        // A run of bytes that stay as they are, copied at once.
+        let run = rest
+            .iter()
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            if pending_space && wrote_any {
+                out.push(b' ');
             }
+            pending_space = false;
+            wrote_any = true;
+            out.extend_from_slice(rest.get(..run).unwrap_or_default());
         }
+        // Then whitespace and line breaks: only a following run writes a SP.
+        let gap = rest
+            .get(run..)
+            .unwrap_or_default()
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .map_or(rest.len(), |i| run + i);
+        if rest
+            .get(run..gap)
+            .is_some_and(|g| g.iter().any(|&b| b == b' ' || b == b'\t'))
+        {
+            pending_space = true;
+        }
+        rest = rest.get(gap..).unwrap_or_default();
     }
 }
 
@@ -258,6 +274,13 @@ const OUTPUT_BUFFER: usize = 8 * 1024;
 /// CRLF repeated, to write held-back empty lines in few calls.
 const CRLFS: &[u8; 64] = b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 
+/// Searcher for two spaces in a row, built once for every hasher.
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+/// Searcher for a space before a CR, built once for every hasher.
+static TRAILING_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" \r"));
+
 /// Whether `chunk` holds an LF that does not follow a CR within the chunk.
 /// Written as a branch-free fold so that it compiles to vector code.
 fn has_bare_lf(chunk: &[u8]) -> bool {
@@ -348,10 +371,10 @@ pub struct BodyHasher {
     /// Whether any non-empty line content has been produced.
     produced_content: bool,
     /// Searcher for two spaces in a row (relaxed only).
-    double_space: memchr::memmem::Finder<'static>,
+    double_space: &'static memchr::memmem::Finder<'static>,
     /// Searcher for a space before a CR (relaxed only): whitespace that may
     /// end a line.
-    trailing_space: memchr::memmem::Finder<'static>,
+    trailing_space: &'static memchr::memmem::Finder<'static>,
 }
 
 impl BodyHasher {
@@ -374,8 +397,8 @@ impl BodyHasher {
             pending_space: false,
             pending_cr: false,
             produced_content: false,
-            double_space: memchr::memmem::Finder::new(b"  "),
-            trailing_space: memchr::memmem::Finder::new(b" \r"),
+            double_space: &DOUBLE_SPACE,
+            trailing_space: &TRAILING_SPACE,
         }
     }
 

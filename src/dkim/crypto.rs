@@ -470,7 +470,13 @@ pub struct PublicKey {
 
 #[derive(Clone)]
 enum PublicInner {
-    Rsa { pkcs1: Vec<u8>, bits: usize },
+    Rsa {
+        pkcs1: Vec<u8>,
+        bits: usize,
+        /// The key as the backend parsed it, so that verifying does not
+        /// parse it again.
+        parsed: backend::RsaPublic,
+    },
     Ed25519([u8; 32]),
 }
 
@@ -500,10 +506,11 @@ impl PublicKey {
                         backend: BACKEND,
                     });
                 }
-                backend::check_rsa_public(pkcs1)?;
+                let parsed = backend::rsa_public_key(pkcs1)?;
                 PublicInner::Rsa {
                     pkcs1: pkcs1.to_vec(),
                     bits,
+                    parsed,
                 }
             }
             KeyType::Ed25519 => {
@@ -554,9 +561,18 @@ impl PublicKey {
     ) -> Result<(), SignatureError> {
         check_key_type(algorithm, self.key_type())?;
         match &self.inner {
-            PublicInner::Rsa { pkcs1, bits } => {
-                backend::rsa_verify(pkcs1, *bits, algorithm.hash(), header_data, signature)
-            }
+            PublicInner::Rsa {
+                pkcs1,
+                bits,
+                parsed,
+            } => backend::rsa_verify(
+                parsed,
+                pkcs1,
+                *bits,
+                algorithm.hash(),
+                header_data,
+                signature,
+            ),
             PublicInner::Ed25519(raw) => {
                 let digest = Hasher::digest(HashAlgorithm::Sha256, header_data);
                 backend::ed25519_verify(raw, &digest, signature)
@@ -693,9 +709,17 @@ pub(crate) mod backend {
         Ed25519(sig::Ed25519KeyPair),
     }
 
-    pub(super) fn check_rsa_public(pkcs1: &[u8]) -> Result<(), KeyError> {
-        aws_lc_rs::rsa::PublicKey::from_der(pkcs1)
-            .map(|_| ())
+    /// An RSA public key parsed once (PKCS#1 v1.5 with SHA-256, the
+    /// algorithm of every signature accepted by default).
+    #[derive(Clone)]
+    pub(crate) struct RsaPublic(sig::ParsedPublicKey);
+
+    /// Parses (and checks) a PKCS#1 RSAPublicKey.
+    pub(super) fn rsa_public_key(pkcs1: &[u8]) -> Result<RsaPublic, KeyError> {
+        // The same decoding and `RSA_check_key` as `rsa::PublicKey::from_der`;
+        // the key size is checked when verifying.
+        sig::ParsedPublicKey::new(&sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
+            .map(RsaPublic)
             .map_err(|_| KeyError::Malformed {
                 key_type: KeyType::Rsa,
             })
@@ -707,6 +731,7 @@ pub(crate) mod backend {
     }
 
     pub(super) fn rsa_verify(
+        parsed: &RsaPublic,
         pkcs1: &[u8],
         bits: usize,
         hash: HashAlgorithm,
@@ -720,13 +745,15 @@ pub(crate) mod backend {
                 backend: super::BACKEND,
             });
         }
-        let parameters: &'static sig::RsaParameters = match hash {
-            HashAlgorithm::Sha1 => &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-            _ => &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        let verified = match hash {
+            HashAlgorithm::Sha1 => sig::UnparsedPublicKey::new(
+                &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                pkcs1,
+            )
+            .verify(data, signature),
+            _ => parsed.0.verify_sig(data, signature),
         };
-        sig::UnparsedPublicKey::new(parameters, pkcs1)
-            .verify(data, signature)
-            .map_err(|_| SignatureError::Mismatch)
+        verified.map_err(|_| SignatureError::Mismatch)
     }
 
     pub(super) fn ed25519_verify(
@@ -886,8 +913,13 @@ pub(crate) mod backend {
         rsa::RsaPublicKey::new_with_max_size(n, e, super::RSA_MAX_BITS).map_err(|_| malformed)
     }
 
-    pub(super) fn check_rsa_public(pkcs1: &[u8]) -> Result<(), KeyError> {
-        rsa_public(pkcs1).map(|_| ())
+    /// An RSA public key parsed once.
+    #[derive(Clone)]
+    pub(crate) struct RsaPublic(rsa::RsaPublicKey);
+
+    /// Parses (and checks) a PKCS#1 RSAPublicKey.
+    pub(super) fn rsa_public_key(pkcs1: &[u8]) -> Result<RsaPublic, KeyError> {
+        rsa_public(pkcs1).map(RsaPublic)
     }
 
     pub(super) fn check_ed25519_public(raw: &[u8; 32]) -> Result<(), KeyError> {
@@ -897,15 +929,17 @@ pub(crate) mod backend {
     }
 
     pub(super) fn rsa_verify(
-        pkcs1: &[u8],
+        parsed: &RsaPublic,
+        _pkcs1: &[u8],
         _bits: usize,
         hash: HashAlgorithm,
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), SignatureError> {
-        let key = rsa_public(pkcs1).map_err(|_| SignatureError::Backend)?;
         let digest = super::Hasher::digest(hash, data);
-        key.verify(padding(hash), &digest, signature)
+        parsed
+            .0
+            .verify(padding(hash), &digest, signature)
             .map_err(|_| SignatureError::Mismatch)
     }
 

@@ -233,8 +233,10 @@ impl Signature {
         let raw = value
             .get(self.signature_value_range.clone())
             .unwrap_or_default();
-        let compact: Vec<u8> = tags::strip_whitespace(raw)
-            .into_iter()
+        let compact: Vec<u8> = raw
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
             .take(length)
             .collect();
         String::from_utf8_lossy(&compact).into_owned()

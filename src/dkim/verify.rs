@@ -30,7 +30,6 @@
 //! first record that parses as a key record is used; if none parses, the
 //! error of the first is reported.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
@@ -534,23 +533,55 @@ fn preliminary_report(value: &[u8]) -> SignatureResult {
     }
 }
 
-/// Header fields by lowercased name, in message order.
+/// Header fields grouped by name (ASCII case-insensitive), each group in
+/// message order: one sorted vector of field positions, no hashing and no
+/// copy of the names.
 struct FieldIndex<'a> {
-    by_name: HashMap<Vec<u8>, Vec<&'a HeaderField>>,
+    fields: &'a [HeaderField],
+    /// Positions in `fields` of the fields that have a name, sorted by
+    /// lowercased name, then by position.
+    order: Vec<usize>,
+}
+
+/// Compares two field names as their lowercased forms.
+fn compare_names(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.iter()
+        .map(u8::to_ascii_lowercase)
+        .cmp(b.iter().map(u8::to_ascii_lowercase))
 }
 
 impl<'a> FieldIndex<'a> {
     fn new(fields: &'a [HeaderField]) -> FieldIndex<'a> {
-        let mut by_name: HashMap<Vec<u8>, Vec<&'a HeaderField>> = HashMap::new();
-        for field in fields {
-            if let Some(name) = field.name() {
-                by_name
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(field);
-            }
-        }
-        FieldIndex { by_name }
+        let mut order: Vec<usize> = (0..fields.len())
+            .filter(|&i| fields.get(i).and_then(HeaderField::name).is_some())
+            .collect();
+        let name = |i: usize| {
+            fields
+                .get(i)
+                .and_then(HeaderField::name)
+                .unwrap_or_default()
+        };
+        // Stable: positions stay in message order within a name.
+        order.sort_by(|&a, &b| compare_names(name(a), name(b)));
+        FieldIndex { fields, order }
+    }
+
+    fn name(&self, position: usize) -> &'a [u8] {
+        self.fields
+            .get(position)
+            .and_then(HeaderField::name)
+            .unwrap_or_default()
+    }
+
+    /// Where the fields named `name` lie in `order`.
+    fn group(&self, name: &[u8]) -> std::ops::Range<usize> {
+        let start = self
+            .order
+            .partition_point(|&i| compare_names(self.name(i), name).is_lt());
+        let end = self
+            .order
+            .partition_point(|&i| compare_names(self.name(i), name).is_le());
+        start..end.max(start)
     }
 }
 
@@ -560,19 +591,30 @@ impl<'a> FieldIndex<'a> {
 /// itself with the `b=` value removed and no final CRLF.
 fn header_data(signature: &Signature, own_field: &HeaderField, index: &FieldIndex<'_>) -> Vec<u8> {
     let canonicalization = signature.canonicalization.header;
-    let mut data = Vec::new();
-    let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut data = Vec::with_capacity(
+        index
+            .fields
+            .iter()
+            .map(|f| f.raw().len() + 2)
+            .sum::<usize>()
+            + own_field.raw().len(),
+    );
+    // How many instances each group gave already, kept at the group's start.
+    let mut used = vec![0usize; index.order.len()];
     for name in &signature.signed_headers {
-        let key = name.as_bytes().to_ascii_lowercase();
-        let Some(instances) = index.by_name.get(&key) else {
+        let group = index.group(name.as_bytes());
+        let Some(taken) = used.get_mut(group.start).filter(|_| !group.is_empty()) else {
             continue;
         };
-        let taken = used.entry(key).or_insert(0);
-        if *taken >= instances.len() {
+        if *taken >= group.len() {
             continue;
         }
         *taken += 1;
-        let Some(field) = instances.get(instances.len() - *taken) else {
+        let Some(field) = index
+            .order
+            .get(group.end - *taken)
+            .and_then(|&i| index.fields.get(i))
+        else {
             continue;
         };
         canonicalization.append(
@@ -674,8 +716,9 @@ impl VerifyCheck {
 
     fn evaluate(&mut self) {
         let mut results = Vec::with_capacity(self.found.len());
-        for check in &self.found {
-            let mut report = check.report.clone();
+        // Evaluated once: the reports are moved into the outcome.
+        for check in std::mem::take(&mut self.found) {
+            let mut report = check.report;
             if let Some(candidate) = &check.candidate {
                 let answer = self
                     .lookups

@@ -72,7 +72,7 @@ impl HeaderField {
     /// A field from its raw bytes (`name ":" value`, without the final line
     /// break).
     pub fn from_raw(raw: Vec<u8>) -> HeaderField {
-        let colon = raw.iter().position(|&b| b == b':');
+        let colon = memchr::memchr(b':', &raw);
         HeaderField { raw, colon }
     }
 
@@ -182,7 +182,7 @@ impl MessageReader {
             match self.state {
                 State::Body => return rest,
                 State::InLine => {
-                    let line_end = rest.iter().position(|&b| b == b'\n');
+                    let line_end = memchr::memchr(b'\n', rest);
                     let (line, after) = match line_end {
                         Some(end) => rest.split_at(end),
                         None => (rest, &[][..]),
@@ -318,7 +318,11 @@ impl MessageReader {
             self.current.clear();
             return;
         }
-        let raw = std::mem::take(&mut self.current);
+        // An exact-size copy: the field buffer keeps its capacity for the
+        // next field, so a field costs one allocation, not a series of
+        // reallocations.
+        let raw = self.current.as_slice().to_vec();
+        self.current.clear();
         self.fields.push(HeaderField::from_raw(raw));
     }
 }

@@ -56,7 +56,9 @@ use std::str::FromStr;
 
 use crate::authres::{self, AuthenticationResults, MethodResult, Property};
 use crate::dkim::tags::TagList;
-use crate::dkim::verify::{SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig};
+use crate::dkim::verify::{
+    DkimResult, SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig,
+};
 use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
 use crate::dns::{Answer, Name, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
@@ -219,7 +221,10 @@ pub struct Config {
     pub internal_networks: Vec<Network>,
     /// Authentication-Results fields from these authserv-ids are read and
     /// returned in [`Verdict::trusted_results`] (as OpenDMARC's
-    /// `TrustedAuthservIDs`). Default empty.
+    /// `TrustedAuthservIDs`); their `spf=pass` (`smtp.mailfrom`) and
+    /// `dkim=pass` (`header.d`) results count for DMARC alignment beside
+    /// this pipeline's own, as when a border MTA authenticated the message
+    /// before it reached this hop. Default empty.
     pub trusted_authserv_ids: Vec<String>,
 }
 
@@ -450,7 +455,9 @@ impl Inbound {
         let mut verdict = verdict;
         let dmarc = match dmarc::author_domain_with(&fields, &self.config.dmarc) {
             Ok(author) => {
-                let identifiers = self.identifiers(&fields);
+                let mut identifiers = self.identifiers(&fields);
+                let trusted = TrustedPasses::from_results(&verdict.trusted_results);
+                identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
                 Stage::Running(Discovery::with_identifiers(
                     &author,
                     &identifiers,
@@ -514,6 +521,48 @@ fn spf_domain(connection: &Connection) -> Option<Name> {
         None => mail_from,
     };
     Name::new(domain).ok()
+}
+
+/// The passing SPF and DKIM results of trusted Authentication-Results
+/// fields, as the domains they authenticated.
+#[derive(Debug, Default)]
+struct TrustedPasses {
+    /// `spf=pass`: the domain of `smtp.mailfrom`.
+    spf: Vec<Name>,
+    /// `dkim=pass`: `header.d`.
+    dkim: Vec<Name>,
+}
+
+impl TrustedPasses {
+    fn from_results(fields: &[AuthenticationResults]) -> TrustedPasses {
+        let mut passes = TrustedPasses::default();
+        for result in fields.iter().flat_map(|f| &f.results) {
+            if !result.result.eq_ignore_ascii_case("pass") {
+                continue;
+            }
+            let property = |ptype: &str, name: &str| {
+                result
+                    .properties
+                    .iter()
+                    .find(|p| {
+                        p.property_type.eq_ignore_ascii_case(ptype)
+                            && p.property.eq_ignore_ascii_case(name)
+                    })
+                    .map(|p| p.value.as_str())
+            };
+            if result.method.eq_ignore_ascii_case("spf") {
+                let domain = property("smtp", "mailfrom")
+                    .map(|from| from.rsplit_once('@').map_or(from, |(_, domain)| domain))
+                    .and_then(|domain| Name::new(domain).ok());
+                passes.spf.extend(domain);
+            } else if result.method.eq_ignore_ascii_case("dkim") {
+                passes
+                    .dkim
+                    .extend(property("header", "d").and_then(|d| Name::new(d).ok()));
+            }
+        }
+        passes
+    }
 }
 
 /// One check inside the pipeline.
@@ -609,13 +658,27 @@ impl InboundCheck {
         self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
         self.verdict.dkim = self.dkim.output().cloned();
         if let Some(lookup) = self.dmarc.output() {
-            let spf = self.verdict.spf_mail_from.as_ref().and_then(|o| {
+            let trusted = TrustedPasses::from_results(&self.verdict.trusted_results);
+            let own_spf = self.verdict.spf_mail_from.as_ref().and_then(|o| {
                 Some(SpfAuth {
                     domain: Name::new(&o.domain).ok()?,
                     result: o.result,
                 })
             });
-            let dkim: Vec<DkimAuth> = self
+            // A trusted SPF pass stands in when this hop's own check did
+            // not pass (this hop's client is then the trusted relay).
+            let spf = match own_spf {
+                Some(own) if own.result == spf::SpfResult::Pass => Some(own),
+                own => trusted
+                    .spf
+                    .first()
+                    .map(|domain| SpfAuth {
+                        domain: domain.clone(),
+                        result: spf::SpfResult::Pass,
+                    })
+                    .or(own),
+            };
+            let mut dkim: Vec<DkimAuth> = self
                 .verdict
                 .dkim
                 .iter()
@@ -627,6 +690,10 @@ impl InboundCheck {
                     })
                 })
                 .collect();
+            dkim.extend(trusted.dkim.iter().map(|domain| DkimAuth {
+                domain: domain.clone(),
+                result: DkimResult::Pass,
+            }));
             let outcome = dmarc::evaluate(
                 lookup,
                 spf.as_ref(),
@@ -1016,6 +1083,47 @@ mod tests {
             &zone,
         );
         assert_eq!(verdict.dmarc.unwrap().result, dmarc::DmarcResult::PermError);
+    }
+
+    #[test]
+    fn trusted_passes_count_for_dmarc() {
+        let (zone, _) = setup();
+        // An inner hop: the client is the border relay, which example.org's
+        // SPF does not list; the message is unsigned.
+        let relay = Connection::new(
+            "198.18.0.1".parse().unwrap(),
+            "border.example.net",
+            "alice@example.org",
+        );
+        let stamped = "Authentication-Results: border.example.net; spf=pass \
+                       smtp.mailfrom=alice@example.org\r\n";
+        let mut config = Config::new("mx.example.net", NOW);
+        let untrusted = crate::resolve(run(&relay, &config, &message(&[], stamped)), &zone);
+        assert_eq!(
+            untrusted.dmarc.as_ref().unwrap().result,
+            dmarc::DmarcResult::Fail
+        );
+        config.trusted_authserv_ids = vec!["border.example.net".into()];
+        let trusted = crate::resolve(run(&relay, &config, &message(&[], stamped)), &zone);
+        assert_eq!(
+            trusted.spf_mail_from.as_ref().unwrap().result,
+            spf::SpfResult::Fail
+        );
+        let dmarc = trusted.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
+        assert_eq!(
+            dmarc.aligned,
+            [dmarc::AlignedIdentifier::Spf(name("example.org"))]
+        );
+        assert_eq!(trusted.disposition, Disposition::None);
+        // A trusted dkim=pass for an unrelated domain does not align.
+        let other = "Authentication-Results: border.example.net; dkim=pass \
+                     header.d=other.example\r\n";
+        let verdict = crate::resolve(run(&relay, &config, &message(&[], other)), &zone);
+        assert_eq!(
+            verdict.dmarc.as_ref().unwrap().result,
+            dmarc::DmarcResult::Fail
+        );
     }
 
     #[test]

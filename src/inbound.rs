@@ -659,12 +659,11 @@ impl InboundCheck {
         self.verdict.dkim = self.dkim.output().cloned();
         if let Some(lookup) = self.dmarc.output() {
             let trusted = TrustedPasses::from_results(&self.verdict.trusted_results);
-            let own_spf = self.verdict.spf_mail_from.as_ref().and_then(|o| {
-                Some(SpfAuth {
-                    domain: Name::new(&o.domain).ok()?,
-                    result: o.result,
-                })
-            });
+            let own_spf = self
+                .verdict
+                .spf_mail_from
+                .as_ref()
+                .and_then(SpfAuth::from_outcome);
             // A trusted SPF pass stands in when this hop's own check did
             // not pass (this hop's client is then the trusted relay).
             let spf = match own_spf {
@@ -681,15 +680,9 @@ impl InboundCheck {
             let mut dkim: Vec<DkimAuth> = self
                 .verdict
                 .dkim
-                .iter()
-                .flat_map(|v| &v.signatures)
-                .filter_map(|s| {
-                    Some(DkimAuth {
-                        domain: s.domain.clone()?,
-                        result: s.result,
-                    })
-                })
-                .collect();
+                .as_ref()
+                .map(DkimAuth::from_verification)
+                .unwrap_or_default();
             dkim.extend(trusted.dkim.iter().map(|domain| DkimAuth {
                 domain: domain.clone(),
                 result: DkimResult::Pass,

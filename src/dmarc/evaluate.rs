@@ -50,6 +50,35 @@ pub struct DkimAuth {
     pub result: DkimResult,
 }
 
+impl SpfAuth {
+    /// What DMARC takes from an SPF check of the MAIL FROM identity (or of
+    /// HELO when MAIL FROM was empty); `None` when the checked domain is
+    /// not a valid name.
+    pub fn from_outcome(outcome: &crate::spf::Outcome) -> Option<SpfAuth> {
+        Some(SpfAuth {
+            domain: Name::new(&outcome.domain).ok()?,
+            result: outcome.result,
+        })
+    }
+}
+
+impl DkimAuth {
+    /// What DMARC takes from a DKIM verification: each signature whose
+    /// `d=` could be read, with its result.
+    pub fn from_verification(verification: &crate::dkim::verify::Verification) -> Vec<DkimAuth> {
+        verification
+            .signatures
+            .iter()
+            .filter_map(|s| {
+                Some(DkimAuth {
+                    domain: s.domain.clone()?,
+                    result: s.result,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The DMARC result: the values registered for the `dmarc` method of
 /// Authentication-Results (RFC 7489 §11.2, kept by RFC 9989).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

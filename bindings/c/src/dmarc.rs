@@ -103,26 +103,10 @@ pub extern "C" fn mailauth_dmarc_check_new(
             tri!(Name::new(author.trim_end_matches('.')).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
         let author = author.to_lowercase();
         // SAFETY: `spf` is NULL or a live outcome (NULL means no SPF).
-        let spf = unsafe { spf.as_ref() }.and_then(|o| {
-            Some(SpfAuth {
-                domain: Name::new(&o.outcome.domain).ok()?,
-                result: o.outcome.result,
-            })
-        });
+        let spf = unsafe { spf.as_ref() }.and_then(|o| SpfAuth::from_outcome(&o.outcome));
         // SAFETY: `dkim` is NULL or a live outcome (NULL means no DKIM).
         let dkim: Vec<DkimAuth> = unsafe { dkim.as_ref() }
-            .map(|o| {
-                o.outcome
-                    .signatures
-                    .iter()
-                    .filter_map(|s| {
-                        Some(DkimAuth {
-                            domain: s.domain.clone()?,
-                            result: s.result,
-                        })
-                    })
-                    .collect()
-            })
+            .map(|o| DkimAuth::from_verification(&o.outcome))
             .unwrap_or_default();
         let mut identifiers: Vec<Name> = spf.iter().map(|s| s.domain.clone()).collect();
         identifiers.extend(dkim.iter().map(|d| d.domain.clone()));

@@ -123,25 +123,9 @@ fn dmarc_check(
             );
         }
     };
-    let spf = spf.and_then(|s| {
-        Name::new(&s.outcome.domain).ok().map(|domain| SpfAuth {
-            domain,
-            result: s.outcome.result,
-        })
-    });
+    let spf = spf.and_then(|s| SpfAuth::from_outcome(&s.outcome));
     let dkim: Vec<DkimAuth> = dkim
-        .map(|d| {
-            d.verification
-                .signatures
-                .iter()
-                .filter_map(|s| {
-                    Some(DkimAuth {
-                        domain: s.domain.clone()?,
-                        result: s.result,
-                    })
-                })
-                .collect()
-        })
+        .map(|d| DkimAuth::from_verification(&d.verification))
         .unwrap_or_default();
     let check = match author {
         Err(error) => DmarcCheck {

@@ -4,6 +4,11 @@
 //! `without-crypto` case verifies against a revoked key: all the work but
 //! the public key decoding and the signature check.
 //!
+//! The verifier keeps parsed keys across messages (the default
+//! `VerifyConfig::key_cache`), as a mail server does; the `uncached` cases
+//! read the key record anew for every message, as for a key seen the
+//! first time.
+//!
 //! Run: `cargo bench --bench dkim_verify`.
 
 use base64::Engine as _;
@@ -103,6 +108,17 @@ fn bench(c: &mut Criterion) {
             group.throughput(Throughput::Bytes(message.len() as u64));
             group.bench_function(format!("{name}/{label}"), |b| {
                 b.iter(|| black_box(check(black_box(&message))))
+            });
+            let uncached = VerifyConfig {
+                key_cache: None,
+                ..VerifyConfig::default()
+            };
+            group.bench_function(format!("{name}/{label}/uncached"), |b| {
+                b.iter(|| {
+                    let mut verifier = Verifier::new(&uncached, NOW);
+                    verifier.feed(black_box(&message));
+                    black_box(mailauth::resolve(verifier.finish(), &zone))
+                })
             });
         }
         let message = signed_message(&ed, Algorithm::Ed25519Sha256, "revoked", &body);

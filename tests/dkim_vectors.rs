@@ -419,6 +419,46 @@ fn hostile_one_megabyte_signature_tag() {
     assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
 }
 
+/// Keys read once are reused; a changed record is read again and decides.
+#[test]
+fn key_cache_reuses_keys_and_follows_changed_records() {
+    use mailauth::dkim::cache::KeyCache;
+    let cache = KeyCache::new(8);
+    let config = VerifyConfig {
+        key_cache: Some(cache.clone()),
+        ..VerifyConfig::default()
+    };
+    let message = rfc8463_message();
+    let mut zone = rfc8463_zone();
+    let both_pass = vec![(DkimResult::Pass, None), (DkimResult::Pass, None)];
+    for _ in 0..3 {
+        let outcome = verify_chunks(&message, 4096, &config, RFC8463_NOW, &zone);
+        assert_eq!(results(&outcome), both_pass);
+    }
+    let stats = cache.stats();
+    assert_eq!((stats.entries, stats.misses, stats.hits), (2, 2, 4));
+    // The domain revokes its Ed25519 key: the new record text is read.
+    let name = Name::new("brisbane._domainkey.football.example.com").unwrap();
+    zone.remove(&name);
+    zone.add_txt(&name, "v=DKIM1; k=ed25519; p=");
+    let outcome = verify_chunks(&message, 4096, &config, RFC8463_NOW, &zone);
+    assert_eq!(
+        results(&outcome),
+        vec![
+            (DkimResult::PermError, Some(Reason::KeyRevoked)),
+            (DkimResult::Pass, None)
+        ]
+    );
+    assert_eq!(cache.stats().misses, 3);
+    // Without a cache, the same verdicts.
+    let uncached = VerifyConfig {
+        key_cache: None,
+        ..VerifyConfig::default()
+    };
+    let outcome = verify_chunks(&message, 4096, &uncached, RFC8463_NOW, &rfc8463_zone());
+    assert_eq!(results(&outcome), both_pass);
+}
+
 #[test]
 fn hostile_garbage_key_records() {
     let text = rfc8463_message();

@@ -1,14 +1,21 @@
 //! The crypto backend seam: public keys from key records, signing keys from
 //! PEM/DER files, signature creation and verification, streaming hashes.
 //!
-//! Exactly one backend does the public-key work:
+//! Exactly one backend does RSA and Ed25519 signing and RSA verification:
 //! - `aws-lc` (the default feature): aws-lc-rs.
 //! - `pure-rust`: the `rsa` and `ed25519-dalek` crates, for targets without a
 //!   C compiler. Note RUSTSEC-2023-0071 (timing side channel in `rsa`): prefer
 //!   `aws-lc` where it builds.
 //!
-//! When both features are enabled, `aws-lc` is used. Hashing (SHA-1, SHA-256)
-//! is always done by the `sha1`/`sha2` crates, whichever backend is chosen.
+//! When both features are enabled, `aws-lc` is used. Ed25519 verification is
+//! always done by `ed25519-dalek` (verification handles only public data, so
+//! its variable-time arithmetic leaks nothing): a [`PublicKey`] keeps the
+//! decoded point, which aws-lc would decode again on every call. On x86-64,
+//! curve25519-dalek uses AVX-512 IFMA when built with
+//! `--cfg curve25519_dalek_backend="avx512"` (this repository's
+//! `.cargo/config.toml` sets it) and the processor has it, else AVX2.
+//! Hashing (SHA-1, SHA-256) is always done by the `sha1`/`sha2` crates,
+//! whichever backend is chosen.
 //!
 //! What each backend can do with RSA key sizes:
 //!
@@ -58,7 +65,8 @@ pub enum KeyError {
         /// The length found.
         length: usize,
     },
-    /// The 32 bytes are not a valid Ed25519 point.
+    /// The 32 bytes are not a valid Ed25519 point, or a point of small order
+    /// (a weak key with which anybody could make signatures that verify).
     #[error("invalid ed25519 public key")]
     Ed25519Point,
     /// The backend cannot use an RSA key of this size for this operation.
@@ -477,7 +485,9 @@ enum PublicInner {
         /// parse it again.
         parsed: backend::RsaPublic,
     },
-    Ed25519([u8; 32]),
+    /// The point decoded once (ed25519-dalek does every Ed25519
+    /// verification, whichever backend is compiled in).
+    Ed25519(Box<ed25519_dalek::VerifyingKey>),
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -517,8 +527,7 @@ impl PublicKey {
                 let raw: [u8; 32] = der
                     .try_into()
                     .map_err(|_| KeyError::Ed25519Length { length: der.len() })?;
-                backend::check_ed25519_public(&raw)?;
-                PublicInner::Ed25519(raw)
+                PublicInner::Ed25519(Box::new(ed25519_public(&raw)?))
             }
         };
         Ok(PublicKey { inner })
@@ -545,7 +554,7 @@ impl PublicKey {
     pub fn to_record_data(&self) -> Vec<u8> {
         match &self.inner {
             PublicInner::Rsa { pkcs1, .. } => rsa_spki_from_pkcs1(pkcs1),
-            PublicInner::Ed25519(raw) => raw.to_vec(),
+            PublicInner::Ed25519(key) => key.to_bytes().to_vec(),
         }
     }
 
@@ -573,12 +582,38 @@ impl PublicKey {
                 header_data,
                 signature,
             ),
-            PublicInner::Ed25519(raw) => {
+            PublicInner::Ed25519(key) => {
                 let digest = Hasher::digest(HashAlgorithm::Sha256, header_data);
-                backend::ed25519_verify(raw, &digest, signature)
+                ed25519_verify(key, &digest, signature)
             }
         }
     }
+}
+
+/// Decodes an Ed25519 public key (RFC 8032 §5.1.3). Points of small order
+/// are refused: with such a key anybody could make signatures that verify.
+fn ed25519_public(raw: &[u8; 32]) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+    match ed25519_dalek::VerifyingKey::from_bytes(raw) {
+        Ok(key) if !key.is_weak() => Ok(key),
+        _ => Err(KeyError::Ed25519Point),
+    }
+}
+
+/// Ed25519 verification as RFC 8032 §5.1.7 without the cofactor, `S`
+/// required below the group order (the check aws-lc and libsodium make too).
+/// ed25519-dalek is used with either backend: with the decoded point kept
+/// in [`PublicKey`] it is faster than aws-lc here, which decodes the point
+/// on every call.
+fn ed25519_verify(
+    key: &ed25519_dalek::VerifyingKey,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    use ed25519_dalek::Verifier as _;
+    let signature =
+        ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureError::Mismatch)?;
+    key.verify(digest, &signature)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 // ---------------------------------------------------------------------------
@@ -725,11 +760,6 @@ pub(crate) mod backend {
             })
     }
 
-    pub(super) fn check_ed25519_public(_raw: &[u8; 32]) -> Result<(), KeyError> {
-        // aws-lc decodes the point when verifying; an invalid point fails there.
-        Ok(())
-    }
-
     pub(super) fn rsa_verify(
         parsed: &RsaPublic,
         pkcs1: &[u8],
@@ -754,16 +784,6 @@ pub(crate) mod backend {
             _ => parsed.0.verify_sig(data, signature),
         };
         verified.map_err(|_| SignatureError::Mismatch)
-    }
-
-    pub(super) fn ed25519_verify(
-        raw: &[u8; 32],
-        digest: &[u8],
-        signature: &[u8],
-    ) -> Result<(), SignatureError> {
-        sig::UnparsedPublicKey::new(&sig::ED25519, raw)
-            .verify(digest, signature)
-            .map_err(|_| SignatureError::Mismatch)
     }
 
     pub(super) fn rsa_private(pkcs1: &[u8]) -> Result<Private, KeyError> {
@@ -869,7 +889,7 @@ pub(crate) mod backend {
 
 #[cfg(all(feature = "pure-rust", not(feature = "aws-lc")))]
 pub(crate) mod backend {
-    use ed25519_dalek::{Signer as _, Verifier as _};
+    use ed25519_dalek::Signer as _;
     use rsa::pkcs1::der::Decode as _;
     use rsa::pkcs8::EncodePrivateKey as _;
 
@@ -922,12 +942,6 @@ pub(crate) mod backend {
         rsa_public(pkcs1).map(RsaPublic)
     }
 
-    pub(super) fn check_ed25519_public(raw: &[u8; 32]) -> Result<(), KeyError> {
-        ed25519_dalek::VerifyingKey::from_bytes(raw)
-            .map(|_| ())
-            .map_err(|_| KeyError::Ed25519Point)
-    }
-
     pub(super) fn rsa_verify(
         parsed: &RsaPublic,
         _pkcs1: &[u8],
@@ -940,19 +954,6 @@ pub(crate) mod backend {
         parsed
             .0
             .verify(padding(hash), &digest, signature)
-            .map_err(|_| SignatureError::Mismatch)
-    }
-
-    pub(super) fn ed25519_verify(
-        raw: &[u8; 32],
-        digest: &[u8],
-        signature: &[u8],
-    ) -> Result<(), SignatureError> {
-        let key =
-            ed25519_dalek::VerifyingKey::from_bytes(raw).map_err(|_| SignatureError::Mismatch)?;
-        let signature = ed25519_dalek::Signature::from_slice(signature)
-            .map_err(|_| SignatureError::Mismatch)?;
-        key.verify(digest, &signature)
             .map_err(|_| SignatureError::Mismatch)
     }
 
@@ -1336,6 +1337,21 @@ mod tests {
         assert_eq!(
             PublicKey::from_record_data(KeyType::Ed25519, &[1, 2, 3]).unwrap_err(),
             KeyError::Ed25519Length { length: 3 }
+        );
+        // The neutral point (y = 1) has small order: with it any signature
+        // could be made to verify.
+        let mut neutral = [0u8; 32];
+        neutral[0] = 1;
+        assert_eq!(
+            PublicKey::from_record_data(KeyType::Ed25519, &neutral).unwrap_err(),
+            KeyError::Ed25519Point
+        );
+        // y = 2 is not on the curve.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        assert_eq!(
+            PublicKey::from_record_data(KeyType::Ed25519, &off_curve).unwrap_err(),
+            KeyError::Ed25519Point
         );
         let rsa_malformed = KeyError::Malformed {
             key_type: KeyType::Rsa,

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub mod cache;
 pub mod canon;
 pub mod crypto;
 pub mod key;

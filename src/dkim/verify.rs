@@ -32,9 +32,12 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
+use super::cache::{KeyCache, ParsedKey};
 use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
-use super::crypto::{self, PublicKey};
-use super::key::{KeyRecord, KeyRecordError};
+use super::crypto;
+use super::key::KeyRecordError;
 use super::signature::{Identity, Signature, SignatureError};
 use super::tags::{self, TagList};
 use super::{Algorithm, HashAlgorithm, KeyType};
@@ -77,6 +80,11 @@ pub struct VerifyConfig {
     pub max_header_bytes: usize,
     /// What to do when `l=` leaves body content unsigned.
     pub unsigned_body_content: UnsignedBodyContent,
+    /// Key records read once and kept across messages (see [`KeyCache`]).
+    /// Default: [`KeyCache::process_wide`], shared by the whole process;
+    /// `None` reads each key record anew. The cache never changes a
+    /// verdict (it is keyed by the exact record text), it saves work.
+    pub key_cache: Option<KeyCache>,
 }
 
 impl Default for VerifyConfig {
@@ -90,6 +98,7 @@ impl Default for VerifyConfig {
             max_header_fields: limits.max_fields,
             max_header_bytes: limits.max_bytes,
             unsigned_body_content: UnsignedBodyContent::Report,
+            key_cache: Some(KeyCache::process_wide()),
         }
     }
 }
@@ -734,6 +743,14 @@ impl VerifyCheck {
         self.done = true;
     }
 
+    /// Reads a key record, through the cache when the config has one.
+    fn read_key(&self, text: &[u8]) -> Result<Arc<ParsedKey>, KeyRecordError> {
+        match &self.config.key_cache {
+            Some(cache) => cache.get_or_parse(text),
+            None => ParsedKey::parse(text).map(Arc::new),
+        }
+    }
+
     /// RFC 6376 §6.1.2 and §6.1.3 for one signature; `None` is a pass.
     fn check_signature(
         &self,
@@ -742,7 +759,7 @@ impl VerifyCheck {
         report: &mut SignatureResult,
     ) -> Option<Reason> {
         let signature = &candidate.signature;
-        let record = match answer {
+        let parsed = match answer {
             None | Some(Answer::NxDomain | Answer::NoData) => return Some(Reason::KeyNotFound),
             Some(Answer::TempFail(failure)) => return Some(Reason::KeyLookupTempFailure(*failure)),
             Some(Answer::PermFail(failure)) => return Some(Reason::KeyLookupPermFailure(*failure)),
@@ -750,9 +767,9 @@ impl VerifyCheck {
                 let mut first_error = None;
                 let mut chosen = None;
                 for txt in records {
-                    match KeyRecord::parse(&txt.joined()) {
-                        Ok(record) => {
-                            chosen = Some(record);
+                    match self.read_key(&txt.joined()) {
+                        Ok(parsed) => {
+                            chosen = Some(parsed);
                             break;
                         }
                         Err(error) => {
@@ -761,13 +778,14 @@ impl VerifyCheck {
                     }
                 }
                 match (chosen, first_error) {
-                    (Some(record), _) => record,
+                    (Some(parsed), _) => parsed,
                     (None, Some(error)) => return Some(Reason::KeyRecordSyntax(error)),
                     (None, None) => return Some(Reason::KeyNotFound),
                 }
             }
             Some(_) => return Some(Reason::KeyNotFound),
         };
+        let record = &parsed.record;
         report.testing = record.testing;
         if record.is_revoked() {
             return Some(Reason::KeyRevoked);
@@ -775,9 +793,9 @@ impl VerifyCheck {
         if !record.allows_hash(signature.algorithm.hash()) {
             return Some(Reason::HashNotAllowed(signature.algorithm.hash()));
         }
-        if record.key_type != signature.algorithm.key_type() {
+        if parsed.key_type() != signature.algorithm.key_type() {
             return Some(Reason::KeyTypeMismatch {
-                key_type: record.key_type,
+                key_type: parsed.key_type(),
                 algorithm: signature.algorithm,
             });
         }
@@ -793,13 +811,18 @@ impl VerifyCheck {
             return Some(Reason::StrictIdentityViolation);
         }
         let minimum = self.config.min_rsa_bits;
-        let key = match PublicKey::from_record_data(record.key_type, &record.public_key) {
-            Ok(key) => key,
-            Err(crypto::KeyError::UnsupportedKeySize { bits, .. }) if bits < minimum => {
-                report.key_bits = Some(bits);
-                return Some(Reason::KeyTooShort { bits, minimum });
+        let key = match &parsed.key {
+            Some(Ok(key)) => key,
+            Some(Err(crypto::KeyError::UnsupportedKeySize { bits, .. })) if *bits < minimum => {
+                report.key_bits = Some(*bits);
+                return Some(Reason::KeyTooShort {
+                    bits: *bits,
+                    minimum,
+                });
             }
-            Err(error) => return Some(Reason::BadKey(error)),
+            Some(Err(error)) => return Some(Reason::BadKey(error.clone())),
+            // Revoked, returned above.
+            None => return Some(Reason::KeyRevoked),
         };
         report.key_bits = Some(key.bits());
         if key.key_type() == KeyType::Rsa && key.bits() < minimum {

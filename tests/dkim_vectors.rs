@@ -419,6 +419,29 @@ fn hostile_one_megabyte_signature_tag() {
     assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
 }
 
+#[test]
+fn hostile_signature_with_a_hundred_thousand_tags() {
+    let zone = rfc8463_zone();
+    let text = String::from_utf8(rfc8463_message()).unwrap();
+    let many: String = (0..100_000).map(|i| format!("e{i}=1; ")).collect();
+    let config = VerifyConfig {
+        max_header_bytes: 4 << 20,
+        ..VerifyConfig::default()
+    };
+    // Unknown tags are ignored, but they were signed over: a mismatch.
+    let changed = text.replacen("b=/gCrinpc", &format!("{many}b=/gCrinpc"), 1);
+    let outcome = timed(|| verify_chunks(changed.as_bytes(), 4096, &config, RFC8463_NOW, &zone));
+    assert_eq!(
+        results(&outcome)[0],
+        (DkimResult::Fail, Some(Reason::SignatureMismatch))
+    );
+    // One name twice among them: the tag list is malformed.
+    let changed = text.replacen("b=/gCrinpc", &format!("{many}e7=2; b=/gCrinpc"), 1);
+    let outcome = timed(|| verify_chunks(changed.as_bytes(), 4096, &config, RFC8463_NOW, &zone));
+    assert_eq!(outcome.signatures[0].result, DkimResult::PermError);
+    assert_eq!(outcome.signatures[1].result, DkimResult::Pass);
+}
+
 /// Keys read once are reused; a changed record is read again and decides.
 #[test]
 fn key_cache_reuses_keys_and_follows_changed_records() {

@@ -133,6 +133,10 @@ fn all_value_octets(value: &[u8]) -> bool {
     invalid == 0
 }
 
+/// Up to this many tags, a new tag's name is compared with each earlier one;
+/// past it, the names go into a hash set. Real tag lists hold at most 14.
+const LINEAR_DUPLICATE_SCAN: usize = 16;
+
 impl<'a> TagList<'a> {
     /// Parses a tag list.
     ///
@@ -142,6 +146,10 @@ impl<'a> TagList<'a> {
         // One tag-spec per ';', and one after the last: one allocation.
         let mut tags: Vec<Tag<'a>> =
             Vec::with_capacity(memchr::memchr_iter(b';', input).count() + 1);
+        // Names seen so far, once the list is long enough that scanning the
+        // tags already read would make parsing quadratic (a hostile field can
+        // hold a hundred thousand tags).
+        let mut seen: Option<std::collections::HashSet<&'a str>> = None;
         let mut position = 0;
         loop {
             let spec_start = position;
@@ -159,7 +167,17 @@ impl<'a> TagList<'a> {
                 return Err(TagError::EmptyTagSpec { offset: spec_end });
             }
             let tag = parse_spec(spec, spec_start)?;
-            if tags.iter().any(|t| t.name == tag.name) {
+            let duplicate = match &mut seen {
+                Some(names) => !names.insert(tag.name),
+                None if tags.len() < LINEAR_DUPLICATE_SCAN => {
+                    tags.iter().any(|t| t.name == tag.name)
+                }
+                None => {
+                    let names = seen.insert(tags.iter().map(|t| t.name).collect());
+                    !names.insert(tag.name)
+                }
+            };
+            if duplicate {
                 return Err(TagError::DuplicateTag {
                     name: tag.name.to_owned(),
                 });
@@ -379,6 +397,29 @@ mod tests {
         );
         assert!(TagList::parse(b"").unwrap().tags().is_empty());
         assert!(TagList::parse(b"a=1; ").is_ok());
+    }
+
+    #[test]
+    fn duplicates_in_long_lists() {
+        // Past the linear scan, names go into a set: duplicates are still
+        // found, wherever they are, and distinct names still parse.
+        let distinct: String = (0..1_000).map(|i| format!("t{i}=1;")).collect();
+        assert_eq!(
+            TagList::parse(distinct.as_bytes()).unwrap().tags().len(),
+            1_000
+        );
+        for (first, second) in [(3, 20), (3, 900), (500, 999), (15, 16)] {
+            let mut list = distinct.clone();
+            list.push_str(&format!("x=1;t{first}=2;t{second}=3;"));
+            let list = list.replacen(&format!("t{second}=1;"), "", 1);
+            assert_eq!(
+                TagList::parse(list.as_bytes()),
+                Err(TagError::DuplicateTag {
+                    name: format!("t{first}")
+                }),
+                "t{first} twice, then t{second}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //!
 //! | operation | `aws-lc` | `pure-rust` |
 //! |---|---|---|
-//! | verify | 1024..=8192 bits | 512..=8192 bits |
+//! | verify | 512..=8192 bits (under 1024 through the `rsa` crate) | 512..=8192 bits |
 //! | sign | 2048..=8192 bits | 1024..=8192 bits |
 //!
 //! Anything outside those ranges is refused with
@@ -516,7 +516,7 @@ impl PublicKey {
                         backend: BACKEND,
                     });
                 }
-                let parsed = backend::rsa_public_key(pkcs1)?;
+                let parsed = backend::rsa_public_key(pkcs1, bits)?;
                 PublicInner::Rsa {
                     pkcs1: pkcs1.to_vec(),
                     bits,
@@ -725,6 +725,59 @@ impl SigningKey {
 }
 
 // ---------------------------------------------------------------------------
+// RSA verification with the `rsa` crate: every RSA key with the pure-Rust
+// backend, and keys under 1024 bits (which aws-lc-rs refuses) with aws-lc.
+
+#[cfg(any(feature = "aws-lc", feature = "pure-rust"))]
+mod rsa_crate {
+    use super::{HashAlgorithm, KeyError, KeyType, SignatureError};
+
+    /// DER DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017 §9.2, note 1).
+    const SHA1_PREFIX: &[u8] = &[
+        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
+    ];
+    const SHA256_PREFIX: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+
+    pub(super) fn padding(hash: HashAlgorithm) -> rsa::Pkcs1v15Sign {
+        let (prefix, len) = match hash {
+            HashAlgorithm::Sha1 => (SHA1_PREFIX, 20),
+            _ => (SHA256_PREFIX, 32),
+        };
+        rsa::Pkcs1v15Sign {
+            hash_len: Some(len),
+            prefix: prefix.into(),
+        }
+    }
+
+    /// Parses a PKCS#1 RSAPublicKey.
+    pub(super) fn public(pkcs1: &[u8]) -> Result<rsa::RsaPublicKey, KeyError> {
+        use rsa::pkcs1::der::Decode as _;
+        let malformed = KeyError::Malformed {
+            key_type: KeyType::Rsa,
+        };
+        let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1).map_err(|_| malformed.clone())?;
+        let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+        let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+        rsa::RsaPublicKey::new_with_max_size(n, e, super::RSA_MAX_BITS).map_err(|_| malformed)
+    }
+
+    /// Checks a PKCS#1 v1.5 signature over `data` hashed with `hash`.
+    pub(super) fn verify(
+        key: &rsa::RsaPublicKey,
+        hash: HashAlgorithm,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        let digest = super::Hasher::digest(hash, data);
+        key.verify(padding(hash), &digest, signature)
+            .map_err(|_| SignatureError::Mismatch)
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Backend: aws-lc-rs
 
 #[cfg(feature = "aws-lc")]
@@ -736,7 +789,11 @@ pub(crate) mod backend {
 
     /// aws-lc-rs refuses to sign with RSA keys under 2048 bits.
     pub(crate) const RSA_SIGN_MIN_BITS: usize = 2048;
-    /// aws-lc-rs verifies RSA keys from 1024 bits (the legacy parameters).
+    /// aws-lc-rs verifies RSA keys from 1024 bits (the legacy parameters);
+    /// smaller ones (accepted only when a verifier lowers
+    /// `VerifyConfig::min_rsa_bits`) go to the `rsa` crate. Verification
+    /// uses only public data, so the `rsa` crate's timing side channel
+    /// (RUSTSEC-2023-0071, in private-key operations) does not apply.
     const RSA_VERIFY_MIN_BITS: usize = 1024;
 
     pub(crate) enum Private {
@@ -744,17 +801,23 @@ pub(crate) mod backend {
         Ed25519(sig::Ed25519KeyPair),
     }
 
-    /// An RSA public key parsed once (PKCS#1 v1.5 with SHA-256, the
-    /// algorithm of every signature accepted by default).
+    /// An RSA public key parsed once: by aws-lc (PKCS#1 v1.5 with SHA-256,
+    /// the algorithm of every signature accepted by default), or by the
+    /// `rsa` crate for keys under 1024 bits.
     #[derive(Clone)]
-    pub(crate) struct RsaPublic(sig::ParsedPublicKey);
+    pub(crate) enum RsaPublic {
+        AwsLc(sig::ParsedPublicKey),
+        Short(Box<rsa::RsaPublicKey>),
+    }
 
-    /// Parses (and checks) a PKCS#1 RSAPublicKey.
-    pub(super) fn rsa_public_key(pkcs1: &[u8]) -> Result<RsaPublic, KeyError> {
-        // The same decoding and `RSA_check_key` as `rsa::PublicKey::from_der`;
-        // the key size is checked when verifying.
+    /// Parses (and checks) a PKCS#1 RSAPublicKey of `bits` bits.
+    pub(super) fn rsa_public_key(pkcs1: &[u8], bits: usize) -> Result<RsaPublic, KeyError> {
+        if bits < RSA_VERIFY_MIN_BITS {
+            return super::rsa_crate::public(pkcs1).map(|key| RsaPublic::Short(Box::new(key)));
+        }
+        // The same decoding and `RSA_check_key` as `rsa::PublicKey::from_der`.
         sig::ParsedPublicKey::new(&sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
-            .map(RsaPublic)
+            .map(RsaPublic::AwsLc)
             .map_err(|_| KeyError::Malformed {
                 key_type: KeyType::Rsa,
             })
@@ -763,25 +826,22 @@ pub(crate) mod backend {
     pub(super) fn rsa_verify(
         parsed: &RsaPublic,
         pkcs1: &[u8],
-        bits: usize,
+        _bits: usize,
         hash: HashAlgorithm,
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), SignatureError> {
-        if bits < RSA_VERIFY_MIN_BITS {
-            return Err(SignatureError::UnsupportedKeySize {
-                bits,
-                operation: "verification",
-                backend: super::BACKEND,
-            });
-        }
+        let parsed = match parsed {
+            RsaPublic::AwsLc(parsed) => parsed,
+            RsaPublic::Short(key) => return super::rsa_crate::verify(key, hash, data, signature),
+        };
         let verified = match hash {
             HashAlgorithm::Sha1 => sig::UnparsedPublicKey::new(
                 &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 pkcs1,
             )
             .verify(data, signature),
-            _ => parsed.0.verify_sig(data, signature),
+            _ => parsed.verify_sig(data, signature),
         };
         verified.map_err(|_| SignatureError::Mismatch)
     }
@@ -890,7 +950,6 @@ pub(crate) mod backend {
 #[cfg(all(feature = "pure-rust", not(feature = "aws-lc")))]
 pub(crate) mod backend {
     use ed25519_dalek::Signer as _;
-    use rsa::pkcs1::der::Decode as _;
     use rsa::pkcs8::EncodePrivateKey as _;
 
     use super::{HashAlgorithm, KeyError, KeyType, SignatureError};
@@ -898,48 +957,18 @@ pub(crate) mod backend {
     /// The `rsa` crate signs with any size; RFC 8301 §3.2 forbids under 1024.
     pub(crate) const RSA_SIGN_MIN_BITS: usize = 1024;
 
-    /// DER DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017 §9.2, note 1).
-    const SHA1_PREFIX: &[u8] = &[
-        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
-    ];
-    const SHA256_PREFIX: &[u8] = &[
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-        0x05, 0x00, 0x04, 0x20,
-    ];
-
-    fn padding(hash: HashAlgorithm) -> rsa::Pkcs1v15Sign {
-        let (prefix, len) = match hash {
-            HashAlgorithm::Sha1 => (SHA1_PREFIX, 20),
-            _ => (SHA256_PREFIX, 32),
-        };
-        rsa::Pkcs1v15Sign {
-            hash_len: Some(len),
-            prefix: prefix.into(),
-        }
-    }
-
     pub(crate) enum Private {
         Rsa(Box<rsa::RsaPrivateKey>),
         Ed25519(Box<ed25519_dalek::SigningKey>),
-    }
-
-    fn rsa_public(pkcs1: &[u8]) -> Result<rsa::RsaPublicKey, KeyError> {
-        let malformed = KeyError::Malformed {
-            key_type: KeyType::Rsa,
-        };
-        let key = rsa::pkcs1::RsaPublicKey::from_der(pkcs1).map_err(|_| malformed.clone())?;
-        let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
-        let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
-        rsa::RsaPublicKey::new_with_max_size(n, e, super::RSA_MAX_BITS).map_err(|_| malformed)
     }
 
     /// An RSA public key parsed once.
     #[derive(Clone)]
     pub(crate) struct RsaPublic(rsa::RsaPublicKey);
 
-    /// Parses (and checks) a PKCS#1 RSAPublicKey.
-    pub(super) fn rsa_public_key(pkcs1: &[u8]) -> Result<RsaPublic, KeyError> {
-        rsa_public(pkcs1).map(RsaPublic)
+    /// Parses (and checks) a PKCS#1 RSAPublicKey of `_bits` bits.
+    pub(super) fn rsa_public_key(pkcs1: &[u8], _bits: usize) -> Result<RsaPublic, KeyError> {
+        super::rsa_crate::public(pkcs1).map(RsaPublic)
     }
 
     pub(super) fn rsa_verify(
@@ -950,11 +979,7 @@ pub(crate) mod backend {
         data: &[u8],
         signature: &[u8],
     ) -> Result<(), SignatureError> {
-        let digest = super::Hasher::digest(hash, data);
-        parsed
-            .0
-            .verify(padding(hash), &digest, signature)
-            .map_err(|_| SignatureError::Mismatch)
+        super::rsa_crate::verify(&parsed.0, hash, data, signature)
     }
 
     pub(super) fn rsa_private(pkcs1: &[u8]) -> Result<Private, KeyError> {
@@ -1012,7 +1037,7 @@ pub(crate) mod backend {
         // Blinded with OS randomness; PKCS#1 v1.5 output is deterministic anyway.
         key.sign_with_rng(
             &mut rand_core::OsRng,
-            padding(HashAlgorithm::Sha256),
+            super::rsa_crate::padding(HashAlgorithm::Sha256),
             &digest,
         )
         .map_err(|_| SignatureError::Backend)
@@ -1234,18 +1259,13 @@ mod tests {
             b"mailauth rsa-sha1 test vector\r\n",
             &signature,
         );
-        if cfg!(feature = "aws-lc") {
-            assert_eq!(
-                result,
-                Err(SignatureError::UnsupportedKeySize {
-                    bits: 512,
-                    operation: "verification",
-                    backend: "aws-lc"
-                })
-            );
-        } else {
-            assert_eq!(result, Ok(()));
-        }
+        // Every backend verifies them (aws-lc through the `rsa` crate);
+        // whether they are accepted is the verifier's policy.
+        assert_eq!(result, Ok(()));
+        assert_eq!(
+            public.verify(Algorithm::RsaSha256, b"another text\r\n", &signature),
+            Err(SignatureError::Mismatch)
+        );
         // Nobody signs with 512 bits.
         let err = SigningKey::from_pem(&data("keys/rsa512.pkcs8.pem")).unwrap_err();
         assert!(matches!(

@@ -217,8 +217,8 @@ pub enum Reason {
         /// The configured minimum.
         minimum: usize,
     },
-    /// The crypto backend cannot verify with an RSA key of this size (the
-    /// aws-lc backend refuses keys under 1024 bits).
+    /// The crypto backend cannot verify with an RSA key of this size (both
+    /// backends handle 512 to 8192 bits).
     #[error("rsa key of {bits} bits not supported by the crypto backend")]
     UnsupportedKeySize {
         /// The key's size.

@@ -81,69 +81,118 @@ impl HeaderCanonicalization {
     ///   removed, value unfolded, runs of WSP reduced to one SP, WSP at the
     ///   end of the value removed.
     pub fn append(self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+        self.append_pieces(name, [value, &[]], out);
+    }
+
+    /// Appends one header field as [`append`](Self::append) would if the
+    /// octets `removed` were deleted from `value`, without building that
+    /// shorter value: how the DKIM-Signature field is hashed with its `b=`
+    /// value left out (RFC 6376 §3.7). A range past the end of `value` is
+    /// cut at the end.
+    pub(crate) fn append_without(
+        self,
+        name: &[u8],
+        value: &[u8],
+        removed: std::ops::Range<usize>,
+        out: &mut Vec<u8>,
+    ) {
+        let start = removed.start.min(value.len());
+        let end = removed.end.clamp(start, value.len());
+        let (before, rest) = value.split_at(start);
+        let after = rest.get(end - start..).unwrap_or_default();
+        self.append_pieces(name, [before, after], out);
+    }
+
+    /// Appends a field whose value is the concatenation of `pieces`.
+    fn append_pieces(self, name: &[u8], pieces: [&[u8]; 2], out: &mut Vec<u8>) {
         match self {
             HeaderCanonicalization::Simple => {
-                append_lf_as_crlf(name, out);
+                append_lf_as_crlf(name, &mut 0, out);
                 out.push(b':');
-                append_lf_as_crlf(value, out);
+                let mut previous = 0;
+                for piece in pieces {
+                    append_lf_as_crlf(piece, &mut previous, out);
+                }
             }
             HeaderCanonicalization::Relaxed => {
                 let name = trim_wsp_end(name);
                 out.extend(name.iter().map(u8::to_ascii_lowercase));
                 out.push(b':');
-                append_relaxed_value(value, out);
+                let mut state = RelaxedValue::default();
+                for piece in pieces {
+                    state.append(piece, out);
+                }
             }
         }
         out.extend_from_slice(b"\r\n");
     }
 }
 
-/// Writes `bytes` to `out`, turning each bare LF into CRLF.
-fn append_lf_as_crlf(bytes: &[u8], out: &mut Vec<u8>) {
-    let mut previous = 0u8;
-    for &byte in bytes {
-        if byte == b'\n' && previous != b'\r' {
+/// Writes `bytes` to `out`, turning each bare LF into CRLF. `previous` is
+/// the octet written just before `bytes` (0 for none), and is updated to
+/// the last octet of `bytes`, so that a value may be written in pieces.
+fn append_lf_as_crlf(bytes: &[u8], previous: &mut u8, out: &mut Vec<u8>) {
+    let mut copied = 0;
+    for lf in memchr::memchr_iter(b'\n', bytes) {
+        let before = match lf {
+            0 => *previous,
+            _ => bytes.get(lf - 1).copied().unwrap_or_default(),
+        };
+        if before != b'\r' {
+            out.extend_from_slice(bytes.get(copied..lf).unwrap_or_default());
             out.push(b'\r');
+            copied = lf;
         }
-        out.push(byte);
-        previous = byte;
+    }
+    out.extend_from_slice(bytes.get(copied..).unwrap_or_default());
+    if let Some(&last) = bytes.last() {
+        *previous = last;
     }
 }
 
-/// The relaxed form of a header value: unfolded, WSP runs as one SP, no
-/// leading or trailing WSP.
-fn append_relaxed_value(value: &[u8], out: &mut Vec<u8>) {
-    let mut pending_space = false;
-    let mut wrote_any = false;
-    let mut rest = value;
-    while !rest.is_empty() {
-        // A run of bytes that stay as they are, copied at once.
-        let run = rest
-            .iter()
-            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .unwrap_or(rest.len());
-        if run > 0 {
-            if pending_space && wrote_any {
-                out.push(b' ');
+/// The relaxed form of a header value being written, possibly in pieces:
+/// unfolded, WSP runs as one SP, no leading or trailing WSP.
+#[derive(Default)]
+struct RelaxedValue {
+    /// Whitespace seen since the last octet written: one SP if more
+    /// content follows.
+    pending_space: bool,
+    /// Whether any content was written (leading whitespace is dropped).
+    wrote_any: bool,
+}
+
+impl RelaxedValue {
+    fn append(&mut self, value: &[u8], out: &mut Vec<u8>) {
+        let mut rest = value;
+        while !rest.is_empty() {
+            // A run of bytes that stay as they are, copied at once.
+            let run = rest
+                .iter()
+                .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(rest.len());
+            if run > 0 {
+                if self.pending_space && self.wrote_any {
+                    out.push(b' ');
+                }
+                self.pending_space = false;
+                self.wrote_any = true;
+                out.extend_from_slice(rest.get(..run).unwrap_or_default());
             }
-            pending_space = false;
-            wrote_any = true;
-            out.extend_from_slice(rest.get(..run).unwrap_or_default());
+            // Then whitespace and line breaks: only a following run writes a SP.
+            let gap = rest
+                .get(run..)
+                .unwrap_or_default()
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .map_or(rest.len(), |i| run + i);
+            if rest
+                .get(run..gap)
+                .is_some_and(|g| g.iter().any(|&b| b == b' ' || b == b'\t'))
+            {
+                self.pending_space = true;
+            }
+            rest = rest.get(gap..).unwrap_or_default();
         }
-        // Then whitespace and line breaks: only a following run writes a SP.
-        let gap = rest
-            .get(run..)
-            .unwrap_or_default()
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .map_or(rest.len(), |i| run + i);
-        if rest
-            .get(run..gap)
-            .is_some_and(|g| g.iter().any(|&b| b == b' ' || b == b'\t'))
-        {
-            pending_space = true;
-        }
-        rest = rest.get(gap..).unwrap_or_default();
     }
 }
 
@@ -968,6 +1017,110 @@ mod tests {
         HeaderCanonicalization::Relaxed.append(b"A", b" X", &mut out);
         HeaderCanonicalization::Relaxed.append(b"B ", b" Y\t\r\n\tZ  ", &mut out);
         assert_eq!(out, b"a:X\r\nb:Y Z\r\n");
+    }
+
+    /// `append` of the value with `removed` cut out, built as a copy.
+    fn append_copy(
+        c: HeaderCanonicalization,
+        name: &[u8],
+        value: &[u8],
+        removed: std::ops::Range<usize>,
+    ) -> Vec<u8> {
+        let mut copy = value[..removed.start].to_vec();
+        copy.extend_from_slice(&value[removed.end..]);
+        let mut out = Vec::new();
+        c.append(name, &copy, &mut out);
+        out
+    }
+
+    const HEADER_VALUES: &[&[u8]] = &[
+        b"",
+        b" ",
+        b" a",
+        b"a \r\n\tb",
+        b" v=1; b= ab\r\n cd ; bh=x",
+        b"x\ny\r\n z",
+        b"\r\n \r\n\t",
+        b"a\r\rb\n\n c \t",
+        b"\n\r\n\r",
+    ];
+
+    #[test]
+    fn header_without_range_equals_the_copy_for_every_range() {
+        for c in [
+            HeaderCanonicalization::Simple,
+            HeaderCanonicalization::Relaxed,
+        ] {
+            for value in HEADER_VALUES {
+                for start in 0..=value.len() {
+                    for end in start..=value.len() {
+                        let mut out = b"kept".to_vec();
+                        c.append_without(b"DKIM-Signature ", value, start..end, &mut out);
+                        let mut expected = b"kept".to_vec();
+                        expected.extend(append_copy(c, b"DKIM-Signature ", value, start..end));
+                        assert_eq!(out, expected, "{c:?} {value:?} {start}..{end}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn header_without_signature_value() {
+        use crate::dkim::tags::TagList;
+        let values: [&[u8]; 5] = [
+            // b= in the middle, folded.
+            b" v=1; a=rsa-sha256; b=dGhp\r\n\t cyBpcyBh \r\n IHNpZw==\r\n ; bh=YWJj;\r\n h=from:to",
+            // b= last, folded, with whitespace and a line break before the end.
+            b" v=1; a=rsa-sha256; c=relaxed/simple;\r\n d=example.org; h=From : To;\r\n bh=YWJj; b=\r\n dGhpcyBpcyBh\r\n IHNpZw== \t",
+            // b= first.
+            b"b=dGhpcyBp\r\n cyBhIHNpZw==;v=1;  a=ed25519-sha256 ;bh=YWJj",
+            // b= first with a folded empty-looking start, bare LF folds.
+            b"\n b = dGhp\n cyBp ;\n v=1",
+            // b= last and empty.
+            b" v=1; bh=YWJj; b=",
+        ];
+        for value in values {
+            let list = TagList::parse(value).unwrap();
+            let b = list.tag("b").unwrap();
+            let range = b.raw_value_start..b.raw_value_end;
+            for c in [
+                HeaderCanonicalization::Simple,
+                HeaderCanonicalization::Relaxed,
+            ] {
+                let mut out = Vec::new();
+                c.append_without(b"DKIM-Signature", value, range.clone(), &mut out);
+                assert_eq!(
+                    out,
+                    append_copy(c, b"DKIM-Signature", value, range.clone()),
+                    "{c:?} {:?}",
+                    String::from_utf8_lossy(value)
+                );
+            }
+        }
+        // Out of bounds: cut at the end.
+        let mut out = Vec::new();
+        HeaderCanonicalization::Relaxed.append_without(b"X", b" a b", 3..99, &mut out);
+        assert_eq!(out, b"x:a\r\n");
+        out.clear();
+        HeaderCanonicalization::Simple.append_without(b"X", b" a b", 9..99, &mut out);
+        assert_eq!(out, b"X: a b\r\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn header_without_range_equals_the_copy(
+            value in proptest::collection::vec(proptest::sample::select(vec![b'a', b'=', b';', b' ', b'\t', b'\r', b'\n']), 0..60),
+            a in 0usize..60,
+            b in 0usize..60,
+        ) {
+            let (start, end) = (a.min(b).min(value.len()), a.max(b).min(value.len()));
+            for c in [HeaderCanonicalization::Simple, HeaderCanonicalization::Relaxed] {
+                let mut out = Vec::new();
+                c.append_without(b"Name", &value, start..end, &mut out);
+                proptest::prop_assert_eq!(&out, &append_copy(c, b"Name", &value, start..end));
+            }
+        }
     }
 
     #[test]

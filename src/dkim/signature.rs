@@ -226,6 +226,12 @@ impl Signature {
         out
     }
 
+    /// Where the value of `b=` (whitespace around it included) lies in the
+    /// field value this signature was parsed from.
+    pub(crate) fn signature_value_range(&self) -> std::ops::Range<usize> {
+        self.signature_value_range.clone()
+    }
+
     /// The first `length` characters of the `b=` text (whitespace removed)
     /// in `value`, the field value this signature was parsed from: the
     /// `header.b` of Authentication-Results (RFC 6008).

@@ -632,8 +632,12 @@ fn header_data(signature: &Signature, own_field: &HeaderField, index: &FieldInde
             &mut data,
         );
     }
-    let value = signature.value_without_signature(own_field.value());
-    canonicalization.append(own_field.raw_name().unwrap_or_default(), &value, &mut data);
+    canonicalization.append_without(
+        own_field.raw_name().unwrap_or_default(),
+        own_field.value(),
+        signature.signature_value_range(),
+        &mut data,
+    );
     // No CRLF after the signature field (RFC 6376 §3.7).
     data.truncate(data.len().saturating_sub(2));
     data

@@ -116,7 +116,11 @@ impl HeaderCanonicalization {
             }
             HeaderCanonicalization::Relaxed => {
                 let name = trim_wsp_end(name);
-                out.extend(name.iter().map(u8::to_ascii_lowercase));
+                let start = out.len();
+                out.extend_from_slice(name);
+                if let Some(written) = out.get_mut(start..) {
+                    written.make_ascii_lowercase();
+                }
                 out.push(b':');
                 let mut state = RelaxedValue::default();
                 for piece in pieces {
@@ -161,8 +165,103 @@ struct RelaxedValue {
     wrote_any: bool,
 }
 
+/// Whether `bytes` holds two SPs in a row. Written as a branch-free fold
+/// so that it compiles to vector code.
+fn has_double_space(bytes: &[u8]) -> bool {
+    let next = bytes.get(1..).unwrap_or_default();
+    let found = bytes.iter().zip(next).fold(0u8, |found, (&a, &b)| {
+        found | (u8::from(a == b' ') & u8::from(b == b' '))
+    });
+    found != 0
+}
+
+/// Whether `bytes` holds a TAB, CR or LF, or two SPs in a row: whitespace
+/// that relaxed canonicalization changes other than at either end. One
+/// branch-free fold, so that it compiles to vector code.
+fn has_folding_or_runs(bytes: &[u8]) -> bool {
+    let next = bytes.get(1..).unwrap_or_default();
+    let found = bytes.iter().zip(next).fold(0u8, |found, (&a, &b)| {
+        found
+            | (u8::from(a == b' ') & u8::from(b == b' '))
+            | u8::from(a == b'\t')
+            | u8::from(a == b'\r')
+            | u8::from(a == b'\n')
+    });
+    found != 0
+        || bytes
+            .last()
+            .is_some_and(|&b| matches!(b, b'\t' | b'\r' | b'\n'))
+}
+
 impl RelaxedValue {
+    /// Appends the next piece of the value.
+    ///
+    /// The piece is cut at each TAB, CR or LF (found with one vectorized
+    /// search): the segments between hold no whitespace but SP, and one
+    /// without two SPs in a row is canonical already but for an SP at
+    /// either end, so it is copied whole. The run of whitespace after each
+    /// cut is skipped, leaving one pending SP if it holds a SP or TAB.
     fn append(&mut self, value: &[u8], out: &mut Vec<u8>) {
+        if !has_folding_or_runs(value) {
+            // The usual unfolded value: one segment.
+            self.append_segment(value, out);
+            return;
+        }
+        let mut rest = value;
+        loop {
+            let cut = memchr::memchr3(b'\t', b'\r', b'\n', rest).unwrap_or(rest.len());
+            let (segment, tail) = rest.split_at(cut);
+            if has_double_space(segment) {
+                self.append_runs(segment, out);
+            } else {
+                self.append_segment(segment, out);
+            }
+            if tail.is_empty() {
+                return;
+            }
+            let gap = tail
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(tail.len());
+            let whitespace = tail.get(..gap).unwrap_or_default();
+            if whitespace.iter().any(|&b| b == b' ' || b == b'\t') {
+                self.pending_space = true;
+            }
+            rest = tail.get(gap..).unwrap_or_default();
+        }
+    }
+
+    /// Appends a segment whose only whitespace is single SPs.
+    fn append_segment(&mut self, segment: &[u8], out: &mut Vec<u8>) {
+        let mut content = segment;
+        if let Some(tail) = content.strip_prefix(b" ") {
+            self.pending_space = true;
+            content = tail;
+        }
+        let trailing = match content.strip_suffix(b" ") {
+            Some(head) => {
+                content = head;
+                true
+            }
+            None => false,
+        };
+        if !content.is_empty() {
+            if self.pending_space && self.wrote_any {
+                out.push(b' ');
+            }
+            self.wrote_any = true;
+            self.pending_space = false;
+            out.extend_from_slice(content);
+        }
+        if trailing {
+            self.pending_space = true;
+        }
+    }
+
+    /// Appends bytes of any kind, from run of non-whitespace to run of
+    /// whitespace: the general case (and the reference the tests hold
+    /// [`append`](Self::append) to).
+    fn append_runs(&mut self, value: &[u8], out: &mut Vec<u8>) {
         let mut rest = value;
         while !rest.is_empty() {
             // A run of bytes that stay as they are, copied at once.
@@ -1105,6 +1204,52 @@ mod tests {
         out.clear();
         HeaderCanonicalization::Simple.append_without(b"X", b" a b", 9..99, &mut out);
         assert_eq!(out, b"X: a b\r\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn relaxed_value_fast_path_equals_the_run_loop(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(vec![b'a', b'b', b' ', b' ', b'\t', b'\r', b'\n']), 0..40),
+                1..4,
+            ),
+        ) {
+            let mut fast = Vec::new();
+            let mut reference = Vec::new();
+            let mut fast_state = RelaxedValue::default();
+            let mut reference_state = RelaxedValue::default();
+            for piece in &pieces {
+                fast_state.append(piece, &mut fast);
+                reference_state.append_runs(piece, &mut reference);
+            }
+            proptest::prop_assert_eq!(&fast, &reference, "{:?}", pieces);
+            proptest::prop_assert_eq!(fast_state.pending_space, reference_state.pending_space);
+            proptest::prop_assert_eq!(fast_state.wrote_any, reference_state.wrote_any);
+        }
+    }
+
+    #[test]
+    fn relaxed_value_samples() {
+        for (value, expected) in [
+            (
+                &b" Alice <alice@example.org>"[..],
+                &b"Alice <alice@example.org>"[..],
+            ),
+            (b"  a  b  ", b"a b"),
+            (b" a \r\n b ", b"a b"),
+            (b"a\rb", b"ab"),
+            (b"a\r\n\tb", b"a b"),
+            (b" v=1;\r\n h=a:b; bh=x;\r\n b=", b"v=1; h=a:b; bh=x; b="),
+            (b" ", b""),
+            (b"\t \r\n ", b""),
+        ] {
+            let mut out = Vec::new();
+            RelaxedValue::default().append(value, &mut out);
+            assert_eq!(out, expected, "{:?}", String::from_utf8_lossy(value));
+            let mut reference = Vec::new();
+            RelaxedValue::default().append_runs(value, &mut reference);
+            assert_eq!(reference, expected, "{:?}", String::from_utf8_lossy(value));
+        }
     }
 
     proptest::proptest! {

@@ -133,6 +133,14 @@ fn all_value_octets(value: &[u8]) -> bool {
     invalid == 0
 }
 
+/// A bit of its own for a one-letter tag name (names start with a letter).
+fn single_letter_bit(name: &str) -> Option<u64> {
+    match name.as_bytes() {
+        &[letter] if letter.is_ascii_alphabetic() => Some(1u64 << (letter - b'A')),
+        _ => None,
+    }
+}
+
 /// Up to this many tags, a new tag's name is compared with each earlier one;
 /// past it, the names go into a hash set. Real tag lists hold at most 14.
 const LINEAR_DUPLICATE_SCAN: usize = 16;
@@ -150,6 +158,8 @@ impl<'a> TagList<'a> {
         // tags already read would make parsing quadratic (a hostile field can
         // hold a hundred thousand tags).
         let mut seen: Option<std::collections::HashSet<&'a str>> = None;
+        // The one-letter names read so far (while below the linear scan).
+        let mut single_letters = 0u64;
         let mut position = 0;
         loop {
             let spec_start = position;
@@ -169,9 +179,15 @@ impl<'a> TagList<'a> {
             let tag = parse_spec(spec, spec_start)?;
             let duplicate = match &mut seen {
                 Some(names) => !names.insert(tag.name),
-                None if tags.len() < LINEAR_DUPLICATE_SCAN => {
-                    tags.iter().any(|t| t.name == tag.name)
-                }
+                None if tags.len() < LINEAR_DUPLICATE_SCAN => match single_letter_bit(tag.name) {
+                    // Most names are one letter: a bit each.
+                    Some(bit) => {
+                        let seen_before = single_letters & bit != 0;
+                        single_letters |= bit;
+                        seen_before
+                    }
+                    None => tags.iter().any(|t| t.name == tag.name),
+                },
                 None => {
                     let names = seen.insert(tags.iter().map(|t| t.name).collect());
                     !names.insert(tag.name)
@@ -292,7 +308,15 @@ pub fn strip_whitespace(value: &[u8]) -> Vec<u8> {
 /// # Errors
 /// [`TagError::BadBase64`] naming `name`.
 pub fn decode_base64(name: &'static str, value: &[u8]) -> Result<Vec<u8>, TagError> {
-    let result = if value.iter().any(|&b| is_wsp_or_break(b)) {
+    // A branch-free fold (vector code) rather than a search that stops early:
+    // values without whitespace, which must be read to the end, are the
+    // usual ones. Any octet up to SP counts: the whitespace, and controls,
+    // which fail to decode with or without the stripping.
+    let has_whitespace = value
+        .iter()
+        .fold(0u8, |found, &b| found | u8::from(b <= b' '))
+        != 0;
+    let result = if has_whitespace {
         BASE64.decode(strip_whitespace(value))
     } else {
         // The usual `bh=` and key `p=`: nothing to strip, no copy.
@@ -397,6 +421,43 @@ mod tests {
         );
         assert!(TagList::parse(b"").unwrap().tags().is_empty());
         assert!(TagList::parse(b"a=1; ").is_ok());
+    }
+
+    #[test]
+    fn duplicates_among_short_and_long_names() {
+        // Names are case-sensitive: one-letter names differing in case are
+        // distinct, as are a one-letter name and a longer one starting
+        // with the same letter.
+        let list = TagList::parse(b"a=1; A=2; z=3; Z=4; b=5; bh=6; bhx=7").unwrap();
+        assert_eq!(list.tags().len(), 7);
+        for (input, name) in [
+            (&b"z=1; a=2; Z=3; z=4"[..], "z"),
+            (b"A=1; bh=2; A=3", "A"),
+            (b"bh=1; b=2; bh=3", "bh"),
+            (b"x_1=1; x_1=2", "x_1"),
+        ] {
+            assert_eq!(
+                TagList::parse(input),
+                Err(TagError::DuplicateTag { name: name.into() }),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for name in ["a", "z", "A", "Z"] {
+            assert!(single_letter_bit(name).is_some());
+        }
+        assert_eq!(single_letter_bit("bh"), None);
+    }
+
+    #[test]
+    fn base64_with_controls_and_whitespace() {
+        assert_eq!(decode_base64("b", b"aGVs\tbG8="), Ok(b"hello".to_vec()));
+        for bad in [&b"aGVs\x01bG8="[..], b"aGVs\x00bG8=", b"\x1f"] {
+            assert_eq!(
+                decode_base64("b", bad),
+                Err(TagError::BadBase64 { name: "b" })
+            );
+        }
     }
 
     #[test]

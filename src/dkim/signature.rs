@@ -282,7 +282,13 @@ impl Signature {
     /// The DNS name of the key record: `<selector>._domainkey.<domain>`
     /// (RFC 6376 §3.6.2.1).
     pub fn key_name(&self) -> Result<Name, NameError> {
-        Name::new(&format!("{}._domainkey.{}", self.selector, self.domain))
+        const INFIX: &str = "._domainkey.";
+        let domain = self.domain.as_str();
+        let mut text = String::with_capacity(self.selector.len() + INFIX.len() + domain.len());
+        text.push_str(&self.selector);
+        text.push_str(INFIX);
+        text.push_str(domain);
+        Name::new(&text)
     }
 }
 

@@ -261,13 +261,16 @@ impl Signature {
         let raw = value
             .get(self.signature_value_range.clone())
             .unwrap_or_default();
-        let compact: Vec<u8> = raw
-            .iter()
-            .copied()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .take(length)
-            .collect();
-        String::from_utf8_lossy(&compact).into_owned()
+        let mut compact = Vec::with_capacity(length);
+        compact.extend(
+            raw.iter()
+                .copied()
+                .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .take(length),
+        );
+        // The usual base64 text is kept as it is, without a second copy.
+        String::from_utf8(compact)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
     }
 
     /// The identity the signature speaks for: `i=`, or `@` + `d=` when `i=`
@@ -288,7 +291,7 @@ impl Signature {
         text.push_str(&self.selector);
         text.push_str(INFIX);
         text.push_str(domain);
-        Name::new(&text)
+        Name::from_string(text)
     }
 }
 

@@ -45,35 +45,15 @@ impl Name {
     /// # Errors
     /// A [`NameError`] saying what is wrong.
     pub fn new(text: &str) -> Result<Name, NameError> {
-        let text = text.strip_suffix('.').unwrap_or(text);
-        if text.is_empty() {
-            return Err(NameError::Empty);
-        }
-        if text.len() > MAX_NAME_LEN {
-            return Err(NameError::TooLong);
-        }
-        // One pass over the octets; each label is judged at its end, its
-        // errors in the order: empty, too long, invalid character.
-        let mut label_start = 0;
-        let mut invalid = false;
-        for (i, &b) in text.as_bytes().iter().chain([&b'.']).enumerate() {
-            if b != b'.' {
-                invalid |= b < b' ' || b == 0x7f || b == b'\\';
-                continue;
-            }
-            let label_len = i - label_start;
-            if label_len == 0 {
-                return Err(NameError::EmptyLabel);
-            }
-            if label_len > MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong);
-            }
-            if invalid {
-                return Err(NameError::InvalidCharacter);
-            }
-            label_start = i + 1;
-        }
-        Ok(Name(text.into()))
+        Ok(Name(validate(text)?.into()))
+    }
+
+    /// [`Name::new`] for text already in a `String`, kept rather than
+    /// copied.
+    pub(crate) fn from_string(mut text: String) -> Result<Name, NameError> {
+        let len = validate(&text)?.len();
+        text.truncate(len);
+        Ok(Name(text.into_boxed_str()))
     }
 
     /// The name as text, without a trailing dot.
@@ -121,6 +101,39 @@ impl Name {
     pub fn to_lowercase(&self) -> Name {
         Name(self.0.to_ascii_lowercase().into())
     }
+}
+
+/// Checks `text` as a domain name; returns it without its trailing dot.
+fn validate(text: &str) -> Result<&str, NameError> {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    if text.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if text.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong);
+    }
+    // One pass over the octets; each label is judged at its end, its
+    // errors in the order: empty, too long, invalid character.
+    let mut label_start = 0;
+    let mut invalid = false;
+    for (i, &b) in text.as_bytes().iter().chain([&b'.']).enumerate() {
+        if b != b'.' {
+            invalid |= b < b' ' || b == 0x7f || b == b'\\';
+            continue;
+        }
+        let label_len = i - label_start;
+        if label_len == 0 {
+            return Err(NameError::EmptyLabel);
+        }
+        if label_len > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        if invalid {
+            return Err(NameError::InvalidCharacter);
+        }
+        label_start = i + 1;
+    }
+    Ok(text)
 }
 
 impl PartialEq for Name {
@@ -227,6 +240,17 @@ mod tests {
                 text.push('.');
             }
             proptest::prop_assert_eq!(Name::new(&text).map(|_| ()), reference(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn from_string_equals_new() {
+        for text in ["example.org", "Example.ORG.", "", ".", "a..b", "a\rb.c"] {
+            let owned = Name::from_string(text.to_owned());
+            assert_eq!(owned, Name::new(text), "{text:?}");
+            if let Ok(name) = owned {
+                assert_eq!(name.as_str(), text.strip_suffix('.').unwrap_or(text));
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use std::fmt;
 
 use super::Algorithm;
 use super::canon::Canonicalization;
-use super::tags::{self, TagError, TagList};
+use super::tags::{self, Tag, TagError, TagList};
 use crate::dns::{Name, NameError};
 
 /// Why a DKIM-Signature value cannot be used (a permanent error).
@@ -124,36 +124,61 @@ impl Signature {
     ///
     /// # Errors
     /// A [`SignatureError`] naming the first problem found.
-    pub fn parse(value: &[u8]) -> Result<Signature, SignatureError> {
+    pub fn parse<'a>(value: &'a [u8]) -> Result<Signature, SignatureError> {
         let list = TagList::parse(value)?;
-        // Required tags, in the order RFC 6376 §6.1.1 lists the checks.
-        let version = list.required("v")?;
+        // One pass over the tags (TagList::parse refused duplicates, so each
+        // slot is set at most once); then the checks, in the order RFC 6376
+        // §6.1.1 lists them.
+        let mut found = FoundTags::default();
+        for tag in list.tags() {
+            let slot = match tag.name {
+                "v" => &mut found.v,
+                "a" => &mut found.a,
+                "b" => &mut found.b,
+                "bh" => &mut found.bh,
+                "c" => &mut found.c,
+                "d" => &mut found.d,
+                "h" => &mut found.h,
+                "i" => &mut found.i,
+                "l" => &mut found.l,
+                "q" => &mut found.q,
+                "s" => &mut found.s,
+                "t" => &mut found.t,
+                "x" => &mut found.x,
+                "z" => &mut found.z,
+                _ => continue,
+            };
+            *slot = Some(tag);
+        }
+        let required = |tag: Option<&Tag<'a>>, name: &'static str| {
+            tag.map(|t| t.value).ok_or(TagError::MissingTag { name })
+        };
+        let value_of = |tag: Option<&Tag<'a>>| tag.map(|t| t.value);
+        let version = required(found.v, "v")?;
         if version != b"1" {
             return Err(SignatureError::UnsupportedVersion);
         }
-        let algorithm = ascii(list.required("a")?)
+        let algorithm = ascii(required(found.a, "a")?)
             .and_then(Algorithm::from_name)
             .ok_or(SignatureError::UnsupportedAlgorithm)?;
-        let signature = tags::decode_base64("b", list.required("b")?)?;
-        let signature_value_range = list
-            .tag("b")
-            .map_or(0..0, |b| b.raw_value_start..b.raw_value_end);
-        let body_hash = tags::decode_base64("bh", list.required("bh")?)?;
-        let domain_text = ascii(list.required("d")?)
+        let signature = tags::decode_base64("b", required(found.b, "b")?)?;
+        let signature_value_range = found.b.map_or(0..0, |b| b.raw_value_start..b.raw_value_end);
+        let body_hash = tags::decode_base64("bh", required(found.bh, "bh")?)?;
+        let domain_text = ascii(required(found.d, "d")?)
             .ok_or(SignatureError::InvalidDomain(NameError::InvalidCharacter))?;
         let domain = parse_domain(domain_text).map_err(SignatureError::InvalidDomain)?;
-        let signed_headers = parse_signed_headers(list.required("h")?)?;
-        let selector = ascii(list.required("s")?)
+        let signed_headers = parse_signed_headers(required(found.h, "h")?)?;
+        let selector = ascii(required(found.s, "s")?)
             .filter(|s| valid_selector(s))
             .ok_or(SignatureError::InvalidSelector)?
             .to_owned();
-        let canonicalization = match list.get("c") {
+        let canonicalization = match value_of(found.c) {
             Some(c) => ascii(c)
                 .and_then(Canonicalization::from_tag)
                 .ok_or(SignatureError::UnsupportedCanonicalization)?,
             None => Canonicalization::default(),
         };
-        let identity = match list.get("i") {
+        let identity = match value_of(found.i) {
             Some(i) => {
                 let identity = parse_identity(i)?;
                 if !identity.domain.is_subdomain_of(&domain) {
@@ -163,11 +188,10 @@ impl Signature {
             }
             None => None,
         };
-        let body_length = list
-            .get("l")
+        let body_length = value_of(found.l)
             .map(|l| tags::decode_number("l", l))
             .transpose()?;
-        let query_methods = match list.get("q") {
+        let query_methods = match value_of(found.q) {
             Some(q) => {
                 let methods: Vec<String> = tags::split_list(q)
                     .map(|m| String::from_utf8_lossy(m).into_owned())
@@ -181,12 +205,10 @@ impl Signature {
             }
             None => vec!["dns/txt".to_owned()],
         };
-        let timestamp = list
-            .get("t")
+        let timestamp = value_of(found.t)
             .map(|t| tags::decode_number("t", t))
             .transpose()?;
-        let expires_at = list
-            .get("x")
+        let expires_at = value_of(found.x)
             .map(|x| tags::decode_number("x", x))
             .transpose()?;
         if let (Some(t), Some(x)) = (timestamp, expires_at)
@@ -194,7 +216,7 @@ impl Signature {
         {
             return Err(SignatureError::ExpiresBeforeTimestamp);
         }
-        let copied_headers = match list.get("z") {
+        let copied_headers = match value_of(found.z) {
             Some(z) => parse_copied_headers(z)?,
             None => Vec::new(),
         };
@@ -226,6 +248,12 @@ impl Signature {
         out
     }
 
+    /// Where the value of `b=` (whitespace around it included) lies in the
+    /// field value this signature was parsed from.
+    pub(crate) fn signature_value_range(&self) -> std::ops::Range<usize> {
+        self.signature_value_range.clone()
+    }
+
     /// The first `length` characters of the `b=` text (whitespace removed)
     /// in `value`, the field value this signature was parsed from: the
     /// `header.b` of Authentication-Results (RFC 6008).
@@ -233,13 +261,16 @@ impl Signature {
         let raw = value
             .get(self.signature_value_range.clone())
             .unwrap_or_default();
-        let compact: Vec<u8> = raw
-            .iter()
-            .copied()
-            .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .take(length)
-            .collect();
-        String::from_utf8_lossy(&compact).into_owned()
+        let mut compact = Vec::with_capacity(length);
+        compact.extend(
+            raw.iter()
+                .copied()
+                .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .take(length),
+        );
+        // The usual base64 text is kept as it is, without a second copy.
+        String::from_utf8(compact)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
     }
 
     /// The identity the signature speaks for: `i=`, or `@` + `d=` when `i=`
@@ -254,8 +285,33 @@ impl Signature {
     /// The DNS name of the key record: `<selector>._domainkey.<domain>`
     /// (RFC 6376 §3.6.2.1).
     pub fn key_name(&self) -> Result<Name, NameError> {
-        Name::new(&format!("{}._domainkey.{}", self.selector, self.domain))
+        const INFIX: &str = "._domainkey.";
+        let domain = self.domain.as_str();
+        let mut text = String::with_capacity(self.selector.len() + INFIX.len() + domain.len());
+        text.push_str(&self.selector);
+        text.push_str(INFIX);
+        text.push_str(domain);
+        Name::from_string(text)
     }
+}
+
+/// The tags [`Signature::parse`] reads, picked out in one pass.
+#[derive(Default)]
+struct FoundTags<'l, 'a> {
+    v: Option<&'l Tag<'a>>,
+    a: Option<&'l Tag<'a>>,
+    b: Option<&'l Tag<'a>>,
+    bh: Option<&'l Tag<'a>>,
+    c: Option<&'l Tag<'a>>,
+    d: Option<&'l Tag<'a>>,
+    h: Option<&'l Tag<'a>>,
+    i: Option<&'l Tag<'a>>,
+    l: Option<&'l Tag<'a>>,
+    q: Option<&'l Tag<'a>>,
+    s: Option<&'l Tag<'a>>,
+    t: Option<&'l Tag<'a>>,
+    x: Option<&'l Tag<'a>>,
+    z: Option<&'l Tag<'a>>,
 }
 
 fn ascii(bytes: &[u8]) -> Option<&str> {
@@ -293,13 +349,18 @@ fn valid_selector(text: &str) -> bool {
 
 /// `h=`: field names separated by colons; `From` must be among them.
 fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, SignatureError> {
-    let mut names = Vec::new();
-    for name in tags::split_list(value) {
+    // A name with an octet that is not UTF-8 is not printable US-ASCII
+    // either: one check of the whole list makes every name a str.
+    let text = std::str::from_utf8(value).map_err(|_| SignatureError::InvalidSignedHeaders)?;
+    // Presized for the usual lists; a hostile one grows as it goes.
+    let mut names = Vec::with_capacity((memchr::memchr_iter(b':', value).count() + 1).min(64));
+    for name in text.split(':') {
+        let name = name.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         // RFC 5322 field name: printable US-ASCII except colon.
-        if name.is_empty() || !name.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
+        if name.is_empty() || !name.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(SignatureError::InvalidSignedHeaders);
         }
-        names.push(String::from_utf8_lossy(name).into_owned());
+        names.push(name.to_owned());
     }
     if !names.iter().any(|n| n.eq_ignore_ascii_case("from")) {
         return Err(SignatureError::FromNotSigned);
@@ -471,6 +532,26 @@ mod tests {
         );
         // Unknown tags are ignored.
         assert!(with("q=dns/txt", "q=dns/txt; foo=bar").is_ok());
+    }
+
+    #[test]
+    fn signed_header_names() {
+        let sig = with(
+            "h=from : to :\r\n subject : date : message-id : from : subject : date;",
+            "h=From:X-Odd_Name!\r\n\t: to ;",
+        )
+        .unwrap();
+        assert_eq!(sig.signed_headers, vec!["From", "X-Odd_Name!", "to"]);
+        for bad in ["h=from::to;", "h=from:to:;", "h=from:t\u{e9}:to;", "h=;"] {
+            assert_eq!(
+                with(
+                    "h=from : to :\r\n subject : date : message-id : from : subject : date;",
+                    bad
+                ),
+                Err(SignatureError::InvalidSignedHeaders),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

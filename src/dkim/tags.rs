@@ -133,6 +133,29 @@ fn all_value_octets(value: &[u8]) -> bool {
     invalid == 0
 }
 
+/// Whether every octet of a whole tag list may be in a value, `;` aside:
+/// [`all_value_octets`] for the values of every tag-spec at once (none of
+/// them holds a `;`).
+fn all_list_octets(list: &[u8]) -> bool {
+    let invalid = list.iter().fold(0u8, |invalid, &b| {
+        let control = u8::from(b < 0x21)
+            & u8::from(b != b' ')
+            & u8::from(b != b'\t')
+            & u8::from(b != b'\r')
+            & u8::from(b != b'\n');
+        invalid | control | u8::from(b == 0x7f)
+    });
+    invalid == 0
+}
+
+/// A bit of its own for a one-letter tag name (names start with a letter).
+fn single_letter_bit(name: &str) -> Option<u64> {
+    match name.as_bytes() {
+        &[letter] if letter.is_ascii_alphabetic() => Some(1u64 << (letter - b'A')),
+        _ => None,
+    }
+}
+
 /// Up to this many tags, a new tag's name is compared with each earlier one;
 /// past it, the names go into a hash set. Real tag lists hold at most 14.
 const LINEAR_DUPLICATE_SCAN: usize = 16;
@@ -146,10 +169,16 @@ impl<'a> TagList<'a> {
         // One tag-spec per ';', and one after the last: one allocation.
         let mut tags: Vec<Tag<'a>> =
             Vec::with_capacity(memchr::memchr_iter(b';', input).count() + 1);
+        let whole = Whole {
+            text: std::str::from_utf8(input).ok(),
+            values_valid: all_list_octets(input),
+        };
         // Names seen so far, once the list is long enough that scanning the
         // tags already read would make parsing quadratic (a hostile field can
         // hold a hundred thousand tags).
         let mut seen: Option<std::collections::HashSet<&'a str>> = None;
+        // The one-letter names read so far (while below the linear scan).
+        let mut single_letters = 0u64;
         let mut position = 0;
         loop {
             let spec_start = position;
@@ -166,12 +195,18 @@ impl<'a> TagList<'a> {
                 }
                 return Err(TagError::EmptyTagSpec { offset: spec_end });
             }
-            let tag = parse_spec(spec, spec_start)?;
+            let tag = parse_spec(spec, spec_start, whole)?;
             let duplicate = match &mut seen {
                 Some(names) => !names.insert(tag.name),
-                None if tags.len() < LINEAR_DUPLICATE_SCAN => {
-                    tags.iter().any(|t| t.name == tag.name)
-                }
+                None if tags.len() < LINEAR_DUPLICATE_SCAN => match single_letter_bit(tag.name) {
+                    // Most names are one letter: a bit each.
+                    Some(bit) => {
+                        let seen_before = single_letters & bit != 0;
+                        single_letters |= bit;
+                        seen_before
+                    }
+                    None => tags.iter().any(|t| t.name == tag.name),
+                },
                 None => {
                     let names = seen.insert(tags.iter().map(|t| t.name).collect());
                     !names.insert(tag.name)
@@ -215,7 +250,18 @@ impl<'a> TagList<'a> {
     }
 }
 
-fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
+/// What one look at the whole tag list tells about every tag-spec in it.
+#[derive(Clone, Copy)]
+struct Whole<'a> {
+    /// The list as text, when it is UTF-8 (the usual case): tag names are
+    /// then cut from it rather than checked one by one.
+    text: Option<&'a str>,
+    /// Every octet of the list may be in a value (the `;` separators are
+    /// not in any value): no value needs checking on its own.
+    values_valid: bool,
+}
+
+fn parse_spec<'a>(spec: &'a [u8], offset: usize, whole: Whole<'a>) -> Result<Tag<'a>, TagError> {
     let name_start = spec
         .iter()
         .position(|&b| !is_wsp_or_break(b))
@@ -235,7 +281,13 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
     if !name_bytes.first().is_some_and(u8::is_ascii_alphabetic) {
         return Err(invalid_name);
     }
-    let name = std::str::from_utf8(name_bytes).map_err(|_| invalid_name.clone())?;
+    let name = match whole
+        .text
+        .and_then(|text| text.get(offset + name_start..offset + name_start + name_len))
+    {
+        Some(name) => name,
+        None => std::str::from_utf8(name_bytes).map_err(|_| invalid_name.clone())?,
+    };
     let mut position = name_start + name_len;
     while spec.get(position).is_some_and(|&b| is_wsp_or_break(b)) {
         position += 1;
@@ -266,7 +318,7 @@ fn parse_spec(spec: &[u8], offset: usize) -> Result<Tag<'_>, TagError> {
         .rposition(|&b| !is_wsp_or_break(b))
         .map_or(value_start, |i| i + 1);
     let value = raw.get(value_start..value_end).unwrap_or_default();
-    if !all_value_octets(value) {
+    if !whole.values_valid && !all_value_octets(value) {
         return Err(TagError::InvalidValue {
             name: name.to_owned(),
         });
@@ -292,7 +344,15 @@ pub fn strip_whitespace(value: &[u8]) -> Vec<u8> {
 /// # Errors
 /// [`TagError::BadBase64`] naming `name`.
 pub fn decode_base64(name: &'static str, value: &[u8]) -> Result<Vec<u8>, TagError> {
-    let result = if value.iter().any(|&b| is_wsp_or_break(b)) {
+    // A branch-free fold (vector code) rather than a search that stops early:
+    // values without whitespace, which must be read to the end, are the
+    // usual ones. Any octet up to SP counts: the whitespace, and controls,
+    // which fail to decode with or without the stripping.
+    let has_whitespace = value
+        .iter()
+        .fold(0u8, |found, &b| found | u8::from(b <= b' '))
+        != 0;
+    let result = if has_whitespace {
         BASE64.decode(strip_whitespace(value))
     } else {
         // The usual `bh=` and key `p=`: nothing to strip, no copy.
@@ -397,6 +457,76 @@ mod tests {
         );
         assert!(TagList::parse(b"").unwrap().tags().is_empty());
         assert!(TagList::parse(b"a=1; ").is_ok());
+    }
+
+    #[test]
+    fn list_octet_check_matches_the_table() {
+        for byte in 0..=255u8 {
+            assert_eq!(
+                super::all_list_octets(&[b'a', byte, b';', b'b']),
+                byte == b';' || super::VALUE_OCTET[usize::from(byte)],
+                "octet {byte:#04x}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_octets_and_non_utf8_names_found_per_tag() {
+        // A bad octet anywhere makes each value checked on its own: the
+        // error names the tag that holds it, or an earlier malformation.
+        assert_eq!(
+            TagList::parse(b"a=1; b=x\x7fy; c=2"),
+            Err(TagError::InvalidValue { name: "b".into() })
+        );
+        assert_eq!(
+            TagList::parse(b"a=1; 1x=2; b=\x01"),
+            Err(TagError::InvalidTagName { offset: 5 })
+        );
+        // Not UTF-8 (a Latin-1 note): names are still read.
+        let list = TagList::parse(b"v=DKIM1; n=caf\xe9; p=").unwrap();
+        assert_eq!(list.get("n"), Some(&b"caf\xe9"[..]));
+        assert_eq!(list.get("p"), Some(&b""[..]));
+        assert_eq!(
+            TagList::parse(b"n=\xe9; \xe9=1"),
+            Err(TagError::InvalidTagName { offset: 5 })
+        );
+    }
+
+    #[test]
+    fn duplicates_among_short_and_long_names() {
+        // Names are case-sensitive: one-letter names differing in case are
+        // distinct, as are a one-letter name and a longer one starting
+        // with the same letter.
+        let list = TagList::parse(b"a=1; A=2; z=3; Z=4; b=5; bh=6; bhx=7").unwrap();
+        assert_eq!(list.tags().len(), 7);
+        for (input, name) in [
+            (&b"z=1; a=2; Z=3; z=4"[..], "z"),
+            (b"A=1; bh=2; A=3", "A"),
+            (b"bh=1; b=2; bh=3", "bh"),
+            (b"x_1=1; x_1=2", "x_1"),
+        ] {
+            assert_eq!(
+                TagList::parse(input),
+                Err(TagError::DuplicateTag { name: name.into() }),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for name in ["a", "z", "A", "Z"] {
+            assert!(single_letter_bit(name).is_some());
+        }
+        assert_eq!(single_letter_bit("bh"), None);
+    }
+
+    #[test]
+    fn base64_with_controls_and_whitespace() {
+        assert_eq!(decode_base64("b", b"aGVs\tbG8="), Ok(b"hello".to_vec()));
+        for bad in [&b"aGVs\x01bG8="[..], b"aGVs\x00bG8=", b"\x1f"] {
+            assert_eq!(
+                decode_base64("b", bad),
+                Err(TagError::BadBase64 { name: "b" })
+            );
+        }
     }
 
     #[test]

@@ -411,7 +411,7 @@ impl Verifier {
         let fields = self.reader.take_fields();
         let header_error = self.reader.error();
         // Built when the first signature needs it: unsigned mail skips it.
-        let mut index: Option<FieldIndex<'_>> = None;
+        let mut index: Option<FieldLookup<'_>> = None;
         let mut checked = 0usize;
         for field in &fields {
             if !field.is_named(b"DKIM-Signature") {
@@ -457,7 +457,7 @@ impl Verifier {
                 self.found.push(decided(report, reason));
                 continue;
             }
-            let index = index.get_or_insert_with(|| FieldIndex::new(&fields));
+            let index = index.get_or_insert_with(|| FieldLookup::new(&fields));
             let header_data = header_data(&signature, field, index);
             let key = BodyHashKey {
                 canonicalization: signature.canonicalization.body,
@@ -594,46 +594,110 @@ impl<'a> FieldIndex<'a> {
     }
 }
 
+/// Up to this many header fields, the fields a signature names are found by
+/// scanning the header from the bottom for each name (a bit per field marks
+/// those taken); past it, through a [`FieldIndex`], so that a header of
+/// thousands of fields and an `h=` naming thousands of them stay linear.
+const SCANNED_FIELDS: usize = 64;
+
+/// How [`header_data`] finds the fields named by `h=`.
+enum FieldLookup<'a> {
+    /// A short header, scanned.
+    Scan(&'a [HeaderField]),
+    /// A long header, indexed.
+    Index(FieldIndex<'a>),
+}
+
+impl<'a> FieldLookup<'a> {
+    fn new(fields: &'a [HeaderField]) -> FieldLookup<'a> {
+        if fields.len() <= SCANNED_FIELDS {
+            FieldLookup::Scan(fields)
+        } else {
+            FieldLookup::Index(FieldIndex::new(fields))
+        }
+    }
+
+    fn fields(&self) -> &'a [HeaderField] {
+        match self {
+            FieldLookup::Scan(fields) => fields,
+            FieldLookup::Index(index) => index.fields,
+        }
+    }
+}
+
 /// The data the signature signs (RFC 6376 §3.7, §5.4.2): the fields named by
 /// `h=`, each name taking the next instance from the bottom up (a name with
 /// no instance left contributes nothing), then the DKIM-Signature field
 /// itself with the `b=` value removed and no final CRLF.
-fn header_data(signature: &Signature, own_field: &HeaderField, index: &FieldIndex<'_>) -> Vec<u8> {
+fn header_data(
+    signature: &Signature,
+    own_field: &HeaderField,
+    lookup: &FieldLookup<'_>,
+) -> Vec<u8> {
     let canonicalization = signature.canonicalization.header;
     let mut data = Vec::with_capacity(
-        index
-            .fields
+        lookup
+            .fields()
             .iter()
             .map(|f| f.raw().len() + 2)
             .sum::<usize>()
             + own_field.raw().len(),
     );
-    // How many instances each group gave already, kept at the group's start.
-    let mut used = vec![0usize; index.order.len()];
-    for name in &signature.signed_headers {
-        let group = index.group(name.as_bytes());
-        let Some(taken) = used.get_mut(group.start).filter(|_| !group.is_empty()) else {
-            continue;
-        };
-        if *taken >= group.len() {
-            continue;
-        }
-        *taken += 1;
-        let Some(field) = index
-            .order
-            .get(group.end - *taken)
-            .and_then(|&i| index.fields.get(i))
-        else {
-            continue;
-        };
+    let mut append = |field: &HeaderField| {
         canonicalization.append(
             field.raw_name().unwrap_or_default(),
             field.value(),
             &mut data,
         );
+    };
+    match lookup {
+        FieldLookup::Scan(fields) => {
+            // Bit i: field i was taken by an earlier name. A field is only
+            // ever taken by names equal to its own, so one set of bits
+            // serves every name.
+            let mut taken = 0u64;
+            for name in &signature.signed_headers {
+                let found = fields
+                    .iter()
+                    .enumerate()
+                    .take(SCANNED_FIELDS)
+                    .rev()
+                    .find(|&(i, field)| taken & (1 << i) == 0 && field.is_named(name.as_bytes()));
+                if let Some((i, field)) = found {
+                    taken |= 1 << i;
+                    append(field);
+                }
+            }
+        }
+        FieldLookup::Index(index) => {
+            // How many instances each group gave already, kept at the
+            // group's start.
+            let mut used = vec![0usize; index.order.len()];
+            for name in &signature.signed_headers {
+                let group = index.group(name.as_bytes());
+                let Some(taken) = used.get_mut(group.start).filter(|_| !group.is_empty()) else {
+                    continue;
+                };
+                if *taken >= group.len() {
+                    continue;
+                }
+                *taken += 1;
+                if let Some(field) = index
+                    .order
+                    .get(group.end - *taken)
+                    .and_then(|&i| index.fields.get(i))
+                {
+                    append(field);
+                }
+            }
+        }
     }
-    let value = signature.value_without_signature(own_field.value());
-    canonicalization.append(own_field.raw_name().unwrap_or_default(), &value, &mut data);
+    canonicalization.append_without(
+        own_field.raw_name().unwrap_or_default(),
+        own_field.value(),
+        signature.signature_value_range(),
+        &mut data,
+    );
     // No CRLF after the signature field (RFC 6376 §3.7).
     data.truncate(data.len().saturating_sub(2));
     data
@@ -896,5 +960,87 @@ impl Machine for VerifyCheck {
                 query: query.clone(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Header data through the scan and through the index, which must agree.
+    fn both_ways(header: &[u8], signed: &str) -> (Vec<u8>, Vec<u8>) {
+        let mut reader = MessageReader::new(HeaderLimits::default());
+        reader.feed(header);
+        reader.feed(b"\r\nbody\r\n");
+        let mut fields = reader.take_fields();
+        let value = format!(
+            " v=1; a=rsa-sha256; c=relaxed/simple; d=example.org; s=sel; h={signed}; bh=YWJj; b=YWJj"
+        );
+        fields.push(HeaderField::from_raw(
+            format!("DKIM-Signature:{value}").into_bytes(),
+        ));
+        let signature = Signature::parse(value.as_bytes()).unwrap();
+        let own = fields.last().unwrap();
+        let scanned = header_data(&signature, own, &FieldLookup::Scan(&fields));
+        let indexed = header_data(
+            &signature,
+            own,
+            &FieldLookup::Index(FieldIndex::new(&fields)),
+        );
+        (scanned, indexed)
+    }
+
+    #[test]
+    fn scanned_and_indexed_fields_agree() {
+        let header = b"Received: a\r\nFrom: one@example.org\r\nTo: x\r\nfrom : two@example.org\r\nSubject: s\r\nno colon here\r\nFROM:three@example.org\r\nX-Empty:\r\nReceived: b\r\n";
+        for signed in [
+            "from",
+            "From:From:FROM:from",
+            "from:to:subject:date:from:x-empty:received:received:received",
+            "to:from:from:from:from:from:subject:subject",
+            "from:Received:to:received:no-such-field:x-empty",
+        ] {
+            let (scanned, indexed) = both_ways(header, signed);
+            assert_eq!(
+                String::from_utf8_lossy(&scanned),
+                String::from_utf8_lossy(&indexed),
+                "{signed}"
+            );
+        }
+        // The last From is taken first, and names with WSP before the colon
+        // count.
+        let (data, _) = both_ways(header, "from:from:from:from");
+        let text = String::from_utf8(data).unwrap();
+        assert!(
+            text.starts_with("from:three@example.org\r\nfrom:two@example.org\r\nfrom:one@example.org\r\ndkim-signature:"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn long_headers_use_the_index() {
+        let fields: Vec<HeaderField> = (0..=SCANNED_FIELDS)
+            .map(|i| HeaderField::from_raw(format!("X-{i}: {i}").into_bytes()))
+            .collect();
+        assert!(matches!(FieldLookup::new(&fields), FieldLookup::Index(_)));
+        assert!(matches!(
+            FieldLookup::new(&fields[..SCANNED_FIELDS]),
+            FieldLookup::Scan(_)
+        ));
+        // The most fields scanned: the signature field is the 64th, so the
+        // scan uses every bit.
+        let mut header: Vec<u8> = Vec::new();
+        for field in &fields[..SCANNED_FIELDS - 2] {
+            header.extend_from_slice(field.raw());
+            header.extend_from_slice(b"\r\n");
+        }
+        header.extend_from_slice(b"From: a@example.org\r\n");
+        let (scanned, indexed) = both_ways(&header, "from:x-3:x-61:x-0:x-3:dkim-signature:from");
+        assert_eq!(scanned, indexed);
+        assert!(
+            scanned
+                .starts_with(b"from:a@example.org\r\nx-3:3\r\nx-61:61\r\nx-0:0\r\ndkim-signature:")
+        );
     }
 }

@@ -45,25 +45,15 @@ impl Name {
     /// # Errors
     /// A [`NameError`] saying what is wrong.
     pub fn new(text: &str) -> Result<Name, NameError> {
-        let text = text.strip_suffix('.').unwrap_or(text);
-        if text.is_empty() {
-            return Err(NameError::Empty);
-        }
-        if text.len() > MAX_NAME_LEN {
-            return Err(NameError::TooLong);
-        }
-        for label in text.split('.') {
-            if label.is_empty() {
-                return Err(NameError::EmptyLabel);
-            }
-            if label.len() > MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong);
-            }
-            if label.bytes().any(|b| b < b' ' || b == 0x7f || b == b'\\') {
-                return Err(NameError::InvalidCharacter);
-            }
-        }
-        Ok(Name(text.into()))
+        Ok(Name(validate(text)?.into()))
+    }
+
+    /// [`Name::new`] for text already in a `String`, kept rather than
+    /// copied.
+    pub(crate) fn from_string(mut text: String) -> Result<Name, NameError> {
+        let len = validate(&text)?.len();
+        text.truncate(len);
+        Ok(Name(text.into_boxed_str()))
     }
 
     /// The name as text, without a trailing dot.
@@ -113,6 +103,39 @@ impl Name {
     }
 }
 
+/// Checks `text` as a domain name; returns it without its trailing dot.
+fn validate(text: &str) -> Result<&str, NameError> {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    if text.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if text.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong);
+    }
+    // One pass over the octets; each label is judged at its end, its
+    // errors in the order: empty, too long, invalid character.
+    let mut label_start = 0;
+    let mut invalid = false;
+    for (i, &b) in text.as_bytes().iter().chain([&b'.']).enumerate() {
+        if b != b'.' {
+            invalid |= b < b' ' || b == 0x7f || b == b'\\';
+            continue;
+        }
+        let label_len = i - label_start;
+        if label_len == 0 {
+            return Err(NameError::EmptyLabel);
+        }
+        if label_len > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        if invalid {
+            return Err(NameError::InvalidCharacter);
+        }
+        label_start = i + 1;
+    }
+    Ok(text)
+}
+
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
         self.0.eq_ignore_ascii_case(&other.0)
@@ -123,8 +146,15 @@ impl Eq for Name {}
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for b in self.0.bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+        // Lowercased a block at a time: one `write` per block rather than
+        // one per octet. Names equal but for case have the same length, so
+        // the same blocks.
+        let mut block = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(block.len()) {
+            let lowered = block.get_mut(..chunk.len()).unwrap_or_default();
+            lowered.copy_from_slice(chunk);
+            lowered.make_ascii_lowercase();
+            state.write(lowered);
         }
         state.write_u8(0xff);
     }
@@ -168,6 +198,86 @@ impl std::str::FromStr for Name {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The label-by-label validation `Name::new` is held to.
+    fn reference(text: &str) -> Result<(), NameError> {
+        let text = text.strip_suffix('.').unwrap_or(text);
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if text.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        for label in text.split('.') {
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel);
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong);
+            }
+            if label.bytes().any(|b| b < b' ' || b == 0x7f || b == b'\\') {
+                return Err(NameError::InvalidCharacter);
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validation_matches_the_reference(
+            parts in proptest::collection::vec(
+                (0usize..70, proptest::sample::select(vec!["a", "B", "-", "\\", "\r", "\x7f", "\u{e9}"])),
+                0..6,
+            ),
+            trailing_dot in proptest::bool::ANY,
+        ) {
+            let mut text = parts
+                .iter()
+                .map(|(len, odd)| format!("{}{odd}", "x".repeat(*len)))
+                .collect::<Vec<_>>()
+                .join(".");
+            if trailing_dot {
+                text.push('.');
+            }
+            proptest::prop_assert_eq!(Name::new(&text).map(|_| ()), reference(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn from_string_equals_new() {
+        for text in ["example.org", "Example.ORG.", "", ".", "a..b", "a\rb.c"] {
+            let owned = Name::from_string(text.to_owned());
+            assert_eq!(owned, Name::new(text), "{text:?}");
+            if let Ok(name) = owned {
+                assert_eq!(name.as_str(), text.strip_suffix('.').unwrap_or(text));
+            }
+        }
+    }
+
+    #[test]
+    fn hash_ignores_case_across_blocks() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |name: &Name| {
+            let mut hasher = DefaultHasher::new();
+            name.hash(&mut hasher);
+            hasher.finish()
+        };
+        let long = format!("{}.{}.Example.ORG", "Ab".repeat(31), "cD".repeat(30));
+        for (a, b) in [
+            ("Example.org", "example.ORG"),
+            (long.as_str(), &long.to_lowercase()),
+        ] {
+            assert_eq!(
+                hash(&Name::new(a).unwrap()),
+                hash(&Name::new(b).unwrap()),
+                "{a}"
+            );
+        }
+        assert_ne!(
+            hash(&Name::new("example.org").unwrap()),
+            hash(&Name::new("example.net").unwrap())
+        );
+    }
 
     #[test]
     fn validates() {

@@ -132,6 +132,12 @@ enum State {
     Body,
 }
 
+/// Header fields room is made for at once (more grow the vector as usual).
+const FIELDS_CAPACITY: usize = 16;
+/// Octets of the field buffer allocated at once: a DKIM-Signature field
+/// with an RSA-2048 signature is read without growing it.
+const FIELD_CAPACITY: usize = 1024;
+
 /// Splits a message, fed in chunks, into header fields and body.
 ///
 /// Call [`feed`](Self::feed) with each chunk: it returns the part of the
@@ -163,8 +169,8 @@ impl MessageReader {
         MessageReader {
             limits,
             state: State::LineStart,
-            fields: Vec::new(),
-            current: Vec::new(),
+            fields: Vec::with_capacity(FIELDS_CAPACITY),
+            current: Vec::with_capacity(FIELD_CAPACITY),
             pending_break: b"",
             header_bytes: 0,
             error: None,

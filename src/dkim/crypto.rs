@@ -570,18 +570,9 @@ impl PublicKey {
     ) -> Result<(), SignatureError> {
         check_key_type(algorithm, self.key_type())?;
         match &self.inner {
-            PublicInner::Rsa {
-                pkcs1,
-                bits,
-                parsed,
-            } => backend::rsa_verify(
-                parsed,
-                pkcs1,
-                *bits,
-                algorithm.hash(),
-                header_data,
-                signature,
-            ),
+            PublicInner::Rsa { pkcs1, parsed, .. } => {
+                backend::rsa_verify(parsed, pkcs1, algorithm.hash(), header_data, signature)
+            }
             PublicInner::Ed25519(key) => {
                 let digest = Hasher::digest(HashAlgorithm::Sha256, header_data);
                 ed25519_verify(key, &digest, signature)
@@ -826,7 +817,6 @@ pub(crate) mod backend {
     pub(super) fn rsa_verify(
         parsed: &RsaPublic,
         pkcs1: &[u8],
-        _bits: usize,
         hash: HashAlgorithm,
         data: &[u8],
         signature: &[u8],
@@ -974,7 +964,6 @@ pub(crate) mod backend {
     pub(super) fn rsa_verify(
         parsed: &RsaPublic,
         _pkcs1: &[u8],
-        _bits: usize,
         hash: HashAlgorithm,
         data: &[u8],
         signature: &[u8],

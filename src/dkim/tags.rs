@@ -117,33 +117,33 @@ static VALUE_OCTET: [bool; 256] = {
 
 /// Whether every octet of `value` may be in a tag value: VALCHAR, whitespace
 /// and line breaks, and octets above 0x7F (RFC 6532 internationalized
-/// text, seen in `n=`). Written as a
-/// branch-free fold over comparisons (no table lookups) so that it compiles
-/// to vector code: long values (`b=`, key `p=`) are checked at several
-/// octets per instruction.
+/// text, seen in `n=`).
 fn all_value_octets(value: &[u8]) -> bool {
-    let invalid = value.iter().fold(0u8, |invalid, &b| {
-        let control = u8::from(b < 0x21)
-            & u8::from(b != b' ')
-            & u8::from(b != b'\t')
-            & u8::from(b != b'\r')
-            & u8::from(b != b'\n');
-        invalid | control | u8::from(b == b';') | u8::from(b == 0x7f)
-    });
-    invalid == 0
+    only_allowed_octets(value, false)
 }
 
 /// Whether every octet of a whole tag list may be in a value, `;` aside:
 /// [`all_value_octets`] for the values of every tag-spec at once (none of
 /// them holds a `;`).
 fn all_list_octets(list: &[u8]) -> bool {
-    let invalid = list.iter().fold(0u8, |invalid, &b| {
+    only_allowed_octets(list, true)
+}
+
+/// The check behind [`all_value_octets`] and [`all_list_octets`], written
+/// as a branch-free fold over comparisons (no table lookups) so that it
+/// compiles to vector code: long values (`b=`, key `p=`) are checked at
+/// several octets per instruction. Inlined, so `semicolon_allowed` is a
+/// constant in each caller.
+#[inline(always)]
+fn only_allowed_octets(bytes: &[u8], semicolon_allowed: bool) -> bool {
+    let semicolon_invalid = u8::from(!semicolon_allowed);
+    let invalid = bytes.iter().fold(0u8, |invalid, &b| {
         let control = u8::from(b < 0x21)
             & u8::from(b != b' ')
             & u8::from(b != b'\t')
             & u8::from(b != b'\r')
             & u8::from(b != b'\n');
-        invalid | control | u8::from(b == 0x7f)
+        invalid | control | (u8::from(b == b';') & semicolon_invalid) | u8::from(b == 0x7f)
     });
     invalid == 0
 }

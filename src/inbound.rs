@@ -54,12 +54,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::authres::{self, AuthenticationResults, MethodResult, Property};
-use crate::dkim::tags::TagList;
-use crate::dkim::verify::{
-    DkimResult, SignatureResult, Verification, Verifier, VerifyCheck, VerifyConfig,
-};
-use crate::dmarc::{self, Discovery, Disposition, DkimAuth, SpfAuth};
+use crate::authres::{self, AuthenticationResults};
+use crate::dkim::verify::{DkimResult, Verification, Verifier, VerifyCheck, VerifyConfig};
+use crate::dmarc::{self, Disposition, DkimAuth, Sample, SpfAuth};
 use crate::dns::{Answer, Name, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
@@ -330,10 +327,19 @@ impl Verdict {
 pub struct Inbound {
     connection: Connection,
     config: Config,
-    reader: MessageReader,
-    verifier: Option<Verifier>,
+    reading: Reading,
     skipped: Option<Skipped>,
-    dmarc_sample: u8,
+    dmarc_sample: Sample,
+}
+
+/// How the message is read: by the DKIM verifier, which keeps the header
+/// fields for the other checks, or (for a skipped message, which is not
+/// verified) by a header reader alone. Either way the header is scanned
+/// once.
+#[derive(Debug)]
+enum Reading {
+    Verify(Verifier),
+    HeaderOnly(MessageReader),
 }
 
 impl Inbound {
@@ -350,42 +356,56 @@ impl Inbound {
                 .find(|n| n.contains(connection.client_ip))
                 .map(|n| Skipped::InternalNetwork(*n))
         };
-        let verifier = skipped
-            .is_none()
-            .then(|| Verifier::new(&config.dkim, config.now));
+        let reading = if skipped.is_none() {
+            Reading::Verify(Verifier::new(&config.dkim, config.now))
+        } else {
+            Reading::HeaderOnly(MessageReader::new(HeaderLimits {
+                max_fields: config.dkim.max_header_fields,
+                max_bytes: config.dkim.max_header_bytes,
+            }))
+        };
         Inbound {
             connection: connection.clone(),
             config: config.clone(),
-            reader: MessageReader::new(HeaderLimits {
-                max_fields: config.dkim.max_header_fields,
-                max_bytes: config.dkim.max_header_bytes,
-            }),
-            verifier,
+            reading,
             skipped,
-            dmarc_sample: 0,
+            dmarc_sample: Sample::ALWAYS,
         }
     }
 
-    /// The random draw (0..=99) for the `pct` tag of RFC 7489 mode: the
-    /// policy applies fully when `sample < pct`. Default 0 (the policy
-    /// always applies). The core reads no randomness of its own.
-    pub fn with_dmarc_sample(mut self, sample: u8) -> Inbound {
+    /// The random draw for the `pct` tag of RFC 7489 mode (see
+    /// [`Sample`]). Default [`Sample::ALWAYS`] (the policy always applies).
+    /// The core reads no randomness of its own.
+    pub fn with_dmarc_sample(mut self, sample: Sample) -> Inbound {
         self.dmarc_sample = sample;
         self
     }
 
     /// Feeds the next chunk of the message.
     pub fn feed(&mut self, chunk: &[u8]) {
-        self.reader.feed(chunk);
-        if let Some(verifier) = &mut self.verifier {
-            verifier.feed(chunk);
+        match &mut self.reading {
+            Reading::Verify(verifier) => verifier.feed(chunk),
+            Reading::HeaderOnly(reader) => {
+                if !reader.header_complete() {
+                    reader.feed(chunk);
+                }
+            }
         }
     }
 
     /// Ends the message: the returned machine runs the checks.
-    pub fn finish(mut self) -> InboundCheck {
-        self.reader.finish();
-        let fields = self.reader.take_fields();
+    pub fn finish(self) -> InboundCheck {
+        let (dkim, fields, header_error) = match self.reading {
+            Reading::Verify(verifier) => {
+                let (check, fields) = verifier.finish_with_fields();
+                let header_error = check.header_error();
+                (Some(check), fields, header_error)
+            }
+            Reading::HeaderOnly(mut reader) => {
+                reader.finish();
+                (None, reader.take_fields(), reader.error())
+            }
+        };
         let mut remove = Vec::new();
         let mut occurrence = 0;
         for (position, field) in fields.iter().enumerate() {
@@ -421,19 +441,19 @@ impl Inbound {
             disposition: Disposition::None,
             authentication_results: None,
             remove,
-            header_error: self.reader.error(),
+            header_error,
             trusted_results,
         };
         if self.skipped.is_some() {
             return InboundCheck {
                 config: self.config,
-                dmarc_sample: self.dmarc_sample,
                 spf_helo: Stage::Off,
                 spf_mail_from: Stage::Off,
                 dkim: Stage::Off,
                 dmarc: Stage::Off,
                 pending: Vec::new(),
                 verdict,
+                trusted: TrustedPasses::default(),
                 done: true,
             };
         }
@@ -447,85 +467,38 @@ impl Inbound {
         };
         let input =
             spf::Input::mail_from(ip, &self.connection.helo, &self.connection.mail_from).at(now);
+        // The domains SPF and DKIM may authenticate, whose Organizational
+        // Domains DMARC alignment needs, looked up with the policy.
+        let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
+        if let Some(check) = &dkim {
+            identifiers.extend(check.signing_domains().cloned());
+        }
+        let trusted = TrustedPasses::from_results(&verdict.trusted_results);
+        identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
         let spf_mail_from = Stage::Running(spf::Check::new(&input, &self.config.spf));
-        let dkim = match self.verifier.take() {
-            Some(verifier) => Stage::Running(verifier.finish()),
-            None => Stage::Off,
-        };
-        let mut verdict = verdict;
-        let dmarc = match dmarc::author_domain_with(&fields, &self.config.dmarc) {
-            Ok(author) => {
-                let mut identifiers = self.identifiers(&fields);
-                let trusted = TrustedPasses::from_results(&verdict.trusted_results);
-                identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
-                Stage::Running(Discovery::with_identifiers(
-                    &author,
-                    &identifiers,
-                    &self.config.dmarc,
-                ))
-            }
-            Err(error) => {
-                verdict.dmarc = Some(dmarc::Outcome::from_error(&error));
-                Stage::Off
-            }
-        };
+        let dmarc = Stage::Running(dmarc::PolicyCheck::new(
+            dmarc::author_domain_with(&fields, &self.config.dmarc),
+            &identifiers,
+            &self.config.dmarc,
+            self.dmarc_sample,
+        ));
         InboundCheck {
             config: self.config,
-            dmarc_sample: self.dmarc_sample,
             spf_helo,
             spf_mail_from,
-            dkim,
+            dkim: dkim.map_or(Stage::Off, Stage::Running),
             dmarc,
             pending: Vec::new(),
             verdict,
+            trusted,
             done: false,
         }
     }
-
-    /// The domains SPF and DKIM may authenticate, whose Organizational
-    /// Domains DMARC alignment needs: the MAIL FROM domain (the HELO name
-    /// for a bounce) and the `d=` of each DKIM-Signature that will be
-    /// checked.
-    fn identifiers(&self, fields: &[HeaderField]) -> Vec<Name> {
-        let mut identifiers = Vec::new();
-        if let Some(domain) = spf_domain(&self.connection) {
-            identifiers.push(domain);
-        }
-        let signatures = fields
-            .iter()
-            .filter(|f| f.is_named(b"DKIM-Signature"))
-            .take(self.config.dkim.max_signatures);
-        for field in signatures {
-            // Only `d=` is needed here: the verifier parses the whole field.
-            let domain = TagList::parse(field.value())
-                .ok()
-                .and_then(|tags| tags.get("d"))
-                .and_then(|d| std::str::from_utf8(d).ok())
-                .and_then(|d| Name::new(d).ok());
-            identifiers.extend(domain);
-        }
-        identifiers
-    }
-}
-
-/// The domain SPF checks for `connection` (RFC 7208 §2.4): the MAIL FROM
-/// domain, or the HELO name when MAIL FROM is empty.
-fn spf_domain(connection: &Connection) -> Option<Name> {
-    let mail_from = connection
-        .mail_from
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    let domain = match mail_from.rsplit_once('@') {
-        Some((_, domain)) => domain,
-        None if mail_from.is_empty() => connection.helo.as_str(),
-        None => mail_from,
-    };
-    Name::new(domain).ok()
 }
 
 /// The passing SPF and DKIM results of trusted Authentication-Results
 /// fields, as the domains they authenticated.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct TrustedPasses {
     /// `spf=pass`: the domain of `smtp.mailfrom`.
     spf: Vec<Name>,
@@ -537,28 +510,18 @@ impl TrustedPasses {
     fn from_results(fields: &[AuthenticationResults]) -> TrustedPasses {
         let mut passes = TrustedPasses::default();
         for result in fields.iter().flat_map(|f| &f.results) {
-            if !result.result.eq_ignore_ascii_case("pass") {
-                continue;
-            }
-            let property = |ptype: &str, name: &str| {
-                result
-                    .properties
-                    .iter()
-                    .find(|p| {
-                        p.property_type.eq_ignore_ascii_case(ptype)
-                            && p.property.eq_ignore_ascii_case(name)
-                    })
-                    .map(|p| p.value.as_str())
-            };
-            if result.method.eq_ignore_ascii_case("spf") {
-                let domain = property("smtp", "mailfrom")
+            if result.is_method("spf") && result.result.parse() == Ok(spf::SpfResult::Pass) {
+                let domain = result
+                    .property("smtp", "mailfrom")
                     .map(|from| from.rsplit_once('@').map_or(from, |(_, domain)| domain))
                     .and_then(|domain| Name::new(domain).ok());
                 passes.spf.extend(domain);
-            } else if result.method.eq_ignore_ascii_case("dkim") {
-                passes
-                    .dkim
-                    .extend(property("header", "d").and_then(|d| Name::new(d).ok()));
+            } else if result.is_method("dkim") && result.result.parse() == Ok(DkimResult::Pass) {
+                passes.dkim.extend(
+                    result
+                        .property("header", "d")
+                        .and_then(|d| Name::new(d).ok()),
+                );
             }
         }
         passes
@@ -632,13 +595,14 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct InboundCheck {
     config: Config,
-    dmarc_sample: u8,
     spf_helo: Stage<spf::Check>,
     spf_mail_from: Stage<spf::Check>,
     dkim: Stage<VerifyCheck>,
-    dmarc: Stage<Discovery>,
+    dmarc: Stage<dmarc::PolicyCheck>,
     pending: Vec<Pending>,
     verdict: Verdict,
+    /// What the trusted Authentication-Results fields passed.
+    trusted: TrustedPasses,
     done: bool,
 }
 
@@ -657,8 +621,8 @@ impl InboundCheck {
         self.verdict.spf_helo = self.spf_helo.output().cloned();
         self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
         self.verdict.dkim = self.dkim.output().cloned();
-        if let Some(lookup) = self.dmarc.output() {
-            let trusted = TrustedPasses::from_results(&self.verdict.trusted_results);
+        if let Some(policy) = self.dmarc.output() {
+            let trusted = &self.trusted;
             let own_spf = self
                 .verdict
                 .spf_mail_from
@@ -687,13 +651,7 @@ impl InboundCheck {
                 domain: domain.clone(),
                 result: DkimResult::Pass,
             }));
-            let outcome = dmarc::evaluate(
-                lookup,
-                spf.as_ref(),
-                &dkim,
-                &self.config.dmarc,
-                self.dmarc_sample,
-            );
+            let outcome = policy.evaluate(spf.as_ref(), &dkim);
             self.verdict.disposition = outcome.disposition;
             self.verdict.dmarc = Some(outcome);
         }
@@ -705,49 +663,13 @@ impl InboundCheck {
             ar.results.push(outcome.to_method_result());
         }
         if let Some(verification) = &self.verdict.dkim {
-            if verification.signatures.is_empty() {
-                ar.results.push(MethodResult {
-                    method: "dkim".into(),
-                    result: "none".into(),
-                    reason: None,
-                    properties: Vec::new(),
-                });
-            }
-            ar.results
-                .extend(verification.signatures.iter().map(dkim_method_result));
+            ar.results.extend(verification.to_method_results());
         }
         if let Some(outcome) = &self.verdict.dmarc {
             ar.results.push(outcome.to_method_result());
         }
         self.verdict.authentication_results = Some(ar);
         self.done = true;
-    }
-}
-
-/// The `dkim=` result of one signature (RFC 8601 §2.7.1, `header.b` from
-/// RFC 6008).
-fn dkim_method_result(signature: &SignatureResult) -> MethodResult {
-    let mut properties = Vec::new();
-    if let Some(domain) = &signature.domain {
-        properties.push(Property::new("header", "d", domain.to_string()));
-    }
-    if let Some(identity) = &signature.identity {
-        properties.push(Property::new("header", "i", identity.to_string()));
-    }
-    if let Some(selector) = &signature.selector {
-        properties.push(Property::new("header", "s", selector.clone()));
-    }
-    if let Some(algorithm) = signature.algorithm {
-        properties.push(Property::new("header", "a", algorithm.as_str()));
-    }
-    if let Some(prefix) = &signature.signature_prefix {
-        properties.push(Property::new("header", "b", prefix.clone()));
-    }
-    MethodResult {
-        method: "dkim".into(),
-        result: signature.result.as_str().into(),
-        reason: signature.reason.as_ref().map(ToString::to_string),
-        properties,
     }
 }
 

@@ -81,4 +81,6 @@ pub mod machine;
 pub mod message;
 pub mod spf;
 
-pub use machine::{Machine, Poll, UnexpectedAnswer, resolve};
+pub use machine::{
+    Driver, Machine, MachineExt, Poll, SupplyError, UnexpectedAnswer, resolve, resolve_parallel,
+};

@@ -85,3 +85,230 @@ pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -
         }
     }
 }
+
+impl<M: Machine + ?Sized> Machine for Box<M> {
+    type Output = M::Output;
+
+    fn poll(&mut self) -> Poll<M::Output> {
+        (**self).poll()
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        (**self).supply(query, answer)
+    }
+}
+
+/// A machine whose outcome is converted by a function: see
+/// [`MachineExt::map_output`].
+#[derive(Debug, Clone)]
+pub struct MapOutput<M, F> {
+    machine: M,
+    map: F,
+}
+
+impl<M, F, T> Machine for MapOutput<M, F>
+where
+    M: Machine,
+    F: Fn(M::Output) -> T,
+    T: Clone,
+{
+    type Output = T;
+
+    fn poll(&mut self) -> Poll<T> {
+        match self.machine.poll() {
+            Poll::Done(output) => Poll::Done((self.map)(output)),
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+        }
+    }
+
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.machine.supply(query, answer)
+    }
+}
+
+/// Combinators over any [`Machine`].
+pub trait MachineExt: Machine + Sized {
+    /// The same check with its outcome converted by `map`: how a front end
+    /// gives checks of different kinds one outcome type (an enum of its
+    /// own), to keep them as `Box<dyn Machine<Output = ...>>` in a
+    /// [`Driver`].
+    fn map_output<F, T>(self, map: F) -> MapOutput<Self, F>
+    where
+        F: Fn(Self::Output) -> T,
+        T: Clone,
+    {
+        MapOutput { machine: self, map }
+    }
+}
+
+impl<M: Machine> MachineExt for M {}
+
+/// A machine with the state a front end needs to drive it one query at a
+/// time: the queries of the last poll, numbered from 0, and the outcome once
+/// known.
+///
+/// This is the shape of the C ABI's `mailauth_check` and Python's `Check`:
+/// [`Driver::poll`] gives the open queries (empty once finished),
+/// [`Driver::supply_at`] answers one by its index, [`Driver::outcome`]
+/// takes the result. [`Driver::resolve`] and [`Driver::resolve_parallel`]
+/// run the loop with a blocking resolver.
+#[derive(Debug, Clone)]
+pub struct Driver<M: Machine> {
+    machine: M,
+    pending: Vec<Query>,
+    outcome: Option<M::Output>,
+}
+
+impl<M: Machine> Driver<M> {
+    /// Wraps a machine that has not been polled yet.
+    pub fn new(machine: M) -> Driver<M> {
+        Driver {
+            machine,
+            pending: Vec::new(),
+            outcome: None,
+        }
+    }
+
+    /// Advances the machine and returns the queries it needs now, empty once
+    /// it has finished (then [`outcome`](Self::outcome) is set). The indices
+    /// of this slice are the ones [`supply_at`](Self::supply_at) takes,
+    /// until the next poll.
+    pub fn poll(&mut self) -> &[Query] {
+        if self.outcome.is_none() {
+            match self.machine.poll() {
+                Poll::Done(outcome) => {
+                    self.outcome = Some(outcome);
+                    self.pending.clear();
+                }
+                Poll::Lookups(queries) => self.pending = queries,
+            }
+        }
+        &self.pending
+    }
+
+    /// The queries of the last poll (empty once finished).
+    pub fn pending(&self) -> &[Query] {
+        &self.pending
+    }
+
+    /// Answers the query at `index` of the last poll.
+    ///
+    /// # Errors
+    /// [`SupplyError::NoSuchQuery`] for an index out of range,
+    /// [`SupplyError::Unexpected`] for a query answered already.
+    pub fn supply_at(&mut self, index: usize, answer: Answer) -> Result<(), SupplyError> {
+        let query = self
+            .pending
+            .get(index)
+            .ok_or(SupplyError::NoSuchQuery { index })?;
+        Ok(self.machine.supply(query, answer)?)
+    }
+
+    /// Answers `query`, one of the last poll.
+    ///
+    /// # Errors
+    /// [`UnexpectedAnswer`] when the machine is not waiting for `query`.
+    pub fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.machine.supply(query, answer)
+    }
+
+    /// The outcome, once a poll returned no query.
+    pub fn outcome(&self) -> Option<&M::Output> {
+        self.outcome.as_ref()
+    }
+
+    /// Runs the machine to its end, looking the queries of each round up one
+    /// after the other; then [`outcome`](Self::outcome) is set.
+    pub fn resolve<R: Resolver + ?Sized>(&mut self, resolver: &R) {
+        self.run(|queries| queries.iter().map(|q| resolver.lookup(q)).collect());
+    }
+
+    /// Runs the machine to its end, looking the queries of each round up at
+    /// the same time, one thread per query (see [`resolve_parallel`]); then
+    /// [`outcome`](Self::outcome) is set.
+    pub fn resolve_parallel<R: Resolver + Sync + ?Sized>(&mut self, resolver: &R) {
+        self.run(|queries| lookup_parallel(queries, resolver));
+    }
+
+    fn run(&mut self, mut lookup: impl FnMut(&[Query]) -> Vec<Answer>) {
+        while !self.poll().is_empty() {
+            let answers = lookup(&self.pending);
+            for (query, answer) in self.pending.iter().zip(answers) {
+                // The machine asked for exactly these queries.
+                let _ = self.machine.supply(query, answer);
+            }
+        }
+    }
+}
+
+/// An answer handed to a [`Driver`] by index was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SupplyError {
+    /// The last poll returned fewer queries.
+    #[error("no query at index {index}")]
+    NoSuchQuery {
+        /// The index given.
+        index: usize,
+    },
+    /// The query at that index was answered already.
+    #[error(transparent)]
+    Unexpected(#[from] UnexpectedAnswer),
+}
+
+/// Drives `machine` to its outcome with a blocking `resolver`, looking up
+/// the queries of each round at the same time, one scoped thread per query.
+///
+/// For a resolver that waits on the network (a `StubResolver`), a message
+/// whose checks need several queries at once then waits one round trip per
+/// round instead of one per query. A round of a single query is looked up
+/// on the calling thread. A lookup that panics counts as a temporary
+/// failure ([`Failure::Other`](crate::dns::Failure::Other)).
+///
+/// ```
+/// use mailauth::dns::{Name, ZoneResolver};
+/// use mailauth::spf;
+///
+/// let mut zone = ZoneResolver::new();
+/// zone.add_txt(&Name::new("example.org").unwrap(), "v=spf1 a mx -all");
+/// let input = spf::Input::mail_from("192.0.2.7".parse().unwrap(), "mx.example.org", "alice@example.org");
+/// let outcome = mailauth::resolve_parallel(spf::Check::new(&input, &spf::Config::default()), &zone);
+/// assert_eq!(outcome.result, spf::SpfResult::Fail);
+/// ```
+pub fn resolve_parallel<M, R>(mut machine: M, resolver: &R) -> M::Output
+where
+    M: Machine,
+    R: Resolver + Sync + ?Sized,
+{
+    loop {
+        match machine.poll() {
+            Poll::Done(output) => return output,
+            Poll::Lookups(queries) => {
+                let answers = lookup_parallel(&queries, resolver);
+                for (query, answer) in queries.iter().zip(answers) {
+                    // The machine asked for exactly these queries.
+                    let _ = machine.supply(query, answer);
+                }
+            }
+        }
+    }
+}
+
+fn lookup_parallel<R: Resolver + Sync + ?Sized>(queries: &[Query], resolver: &R) -> Vec<Answer> {
+    if queries.len() < 2 {
+        return queries.iter().map(|q| resolver.lookup(q)).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = queries
+            .iter()
+            .map(|q| scope.spawn(move || resolver.lookup(q)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or(Answer::TempFail(crate::dns::Failure::Other))
+            })
+            .collect()
+    })
+}

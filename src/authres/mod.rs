@@ -85,6 +85,32 @@ pub struct MethodResult {
     pub properties: Vec<Property>,
 }
 
+impl MethodResult {
+    /// Whether this is a result of `method` (`spf`, `dkim`, ...; method
+    /// names compare without regard to case, RFC 8601 §2.2).
+    pub fn is_method(&self, method: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method)
+    }
+
+    /// The value of the first property `property_type.property`
+    /// (`smtp.mailfrom`, `header.d`, ...), names compared without regard to
+    /// case.
+    pub fn property(&self, property_type: &str, property: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|p| {
+                p.property_type.eq_ignore_ascii_case(property_type)
+                    && p.property.eq_ignore_ascii_case(property)
+            })
+            .map(|p| p.value.as_str())
+    }
+}
+
+/// A result keyword that is not one of the method's (RFC 8601 §2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown result keyword")]
+pub struct UnknownResult;
+
 /// One property of a result (RFC 8601 §2.2 `propspec`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Property {

@@ -41,6 +41,7 @@ use super::key::KeyRecordError;
 use super::signature::{Identity, Signature, SignatureError};
 use super::tags::{self, TagList};
 use super::{Algorithm, HashAlgorithm, KeyType};
+use crate::authres::{MethodResult, Property};
 use crate::dns::{Answer, Failure, Name, Query, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
@@ -146,6 +147,26 @@ impl DkimResult {
             DkimResult::TempError => "temperror",
             DkimResult::PermError => "permerror",
         }
+    }
+}
+
+impl std::str::FromStr for DkimResult {
+    type Err = crate::authres::UnknownResult;
+
+    /// A result name as [`DkimResult::as_str`] writes it, in any case (as
+    /// read back from Authentication-Results).
+    fn from_str(s: &str) -> Result<DkimResult, crate::authres::UnknownResult> {
+        [
+            DkimResult::Pass,
+            DkimResult::Fail,
+            DkimResult::Neutral,
+            DkimResult::Policy,
+            DkimResult::TempError,
+            DkimResult::PermError,
+        ]
+        .into_iter()
+        .find(|r| r.as_str().eq_ignore_ascii_case(s))
+        .ok_or(crate::authres::UnknownResult)
     }
 }
 
@@ -300,7 +321,53 @@ pub struct Verification {
     pub header_complete: bool,
 }
 
+impl SignatureResult {
+    /// The `dkim=` entry of Authentication-Results for this signature
+    /// (RFC 8601 §2.7.1; `header.b` from RFC 6008).
+    pub fn to_method_result(&self) -> MethodResult {
+        let mut properties = Vec::new();
+        if let Some(domain) = &self.domain {
+            properties.push(Property::new("header", "d", domain.to_string()));
+        }
+        if let Some(identity) = &self.identity {
+            properties.push(Property::new("header", "i", identity.to_string()));
+        }
+        if let Some(selector) = &self.selector {
+            properties.push(Property::new("header", "s", selector.clone()));
+        }
+        if let Some(algorithm) = self.algorithm {
+            properties.push(Property::new("header", "a", algorithm.as_str()));
+        }
+        if let Some(prefix) = &self.signature_prefix {
+            properties.push(Property::new("header", "b", prefix.clone()));
+        }
+        MethodResult {
+            method: "dkim".into(),
+            result: self.result.as_str().into(),
+            reason: self.reason.as_ref().map(ToString::to_string),
+            properties,
+        }
+    }
+}
+
 impl Verification {
+    /// The `dkim=` entries of Authentication-Results: one per signature,
+    /// or a single `dkim=none` for a message without any (RFC 8601 §2.7.1).
+    pub fn to_method_results(&self) -> Vec<MethodResult> {
+        if self.signatures.is_empty() {
+            return vec![MethodResult {
+                method: "dkim".into(),
+                result: "none".into(),
+                reason: None,
+                properties: Vec::new(),
+            }];
+        }
+        self.signatures
+            .iter()
+            .map(SignatureResult::to_method_result)
+            .collect()
+    }
+
     /// The signatures that passed.
     pub fn passed(&self) -> impl Iterator<Item = &SignatureResult> {
         self.signatures
@@ -351,6 +418,8 @@ pub struct Verifier {
     prepared: bool,
     found: Vec<Found>,
     hashers: Vec<(BodyHashKey, BodyHasher)>,
+    /// The header fields, kept once the header is complete.
+    fields: Vec<HeaderField>,
 }
 
 impl Verifier {
@@ -367,6 +436,7 @@ impl Verifier {
             prepared: false,
             found: Vec::new(),
             hashers: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -385,14 +455,22 @@ impl Verifier {
 
     /// Ends the message; the returned machine fetches the keys and checks
     /// the signatures.
-    pub fn finish(mut self) -> VerifyCheck {
+    pub fn finish(self) -> VerifyCheck {
+        self.finish_with_fields().0
+    }
+
+    /// As [`finish`](Self::finish), also returning the header fields read
+    /// (within [`VerifyConfig::max_header_fields`] and
+    /// [`VerifyConfig::max_header_bytes`]), for a caller that needs other
+    /// fields of the header without scanning it a second time.
+    pub fn finish_with_fields(mut self) -> (VerifyCheck, Vec<HeaderField>) {
         self.reader.finish();
         if !self.prepared {
             self.prepare();
         }
         let body_hashes: Vec<BodyHash> =
             self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
-        VerifyCheck::new(
+        let check = VerifyCheck::new(
             self.found,
             body_hashes,
             &self.config,
@@ -401,7 +479,8 @@ impl Verifier {
                 header_error: self.reader.error(),
                 header_complete: self.reader.header_complete(),
             },
-        )
+        );
+        (check, self.fields)
     }
 
     /// The header is complete: parse the signatures, compute the header
@@ -483,6 +562,7 @@ impl Verifier {
                 },
             });
         }
+        self.fields = fields;
     }
 
     /// Checks that need neither the key nor the body.
@@ -924,6 +1004,25 @@ impl VerifyCheck {
             return Some(Reason::UnsignedBodyContent);
         }
         None
+    }
+}
+
+impl VerifyCheck {
+    /// The header went past a configured bound (as in
+    /// [`Verification::header_error`]).
+    pub fn header_error(&self) -> Option<HeaderError> {
+        self.outcome.header_error
+    }
+
+    /// The signing domains (`d=`) of the signatures this check verifies, in
+    /// message order, before any key is fetched: the identifiers whose
+    /// Organizational Domains DMARC alignment may need. Signatures past
+    /// [`VerifyConfig::max_signatures`] are left out.
+    pub fn signing_domains(&self) -> impl Iterator<Item = &Name> {
+        self.found
+            .iter()
+            .filter(|f| f.report.reason != Some(Reason::NotChecked))
+            .filter_map(|f| f.report.domain.as_ref())
     }
 }
 

@@ -47,11 +47,13 @@ use crate::dns::Name;
 use crate::message::HeaderField;
 use crate::message::address::{Address, AddressError, parse_address_list};
 
+pub mod check;
 pub mod discovery;
 pub mod evaluate;
 pub mod psl;
 pub mod record;
 
+pub use check::{Check, PolicyCheck, PolicyFound, Sample, SampleError};
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
     AlignedIdentifier, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource, SpfAuth, Testing,

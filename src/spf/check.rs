@@ -106,6 +106,7 @@ impl Check {
             v4 => v4,
         };
         let (sender_local, sender_domain) = input.sender_parts();
+        let (sender_local, sender_domain) = (sender_local.to_owned(), sender_domain.to_owned());
         let outcome_base = Outcome {
             result: SpfResult::None,
             identity: input.identity,

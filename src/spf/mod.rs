@@ -41,12 +41,13 @@ mod record;
 
 use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
 
 pub use check::Check;
 pub use macros::{MacroError, MacroLetter, MacroString};
 pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError, is_spf_record};
 
-use crate::authres::{MethodResult, Property, render};
+use crate::authres::{MethodResult, Property, UnknownResult, render};
 use crate::dns::{Failure, Query};
 
 /// Which identity is checked (RFC 7208 §2.3, §2.4).
@@ -121,16 +122,23 @@ impl Input {
         self
     }
 
+    /// The domain checked (§4.3, the `<domain>` of check_host()): the
+    /// MAIL FROM domain, or the HELO name for the HELO identity and for an
+    /// empty MAIL FROM (§2.4). It is the SPF identifier DMARC aligns.
+    pub fn domain(&self) -> &str {
+        self.sender_parts().1
+    }
+
     /// The local-part and domain checked (§4.3): `postmaster` for a missing
     /// local-part, the HELO name for a missing address.
-    fn sender_parts(&self) -> (String, String) {
+    fn sender_parts(&self) -> (&str, &str) {
         if self.identity == Identity::Helo || self.mail_from.is_empty() {
-            return ("postmaster".to_owned(), self.helo.clone());
+            return ("postmaster", &self.helo);
         }
         match self.mail_from.rsplit_once('@') {
-            Some(("", domain)) => ("postmaster".to_owned(), domain.to_owned()),
-            Some((local, domain)) => (local.to_owned(), domain.to_owned()),
-            None => ("postmaster".to_owned(), self.mail_from.clone()),
+            Some(("", domain)) => ("postmaster", domain),
+            Some((local, domain)) => (local, domain),
+            None => ("postmaster", &self.mail_from),
         }
     }
 }
@@ -214,6 +222,27 @@ impl SpfResult {
             SpfResult::TempError => "temperror",
             SpfResult::PermError => "permerror",
         }
+    }
+}
+
+impl FromStr for SpfResult {
+    type Err = UnknownResult;
+
+    /// A result name as [`SpfResult::as_str`] writes it, in any case (as
+    /// read back from Authentication-Results or Received-SPF).
+    fn from_str(s: &str) -> Result<SpfResult, UnknownResult> {
+        [
+            SpfResult::None,
+            SpfResult::Neutral,
+            SpfResult::Pass,
+            SpfResult::Fail,
+            SpfResult::SoftFail,
+            SpfResult::TempError,
+            SpfResult::PermError,
+        ]
+        .into_iter()
+        .find(|r| r.as_str().eq_ignore_ascii_case(s))
+        .ok_or(UnknownResult)
     }
 }
 

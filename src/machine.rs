@@ -262,8 +262,8 @@ pub enum SupplyError {
 /// For a resolver that waits on the network (a `StubResolver`), a message
 /// whose checks need several queries at once then waits one round trip per
 /// round instead of one per query. A round of a single query is looked up
-/// on the calling thread. A lookup that panics counts as a temporary
-/// failure ([`Failure::Other`](crate::dns::Failure::Other)).
+/// on the calling thread; a lookup that panics on a worker thread counts
+/// as a temporary failure ([`Failure::Other`](crate::dns::Failure::Other)).
 ///
 /// ```
 /// use mailauth::dns::{Name, ZoneResolver};
@@ -311,4 +311,96 @@ fn lookup_parallel<R: Resolver + Sync + ?Sized>(queries: &[Query], resolver: &R)
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{Failure, Name, ZoneResolver};
+    use crate::spf;
+
+    fn zone() -> ZoneResolver {
+        ZoneResolver::from_zone_text(
+            "$ORIGIN example.org.\n\
+             @ 3600 IN TXT \"v=spf1 a mx include:_spf.example.org -all\"\n\
+             @ 3600 IN A 192.0.2.1\n\
+             @ 3600 IN MX 10 mx\n\
+             mx 3600 IN A 192.0.2.2\n\
+             _spf 3600 IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n",
+        )
+        .unwrap()
+    }
+
+    fn check(ip: &str) -> spf::Check {
+        let input = spf::Input::mail_from(ip.parse().unwrap(), "mx.example.org", "a@example.org");
+        spf::Check::new(&input, &spf::Config::default())
+    }
+
+    #[test]
+    fn drivers_agree() {
+        for ip in ["192.0.2.2", "198.51.100.9", "203.0.113.1"] {
+            let sequential = resolve(check(ip), &zone());
+            let parallel = resolve_parallel(check(ip), &zone());
+            let mut driver = Driver::new(check(ip));
+            driver.resolve_parallel(&zone());
+            assert_eq!(sequential, parallel);
+            assert_eq!(driver.outcome(), Some(&sequential));
+            assert!(driver.poll().is_empty());
+        }
+    }
+
+    #[test]
+    fn driver_by_index() {
+        let zone = zone();
+        let mut driver = Driver::new(Box::new(check("192.0.2.2").map_output(|o| o.result))
+            as Box<dyn Machine<Output = spf::SpfResult>>);
+        assert_eq!(driver.outcome(), None);
+        while !driver.poll().is_empty() {
+            let count = driver.pending().len();
+            assert_eq!(
+                driver.supply_at(count, Answer::NoData),
+                Err(SupplyError::NoSuchQuery { index: count })
+            );
+            for index in (0..count).rev() {
+                let answer = zone.lookup(&driver.pending()[index]);
+                driver.supply_at(index, answer).unwrap();
+                assert!(matches!(
+                    driver.supply_at(index, Answer::NoData),
+                    Err(SupplyError::Unexpected(_))
+                ));
+            }
+        }
+        assert_eq!(driver.outcome(), Some(&spf::SpfResult::Pass));
+    }
+
+    /// A resolver whose lookups of one name panic: the parallel driver
+    /// answers a temporary failure for it instead.
+    struct Panicking;
+
+    impl Resolver for Panicking {
+        fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+            assert!(query.name.as_str() != "_dmarc.example.org", "lookup failed");
+            (Answer::NxDomain, None)
+        }
+    }
+
+    #[test]
+    fn a_panicking_lookup_is_a_temporary_failure() {
+        let mut check = crate::dmarc::Check::from_author_domain(
+            &Name::new("a.b.example.org").unwrap(),
+            &crate::dmarc::Config::default(),
+        );
+        let Poll::Lookups(queries) = check.poll() else {
+            panic!("queries expected");
+        };
+        assert!(queries.len() > 1);
+        let answers = lookup_parallel(&queries, &Panicking);
+        for (query, answer) in queries.iter().zip(&answers) {
+            if query.name.as_str() == "_dmarc.example.org" {
+                assert_eq!(answer, &Answer::TempFail(Failure::Other));
+            } else {
+                assert_eq!(answer, &Answer::NxDomain);
+            }
+        }
+    }
 }

@@ -346,6 +346,17 @@ pub fn check_record(record_text: &[u8], key: &SigningKey) -> RecordCheck {
     }
 }
 
+impl SigningKey {
+    /// The private key as a PEM file (`PRIVATE KEY`, PKCS#8, RFC 7468), as
+    /// [`SigningKey::from_pem`] reads it back.
+    ///
+    /// # Errors
+    /// As [`SigningKey::to_pkcs8_der`].
+    pub fn to_pkcs8_pem(&self) -> Result<String, SignatureError> {
+        Ok(crypto::pem_encode("PRIVATE KEY", &self.to_pkcs8_der()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -353,6 +364,16 @@ mod tests {
     use super::*;
     use crate::dkim::Algorithm;
     use crate::dkim::crypto::Hasher;
+
+    #[test]
+    fn pem_round_trip() {
+        let key = SigningKey::from_ed25519_seed(&[7; 32]).unwrap();
+        let pem = key.to_pkcs8_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(pem.ends_with("-----END PRIVATE KEY-----\n"));
+        let back = SigningKey::from_pem(pem.as_bytes()).unwrap();
+        assert_eq!(back.public_key_der(), key.public_key_der());
+    }
 
     /// A deterministic byte source: SHA-256 in counter mode over a seed.
     fn seeded(seed: u64) -> impl FnMut(&mut [u8]) {

@@ -41,6 +41,8 @@
 //! "DMARC Policy Discovery", "Identifier Alignment Evaluation", "Extract
 //! Author Domain") and RFC 7489's section numbers.
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::dns::Name;
@@ -73,6 +75,36 @@ pub enum Mode {
     /// RFC 7489: Organizational Domains from the Public Suffix List, `pct`
     /// sampling, `rf` and `ri`; `np`, `psd` and `t` are unknown tags.
     Rfc7489,
+}
+
+impl Mode {
+    /// `rfc9989` or `rfc7489`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Rfc9989 => "rfc9989",
+            Mode::Rfc7489 => "rfc7489",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = crate::dns::UnknownWord;
+
+    /// `rfc9989` or `rfc7489`, in any case.
+    fn from_str(s: &str) -> Result<Mode, crate::dns::UnknownWord> {
+        [Mode::Rfc9989, Mode::Rfc7489]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+            .ok_or(crate::dns::UnknownWord {
+                expected: "rfc9989 or rfc7489",
+            })
+    }
 }
 
 /// DMARC settings.
@@ -253,6 +285,14 @@ mod tests {
 
     fn author(raw: &[&[u8]]) -> Result<Name, FromError> {
         author_domain(&fields(raw))
+    }
+
+    #[test]
+    fn modes_by_name() {
+        assert_eq!("rfc9989".parse::<Mode>(), Ok(Mode::Rfc9989));
+        assert_eq!("RFC7489".parse::<Mode>(), Ok(Mode::Rfc7489));
+        assert_eq!(Mode::Rfc7489.to_string(), "rfc7489");
+        assert!("rfc7208".parse::<Mode>().is_err());
     }
 
     #[test]

@@ -30,7 +30,8 @@ mod stub;
 mod zone;
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::str::FromStr;
 
 pub use cache::{CacheConfig, CachingResolver, Clock, SystemClock};
 pub use name::{Name, NameError};
@@ -83,6 +84,87 @@ impl fmt::Display for RecordType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+impl FromStr for RecordType {
+    type Err = UnknownWord;
+
+    /// The mnemonic in any case (`"txt"`, `"AAAA"`).
+    fn from_str(s: &str) -> Result<RecordType, UnknownWord> {
+        [
+            RecordType::A,
+            RecordType::Aaaa,
+            RecordType::Mx,
+            RecordType::Txt,
+            RecordType::Ptr,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(s))
+        .ok_or(UnknownWord {
+            expected: "A, AAAA, MX, TXT or PTR",
+        })
+    }
+}
+
+/// A word that names none of the values of its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown word (expected {expected})")]
+pub struct UnknownWord {
+    /// The words accepted.
+    pub expected: &'static str,
+}
+
+/// The address of a name server to ask.
+///
+/// Written `192.0.2.53`, `2001:db8::53` or `fe80::1%2` (port 53), or with a
+/// port as `192.0.2.53:5353` or `[2001:db8::53]:5353`; displayed as
+/// `address:port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameServer(pub SocketAddr);
+
+/// The DNS port.
+const DNS_PORT: u16 = 53;
+
+impl FromStr for NameServer {
+    type Err = NameServerError;
+
+    fn from_str(s: &str) -> Result<NameServer, NameServerError> {
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(NameServer(SocketAddr::new(ip, DNS_PORT)));
+        }
+        if let Some((ip, zone)) = s.split_once('%')
+            && let (Ok(ip), Ok(zone)) = (ip.parse::<Ipv6Addr>(), zone.parse::<u32>())
+        {
+            return Ok(NameServer(SocketAddr::V6(SocketAddrV6::new(
+                ip, DNS_PORT, 0, zone,
+            ))));
+        }
+        s.parse::<SocketAddr>()
+            .map(NameServer)
+            .map_err(|_| NameServerError {
+                text: s.chars().take(64).collect(),
+            })
+    }
+}
+
+impl fmt::Display for NameServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<NameServer> for SocketAddr {
+    fn from(server: NameServer) -> SocketAddr {
+        server.0
+    }
+}
+
+/// Text that is not a name server address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid name server address {text:?}")]
+pub struct NameServerError {
+    /// The text (at most 64 characters of it).
+    pub text: String,
 }
 
 /// One DNS question: a validated name and a record type (class IN).
@@ -223,6 +305,45 @@ pub enum Failure {
     Other,
 }
 
+impl Failure {
+    /// A one-word name (`timeout`, `servfail`, `refused`, `malformed`,
+    /// `cname-loop`, `network`, `other`), for programs and bindings; the
+    /// [`Display`](fmt::Display) form is the phrase for people.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::ServerFailure => "servfail",
+            Failure::Refused => "refused",
+            Failure::MalformedResponse => "malformed",
+            Failure::CnameLoop => "cname-loop",
+            Failure::Network => "network",
+            Failure::Other => "other",
+        }
+    }
+}
+
+impl FromStr for Failure {
+    type Err = UnknownWord;
+
+    /// A name as [`Failure::as_str`] writes it.
+    fn from_str(s: &str) -> Result<Failure, UnknownWord> {
+        [
+            Failure::Timeout,
+            Failure::ServerFailure,
+            Failure::Refused,
+            Failure::MalformedResponse,
+            Failure::CnameLoop,
+            Failure::Network,
+            Failure::Other,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
+        .ok_or(UnknownWord {
+            expected: "timeout, servfail, refused, malformed, cname-loop, network or other",
+        })
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -322,5 +443,53 @@ impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
 
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
         (**self).lookup_with_ttl(query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_types_and_failures_round_trip() {
+        for t in [
+            RecordType::A,
+            RecordType::Aaaa,
+            RecordType::Mx,
+            RecordType::Txt,
+            RecordType::Ptr,
+        ] {
+            assert_eq!(t.to_string().parse::<RecordType>(), Ok(t));
+            assert_eq!(t.as_str().to_lowercase().parse::<RecordType>(), Ok(t));
+        }
+        assert!("SRV".parse::<RecordType>().is_err());
+        for f in [
+            Failure::Timeout,
+            Failure::ServerFailure,
+            Failure::Refused,
+            Failure::MalformedResponse,
+            Failure::CnameLoop,
+            Failure::Network,
+            Failure::Other,
+        ] {
+            assert_eq!(f.as_str().parse::<Failure>(), Ok(f));
+        }
+        assert_eq!(
+            "nonsense".parse::<Failure>().unwrap_err().to_string(),
+            "unknown word (expected timeout, servfail, refused, malformed, cname-loop, network or other)"
+        );
+    }
+
+    #[test]
+    fn name_servers() {
+        let parse = |s: &str| s.parse::<NameServer>().map(|n| n.to_string());
+        assert_eq!(parse("192.0.2.53").unwrap(), "192.0.2.53:53");
+        assert_eq!(parse("192.0.2.53:5353").unwrap(), "192.0.2.53:5353");
+        assert_eq!(parse("2001:db8::53").unwrap(), "[2001:db8::53]:53");
+        assert_eq!(parse("[2001:db8::53]:5353").unwrap(), "[2001:db8::53]:5353");
+        assert_eq!(parse("fe80::1%2").unwrap(), "[fe80::1%2]:53");
+        for bad in ["", "ns.example.org", "192.0.2.53:99999", "fe80::1%eth0", "[::1]"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,14 +1,14 @@
 //! A blocking DNS client: the one place in the crate that opens sockets.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
 
 use super::packet::{self, Decoded, PacketError};
-use super::{Answer, Failure, Query, Resolver};
+use super::{Answer, Failure, NameServer, Query, Resolver};
 
 /// The DNS port.
 const DNS_PORT: u16 = 53;
@@ -80,9 +80,9 @@ impl StubConfig {
             match words.next() {
                 Some("nameserver") => {
                     if config.nameservers.len() < MAX_RESOLV_CONF_SERVERS
-                        && let Some(addr) = words.next().and_then(parse_nameserver)
+                        && let Some(addr) = words.next().and_then(|w| w.parse::<NameServer>().ok())
                     {
-                        config.nameservers.push(addr);
+                        config.nameservers.push(addr.0);
                     }
                 }
                 Some("options") => {
@@ -109,18 +109,6 @@ impl StubConfig {
         }
         config
     }
-}
-
-/// One `nameserver` address: an IP address, with an optional numeric IPv6
-/// zone index.
-fn parse_nameserver(text: &str) -> Option<SocketAddr> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Some(SocketAddr::new(ip, DNS_PORT));
-    }
-    let (ip, zone) = text.split_once('%')?;
-    let ip: Ipv6Addr = ip.parse().ok()?;
-    let zone: u32 = zone.parse().ok()?;
-    Some(SocketAddr::V6(SocketAddrV6::new(ip, DNS_PORT, 0, zone)))
 }
 
 /// Why a [`StubResolver`] could not be set up.
@@ -414,7 +402,12 @@ options ndots:2 timeout:3 attempts:4 rotate
             vec![
                 "192.0.2.53:53".parse().unwrap(),
                 "[2001:db8::53]:53".parse().unwrap(),
-                SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 53, 0, 2)),
+                SocketAddr::V6(std::net::SocketAddrV6::new(
+                    "fe80::1".parse().unwrap(),
+                    53,
+                    0,
+                    2
+                )),
             ]
         );
         assert_eq!(config.timeout, Duration::from_secs(3));

@@ -2,11 +2,13 @@
 
 use std::ffi::c_char;
 
-use mailauth::dns::{Answer, PacketError, Query, build_query, parse_response};
-use mailauth::{Machine, Poll};
+use std::ffi::CString;
+
+use mailauth::dns::{Answer, PacketError, build_query, parse_response};
+use mailauth::{Driver, Machine, MachineExt};
 
 use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, tri};
-use crate::resolver::{PendingQuery, mailauth_answer, mailauth_resolver, status_answer};
+use crate::resolver::{mailauth_answer, mailauth_resolver, status_answer};
 use crate::status::mailauth_status::{self, *};
 
 /// The outcome of a finished check, by kind.
@@ -16,29 +18,6 @@ pub(crate) enum Outcome {
     Dkim(mailauth::dkim::verify::Verification),
     Inbound(Box<mailauth::inbound::Verdict>),
     Dmarc(Box<mailauth::dmarc::Outcome>),
-}
-
-/// A machine whose outcome is one of [`Outcome`].
-trait AnyMachine {
-    fn poll(&mut self) -> Poll<Outcome>;
-    fn supply(&mut self, query: &Query, answer: Answer) -> bool;
-}
-
-impl<M> AnyMachine for M
-where
-    M: Machine,
-    M::Output: Into<Outcome>,
-{
-    fn poll(&mut self) -> Poll<Outcome> {
-        match Machine::poll(self) {
-            Poll::Done(outcome) => Poll::Done(outcome.into()),
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-        }
-    }
-
-    fn supply(&mut self, query: &Query, answer: Answer) -> bool {
-        Machine::supply(self, query, answer).is_ok()
-    }
 }
 
 impl From<mailauth::spf::Outcome> for Outcome {
@@ -83,9 +62,9 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 /// (some checks hold non-atomic reference counts); run checks on several
 /// threads by creating one per thread.
 pub struct mailauth_check {
-    machine: Box<dyn AnyMachine>,
-    pending: Vec<PendingQuery>,
-    outcome: Option<Outcome>,
+    driver: Driver<Box<dyn Machine<Output = Outcome>>>,
+    /// The names of the driver's pending queries, as C strings.
+    names: Vec<CString>,
 }
 
 impl mailauth_check {
@@ -95,42 +74,29 @@ impl mailauth_check {
         M::Output: Into<Outcome>,
     {
         mailauth_check {
-            machine: Box::new(machine),
-            pending: Vec::new(),
-            outcome: None,
+            driver: Driver::new(Box::new(machine.map_output(Into::into))),
+            names: Vec::new(),
         }
     }
 
     fn poll(&mut self) -> usize {
-        if self.outcome.is_some() {
-            return 0;
-        }
-        match self.machine.poll() {
-            Poll::Done(outcome) => {
-                self.outcome = Some(outcome);
-                self.pending.clear();
-                0
-            }
-            Poll::Lookups(queries) => {
-                self.pending = queries.into_iter().map(PendingQuery::new).collect();
-                self.pending.len()
-            }
-        }
+        let pending = self.driver.poll();
+        self.names = pending
+            .iter()
+            .map(|q| crate::string::c_string(q.name.as_str()))
+            .collect();
+        pending.len()
     }
 
     fn supply(&mut self, index: usize, answer: Answer) -> mailauth_status {
-        let Some(pending) = self.pending.get(index) else {
-            return MAILAUTH_UNEXPECTED_ANSWER;
-        };
-        if self.machine.supply(&pending.query, answer) {
-            MAILAUTH_OK
-        } else {
-            MAILAUTH_UNEXPECTED_ANSWER
+        match self.driver.supply_at(index, answer) {
+            Ok(()) => MAILAUTH_OK,
+            Err(_) => MAILAUTH_UNEXPECTED_ANSWER,
         }
     }
 
     pub(crate) fn outcome(&self) -> Result<&Outcome, mailauth_status> {
-        self.outcome.as_ref().ok_or(MAILAUTH_NOT_DONE)
+        self.driver.outcome().ok_or(MAILAUTH_NOT_DONE)
     }
 }
 
@@ -177,11 +143,12 @@ pub extern "C" fn mailauth_check_query(
         let rr_type = tri!(Out::new(rr_type));
         // SAFETY: `check` is NULL or a live check not mutated during the call.
         let check = tri!(unsafe { borrow(check) });
-        let Some(pending) = check.pending.get(index) else {
+        let (Some(query), Some(text)) = (check.driver.pending().get(index), check.names.get(index))
+        else {
             return MAILAUTH_INVALID_ARGUMENT;
         };
-        rr_type.write(pending.query.record_type.code());
-        name.write(pending.name.as_ptr())
+        rr_type.write(query.record_type.code());
+        name.write(text.as_ptr())
     })
 }
 
@@ -205,10 +172,10 @@ pub extern "C" fn mailauth_check_query_packet(
         }
         // SAFETY: `check` is NULL or a live check not mutated during the call.
         let check = tri!(unsafe { borrow(check) });
-        let Some(pending) = check.pending.get(index) else {
+        let Some(query) = check.driver.pending().get(index) else {
             return MAILAUTH_INVALID_ARGUMENT;
         };
-        let packet = build_query(&pending.query, id, Some(1232));
+        let packet = build_query(query, id, Some(1232));
         if packet.len() > len {
             return MAILAUTH_INSUFFICIENT_SIZE;
         }
@@ -239,10 +206,10 @@ pub extern "C" fn mailauth_check_supply_packet(
         let check = tri!(unsafe { borrow_mut(check) });
         // SAFETY: `packet` points to `len` readable bytes (contract).
         let packet = tri!(unsafe { bytes(packet, len) });
-        let Some(pending) = check.pending.get(index) else {
+        let Some(query) = check.driver.pending().get(index) else {
             return MAILAUTH_UNEXPECTED_ANSWER;
         };
-        let answer = match parse_response(&pending.query, packet) {
+        let answer = match parse_response(query, packet) {
             Ok((answer, _ttl)) => answer,
             Err(PacketError::Truncated) => return MAILAUTH_DNS_TRUNCATED,
             Err(_) => return MAILAUTH_DNS_MALFORMED,
@@ -302,14 +269,8 @@ pub extern "C" fn mailauth_check_resolve(
         // SAFETY: `resolver` is NULL or a live resolver; lookups take it by
         // shared reference.
         let resolver = tri!(unsafe { borrow(resolver) }).resolver();
-        while check.poll() > 0 {
-            let queries: Vec<Query> = check.pending.iter().map(|p| p.query.clone()).collect();
-            for (index, query) in queries.iter().enumerate() {
-                let answer = resolver.lookup(query);
-                // The check asked for exactly these queries.
-                let _ = check.supply(index, answer);
-            }
-        }
+        check.driver.resolve(resolver);
+        check.names.clear();
         MAILAUTH_OK
     })
 }

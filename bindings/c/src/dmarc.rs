@@ -3,9 +3,8 @@
 
 use std::ffi::c_char;
 
-use mailauth::dmarc::{self, Discovery, Disposition, DkimAuth, DmarcResult, SpfAuth};
-use mailauth::dns::{Answer, Name, Query};
-use mailauth::{Machine, Poll, UnexpectedAnswer};
+use mailauth::dmarc::{self, Disposition, DkimAuth, DmarcResult, SpfAuth};
+use mailauth::dns::Name;
 
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
@@ -50,42 +49,23 @@ pub(crate) fn disposition(disposition: Disposition) -> mailauth_disposition {
     }
 }
 
-/// Policy discovery followed by evaluation: a machine whose outcome is the
-/// DMARC outcome.
-struct DmarcCheck {
-    discovery: Discovery,
-    spf: Option<SpfAuth>,
-    dkim: Vec<DkimAuth>,
-    config: dmarc::Config,
-}
-
-impl Machine for DmarcCheck {
-    type Output = dmarc::Outcome;
-
-    fn poll(&mut self) -> Poll<dmarc::Outcome> {
-        match self.discovery.poll() {
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-            Poll::Done(lookup) => Poll::Done(dmarc::evaluate(
-                &lookup,
-                self.spf.as_ref(),
-                &self.dkim,
-                &self.config,
-                0,
-            )),
-        }
-    }
-
-    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        self.discovery.supply(query, answer)
-    }
+/// The DMARC specification a check follows.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mailauth_dmarc_mode {
+    /// RFC 9989 (the default): the DNS Tree Walk, `np`, `psd`, `t`.
+    MAILAUTH_DMARC_MODE_RFC9989 = 0,
+    /// RFC 7489: the Public Suffix List, `pct` sampling.
+    MAILAUTH_DMARC_MODE_RFC7489 = 1,
 }
 
 /// Creates a DMARC check for the Author Domain `author_domain` (the domain
 /// of the message's From address) with the message's SPF outcome (MAIL FROM
 /// identity; NULL when SPF was not checked) and DKIM outcome (NULL when not
-/// checked). The check looks up the policy and the Organizational Domains
-/// relaxed alignment needs (RFC 9989 tree walk), then evaluates; take the
-/// outcome with [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
+/// checked), in the RFC 9989 mode, the policy always applied. The check
+/// looks up the policy and the Organizational Domains relaxed alignment
+/// needs, then evaluates; take the outcome with
+/// [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
 ///
 /// `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name.
 #[unsafe(no_mangle)]
@@ -95,28 +75,57 @@ pub extern "C" fn mailauth_dmarc_check_new(
     dkim: *const mailauth_dkim_outcome,
     out: *mut *mut mailauth_check,
 ) -> mailauth_status {
+    mailauth_dmarc_check_new_with(
+        author_domain,
+        spf,
+        dkim,
+        mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC9989 as u32,
+        0,
+        out,
+    )
+}
+
+/// As [`mailauth_dmarc_check_new`], in `mode` (a `mailauth_dmarc_mode`), with `sample` (0 to 99) the
+/// random draw for the `pct` tag of the RFC 7489 mode: the policy applies
+/// fully when `sample` is below `pct` (0 always applies it). The library
+/// draws no random numbers itself.
+///
+/// `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name,
+/// `mode` is unknown or `sample` is above 99.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_check_new_with(
+    author_domain: *const c_char,
+    spf: *const mailauth_spf_outcome,
+    dkim: *const mailauth_dkim_outcome,
+    mode: u32,
+    sample: u8,
+    out: *mut *mut mailauth_check,
+) -> mailauth_status {
     guard(|| {
         let out = tri!(Out::new(out));
         // SAFETY: `author_domain` is NULL or NUL-terminated.
         let author = tri!(unsafe { text(author_domain) });
-        let author =
-            tri!(Name::new(author.trim_end_matches('.')).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
-        let author = author.to_lowercase();
+        let author = tri!(Name::new(author).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let sample = tri!(dmarc::Sample::new(sample).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let config = match mode {
+            m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC9989 as u32 => {
+                dmarc::Config::default()
+            }
+            m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC7489 as u32 => {
+                dmarc::Config::rfc7489()
+            }
+            _ => return MAILAUTH_INVALID_ARGUMENT,
+        };
         // SAFETY: `spf` is NULL or a live outcome (NULL means no SPF).
         let spf = unsafe { spf.as_ref() }.and_then(|o| SpfAuth::from_outcome(&o.outcome));
         // SAFETY: `dkim` is NULL or a live outcome (NULL means no DKIM).
-        let dkim: Vec<DkimAuth> = unsafe { dkim.as_ref() }
+        let dkim = unsafe { dkim.as_ref() }
             .map(|o| DkimAuth::from_verification(&o.outcome))
             .unwrap_or_default();
-        let mut identifiers: Vec<Name> = spf.iter().map(|s| s.domain.clone()).collect();
-        identifiers.extend(dkim.iter().map(|d| d.domain.clone()));
-        let config = dmarc::Config::default();
-        let check = DmarcCheck {
-            discovery: Discovery::with_identifiers(&author, &identifiers, &config),
-            spf,
-            dkim,
-            config,
-        };
+        let check = dmarc::Check::from_author_domain(&author, &config)
+            .with_spf(spf)
+            .with_dkim(dkim)
+            .with_sample(sample);
         out.write(into_handle(mailauth_check::new(check)))
     })
 }

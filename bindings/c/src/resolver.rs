@@ -1,6 +1,6 @@
 //! Resolvers (blocking lookups) and DNS answers built in C.
 
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::{c_char, c_void};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use mailauth::dns::{Answer, Failure, Mx, Name, Query, Records, Resolver, Txt, ZoneResolver};
@@ -447,17 +447,4 @@ pub extern "C" fn mailauth_resolver_new_system(
             Err(_) => MAILAUTH_RESOLVER_SETUP,
         }
     })
-}
-
-/// Keeps a query with its name as a C string.
-pub(crate) struct PendingQuery {
-    pub(crate) query: Query,
-    pub(crate) name: CString,
-}
-
-impl PendingQuery {
-    pub(crate) fn new(query: Query) -> PendingQuery {
-        let name = crate::string::c_string(query.name.as_str());
-        PendingQuery { query, name }
-    }
 }

@@ -6,10 +6,10 @@
 //! looks up) or drives it itself with `poll()` / `supply()` (the asyncio
 //! driver of the package does that with an async resolver).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use mailauth::dns::{Answer, Query};
-use mailauth::{Machine, Poll};
+use mailauth::dns::Query;
+use mailauth::{Driver, Machine, MachineExt};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -21,56 +21,18 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// An outcome of the core that has a Python form.
-pub(crate) trait Outcome: Clone + Send + 'static {
+pub(crate) trait Outcome: Send + Sync + 'static {
     /// The Python result object.
     fn to_python(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
 }
 
-/// A machine with its output type erased.
-trait Drivable: Send {
-    /// The queries needed now; empty once the outcome is known.
-    fn poll(&mut self) -> Vec<Query>;
-    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), mailauth::UnexpectedAnswer>;
-    /// The outcome, once `poll` returned no query.
-    fn outcome(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>>;
-}
-
-struct Driven<M: Machine> {
-    machine: M,
-    done: Option<M::Output>,
-}
-
-impl<M> Drivable for Driven<M>
-where
-    M: Machine + Send,
-    M::Output: Outcome,
-{
-    fn poll(&mut self) -> Vec<Query> {
-        if self.done.is_some() {
-            return Vec::new();
-        }
-        match self.machine.poll() {
-            Poll::Done(output) => {
-                self.done = Some(output);
-                Vec::new()
-            }
-            Poll::Lookups(queries) => queries,
-        }
-    }
-
-    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), mailauth::UnexpectedAnswer> {
-        self.machine.supply(query, answer)
-    }
-
-    fn outcome(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.done.as_ref().map(|o| o.to_python(py)).transpose()
-    }
-}
+/// A machine of any kind, its outcome shared as its Python form's source.
+type AnyMachine = Box<dyn Machine<Output = Arc<dyn Outcome>> + Send>;
 
 /// A check in progress: a machine of the core waiting for DNS answers.
 #[pyclass(frozen, module = "mailauth", name = "Check")]
 pub(crate) struct PyCheck {
-    machine: Mutex<Box<dyn Drivable>>,
+    driver: Mutex<Driver<AnyMachine>>,
 }
 
 impl PyCheck {
@@ -80,27 +42,28 @@ impl PyCheck {
         M: Machine + Send + 'static,
         M::Output: Outcome,
     {
+        let machine: AnyMachine =
+            Box::new(machine.map_output(|outcome| Arc::new(outcome) as Arc<dyn Outcome>));
         PyCheck {
-            machine: Mutex::new(Box::new(Driven {
-                machine,
-                done: None,
-            })),
+            driver: Mutex::new(Driver::new(machine)),
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut dyn Drivable) -> T) -> T {
-        let mut guard = self.machine.lock().unwrap_or_else(PoisonError::into_inner);
-        f(guard.as_mut())
+    fn with<T>(&self, f: impl FnOnce(&mut Driver<AnyMachine>) -> T) -> T {
+        let mut guard = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
     }
 
     /// Polls without the GIL (verifying signatures happens here).
     fn poll_detached(&self, py: Python<'_>) -> Vec<Query> {
-        py.detach(|| self.with(|m| m.poll()))
+        py.detach(|| self.with(|d| d.poll().to_vec()))
     }
 
     fn finished(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.with(|m| m.outcome(py))?
-            .ok_or_else(|| MailAuthError::new_err("the check has not finished"))
+        match self.with(|d| d.outcome().cloned()) {
+            Some(outcome) => outcome.to_python(py),
+            None => Err(MailAuthError::new_err("the check has not finished")),
+        }
     }
 
     fn resolve_natively(
@@ -109,38 +72,16 @@ impl PyCheck {
         resolver: &NativeResolver,
         parallel: bool,
     ) -> PyResult<Py<PyAny>> {
+        // The queries of one poll are independent: a resolver that waits
+        // on the network is asked them all at once.
         py.detach(|| {
-            loop {
-                let queries = self.with(|m| m.poll());
-                if queries.is_empty() {
-                    return;
-                }
-                // The queries of one poll are independent: a resolver that
-                // waits on the network is asked them all at once.
-                let answers: Vec<Answer> = if !parallel || queries.len() == 1 {
-                    queries.iter().map(|q| resolver.lookup(q)).collect()
+            self.with(|d| {
+                if parallel {
+                    d.resolve_parallel(resolver);
                 } else {
-                    std::thread::scope(|scope| {
-                        let handles: Vec<_> = queries
-                            .iter()
-                            .map(|q| scope.spawn(move || resolver.lookup(q)))
-                            .collect();
-                        handles
-                            .into_iter()
-                            .map(|h| {
-                                h.join()
-                                    .unwrap_or(Answer::TempFail(mailauth::dns::Failure::Other))
-                            })
-                            .collect()
-                    })
-                };
-                self.with(|m| {
-                    for (query, answer) in queries.iter().zip(answers) {
-                        // The machine asked for exactly these queries.
-                        let _ = m.supply(query, answer);
-                    }
-                });
-            }
+                    d.resolve(resolver);
+                }
+            })
         });
         self.finished(py)
     }
@@ -163,7 +104,7 @@ impl PyCheck {
         } else {
             dns::answer_from_value(&query.query, answer)?
         };
-        self.with(|m| m.supply(&query.query, answer))
+        self.with(|d| d.supply(&query.query, answer))
             .map_err(Error::from)?;
         Ok(())
     }
@@ -193,7 +134,7 @@ impl PyCheck {
                 );
                 let answer = dns::answer_from_lookup(py, &query, outcome)?;
                 // The machine asked for exactly this query.
-                let _ = self.with(|m| m.supply(&query, answer));
+                let _ = self.with(|d| d.supply(&query, answer));
             }
         }
     }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
 use mailauth::dkim::canon::Canonicalization;
 use mailauth::dkim::crypto::SigningKey;
 use mailauth::dkim::keygen::{self, KeyRecord, NewKey};
@@ -236,17 +235,6 @@ pub(crate) struct PyPrivateKey {
     pub(crate) key: Arc<SigningKey>,
 }
 
-fn pem_encode(der: &[u8]) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END PRIVATE KEY-----\n");
-    out
-}
-
 fn bytes_or_text(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(text) = data.cast::<PyString>() {
         return Ok(text.extract::<String>()?.into_bytes());
@@ -307,8 +295,7 @@ impl PyPrivateKey {
 
     /// The private key as PEM (`-----BEGIN PRIVATE KEY-----`, PKCS#8).
     fn to_pem(&self) -> PyResult<String> {
-        let der = self.key.to_pkcs8_der().map_err(|e| Error::Sign(e.into()))?;
-        Ok(pem_encode(&der))
+        Ok(self.key.to_pkcs8_pem().map_err(|e| Error::Sign(e.into()))?)
     }
 
     /// The public key as it goes into `p=` (before base64).

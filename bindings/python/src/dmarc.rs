@@ -1,10 +1,9 @@
 //! DMARC: `dmarc_check` (policy discovery, then evaluation of given SPF and
 //! DKIM results) and the frozen `DmarcResult`.
 
-use mailauth::dmarc::{self, AlignedIdentifier, Discovery, DkimAuth, Mode, SpfAuth, Testing};
-use mailauth::dns::{Answer, Name, Query};
-use mailauth::message::{HeaderLimits, MessageReader};
-use mailauth::{Machine, Poll, UnexpectedAnswer};
+use mailauth::dmarc::{self, AlignedIdentifier, Check, DkimAuth, Mode, Sample, SpfAuth, Testing};
+use mailauth::dns::Name;
+use mailauth::message::{HeaderField, HeaderLimits, MessageReader};
 use pyo3::prelude::*;
 
 use crate::check::{Outcome, PyCheck};
@@ -19,73 +18,24 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The DMARC mode named `mode`.
+/// The DMARC settings of the mode named `mode`.
 pub(crate) fn mode_from_str(mode: &str) -> Result<dmarc::Config, Error> {
-    match mode {
-        "rfc9989" => Ok(dmarc::Config {
-            mode: Mode::Rfc9989,
-            ..dmarc::Config::default()
-        }),
-        "rfc7489" => Ok(dmarc::Config::rfc7489()),
-        other => Err(Error::Config(format!(
-            "dmarc mode must be \"rfc9989\" or \"rfc7489\", not {other:?}"
-        ))),
-    }
+    let mode: Mode = mode
+        .parse()
+        .map_err(|e| Error::Config(format!("dmarc mode {mode:?}: {e}")))?;
+    Ok(dmarc::Config {
+        mode,
+        ..dmarc::Config::default()
+    })
 }
 
-/// Policy discovery for the author domain, then evaluation: a [`Machine`]
-/// whose output is the DMARC outcome.
-struct DmarcCheck {
-    discovery: Option<Discovery>,
-    known: Option<dmarc::Outcome>,
-    spf: Option<SpfAuth>,
-    dkim: Vec<DkimAuth>,
-    config: dmarc::Config,
-    sample: u8,
+/// The pct draw `sample` (0 to 99).
+pub(crate) fn sample_from_int(sample: u8) -> Result<Sample, Error> {
+    Sample::new(sample).map_err(|e| Error::Config(e.to_string()))
 }
 
-impl Machine for DmarcCheck {
-    type Output = dmarc::Outcome;
-
-    fn poll(&mut self) -> Poll<dmarc::Outcome> {
-        if let Some(outcome) = &self.known {
-            return Poll::Done(outcome.clone());
-        }
-        let Some(discovery) = &mut self.discovery else {
-            // Not reachable: one of `known` and `discovery` is always set.
-            return Poll::Done(dmarc::Outcome::from_error(&dmarc::FromError::NoFrom));
-        };
-        match discovery.poll() {
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-            Poll::Done(lookup) => {
-                let outcome = dmarc::evaluate(
-                    &lookup,
-                    self.spf.as_ref(),
-                    &self.dkim,
-                    &self.config,
-                    self.sample,
-                );
-                self.known = Some(outcome.clone());
-                Poll::Done(outcome)
-            }
-        }
-    }
-
-    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        match &mut self.discovery {
-            Some(discovery) if self.known.is_none() => discovery.supply(query, answer),
-            _ => Err(UnexpectedAnswer {
-                query: query.clone(),
-            }),
-        }
-    }
-}
-
-/// The author domain of a message: the domain of its single From address.
-fn author_of_message(
-    py: Python<'_>,
-    message: &Bound<'_, PyAny>,
-) -> PyResult<Result<Name, dmarc::FromError>> {
+/// The header fields of a message.
+fn header_of_message(py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Vec<HeaderField>> {
     let mut reader = MessageReader::new(HeaderLimits::default());
     message::feed(py, message, &mut |chunk| {
         if !reader.header_complete() {
@@ -93,7 +43,7 @@ fn author_of_message(
         }
     })?;
     reader.finish();
-    Ok(dmarc::author_domain(&reader.take_fields()))
+    Ok(reader.take_fields())
 }
 
 /// Starts a DMARC check of the message's author domain (or the given one)
@@ -109,49 +59,28 @@ fn dmarc_check(
     mode: &str,
     sample: u8,
 ) -> PyResult<PyCheck> {
-    if sample > 99 {
-        return Err(Error::Config(format!("sample must be 0 to 99, not {sample}")).into());
-    }
+    let sample = sample_from_int(sample)?;
     let config = mode_from_str(mode)?;
-    let author = match (message, author_domain) {
-        (Some(message), None) => author_of_message(py, message)?,
-        (None, Some(domain)) => Ok(Name::new(domain)
-            .map_err(|e| Error::Config(format!("invalid author domain {domain:?}: {e}")))?),
+    let check = match (message, author_domain) {
+        (Some(message), None) => Check::from_fields(&header_of_message(py, message)?, &config),
+        (None, Some(domain)) => Check::from_author_domain(
+            &Name::new(domain)
+                .map_err(|e| Error::Config(format!("invalid author domain {domain:?}: {e}")))?,
+            &config,
+        ),
         _ => {
             return Err(
                 Error::Config("give either a message or an author_domain".to_owned()).into(),
             );
         }
     };
-    let spf = spf.and_then(|s| SpfAuth::from_outcome(&s.outcome));
-    let dkim: Vec<DkimAuth> = dkim
-        .map(|d| DkimAuth::from_verification(&d.verification))
-        .unwrap_or_default();
-    let check = match author {
-        Err(error) => DmarcCheck {
-            discovery: None,
-            known: Some(dmarc::Outcome::from_error(&error)),
-            spf,
-            dkim,
-            config,
-            sample,
-        },
-        Ok(author) => {
-            let identifiers: Vec<Name> = spf
-                .iter()
-                .map(|s| s.domain.clone())
-                .chain(dkim.iter().map(|d| d.domain.clone()))
-                .collect();
-            DmarcCheck {
-                discovery: Some(Discovery::with_identifiers(&author, &identifiers, &config)),
-                known: None,
-                spf,
-                dkim,
-                config,
-                sample,
-            }
-        }
-    };
+    let check = check
+        .with_spf(spf.and_then(|s| SpfAuth::from_outcome(&s.outcome)))
+        .with_dkim(
+            dkim.map(|d| DkimAuth::from_verification(&d.verification))
+                .unwrap_or_default(),
+        )
+        .with_sample(sample);
     Ok(PyCheck::new(check))
 }
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailauth::dns::{
-    Answer, Failure, Mx, Name, Query, RecordType, Records, Resolver, StubConfig, StubResolver, Txt,
-    ZoneResolver,
+    Answer, Failure, Mx, Name, NameServer, Query, RecordType, Records, Resolver, StubConfig,
+    StubResolver, Txt, ZoneResolver,
 };
 use pyo3::exceptions::{PyOSError, PyTimeoutError, PyTypeError};
 use pyo3::prelude::*;
@@ -42,19 +42,6 @@ pub(crate) struct PyQuery {
     pub(crate) query: Query,
 }
 
-fn record_type_from_str(text: &str) -> Result<RecordType, Error> {
-    match text.to_ascii_uppercase().as_str() {
-        "A" => Ok(RecordType::A),
-        "AAAA" => Ok(RecordType::Aaaa),
-        "MX" => Ok(RecordType::Mx),
-        "TXT" => Ok(RecordType::Txt),
-        "PTR" => Ok(RecordType::Ptr),
-        _ => Err(Error::Config(format!(
-            "unsupported record type {text:?} (expected A, AAAA, MX, TXT or PTR)"
-        ))),
-    }
-}
-
 fn name_from_str(text: &str) -> Result<Name, Error> {
     Name::new(text).map_err(|e| Error::Config(format!("invalid domain name {text:?}: {e}")))
 }
@@ -64,7 +51,12 @@ impl PyQuery {
     #[new]
     fn new(name: &str, record_type: &str) -> PyResult<PyQuery> {
         Ok(PyQuery {
-            query: Query::new(name_from_str(name)?, record_type_from_str(record_type)?),
+            query: Query::new(
+                name_from_str(name)?,
+                record_type.parse::<RecordType>().map_err(|e| {
+                    Error::Config(format!("unsupported record type {record_type:?}: {e}"))
+                })?,
+            ),
         })
     }
 
@@ -129,16 +121,6 @@ pub(crate) struct PyStubResolver {
     resolver: Arc<StubResolver>,
 }
 
-/// A name server: `"192.0.2.1"`, `"192.0.2.1:5353"`, `"2001:db8::1"` or
-/// `"[2001:db8::1]:5353"`.
-fn nameserver_from_str(text: &str) -> Result<SocketAddr, Error> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    text.parse::<SocketAddr>()
-        .map_err(|_| Error::Config(format!("invalid name server address {text:?}")))
-}
-
 #[pymethods]
 impl PyStubResolver {
     #[new]
@@ -153,7 +135,11 @@ impl PyStubResolver {
             Some(list) => StubConfig {
                 nameservers: list
                     .iter()
-                    .map(|s| nameserver_from_str(s))
+                    .map(|s| {
+                        s.parse::<NameServer>()
+                            .map(SocketAddr::from)
+                            .map_err(|e| Error::Config(e.to_string()))
+                    })
                     .collect::<Result<_, _>>()?,
                 ..StubConfig::default()
             },
@@ -233,38 +219,14 @@ pub(crate) fn native_resolver(resolver: &Bound<'_, PyAny>) -> Option<(NativeReso
     None
 }
 
-fn failure_name(failure: Failure) -> &'static str {
-    match failure {
-        Failure::Timeout => "timeout",
-        Failure::ServerFailure => "servfail",
-        Failure::Refused => "refused",
-        Failure::MalformedResponse => "malformed",
-        Failure::CnameLoop => "cname-loop",
-        Failure::Network => "network",
-        _ => "other",
-    }
-}
-
-fn failure_from_name(name: &str) -> Failure {
-    match name {
-        "timeout" => Failure::Timeout,
-        "servfail" => Failure::ServerFailure,
-        "refused" => Failure::Refused,
-        "malformed" => Failure::MalformedResponse,
-        "cname-loop" => Failure::CnameLoop,
-        "network" => Failure::Network,
-        _ => Failure::Other,
-    }
-}
-
 /// A core answer as what `lookup` returns or raises.
 pub(crate) fn answer_to_python(py: Python<'_>, answer: Answer) -> PyResult<Bound<'_, PyAny>> {
     let records = match answer {
         Answer::Records(records) => records,
         Answer::NxDomain => return Err(errors::NXDomain::new_err(())),
         Answer::NoData => return Ok(PyList::empty(py).into_any()),
-        Answer::TempFail(failure) => return Err(errors::TempFail::new_err(failure_name(failure))),
-        Answer::PermFail(failure) => return Err(errors::PermFail::new_err(failure_name(failure))),
+        Answer::TempFail(failure) => return Err(errors::TempFail::new_err(failure.as_str())),
+        Answer::PermFail(failure) => return Err(errors::PermFail::new_err(failure.as_str())),
         _ => return Err(errors::PermFail::new_err("other")),
     };
     let list = PyList::empty(py);
@@ -308,7 +270,9 @@ pub(crate) fn answer_from_exception(py: Python<'_>, error: PyErr) -> PyResult<An
             .ok()
             .and_then(|args| args.get_item(0).ok())
             .and_then(|first| first.extract::<String>().ok())
-            .map_or(Failure::Other, |name| failure_from_name(&name))
+            .map_or(Failure::Other, |name| {
+                name.parse().unwrap_or(Failure::Other)
+            })
     };
     if error.is_instance_of::<errors::NXDomain>(py) {
         Ok(Answer::NxDomain)

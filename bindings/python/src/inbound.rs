@@ -40,11 +40,8 @@ fn authenticate_start(
     if authserv_id.is_empty() {
         return Err(Error::Config("authserv_id must not be empty".to_owned()).into());
     }
-    if dmarc_sample > 99 {
-        return Err(
-            Error::Config(format!("dmarc_sample must be 0 to 99, not {dmarc_sample}")).into(),
-        );
-    }
+    let dmarc_sample = mailauth::dmarc::Sample::new(dmarc_sample)
+        .map_err(|e| Error::Config(format!("dmarc_{e}")))?;
     let mut connection = Connection::new(ip_from_python(ip)?, helo, mail_from);
     connection.authenticated = authenticated;
     connection.internal = internal;

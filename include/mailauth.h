@@ -314,6 +314,31 @@ typedef uint32_t mailauth_spf_result;
 #endif // __cplusplus
 
 /**
+ * The SPF identity a check examined (RFC 7208 §2.3, §2.4).
+ */
+enum mailauth_spf_identity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The MAIL FROM address (or `postmaster@<helo>` for a bounce).
+   */
+  MAILAUTH_SPF_IDENTITY_MAIL_FROM = 0,
+  /**
+   * The HELO/EHLO name.
+   */
+  MAILAUTH_SPF_IDENTITY_HELO = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_spf_identity mailauth_spf_identity;
+#else
+typedef uint32_t mailauth_spf_identity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The kinds of DNS answer besides records, for
  * [`mailauth_answer_set_status`] and `mailauth_check_supply_status`.
  */
@@ -620,8 +645,23 @@ void mailauth_dkim_outcome_free(mailauth_dkim_outcome *outcome);
 mailauth_status mailauth_dkim_outcome_count(const mailauth_dkim_outcome *outcome, size_t *count);
 
 /**
+ * Why the header was not read whole (it went past the configured number
+ * of fields or bytes), as a new string. `MAILAUTH_ABSENT` when it was.
+ * Signatures past the bound are not verified; an MTA should refuse such a
+ * message.
+ */
+mailauth_status mailauth_dkim_outcome_header_error(const mailauth_dkim_outcome *outcome, char **error);
+
+/**
+ * Whether the empty line between header and body was found (`false`: the
+ * message is all header and the body is empty).
+ */
+mailauth_status mailauth_dkim_outcome_header_complete(const mailauth_dkim_outcome *outcome, bool *complete);
+
+/**
  * The result of signature `index` (0 is the topmost).
- * `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range, here and in every
+ * `mailauth_dkim_outcome_*` function that takes an index.
  */
 mailauth_status mailauth_dkim_outcome_result(const mailauth_dkim_outcome *outcome, size_t index, mailauth_dkim_result *result);
 
@@ -662,16 +702,59 @@ mailauth_status mailauth_dkim_outcome_algorithm(const mailauth_dkim_outcome *out
 mailauth_status mailauth_dkim_outcome_identity(const mailauth_dkim_outcome *outcome, size_t index, char **identity);
 
 /**
+ * The first characters of `b=` of signature `index` (`header.b` in
+ * Authentication-Results, RFC 6008), as a new string. `MAILAUTH_ABSENT`
+ * when unknown.
+ */
+mailauth_status mailauth_dkim_outcome_signature_prefix(const mailauth_dkim_outcome *outcome, size_t index, char **prefix);
+
+/**
+ * The size in bits of the key of signature `index`. `MAILAUTH_ABSENT`
+ * when the key was not read.
+ */
+mailauth_status mailauth_dkim_outcome_key_bits(const mailauth_dkim_outcome *outcome, size_t index, size_t *bits);
+
+/**
+ * The body length (`l=`) of signature `index`. `MAILAUTH_ABSENT` when the
+ * signature covers the whole body.
+ */
+mailauth_status mailauth_dkim_outcome_body_length(const mailauth_dkim_outcome *outcome, size_t index, uint64_t *length);
+
+/**
+ * How many canonical body octets follow the `l=` limit of signature
+ * `index`, not covered by it (0 when all is signed).
+ */
+mailauth_status mailauth_dkim_outcome_unsigned_body_octets(const mailauth_dkim_outcome *outcome, size_t index, uint64_t *octets);
+
+/**
+ * Whether the key record of signature `index` says the domain is testing
+ * DKIM (`t=y`).
+ */
+mailauth_status mailauth_dkim_outcome_testing(const mailauth_dkim_outcome *outcome, size_t index, bool *testing);
+
+/**
  * Creates a DMARC check for the Author Domain `author_domain` (the domain
  * of the message's From address) with the message's SPF outcome (MAIL FROM
  * identity; NULL when SPF was not checked) and DKIM outcome (NULL when not
- * checked). The check looks up the policy and the Organizational Domains
- * relaxed alignment needs (RFC 9989 tree walk), then evaluates; take the
- * outcome with [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
+ * checked), in the RFC 9989 mode, the policy always applied. The check
+ * looks up the policy and the Organizational Domains relaxed alignment
+ * needs, then evaluates; take the outcome with
+ * [`mailauth_check_dmarc_outcome`]. The outcomes are copied.
  *
  * `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name.
  */
 mailauth_status mailauth_dmarc_check_new(const char *author_domain, const mailauth_spf_outcome *spf, const mailauth_dkim_outcome *dkim, mailauth_check **out);
+
+/**
+ * As [`mailauth_dmarc_check_new`], in `mode` (a `mailauth_dmarc_mode`), with `sample` (0 to 99) the
+ * random draw for the `pct` tag of the RFC 7489 mode: the policy applies
+ * fully when `sample` is below `pct` (0 always applies it). The library
+ * draws no random numbers itself.
+ *
+ * `MAILAUTH_INVALID_ARGUMENT` when `author_domain` is not a domain name,
+ * `mode` is unknown or `sample` is above 99.
+ */
+mailauth_status mailauth_dmarc_check_new_with(const char *author_domain, const mailauth_spf_outcome *spf, const mailauth_dkim_outcome *dkim, uint32_t mode, uint8_t sample, mailauth_check **out);
 
 /**
  * Takes the outcome of a finished DMARC check into `*out` (a new handle,
@@ -709,6 +792,13 @@ mailauth_status mailauth_dmarc_outcome_disposition(const mailauth_dmarc_outcome 
 mailauth_status mailauth_dmarc_outcome_policy(const mailauth_dmarc_outcome *outcome, char **policy);
 
 /**
+ * Which tag of the record gave the policy (`"p"`, `"sp"`, `"np"`, or
+ * `"broken-record"` for a record without a valid `p` read as `p=none`),
+ * as a new string. `MAILAUTH_ABSENT` when no policy applied.
+ */
+mailauth_status mailauth_dmarc_outcome_policy_source(const mailauth_dmarc_outcome *outcome, char **source);
+
+/**
  * The domain whose DMARC record applied, as a new string.
  * `MAILAUTH_ABSENT` when no record applied.
  */
@@ -719,6 +809,32 @@ mailauth_status mailauth_dmarc_outcome_policy_domain(const mailauth_dmarc_outcom
  * field gave none.
  */
 mailauth_status mailauth_dmarc_outcome_author_domain(const mailauth_dmarc_outcome *outcome, char **domain);
+
+/**
+ * The Organizational Domain of the Author Domain, as a new string.
+ * `MAILAUTH_ABSENT` when not known.
+ */
+mailauth_status mailauth_dmarc_outcome_organizational_domain(const mailauth_dmarc_outcome *outcome, char **domain);
+
+/**
+ * How many identifiers aligned and passed (read each with
+ * [`mailauth_dmarc_outcome_aligned`]).
+ */
+mailauth_status mailauth_dmarc_outcome_aligned_count(const mailauth_dmarc_outcome *outcome, size_t *count);
+
+/**
+ * Aligned identifier `index`: `*method` is `"spf"` or `"dkim"` and
+ * `*domain` the domain, both new strings (written together).
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+ */
+mailauth_status mailauth_dmarc_outcome_aligned(const mailauth_dmarc_outcome *outcome, size_t index, char **method, char **domain);
+
+/**
+ * Why a failing message got a milder disposition than its policy:
+ * `"no"`, `"test-mode"` (the record has `t=y`) or `"not-sampled"` (RFC
+ * 7489 mode, outside `pct`), as a new string.
+ */
+mailauth_status mailauth_dmarc_outcome_testing(const mailauth_dmarc_outcome *outcome, char **testing);
 
 /**
  * A short explanation of the result (for logs), as a new string.
@@ -747,6 +863,16 @@ mailauth_status mailauth_inbound_set_authenticated(mailauth_inbound *inbound, bo
  * the first feed only, else `MAILAUTH_TOO_LATE`.
  */
 mailauth_status mailauth_inbound_set_check_helo(mailauth_inbound *inbound, bool check_helo);
+
+/**
+ * Sets the DMARC `mode` (a `mailauth_dmarc_mode`; default
+ * `MAILAUTH_DMARC_MODE_RFC9989`) and `sample` (0 to 99; default 0), the
+ * random draw for the `pct` tag of the RFC 7489 mode: the policy applies
+ * fully when `sample` is below `pct`. Before the first feed only, else
+ * `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` for an unknown mode or
+ * a sample above 99.
+ */
+mailauth_status mailauth_inbound_set_dmarc(mailauth_inbound *inbound, uint32_t mode, uint8_t sample);
 
 /**
  * Adds a network (`"192.0.2.0/24"`, `"2001:db8::/32"`, or one address)
@@ -796,6 +922,13 @@ mailauth_status mailauth_check_inbound_outcome(const mailauth_check *check, mail
 void mailauth_inbound_outcome_free(mailauth_inbound_outcome *outcome);
 
 /**
+ * Why the message was not checked (`"authenticated client"`, `"internal
+ * client"`, `"client in internal network 10.0.0.0/8"`), as a new string.
+ * `MAILAUTH_ABSENT` when it was checked.
+ */
+mailauth_status mailauth_inbound_outcome_skipped(const mailauth_inbound_outcome *outcome, char **reason);
+
+/**
  * The `Authentication-Results` field to prepend to the message, as a new
  * string: folded with CRLF, without the final CRLF. `MAILAUTH_ABSENT` when
  * the message was not checked.
@@ -822,10 +955,38 @@ mailauth_status mailauth_inbound_outcome_dmarc(const mailauth_inbound_outcome *o
 mailauth_status mailauth_inbound_outcome_spf(const mailauth_inbound_outcome *outcome, mailauth_spf_outcome **out);
 
 /**
+ * The SPF outcome for the HELO identity, as a new handle (freed with
+ * `mailauth_spf_outcome_free`). `MAILAUTH_ABSENT` when not checked (the
+ * message was skipped, or the HELO check is off).
+ */
+mailauth_status mailauth_inbound_outcome_spf_helo(const mailauth_inbound_outcome *outcome, mailauth_spf_outcome **out);
+
+/**
  * The DKIM outcome (one result per signature), as a new handle (freed with
  * `mailauth_dkim_outcome_free`). `MAILAUTH_ABSENT` when not checked.
  */
 mailauth_status mailauth_inbound_outcome_dkim(const mailauth_inbound_outcome *outcome, mailauth_dkim_outcome **out);
+
+/**
+ * Why the header was not read whole (it went past the configured number
+ * of fields or bytes), as a new string; `MAILAUTH_ABSENT` when it was.
+ * Forgeries past the bound are not listed: an MTA should refuse such a
+ * message.
+ */
+mailauth_status mailauth_inbound_outcome_header_error(const mailauth_inbound_outcome *outcome, char **error);
+
+/**
+ * How many Authentication-Results fields came from trusted authserv-ids
+ * (see [`mailauth_inbound_add_trusted_authserv_id`]).
+ */
+mailauth_status mailauth_inbound_outcome_trusted_count(const mailauth_inbound_outcome *outcome, size_t *count);
+
+/**
+ * Trusted Authentication-Results field `index`, as its value rendered
+ * anew (`authserv-id; method=result ...`), as a new string.
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+ */
+mailauth_status mailauth_inbound_outcome_trusted_result(const mailauth_inbound_outcome *outcome, size_t index, char **value);
 
 /**
  * How many existing Authentication-Results fields claim this host's
@@ -837,9 +998,24 @@ mailauth_status mailauth_inbound_outcome_forged_count(const mailauth_inbound_out
  * Which Authentication-Results field forgery `index` is, counting those
  * fields from 1 at the top (the index a milter passes to
  * `smfi_chgheader`). `MAILAUTH_INVALID_ARGUMENT` for an index out of
- * range.
+ * range, here and in the other `mailauth_inbound_outcome_forged_*`
+ * functions.
  */
 mailauth_status mailauth_inbound_outcome_forged_occurrence(const mailauth_inbound_outcome *outcome, size_t index, size_t *occurrence);
+
+/**
+ * The position of forgery `index` among all header fields, from 0 at the
+ * top.
+ */
+mailauth_status mailauth_inbound_outcome_forged_position(const mailauth_inbound_outcome *outcome, size_t index, size_t *position);
+
+/**
+ * Forgery `index` as it appeared in the message, name included, without
+ * the final line break: `*data` points to `*len` bytes owned by the
+ * outcome (valid until it is freed; not NUL-terminated, not necessarily
+ * UTF-8).
+ */
+mailauth_status mailauth_inbound_outcome_forged_field(const mailauth_inbound_outcome *outcome, size_t index, const uint8_t **data, size_t *len);
 
 /**
  * Creates an empty answer ("no data") in `*out`; free it with
@@ -1047,6 +1223,28 @@ mailauth_status mailauth_spf_outcome_result(const mailauth_spf_outcome *outcome,
  * The SPF result's name (`"pass"`, `"softfail"`, ...) as a new string.
  */
 mailauth_status mailauth_spf_outcome_result_name(const mailauth_spf_outcome *outcome, char **name);
+
+/**
+ * Which identity was checked.
+ */
+mailauth_status mailauth_spf_outcome_identity(const mailauth_spf_outcome *outcome, mailauth_spf_identity *identity);
+
+/**
+ * The SMTP client's address as checked (`"192.0.2.1"`, `"2001:db8::1"`),
+ * as a new string.
+ */
+mailauth_status mailauth_spf_outcome_client_ip(const mailauth_spf_outcome *outcome, char **ip);
+
+/**
+ * The HELO/EHLO name given to the check, as a new string.
+ */
+mailauth_status mailauth_spf_outcome_helo(const mailauth_spf_outcome *outcome, char **helo);
+
+/**
+ * The sender checked (`local-part@domain`; `postmaster@<helo>` for the
+ * HELO identity and for a bounce), as a new string.
+ */
+mailauth_status mailauth_spf_outcome_sender(const mailauth_spf_outcome *outcome, char **sender);
 
 /**
  * Why the check gave its result (`"mechanism -all matched in

@@ -107,6 +107,30 @@ impl FromStr for Mode {
     }
 }
 
+impl PolicySource {
+    /// The tag that gave the policy (`p`, `sp`, `np`), or `broken-record`
+    /// for a record without a valid `p` treated as `p=none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicySource::Domain => "p",
+            PolicySource::Subdomain => "sp",
+            PolicySource::NonExistentSubdomain => "np",
+            PolicySource::BrokenRecord => "broken-record",
+        }
+    }
+}
+
+impl Testing {
+    /// `no`, `test-mode` (`t=y`) or `not-sampled` (outside `pct`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Testing::No => "no",
+            Testing::TestMode => "test-mode",
+            Testing::NotSampled => "not-sampled",
+        }
+    }
+}
+
 /// DMARC settings.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -488,7 +488,13 @@ mod tests {
         assert_eq!(parse("2001:db8::53").unwrap(), "[2001:db8::53]:53");
         assert_eq!(parse("[2001:db8::53]:5353").unwrap(), "[2001:db8::53]:5353");
         assert_eq!(parse("fe80::1%2").unwrap(), "[fe80::1%2]:53");
-        for bad in ["", "ns.example.org", "192.0.2.53:99999", "fe80::1%eth0", "[::1]"] {
+        for bad in [
+            "",
+            "ns.example.org",
+            "192.0.2.53:99999",
+            "fe80::1%eth0",
+            "[::1]",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -5,9 +5,9 @@ use std::ffi::c_char;
 use mailauth::dkim::verify::{DkimResult, SignatureResult, Verification, Verifier, VerifyConfig};
 
 use crate::check::{Outcome, mailauth_check};
-use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, tri};
+use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, read, tri};
 use crate::status::mailauth_status::{self, *};
-use crate::string::give_string;
+use crate::string::{give_optional, give_string};
 
 /// The DKIM result of one signature (RFC 8601 §2.7.1).
 #[repr(u32)]
@@ -158,46 +158,66 @@ pub extern "C" fn mailauth_dkim_outcome_free(outcome: *mut mailauth_dkim_outcome
     unsafe { free_handle(outcome) }
 }
 
-/// How many DKIM-Signature fields the message has (each has a result).
-#[unsafe(no_mangle)]
-pub extern "C" fn mailauth_dkim_outcome_count(
+fn verification<'a>(
     outcome: *const mailauth_dkim_outcome,
-    count: *mut usize,
-) -> mailauth_status {
-    guard(|| {
-        let count = tri!(Out::new(count));
-        // SAFETY: `outcome` is NULL or a live outcome.
-        let outcome = tri!(unsafe { borrow(outcome) });
-        count.write(outcome.outcome.signatures.len())
-    })
+) -> Result<&'a Verification, mailauth_status> {
+    // SAFETY: `outcome` is NULL or a live outcome (contract of the callers).
+    unsafe { borrow(outcome) }.map(|o| &o.outcome)
 }
 
 fn signature<'a>(
     outcome: *const mailauth_dkim_outcome,
     index: usize,
 ) -> Result<&'a SignatureResult, mailauth_status> {
-    // SAFETY: `outcome` is NULL or a live outcome (contract of the callers).
-    let outcome = unsafe { borrow(outcome) }?;
-    outcome
-        .outcome
+    verification(outcome)?
         .signatures
         .get(index)
         .ok_or(MAILAUTH_INVALID_ARGUMENT)
 }
 
+/// How many DKIM-Signature fields the message has (each has a result).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_count(
+    outcome: *const mailauth_dkim_outcome,
+    count: *mut usize,
+) -> mailauth_status {
+    read!(outcome = verification(outcome), count => count.write(outcome.signatures.len()))
+}
+
+/// Why the header was not read whole (it went past the configured number
+/// of fields or bytes), as a new string. `MAILAUTH_ABSENT` when it was.
+/// Signatures past the bound are not verified; an MTA should refuse such a
+/// message.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_header_error(
+    outcome: *const mailauth_dkim_outcome,
+    error: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = verification(outcome), error => {
+        give_optional(error, outcome.header_error.map(|e| e.to_string()).as_deref())
+    })
+}
+
+/// Whether the empty line between header and body was found (`false`: the
+/// message is all header and the body is empty).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_header_complete(
+    outcome: *const mailauth_dkim_outcome,
+    complete: *mut bool,
+) -> mailauth_status {
+    read!(outcome = verification(outcome), complete => complete.write(outcome.header_complete))
+}
+
 /// The result of signature `index` (0 is the topmost).
-/// `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+/// `MAILAUTH_INVALID_ARGUMENT` for an index out of range, here and in every
+/// `mailauth_dkim_outcome_*` function that takes an index.
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_dkim_outcome_result(
     outcome: *const mailauth_dkim_outcome,
     index: usize,
     result: *mut mailauth_dkim_result,
 ) -> mailauth_status {
-    guard(|| {
-        let result = tri!(Out::new(result));
-        let signature = tri!(signature(outcome, index));
-        result.write(dkim_result(signature.result))
-    })
+    read!(signature = signature(outcome, index), result => result.write(dkim_result(signature.result)))
 }
 
 /// The result name of signature `index` (`"pass"`, `"permerror"`, ...) as
@@ -208,11 +228,7 @@ pub extern "C" fn mailauth_dkim_outcome_result_name(
     index: usize,
     name: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let name = tri!(Out::new(name));
-        let signature = tri!(signature(outcome, index));
-        give_string(name, signature.result.as_str())
-    })
+    read!(signature = signature(outcome, index), name => give_string(name, signature.result.as_str()))
 }
 
 /// Why signature `index` did not pass (`"body hash did not verify"`), as a
@@ -223,13 +239,8 @@ pub extern "C" fn mailauth_dkim_outcome_reason(
     index: usize,
     reason: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let reason = tri!(Out::new(reason));
-        let signature = tri!(signature(outcome, index));
-        match &signature.reason {
-            Some(why) => give_string(reason, &why.to_string()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(signature = signature(outcome, index), reason => {
+        give_optional(reason, signature.reason.as_ref().map(ToString::to_string).as_deref())
     })
 }
 
@@ -241,13 +252,8 @@ pub extern "C" fn mailauth_dkim_outcome_domain(
     index: usize,
     domain: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let domain = tri!(Out::new(domain));
-        let signature = tri!(signature(outcome, index));
-        match &signature.domain {
-            Some(name) => give_string(domain, name.as_str()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(signature = signature(outcome, index), domain => {
+        give_optional(domain, signature.domain.as_ref().map(|n| n.as_str()))
     })
 }
 
@@ -259,13 +265,8 @@ pub extern "C" fn mailauth_dkim_outcome_selector(
     index: usize,
     selector: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let selector = tri!(Out::new(selector));
-        let signature = tri!(signature(outcome, index));
-        match &signature.selector {
-            Some(text) => give_string(selector, text),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(signature = signature(outcome, index), selector => {
+        give_optional(selector, signature.selector.as_deref())
     })
 }
 
@@ -277,13 +278,8 @@ pub extern "C" fn mailauth_dkim_outcome_algorithm(
     index: usize,
     algorithm: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let algorithm = tri!(Out::new(algorithm));
-        let signature = tri!(signature(outcome, index));
-        match signature.algorithm {
-            Some(a) => give_string(algorithm, a.as_str()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(signature = signature(outcome, index), algorithm => {
+        give_optional(algorithm, signature.algorithm.map(|a| a.as_str()))
     })
 }
 
@@ -295,12 +291,65 @@ pub extern "C" fn mailauth_dkim_outcome_identity(
     index: usize,
     identity: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let identity = tri!(Out::new(identity));
-        let signature = tri!(signature(outcome, index));
-        match &signature.identity {
-            Some(i) => give_string(identity, &i.to_string()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(signature = signature(outcome, index), identity => {
+        give_optional(identity, signature.identity.as_ref().map(ToString::to_string).as_deref())
     })
+}
+
+/// The first characters of `b=` of signature `index` (`header.b` in
+/// Authentication-Results, RFC 6008), as a new string. `MAILAUTH_ABSENT`
+/// when unknown.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_signature_prefix(
+    outcome: *const mailauth_dkim_outcome,
+    index: usize,
+    prefix: *mut *mut c_char,
+) -> mailauth_status {
+    read!(signature = signature(outcome, index), prefix => {
+        give_optional(prefix, signature.signature_prefix.as_deref())
+    })
+}
+
+/// The size in bits of the key of signature `index`. `MAILAUTH_ABSENT`
+/// when the key was not read.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_key_bits(
+    outcome: *const mailauth_dkim_outcome,
+    index: usize,
+    bits: *mut usize,
+) -> mailauth_status {
+    read!(signature = signature(outcome, index), bits => bits.write_optional(signature.key_bits))
+}
+
+/// The body length (`l=`) of signature `index`. `MAILAUTH_ABSENT` when the
+/// signature covers the whole body.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_body_length(
+    outcome: *const mailauth_dkim_outcome,
+    index: usize,
+    length: *mut u64,
+) -> mailauth_status {
+    read!(signature = signature(outcome, index), length => length.write_optional(signature.body_length))
+}
+
+/// How many canonical body octets follow the `l=` limit of signature
+/// `index`, not covered by it (0 when all is signed).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_unsigned_body_octets(
+    outcome: *const mailauth_dkim_outcome,
+    index: usize,
+    octets: *mut u64,
+) -> mailauth_status {
+    read!(signature = signature(outcome, index), octets => octets.write(signature.unsigned_body_octets))
+}
+
+/// Whether the key record of signature `index` says the domain is testing
+/// DKIM (`t=y`).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_outcome_testing(
+    outcome: *const mailauth_dkim_outcome,
+    index: usize,
+    testing: *mut bool,
+) -> mailauth_status {
+    read!(signature = signature(outcome, index), testing => testing.write(signature.testing))
 }

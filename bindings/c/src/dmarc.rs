@@ -3,15 +3,15 @@
 
 use std::ffi::c_char;
 
-use mailauth::dmarc::{self, Disposition, DkimAuth, DmarcResult, SpfAuth};
+use mailauth::dmarc::{self, AlignedIdentifier, Disposition, DkimAuth, DmarcResult, SpfAuth};
 use mailauth::dns::Name;
 
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
-use crate::ffi::{Out, borrow, free_handle, guard, into_handle, text, tri};
+use crate::ffi::{Out, borrow, free_handle, guard, into_handle, read, text, tri};
 use crate::spf::mailauth_spf_outcome;
 use crate::status::mailauth_status::{self, *};
-use crate::string::give_string;
+use crate::string::{give_optional, give_string};
 
 /// The DMARC result.
 #[repr(u32)]
@@ -57,6 +57,19 @@ pub enum mailauth_dmarc_mode {
     MAILAUTH_DMARC_MODE_RFC9989 = 0,
     /// RFC 7489: the Public Suffix List, `pct` sampling.
     MAILAUTH_DMARC_MODE_RFC7489 = 1,
+}
+
+/// The DMARC settings of `mode` (a `mailauth_dmarc_mode`).
+pub(crate) fn dmarc_config(mode: u32) -> Result<dmarc::Config, mailauth_status> {
+    let mode = match mode {
+        m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC9989 as u32 => dmarc::Mode::Rfc9989,
+        m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC7489 as u32 => dmarc::Mode::Rfc7489,
+        _ => return Err(MAILAUTH_INVALID_ARGUMENT),
+    };
+    Ok(dmarc::Config {
+        mode,
+        ..dmarc::Config::default()
+    })
 }
 
 /// Creates a DMARC check for the Author Domain `author_domain` (the domain
@@ -107,15 +120,7 @@ pub extern "C" fn mailauth_dmarc_check_new_with(
         let author = tri!(unsafe { text(author_domain) });
         let author = tri!(Name::new(author).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
         let sample = tri!(dmarc::Sample::new(sample).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
-        let config = match mode {
-            m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC9989 as u32 => {
-                dmarc::Config::default()
-            }
-            m if m == mailauth_dmarc_mode::MAILAUTH_DMARC_MODE_RFC7489 as u32 => {
-                dmarc::Config::rfc7489()
-            }
-            _ => return MAILAUTH_INVALID_ARGUMENT,
-        };
+        let config = tri!(dmarc_config(mode));
         // SAFETY: `spf` is NULL or a live outcome (NULL means no SPF).
         let spf = unsafe { spf.as_ref() }.and_then(|o| SpfAuth::from_outcome(&o.outcome));
         // SAFETY: `dkim` is NULL or a live outcome (NULL means no DKIM).
@@ -185,19 +190,15 @@ pub extern "C" fn mailauth_dmarc_outcome_result(
     outcome: *const mailauth_dmarc_outcome,
     result: *mut mailauth_dmarc_result,
 ) -> mailauth_status {
-    guard(|| {
-        let result = tri!(Out::new(result));
-        let outcome = tri!(dmarc_outcome(outcome));
-        use mailauth_dmarc_result::*;
-        result.write(match outcome.result {
-            DmarcResult::Pass => MAILAUTH_DMARC_PASS,
-            DmarcResult::Fail => MAILAUTH_DMARC_FAIL,
-            DmarcResult::None => MAILAUTH_DMARC_NONE,
-            DmarcResult::TempError => MAILAUTH_DMARC_TEMPERROR,
-            // PermError, and any result a later core adds.
-            _ => MAILAUTH_DMARC_PERMERROR,
-        })
-    })
+    use mailauth_dmarc_result::*;
+    read!(outcome = dmarc_outcome(outcome), result => result.write(match outcome.result {
+        DmarcResult::Pass => MAILAUTH_DMARC_PASS,
+        DmarcResult::Fail => MAILAUTH_DMARC_FAIL,
+        DmarcResult::None => MAILAUTH_DMARC_NONE,
+        DmarcResult::TempError => MAILAUTH_DMARC_TEMPERROR,
+        // PermError, and any result a later core adds.
+        _ => MAILAUTH_DMARC_PERMERROR,
+    }))
 }
 
 /// The DMARC result's name (`"pass"`, `"fail"`, ...) as a new string.
@@ -206,11 +207,7 @@ pub extern "C" fn mailauth_dmarc_outcome_result_name(
     outcome: *const mailauth_dmarc_outcome,
     name: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let name = tri!(Out::new(name));
-        let outcome = tri!(dmarc_outcome(outcome));
-        give_string(name, outcome.result.as_str())
-    })
+    read!(outcome = dmarc_outcome(outcome), name => give_string(name, outcome.result.as_str()))
 }
 
 /// What DMARC asks the receiver to do (`MAILAUTH_DISPOSITION_NONE` without
@@ -220,11 +217,7 @@ pub extern "C" fn mailauth_dmarc_outcome_disposition(
     outcome: *const mailauth_dmarc_outcome,
     result: *mut mailauth_disposition,
 ) -> mailauth_status {
-    guard(|| {
-        let result = tri!(Out::new(result));
-        let outcome = tri!(dmarc_outcome(outcome));
-        result.write(disposition(outcome.disposition))
-    })
+    read!(outcome = dmarc_outcome(outcome), result => result.write(disposition(outcome.disposition)))
 }
 
 /// The published policy that applied (`"none"`, `"quarantine"`,
@@ -234,13 +227,21 @@ pub extern "C" fn mailauth_dmarc_outcome_policy(
     outcome: *const mailauth_dmarc_outcome,
     policy: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let policy = tri!(Out::new(policy));
-        let outcome = tri!(dmarc_outcome(outcome));
-        match outcome.policy {
-            Some(p) => give_string(policy, p.as_str()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(outcome = dmarc_outcome(outcome), policy => {
+        give_optional(policy, outcome.policy.map(|p| p.as_str()))
+    })
+}
+
+/// Which tag of the record gave the policy (`"p"`, `"sp"`, `"np"`, or
+/// `"broken-record"` for a record without a valid `p` read as `p=none`),
+/// as a new string. `MAILAUTH_ABSENT` when no policy applied.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_policy_source(
+    outcome: *const mailauth_dmarc_outcome,
+    source: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), source => {
+        give_optional(source, outcome.policy_source.map(|p| p.as_str()))
     })
 }
 
@@ -251,13 +252,8 @@ pub extern "C" fn mailauth_dmarc_outcome_policy_domain(
     outcome: *const mailauth_dmarc_outcome,
     domain: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let domain = tri!(Out::new(domain));
-        let outcome = tri!(dmarc_outcome(outcome));
-        match &outcome.policy_domain {
-            Some(name) => give_string(domain, name.as_str()),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(outcome = dmarc_outcome(outcome), domain => {
+        give_optional(domain, outcome.policy_domain.as_ref().map(|n| n.as_str()))
     })
 }
 
@@ -268,14 +264,68 @@ pub extern "C" fn mailauth_dmarc_outcome_author_domain(
     outcome: *const mailauth_dmarc_outcome,
     domain: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let domain = tri!(Out::new(domain));
-        let outcome = tri!(dmarc_outcome(outcome));
-        match &outcome.author_domain {
-            Some(name) => give_string(domain, name.as_str()),
-            None => MAILAUTH_ABSENT,
+    read!(outcome = dmarc_outcome(outcome), domain => {
+        give_optional(domain, outcome.author_domain.as_ref().map(|n| n.as_str()))
+    })
+}
+
+/// The Organizational Domain of the Author Domain, as a new string.
+/// `MAILAUTH_ABSENT` when not known.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_organizational_domain(
+    outcome: *const mailauth_dmarc_outcome,
+    domain: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), domain => {
+        give_optional(domain, outcome.organizational_domain.as_ref().map(|n| n.as_str()))
+    })
+}
+
+/// How many identifiers aligned and passed (read each with
+/// [`mailauth_dmarc_outcome_aligned`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_aligned_count(
+    outcome: *const mailauth_dmarc_outcome,
+    count: *mut usize,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), count => count.write(outcome.aligned.len()))
+}
+
+/// Aligned identifier `index`: `*method` is `"spf"` or `"dkim"` and
+/// `*domain` the domain, both new strings (written together).
+/// `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_aligned(
+    outcome: *const mailauth_dmarc_outcome,
+    index: usize,
+    method: *mut *mut c_char,
+    domain: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), domain => {
+        let method = tri!(Out::new(method));
+        let (name, identifier) = match outcome.aligned.get(index) {
+            Some(AlignedIdentifier::Spf(name)) => ("spf", name),
+            Some(AlignedIdentifier::Dkim(name)) => ("dkim", name),
+            _ => return MAILAUTH_INVALID_ARGUMENT,
+        };
+        let status = give_string(domain, identifier.as_str());
+        if status == MAILAUTH_OK {
+            give_string(method, name)
+        } else {
+            status
         }
     })
+}
+
+/// Why a failing message got a milder disposition than its policy:
+/// `"no"`, `"test-mode"` (the record has `t=y`) or `"not-sampled"` (RFC
+/// 7489 mode, outside `pct`), as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_testing(
+    outcome: *const mailauth_dmarc_outcome,
+    testing: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), testing => give_string(testing, outcome.testing.as_str()))
 }
 
 /// A short explanation of the result (for logs), as a new string.
@@ -284,9 +334,5 @@ pub extern "C" fn mailauth_dmarc_outcome_reason(
     outcome: *const mailauth_dmarc_outcome,
     reason: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let reason = tri!(Out::new(reason));
-        let outcome = tri!(dmarc_outcome(outcome));
-        give_string(reason, &outcome.reason)
-    })
+    read!(outcome = dmarc_outcome(outcome), reason => give_string(reason, &outcome.reason.to_string()))
 }

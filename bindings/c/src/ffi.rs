@@ -106,6 +106,15 @@ impl<T> Out<T> {
         }
     }
 
+    /// Writes `value` and returns `MAILAUTH_OK`, or returns
+    /// `MAILAUTH_ABSENT` (writing nothing) for `None`.
+    pub(crate) fn write_optional(self, value: Option<T>) -> mailauth_status {
+        match value {
+            Some(value) => self.write(value),
+            None => mailauth_status::MAILAUTH_ABSENT,
+        }
+    }
+
     /// Writes the output and returns `MAILAUTH_OK`.
     ///
     /// The pointer was checked non-NULL; the exported function's contract
@@ -131,3 +140,23 @@ macro_rules! tri {
     };
 }
 pub(crate) use tri;
+
+/// The body of an accessor, the one shape every outcome getter has: inside
+/// the panic guard, check the out parameter `$out` for NULL, borrow the
+/// value with `$get` (a `Result<&T, mailauth_status>`, e.g. a handle or an
+/// indexed element), then evaluate `$body` (a `mailauth_status`, usually
+/// `$out.write(...)` or [`give_string`](crate::string::give_string)).
+///
+/// ```text
+/// read!(outcome = spf_outcome(outcome), domain => give_string(domain, &outcome.domain))
+/// ```
+macro_rules! read {
+    ($value:ident = $get:expr, $out:ident => $body:expr) => {
+        $crate::ffi::guard(|| {
+            let $out = $crate::ffi::tri!($crate::ffi::Out::new($out));
+            let $value = $crate::ffi::tri!($get);
+            $body
+        })
+    };
+}
+pub(crate) use read;

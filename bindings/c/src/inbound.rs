@@ -3,15 +3,18 @@
 
 use std::ffi::c_char;
 
-use mailauth::inbound::{Config, Connection, Inbound, Network, Verdict};
+use mailauth::dmarc::Sample;
+use mailauth::inbound::{Config, Connection, ExistingField, Inbound, Network, Verdict};
 
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
 use crate::dmarc::{mailauth_disposition, mailauth_dmarc_outcome};
-use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, text, tri};
+use crate::ffi::{
+    Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, read, text, tri,
+};
 use crate::spf::mailauth_spf_outcome;
 use crate::status::mailauth_status::{self, *};
-use crate::string::give_string;
+use crate::string::{give_optional, give_string};
 
 /// Reads one received message for the pipeline: feed it in chunks with
 /// [`mailauth_inbound_feed`], then [`mailauth_inbound_finish`] gives the
@@ -28,6 +31,7 @@ enum InboundState {
     Setup {
         connection: Box<Connection>,
         config: Box<Config>,
+        dmarc_sample: Sample,
     },
     /// Fed at least once.
     Reading(Box<Inbound>),
@@ -38,8 +42,14 @@ enum InboundState {
 impl mailauth_inbound {
     /// The reader, made from the settings on first use.
     fn reader(&mut self) -> Option<&mut Inbound> {
-        if let InboundState::Setup { connection, config } = &self.state {
-            self.state = InboundState::Reading(Box::new(Inbound::new(connection, config)));
+        if let InboundState::Setup {
+            connection,
+            config,
+            dmarc_sample,
+        } = &self.state
+        {
+            let reader = Inbound::new(connection, config).with_dmarc_sample(*dmarc_sample);
+            self.state = InboundState::Reading(Box::new(reader));
         }
         match &mut self.state {
             InboundState::Reading(reader) => Some(reader),
@@ -50,7 +60,9 @@ impl mailauth_inbound {
     /// The settings, while they may change.
     fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
         match &mut self.state {
-            InboundState::Setup { connection, config } => Ok((connection, config)),
+            InboundState::Setup {
+                connection, config, ..
+            } => Ok((connection, config)),
             _ => Err(MAILAUTH_TOO_LATE),
         }
     }
@@ -87,6 +99,7 @@ pub extern "C" fn mailauth_inbound_new(
             state: InboundState::Setup {
                 connection: Box::new(connection),
                 config: Box::new(config),
+                dmarc_sample: Sample::ALWAYS,
             },
         }))
     })
@@ -123,6 +136,38 @@ pub extern "C" fn mailauth_inbound_set_check_helo(
         let (_, config) = tri!(inbound.setup());
         config.check_helo = check_helo;
         MAILAUTH_OK
+    })
+}
+
+/// Sets the DMARC `mode` (a `mailauth_dmarc_mode`; default
+/// `MAILAUTH_DMARC_MODE_RFC9989`) and `sample` (0 to 99; default 0), the
+/// random draw for the `pct` tag of the RFC 7489 mode: the policy applies
+/// fully when `sample` is below `pct`. Before the first feed only, else
+/// `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` for an unknown mode or
+/// a sample above 99.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_set_dmarc(
+    inbound: *mut mailauth_inbound,
+    mode: u32,
+    sample: u8,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        let dmarc = tri!(crate::dmarc::dmarc_config(mode));
+        let sample = tri!(Sample::new(sample).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        match &mut inbound.state {
+            InboundState::Setup {
+                config,
+                dmarc_sample,
+                ..
+            } => {
+                config.dmarc = dmarc;
+                *dmarc_sample = sample;
+                MAILAUTH_OK
+            }
+            _ => MAILAUTH_TOO_LATE,
+        }
     })
 }
 
@@ -262,6 +307,19 @@ fn verdict<'a>(outcome: *const mailauth_inbound_outcome) -> Result<&'a Verdict, 
     unsafe { borrow(outcome) }.map(|o| &o.verdict)
 }
 
+/// Why the message was not checked (`"authenticated client"`, `"internal
+/// client"`, `"client in internal network 10.0.0.0/8"`), as a new string.
+/// `MAILAUTH_ABSENT` when it was checked.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_skipped(
+    outcome: *const mailauth_inbound_outcome,
+    reason: *mut *mut c_char,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), reason => {
+        give_optional(reason, verdict.skipped.as_ref().map(ToString::to_string).as_deref())
+    })
+}
+
 /// The `Authentication-Results` field to prepend to the message, as a new
 /// string: folded with CRLF, without the final CRLF. `MAILAUTH_ABSENT` when
 /// the message was not checked.
@@ -270,14 +328,7 @@ pub extern "C" fn mailauth_inbound_outcome_authentication_results(
     outcome: *const mailauth_inbound_outcome,
     field: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let field = tri!(Out::new(field));
-        let verdict = tri!(verdict(outcome));
-        match verdict.header_field() {
-            Some(text) => give_string(field, &text),
-            None => MAILAUTH_ABSENT,
-        }
-    })
+    read!(verdict = verdict(outcome), field => give_optional(field, verdict.header_field().as_deref()))
 }
 
 /// What DMARC asks the receiver to do (`MAILAUTH_DISPOSITION_NONE` without
@@ -287,9 +338,7 @@ pub extern "C" fn mailauth_inbound_outcome_disposition(
     outcome: *const mailauth_inbound_outcome,
     disposition: *mut mailauth_disposition,
 ) -> mailauth_status {
-    guard(|| {
-        let disposition = tri!(Out::new(disposition));
-        let verdict = tri!(verdict(outcome));
+    read!(verdict = verdict(outcome), disposition => {
         disposition.write(crate::dmarc::disposition(verdict.disposition))
     })
 }
@@ -302,16 +351,9 @@ pub extern "C" fn mailauth_inbound_outcome_dmarc(
     outcome: *const mailauth_inbound_outcome,
     out: *mut *mut mailauth_dmarc_outcome,
 ) -> mailauth_status {
-    guard(|| {
-        let out = tri!(Out::new(out));
-        let verdict = tri!(verdict(outcome));
-        match &verdict.dmarc {
-            Some(dmarc) => out.write(into_handle(mailauth_dmarc_outcome {
-                outcome: dmarc.clone(),
-            })),
-            None => MAILAUTH_ABSENT,
-        }
-    })
+    read!(verdict = verdict(outcome), out => out.write_optional(verdict.dmarc.as_ref().map(|o| {
+        into_handle(mailauth_dmarc_outcome { outcome: o.clone() })
+    })))
 }
 
 /// The SPF outcome for the MAIL FROM identity, as a new handle (freed with
@@ -321,16 +363,22 @@ pub extern "C" fn mailauth_inbound_outcome_spf(
     outcome: *const mailauth_inbound_outcome,
     out: *mut *mut mailauth_spf_outcome,
 ) -> mailauth_status {
-    guard(|| {
-        let out = tri!(Out::new(out));
-        let verdict = tri!(verdict(outcome));
-        match &verdict.spf_mail_from {
-            Some(spf) => out.write(into_handle(mailauth_spf_outcome {
-                outcome: spf.clone(),
-            })),
-            None => MAILAUTH_ABSENT,
-        }
-    })
+    read!(verdict = verdict(outcome), out => out.write_optional(verdict.spf_mail_from.as_ref().map(|o| {
+        into_handle(mailauth_spf_outcome { outcome: o.clone() })
+    })))
+}
+
+/// The SPF outcome for the HELO identity, as a new handle (freed with
+/// `mailauth_spf_outcome_free`). `MAILAUTH_ABSENT` when not checked (the
+/// message was skipped, or the HELO check is off).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_spf_helo(
+    outcome: *const mailauth_inbound_outcome,
+    out: *mut *mut mailauth_spf_outcome,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), out => out.write_optional(verdict.spf_helo.as_ref().map(|o| {
+        into_handle(mailauth_spf_outcome { outcome: o.clone() })
+    })))
 }
 
 /// The DKIM outcome (one result per signature), as a new handle (freed with
@@ -340,15 +388,47 @@ pub extern "C" fn mailauth_inbound_outcome_dkim(
     outcome: *const mailauth_inbound_outcome,
     out: *mut *mut mailauth_dkim_outcome,
 ) -> mailauth_status {
-    guard(|| {
-        let out = tri!(Out::new(out));
-        let verdict = tri!(verdict(outcome));
-        match &verdict.dkim {
-            Some(dkim) => out.write(into_handle(mailauth_dkim_outcome {
-                outcome: dkim.clone(),
-            })),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(verdict = verdict(outcome), out => out.write_optional(verdict.dkim.as_ref().map(|o| {
+        into_handle(mailauth_dkim_outcome { outcome: o.clone() })
+    })))
+}
+
+/// Why the header was not read whole (it went past the configured number
+/// of fields or bytes), as a new string; `MAILAUTH_ABSENT` when it was.
+/// Forgeries past the bound are not listed: an MTA should refuse such a
+/// message.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_header_error(
+    outcome: *const mailauth_inbound_outcome,
+    error: *mut *mut c_char,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), error => {
+        give_optional(error, verdict.header_error.map(|e| e.to_string()).as_deref())
+    })
+}
+
+/// How many Authentication-Results fields came from trusted authserv-ids
+/// (see [`mailauth_inbound_add_trusted_authserv_id`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_trusted_count(
+    outcome: *const mailauth_inbound_outcome,
+    count: *mut usize,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), count => count.write(verdict.trusted_results.len()))
+}
+
+/// Trusted Authentication-Results field `index`, as its value rendered
+/// anew (`authserv-id; method=result ...`), as a new string.
+/// `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_trusted_result(
+    outcome: *const mailauth_inbound_outcome,
+    index: usize,
+    value: *mut *mut c_char,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), value => match verdict.trusted_results.get(index) {
+        Some(results) => give_string(value, &results.to_header_value()),
+        None => MAILAUTH_INVALID_ARGUMENT,
     })
 }
 
@@ -359,29 +439,59 @@ pub extern "C" fn mailauth_inbound_outcome_forged_count(
     outcome: *const mailauth_inbound_outcome,
     count: *mut usize,
 ) -> mailauth_status {
-    guard(|| {
-        let count = tri!(Out::new(count));
-        let verdict = tri!(verdict(outcome));
-        count.write(verdict.remove.len())
-    })
+    read!(verdict = verdict(outcome), count => count.write(verdict.remove.len()))
+}
+
+fn forged<'a>(
+    outcome: *const mailauth_inbound_outcome,
+    index: usize,
+) -> Result<&'a ExistingField, mailauth_status> {
+    verdict(outcome)?
+        .remove
+        .get(index)
+        .ok_or(MAILAUTH_INVALID_ARGUMENT)
 }
 
 /// Which Authentication-Results field forgery `index` is, counting those
 /// fields from 1 at the top (the index a milter passes to
 /// `smfi_chgheader`). `MAILAUTH_INVALID_ARGUMENT` for an index out of
-/// range.
+/// range, here and in the other `mailauth_inbound_outcome_forged_*`
+/// functions.
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_inbound_outcome_forged_occurrence(
     outcome: *const mailauth_inbound_outcome,
     index: usize,
     occurrence: *mut usize,
 ) -> mailauth_status {
-    guard(|| {
-        let occurrence = tri!(Out::new(occurrence));
-        let verdict = tri!(verdict(outcome));
-        match verdict.remove.get(index) {
-            Some(field) => occurrence.write(field.occurrence),
-            None => MAILAUTH_INVALID_ARGUMENT,
-        }
+    read!(field = forged(outcome, index), occurrence => occurrence.write(field.occurrence))
+}
+
+/// The position of forgery `index` among all header fields, from 0 at the
+/// top.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_forged_position(
+    outcome: *const mailauth_inbound_outcome,
+    index: usize,
+    position: *mut usize,
+) -> mailauth_status {
+    read!(field = forged(outcome, index), position => position.write(field.position))
+}
+
+/// Forgery `index` as it appeared in the message, name included, without
+/// the final line break: `*data` points to `*len` bytes owned by the
+/// outcome (valid until it is freed; not NUL-terminated, not necessarily
+/// UTF-8).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_forged_field(
+    outcome: *const mailauth_inbound_outcome,
+    index: usize,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> mailauth_status {
+    read!(field = forged(outcome, index), data => {
+        let len = tri!(Out::new(len));
+        let raw = field.field.raw();
+        len.write(raw.len());
+        data.write(raw.as_ptr())
     })
 }

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use mailauth::spf::{self, SpfResult};
 
 use crate::check::{Outcome, mailauth_check};
-use crate::ffi::{Out, borrow, free_handle, guard, into_handle, text, tri};
+use crate::ffi::{Out, borrow, free_handle, guard, into_handle, read, text, tri};
 use crate::status::mailauth_status::{self, *};
-use crate::string::give_string;
+use crate::string::{give_optional, give_string};
 
 /// An SPF result (RFC 7208 §2.6).
 #[repr(u32)]
@@ -42,6 +42,16 @@ pub(crate) fn spf_result(result: SpfResult) -> mailauth_spf_result {
         // PermError, and any result a later core adds.
         _ => MAILAUTH_SPF_PERMERROR,
     }
+}
+
+/// The SPF identity a check examined (RFC 7208 §2.3, §2.4).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mailauth_spf_identity {
+    /// The MAIL FROM address (or `postmaster@<helo>` for a bounce).
+    MAILAUTH_SPF_IDENTITY_MAIL_FROM = 0,
+    /// The HELO/EHLO name.
+    MAILAUTH_SPF_IDENTITY_HELO = 1,
 }
 
 /// The outcome of an SPF check, taken from a finished check with
@@ -149,11 +159,7 @@ pub extern "C" fn mailauth_spf_outcome_result(
     outcome: *const mailauth_spf_outcome,
     result: *mut mailauth_spf_result,
 ) -> mailauth_status {
-    guard(|| {
-        let result = tri!(Out::new(result));
-        let outcome = tri!(spf_outcome(outcome));
-        result.write(spf_result(outcome.result))
-    })
+    read!(outcome = spf_outcome(outcome), result => result.write(spf_result(outcome.result)))
 }
 
 /// The SPF result's name (`"pass"`, `"softfail"`, ...) as a new string.
@@ -162,11 +168,49 @@ pub extern "C" fn mailauth_spf_outcome_result_name(
     outcome: *const mailauth_spf_outcome,
     name: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let name = tri!(Out::new(name));
-        let outcome = tri!(spf_outcome(outcome));
-        give_string(name, outcome.result.as_str())
-    })
+    read!(outcome = spf_outcome(outcome), name => give_string(name, outcome.result.as_str()))
+}
+
+/// Which identity was checked.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_spf_outcome_identity(
+    outcome: *const mailauth_spf_outcome,
+    identity: *mut mailauth_spf_identity,
+) -> mailauth_status {
+    read!(outcome = spf_outcome(outcome), identity => identity.write(match outcome.identity {
+        spf::Identity::Helo => mailauth_spf_identity::MAILAUTH_SPF_IDENTITY_HELO,
+        // MailFrom, and any identity a later core adds.
+        _ => mailauth_spf_identity::MAILAUTH_SPF_IDENTITY_MAIL_FROM,
+    }))
+}
+
+/// The SMTP client's address as checked (`"192.0.2.1"`, `"2001:db8::1"`),
+/// as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_spf_outcome_client_ip(
+    outcome: *const mailauth_spf_outcome,
+    ip: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = spf_outcome(outcome), ip => give_string(ip, &outcome.client_ip.to_string()))
+}
+
+/// The HELO/EHLO name given to the check, as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_spf_outcome_helo(
+    outcome: *const mailauth_spf_outcome,
+    helo: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = spf_outcome(outcome), helo => give_string(helo, &outcome.helo))
+}
+
+/// The sender checked (`local-part@domain`; `postmaster@<helo>` for the
+/// HELO identity and for a bounce), as a new string.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_spf_outcome_sender(
+    outcome: *const mailauth_spf_outcome,
+    sender: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = spf_outcome(outcome), sender => give_string(sender, &outcome.sender))
 }
 
 /// Why the check gave its result (`"mechanism -all matched in
@@ -176,11 +220,7 @@ pub extern "C" fn mailauth_spf_outcome_reason(
     outcome: *const mailauth_spf_outcome,
     reason: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let reason = tri!(Out::new(reason));
-        let outcome = tri!(spf_outcome(outcome));
-        give_string(reason, &outcome.reason.to_string())
-    })
+    read!(outcome = spf_outcome(outcome), reason => give_string(reason, &outcome.reason.to_string()))
 }
 
 /// The domain checked, as a new string.
@@ -189,11 +229,7 @@ pub extern "C" fn mailauth_spf_outcome_domain(
     outcome: *const mailauth_spf_outcome,
     domain: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let domain = tri!(Out::new(domain));
-        let outcome = tri!(spf_outcome(outcome));
-        give_string(domain, &outcome.domain)
-    })
+    read!(outcome = spf_outcome(outcome), domain => give_string(domain, &outcome.domain))
 }
 
 /// For a `fail`: the domain's explanation (`exp=`) or the default one, as a
@@ -203,13 +239,8 @@ pub extern "C" fn mailauth_spf_outcome_explanation(
     outcome: *const mailauth_spf_outcome,
     explanation: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let explanation = tri!(Out::new(explanation));
-        let outcome = tri!(spf_outcome(outcome));
-        match &outcome.explanation {
-            Some(text) => give_string(explanation, text),
-            None => MAILAUTH_ABSENT,
-        }
+    read!(outcome = spf_outcome(outcome), explanation => {
+        give_optional(explanation, outcome.explanation.as_deref())
     })
 }
 
@@ -222,9 +253,7 @@ pub extern "C" fn mailauth_spf_outcome_received_spf(
     receiver: *const c_char,
     field: *mut *mut c_char,
 ) -> mailauth_status {
-    guard(|| {
-        let field = tri!(Out::new(field));
-        let outcome = tri!(spf_outcome(outcome));
+    read!(outcome = spf_outcome(outcome), field => {
         // SAFETY: `receiver` is NULL or NUL-terminated.
         let receiver = tri!(unsafe { text(receiver) });
         give_string(field, &outcome.received_spf(receiver))

@@ -21,6 +21,15 @@ pub(crate) fn give_string(out: Out<*mut c_char>, text: &str) -> mailauth_status 
     out.write(c_string(text).into_raw())
 }
 
+/// Writes a new library string to `out`, or returns `MAILAUTH_ABSENT`
+/// (writing nothing) for `None`.
+pub(crate) fn give_optional(out: Out<*mut c_char>, text: Option<&str>) -> mailauth_status {
+    match text {
+        Some(text) => give_string(out, text),
+        None => mailauth_status::MAILAUTH_ABSENT,
+    }
+}
+
 /// Frees a string returned by the library. NULL is a no-op.
 ///
 /// # Safety

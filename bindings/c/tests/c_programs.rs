@@ -505,3 +505,205 @@ fn static_library_links_and_runs() {
     ]));
     assert!(stdout(&output).starts_with("pass\n"));
 }
+
+/// The dump `tests/c/outcomes.c` prints, made from the core's verdict: every
+/// field of every outcome, as the C accessors give it.
+fn core_dump(
+    message: &[u8],
+    ip: &str,
+    helo: &str,
+    mail_from: &str,
+    trusted: Option<&str>,
+) -> String {
+    use mailauth::dmarc::{AlignedIdentifier, Disposition};
+    use mailauth::inbound::{Config, Connection, Inbound};
+    use std::fmt::Write as _;
+
+    let zone_text = std::fs::read_to_string(root().join("examples/data/example.zone")).unwrap();
+    let zone = mailauth::dns::ZoneResolver::from_zone_text(&zone_text).unwrap();
+    let mut config = Config::new("mx.example.com", 1_795_000_000);
+    config
+        .trusted_authserv_ids
+        .extend(trusted.map(str::to_owned));
+    let connection = Connection::new(ip.parse().unwrap(), helo, mail_from);
+    let mut inbound = Inbound::new(&connection, &config);
+    inbound.feed(message);
+    let verdict = mailauth::resolve(inbound.finish(), &zone);
+
+    let mut out = String::new();
+    let mut put = |key: &str, value: Option<String>| match value {
+        Some(value) => writeln!(out, "{key}={value}").unwrap(),
+        None => writeln!(out, "{key} absent").unwrap(),
+    };
+    let disposition = |d: Disposition| {
+        Some(match d {
+            Disposition::Quarantine => "1",
+            Disposition::Reject => "2",
+            _ => "0",
+        })
+        .map(str::to_owned)
+    };
+    put("skipped", verdict.skipped.as_ref().map(ToString::to_string));
+    put("header_error", verdict.header_error.map(|e| e.to_string()));
+    put("disposition", disposition(verdict.disposition));
+    put("authentication_results", verdict.header_field());
+    for (prefix, spf) in [
+        ("spf_mail_from", &verdict.spf_mail_from),
+        ("spf_helo", &verdict.spf_helo),
+    ] {
+        let Some(spf) = spf else { continue };
+        let key = |name: &str| format!("{prefix}.{name}");
+        put(&key("result"), Some(spf.result.to_string()));
+        let identity = match spf.identity {
+            mailauth::spf::Identity::Helo => "1",
+            _ => "0",
+        };
+        put(&key("identity"), Some(identity.to_owned()));
+        put(&key("client_ip"), Some(spf.client_ip.to_string()));
+        put(&key("helo"), Some(spf.helo.clone()));
+        put(&key("sender"), Some(spf.sender.clone()));
+        put(&key("domain"), Some(spf.domain.clone()));
+        put(&key("reason"), Some(spf.reason.to_string()));
+        put(&key("explanation"), spf.explanation.clone());
+    }
+    if let Some(dkim) = &verdict.dkim {
+        put(
+            "dkim.header_complete",
+            Some(u8::from(dkim.header_complete).to_string()),
+        );
+        put(
+            "dkim.header_error",
+            dkim.header_error.map(|e| e.to_string()),
+        );
+        put("dkim.count", Some(dkim.signatures.len().to_string()));
+        for (i, s) in dkim.signatures.iter().enumerate() {
+            let key = |name: &str| format!("dkim.{i}.{name}");
+            put(&key("result"), Some(s.result.to_string()));
+            put(&key("reason"), s.reason.as_ref().map(ToString::to_string));
+            put(&key("domain"), s.domain.as_ref().map(ToString::to_string));
+            put(&key("selector"), s.selector.clone());
+            put(
+                &key("algorithm"),
+                s.algorithm.map(|a| a.as_str().to_owned()),
+            );
+            put(
+                &key("identity"),
+                s.identity.as_ref().map(ToString::to_string),
+            );
+            put(&key("signature_prefix"), s.signature_prefix.clone());
+            put(&key("key_bits"), s.key_bits.map(|b| b.to_string()));
+            put(&key("body_length"), s.body_length.map(|b| b.to_string()));
+            put(
+                &key("unsigned_body_octets"),
+                Some(s.unsigned_body_octets.to_string()),
+            );
+            put(&key("testing"), Some(u8::from(s.testing).to_string()));
+        }
+    }
+    if let Some(dmarc) = &verdict.dmarc {
+        put("dmarc.result", Some(dmarc.result.as_str().to_owned()));
+        put(
+            "dmarc.author_domain",
+            dmarc.author_domain.as_ref().map(ToString::to_string),
+        );
+        put(
+            "dmarc.policy_domain",
+            dmarc.policy_domain.as_ref().map(ToString::to_string),
+        );
+        put(
+            "dmarc.organizational_domain",
+            dmarc
+                .organizational_domain
+                .as_ref()
+                .map(ToString::to_string),
+        );
+        put("dmarc.policy", dmarc.policy.map(|p| p.as_str().to_owned()));
+        put(
+            "dmarc.policy_source",
+            dmarc.policy_source.map(|p| p.as_str().to_owned()),
+        );
+        put("dmarc.disposition", disposition(dmarc.disposition));
+        for (i, aligned) in dmarc.aligned.iter().enumerate() {
+            let value = match aligned {
+                AlignedIdentifier::Spf(name) => format!("spf {name}"),
+                AlignedIdentifier::Dkim(name) => format!("dkim {name}"),
+                _ => unreachable!("a new kind of aligned identifier"),
+            };
+            put(&format!("dmarc.aligned.{i}"), Some(value));
+        }
+        put("dmarc.testing", Some(dmarc.testing.as_str().to_owned()));
+        put("dmarc.reason", Some(dmarc.reason.to_string()));
+    }
+    for (i, field) in verdict.remove.iter().enumerate() {
+        let raw = String::from_utf8_lossy(field.field.raw());
+        put(
+            &format!("remove.{i}"),
+            Some(format!("{} {} {raw}", field.occurrence, field.position)),
+        );
+    }
+    for (i, results) in verdict.trusted_results.iter().enumerate() {
+        put(&format!("trusted.{i}"), Some(results.to_header_value()));
+    }
+    out
+}
+
+#[test]
+fn every_outcome_field_reads_the_same_from_c() {
+    let cases: [(&str, &str, &str, &str, Option<&str>); 4] = [
+        (
+            "pass.eml",
+            "192.0.2.25",
+            "mx1.example.org",
+            "alice@example.org",
+            None,
+        ),
+        (
+            "fail.eml",
+            "192.0.2.99",
+            "mx1.example.org",
+            "billing@example.org",
+            None,
+        ),
+        (
+            "forwarded.eml",
+            "192.0.2.99",
+            "lists.example.net",
+            "alice@example.org",
+            None,
+        ),
+        (
+            "forged.eml",
+            "192.0.2.99",
+            "mail.attacker.example",
+            "alice@example.org",
+            Some("mx.example.com"),
+        ),
+    ];
+    for mode in MODES {
+        for (file, ip, helo, mail_from, trusted) in cases {
+            let message = std::fs::read(root().join("examples/data").join(file)).unwrap();
+            let mut args = vec![
+                "examples/data/example.zone",
+                ip,
+                helo,
+                mail_from,
+                "1795000000",
+            ];
+            args.extend(trusted);
+            let output = run("bindings/c/tests/c/outcomes.c", mode, &args, &message);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{file} in {mode:?}: {output:?}"
+            );
+            let expected = core_dump(&message, ip, helo, mail_from, trusted);
+            assert_eq!(stdout(&output), expected, "{file} in {mode:?}");
+            for line in ["dkim.count=", "dmarc.reason=", "spf_helo.identity=1"] {
+                assert!(
+                    expected.contains(line),
+                    "{file}: {line} missing from\n{expected}"
+                );
+            }
+        }
+    }
+}

@@ -200,6 +200,13 @@ impl PyDkimResult {
         self.verification.header_error.map(|e| e.to_string())
     }
 
+    /// Whether the empty line between header and body was found (False:
+    /// the message is all header and the body is empty).
+    #[getter]
+    fn header_complete(&self) -> bool {
+        self.verification.header_complete
+    }
+
     fn __bool__(&self) -> bool {
         self.verification.passed().next().is_some()
     }

@@ -137,6 +137,14 @@ impl PyDmarcResult {
         self.outcome.policy.map(|p| p.as_str())
     }
 
+    /// Which tag of the record gave the policy: "p", "sp", "np", or
+    /// "broken-record" (no valid `p`, read as `p=none`); None when no
+    /// policy applied.
+    #[getter]
+    fn policy_source(&self) -> Option<&'static str> {
+        self.outcome.policy_source.map(|p| p.as_str())
+    }
+
     /// What the policy asks the receiver to do: "none", "quarantine" or
     /// "reject" ("none" when the domain is testing its policy).
     #[getter]

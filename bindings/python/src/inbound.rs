@@ -126,6 +126,10 @@ pub(crate) struct PyAuthResult {
     remove: Py<PyTuple>,
     /// The Authentication-Results fields from trusted authserv-ids.
     trusted_results: Py<PyTuple>,
+    /// Why the header was not read whole (past the configured number of
+    /// fields or bytes), or None. Forgeries past the bound are not in
+    /// `remove`: an MTA should refuse such a message.
+    header_error: Option<String>,
 }
 
 fn result_name(object: Option<&Py<PyAny>>, py: Python<'_>) -> String {
@@ -182,6 +186,7 @@ impl Outcome for Verdict {
                 .transpose()?,
             remove: PyTuple::new(py, remove)?.unbind(),
             trusted_results: PyTuple::new(py, trusted)?.unbind(),
+            header_error: self.header_error.map(|e| e.to_string()),
         };
         Ok(Py::new(py, result)?.into_any())
     }

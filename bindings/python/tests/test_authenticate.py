@@ -41,6 +41,9 @@ def test_passing_message() -> None:
     assert result.disposition == "none"
     assert result.skipped is None
     assert result.remove == ()
+    assert result.header_error is None
+    assert result.dkim.header_complete
+    assert result.dmarc.policy_source == "p"
     field = result.header_field
     assert field is not None and field.startswith("Authentication-Results: mx.example.com; spf=pass")
     parsed = result.authentication_results

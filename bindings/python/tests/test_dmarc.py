@@ -35,6 +35,9 @@ def test_relaxed_spf_alignment_of_a_subdomain() -> None:
     result = dmarc.check(author_domain="example.org", spf=spf_result, resolver=zone)
     assert result.result == "pass"
     assert result.aligned == [("spf", "news.example.org")]
+    assert result.policy_source == "p"
+    sub = dmarc.check(author_domain="news.example.org", spf=spf_result, resolver=zone)
+    assert (sub.result, sub.policy, sub.policy_source) == ("pass", "quarantine", "sp")
 
 
 def test_fail_and_the_disposition() -> None:

@@ -1,0 +1,172 @@
+//! Every public field of every outcome reaches both bindings.
+//!
+//! The fields are read from the Rust sources (so a field added to an
+//! outcome fails this test until C and Python expose it), then looked up
+//! in the C header (`include/mailauth.h`, an accessor function) and the
+//! Python stubs (`_native.pyi`, a property of the result class). Where a
+//! binding names a field differently the table below says so.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The `pub` fields of `pub struct <name> {` in the `.rs` files under
+/// `dir` (exactly one definition must exist).
+fn rust_fields(dir: &str, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut files = vec![root().join(dir)];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+            continue;
+        }
+        if path.extension().is_some_and(|e| e == "rs") {
+            found.extend(struct_fields(&path, name));
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "pub struct {name} in {dir}: {} found",
+        found.len()
+    );
+    found.remove(0)
+}
+
+fn struct_fields(path: &Path, name: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find(&format!("\npub struct {name} {{\n"))?;
+    let body = &text[start..];
+    let end = body.find("\n}\n")?;
+    Some(
+        body[..end]
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("pub "))
+            .filter_map(|rest| rest.split_once(':'))
+            .filter(|(field, _)| !field.contains(' '))
+            .map(|(field, _)| field.to_owned())
+            .collect(),
+    )
+}
+
+/// The property and method names of `class <name>:` in the stubs.
+fn python_names(stubs: &str, name: &str) -> Vec<String> {
+    let start = stubs
+        .find(&format!("\nclass {name}:"))
+        .unwrap_or_else(|| panic!("class {name} not in the stubs"));
+    stubs[start + 1..]
+        .lines()
+        .skip(1)
+        .take_while(|line| line.is_empty() || line.starts_with(' '))
+        .filter_map(|line| line.trim().strip_prefix("def "))
+        .filter_map(|rest| rest.split_once('('))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// One Rust outcome type and where its fields go.
+struct Outcome {
+    /// The module directory or file holding the type.
+    source: &'static str,
+    rust: &'static str,
+    /// The prefix of its C accessors.
+    c_prefix: &'static str,
+    python: &'static str,
+    /// Fields named differently: (field, C function without the prefix,
+    /// Python name).
+    renamed: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const OUTCOMES: &[Outcome] = &[
+    Outcome {
+        source: "src/spf",
+        rust: "Outcome",
+        c_prefix: "mailauth_spf_outcome_",
+        python: "SpfResult",
+        renamed: &[],
+    },
+    Outcome {
+        source: "src/dkim",
+        rust: "SignatureResult",
+        c_prefix: "mailauth_dkim_outcome_",
+        python: "SignatureResult",
+        renamed: &[],
+    },
+    Outcome {
+        source: "src/dkim",
+        rust: "Verification",
+        c_prefix: "mailauth_dkim_outcome_",
+        python: "DkimResult",
+        renamed: &[("signatures", "count", "signatures")],
+    },
+    Outcome {
+        source: "src/dmarc",
+        rust: "Outcome",
+        c_prefix: "mailauth_dmarc_outcome_",
+        python: "DmarcResult",
+        renamed: &[],
+    },
+    Outcome {
+        source: "src/inbound.rs",
+        rust: "Verdict",
+        c_prefix: "mailauth_inbound_outcome_",
+        python: "AuthResult",
+        renamed: &[
+            ("spf_mail_from", "spf", "spf"),
+            ("remove", "forged_count", "remove"),
+            ("trusted_results", "trusted_result", "trusted_results"),
+        ],
+    },
+    Outcome {
+        source: "src/inbound.rs",
+        rust: "ExistingField",
+        c_prefix: "mailauth_inbound_outcome_forged_",
+        python: "RemovedField",
+        renamed: &[("field", "field", "raw")],
+    },
+];
+
+#[test]
+fn every_outcome_field_reaches_c_and_python() {
+    let header = read("include/mailauth.h");
+    let stubs = read("bindings/python/python/mailauth/_native.pyi");
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for outcome in OUTCOMES {
+        let fields = rust_fields(outcome.source, outcome.rust);
+        assert!(!fields.is_empty(), "no fields read for {}", outcome.rust);
+        let python = python_names(&stubs, outcome.python);
+        for field in fields {
+            let (c, py) = outcome
+                .renamed
+                .iter()
+                .find(|(f, _, _)| *f == field)
+                .map_or((field.as_str(), field.as_str()), |(_, c, py)| (*c, *py));
+            let function = format!("{}{c}(", outcome.c_prefix);
+            if !header.contains(&function) {
+                missing.push(format!("C: {}::{field} (no {function}...))", outcome.rust));
+            }
+            if !python.iter().any(|name| name == py) {
+                missing.push(format!(
+                    "Python: {}::{field} (no {}.{py})",
+                    outcome.rust, outcome.python
+                ));
+            }
+            checked += 1;
+        }
+    }
+    println!("{checked} outcome fields checked in C and Python");
+    assert!(
+        missing.is_empty(),
+        "fields missing from a binding:\n{}",
+        missing.join("\n")
+    );
+}

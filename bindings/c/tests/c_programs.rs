@@ -536,12 +536,14 @@ fn core_dump(
         None => writeln!(out, "{key} absent").unwrap(),
     };
     let disposition = |d: Disposition| {
-        Some(match d {
-            Disposition::Quarantine => "1",
-            Disposition::Reject => "2",
-            _ => "0",
-        })
-        .map(str::to_owned)
+        Some(
+            match d {
+                Disposition::Quarantine => "1",
+                Disposition::Reject => "2",
+                _ => "0",
+            }
+            .to_owned(),
+        )
     };
     put("skipped", verdict.skipped.as_ref().map(ToString::to_string));
     put("header_error", verdict.header_error.map(|e| e.to_string()));

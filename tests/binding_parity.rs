@@ -6,6 +6,8 @@
 //! Python stubs (`_native.pyi`, a property of the result class). Where a
 //! binding names a field differently the table below says so.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {

@@ -30,7 +30,11 @@
 //! Every check is a [`Machine`]: it hands out the DNS [`dns::Query`] values
 //! it needs and takes [`dns::Answer`] values back, in any order, from any
 //! source (a blocking resolver, an async runtime, an MTA's own DNS client
-//! handing over raw packets). [`resolve`] is the blocking driver.
+//! handing over raw packets). [`resolve`] is the blocking driver and
+//! [`resolve_parallel`] the one that looks up the queries of a round at the
+//! same time; a [`Driver`] keeps a machine's open queries by index and its
+//! outcome, the state a front end (the C ABI, Python, an event loop) needs
+//! to drive any check.
 //!
 //! A receiving MTA runs everything at once with [`inbound`]: SPF, DKIM and
 //! DMARC on one message, as one machine, ending in a verdict with the

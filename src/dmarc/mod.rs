@@ -37,6 +37,11 @@
 //! );
 //! ```
 //!
+//! [`Check`] composes the three steps as one [`Machine`](crate::Machine)
+//! (from the From fields or an author domain, with the SPF and DKIM
+//! results and a validated [`Sample`] for `pct`); [`PolicyCheck`] runs the
+//! discovery alone for a pipeline whose SPF and DKIM results come later.
+//!
 //! Section references name RFC 9989's section titles ("DNS Tree Walk",
 //! "DMARC Policy Discovery", "Identifier Alignment Evaluation", "Extract
 //! Author Domain") and RFC 7489's section numbers.

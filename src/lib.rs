@@ -84,6 +84,7 @@ pub mod inbound;
 pub mod machine;
 pub mod message;
 pub mod spf;
+mod word;
 
 pub use machine::{
     Driver, Machine, MachineExt, Poll, SupplyError, UnexpectedAnswer, resolve, resolve_parallel,

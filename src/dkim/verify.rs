@@ -45,6 +45,7 @@ use crate::authres::{MethodResult, Property};
 use crate::dns::{Answer, Failure, Name, Query, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
+use crate::word::Word;
 
 /// What to do when `l=` leaves part of the body unsigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,17 +157,22 @@ impl std::str::FromStr for DkimResult {
     /// A result name as [`DkimResult::as_str`] writes it, in any case (as
     /// read back from Authentication-Results).
     fn from_str(s: &str) -> Result<DkimResult, crate::authres::UnknownResult> {
-        [
-            DkimResult::Pass,
-            DkimResult::Fail,
-            DkimResult::Neutral,
-            DkimResult::Policy,
-            DkimResult::TempError,
-            DkimResult::PermError,
-        ]
-        .into_iter()
-        .find(|r| r.as_str().eq_ignore_ascii_case(s))
-        .ok_or(crate::authres::UnknownResult)
+        DkimResult::from_word(s).ok_or(crate::authres::UnknownResult)
+    }
+}
+
+impl Word for DkimResult {
+    const ALL: &'static [DkimResult] = &[
+        DkimResult::Pass,
+        DkimResult::Fail,
+        DkimResult::Neutral,
+        DkimResult::Policy,
+        DkimResult::TempError,
+        DkimResult::PermError,
+    ];
+
+    fn word(self) -> &'static str {
+        self.as_str()
     }
 }
 

@@ -53,6 +53,7 @@ use std::sync::Arc;
 use crate::dns::Name;
 use crate::message::HeaderField;
 use crate::message::address::{Address, AddressError, parse_address_list};
+use crate::word::Word;
 
 pub mod check;
 pub mod discovery;
@@ -103,12 +104,17 @@ impl FromStr for Mode {
 
     /// `rfc9989` or `rfc7489`, in any case.
     fn from_str(s: &str) -> Result<Mode, crate::dns::UnknownWord> {
-        [Mode::Rfc9989, Mode::Rfc7489]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
-            .ok_or(crate::dns::UnknownWord {
-                expected: "rfc9989 or rfc7489",
-            })
+        Mode::from_word(s).ok_or(crate::dns::UnknownWord {
+            expected: "rfc9989 or rfc7489",
+        })
+    }
+}
+
+impl Word for Mode {
+    const ALL: &'static [Mode] = &[Mode::Rfc9989, Mode::Rfc7489];
+
+    fn word(self) -> &'static str {
+        self.as_str()
     }
 }
 

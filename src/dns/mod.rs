@@ -33,6 +33,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::str::FromStr;
 
+use crate::word::Word;
+
 pub use cache::{CacheConfig, CachingResolver, Clock, SystemClock};
 pub use name::{Name, NameError};
 pub use packet::{PacketError, answer_from_response, build_query, parse_response};
@@ -91,18 +93,23 @@ impl FromStr for RecordType {
 
     /// The mnemonic in any case (`"txt"`, `"AAAA"`).
     fn from_str(s: &str) -> Result<RecordType, UnknownWord> {
-        [
-            RecordType::A,
-            RecordType::Aaaa,
-            RecordType::Mx,
-            RecordType::Txt,
-            RecordType::Ptr,
-        ]
-        .into_iter()
-        .find(|t| t.as_str().eq_ignore_ascii_case(s))
-        .ok_or(UnknownWord {
+        RecordType::from_word(s).ok_or(UnknownWord {
             expected: "A, AAAA, MX, TXT or PTR",
         })
+    }
+}
+
+impl Word for RecordType {
+    const ALL: &'static [RecordType] = &[
+        RecordType::A,
+        RecordType::Aaaa,
+        RecordType::Mx,
+        RecordType::Txt,
+        RecordType::Ptr,
+    ];
+
+    fn word(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -325,22 +332,27 @@ impl Failure {
 impl FromStr for Failure {
     type Err = UnknownWord;
 
-    /// A name as [`Failure::as_str`] writes it.
+    /// A name as [`Failure::as_str`] writes it, in any case.
     fn from_str(s: &str) -> Result<Failure, UnknownWord> {
-        [
-            Failure::Timeout,
-            Failure::ServerFailure,
-            Failure::Refused,
-            Failure::MalformedResponse,
-            Failure::CnameLoop,
-            Failure::Network,
-            Failure::Other,
-        ]
-        .into_iter()
-        .find(|f| f.as_str() == s)
-        .ok_or(UnknownWord {
+        Failure::from_word(s).ok_or(UnknownWord {
             expected: "timeout, servfail, refused, malformed, cname-loop, network or other",
         })
+    }
+}
+
+impl Word for Failure {
+    const ALL: &'static [Failure] = &[
+        Failure::Timeout,
+        Failure::ServerFailure,
+        Failure::Refused,
+        Failure::MalformedResponse,
+        Failure::CnameLoop,
+        Failure::Network,
+        Failure::Other,
+    ];
+
+    fn word(self) -> &'static str {
+        self.as_str()
     }
 }
 

@@ -49,6 +49,7 @@ pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError,
 
 use crate::authres::{MethodResult, Property, UnknownResult, render};
 use crate::dns::{Failure, Query};
+use crate::word::Word;
 
 /// Which identity is checked (RFC 7208 §2.3, §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,18 +232,23 @@ impl FromStr for SpfResult {
     /// A result name as [`SpfResult::as_str`] writes it, in any case (as
     /// read back from Authentication-Results or Received-SPF).
     fn from_str(s: &str) -> Result<SpfResult, UnknownResult> {
-        [
-            SpfResult::None,
-            SpfResult::Neutral,
-            SpfResult::Pass,
-            SpfResult::Fail,
-            SpfResult::SoftFail,
-            SpfResult::TempError,
-            SpfResult::PermError,
-        ]
-        .into_iter()
-        .find(|r| r.as_str().eq_ignore_ascii_case(s))
-        .ok_or(UnknownResult)
+        SpfResult::from_word(s).ok_or(UnknownResult)
+    }
+}
+
+impl Word for SpfResult {
+    const ALL: &'static [SpfResult] = &[
+        SpfResult::None,
+        SpfResult::Neutral,
+        SpfResult::Pass,
+        SpfResult::Fail,
+        SpfResult::SoftFail,
+        SpfResult::TempError,
+        SpfResult::PermError,
+    ];
+
+    fn word(self) -> &'static str {
+        self.as_str()
     }
 }
 

@@ -373,6 +373,31 @@ typedef uint32_t mailauth_dns_status;
 #endif // __cplusplus
 
 /**
+ * The DMARC specification a check follows.
+ */
+enum mailauth_dmarc_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * RFC 9989 (the default): the DNS Tree Walk, `np`, `psd`, `t`.
+   */
+  MAILAUTH_DMARC_MODE_RFC9989 = 0,
+  /**
+   * RFC 7489: the Public Suffix List, `pct` sampling.
+   */
+  MAILAUTH_DMARC_MODE_RFC7489 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_dmarc_mode mailauth_dmarc_mode;
+#else
+typedef uint32_t mailauth_dmarc_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A DNS answer built by the caller: records of one type, or a status
  * (NXDOMAIN, no data, failure).
  *

@@ -488,9 +488,10 @@ pub extern "C" fn mailauth_inbound_outcome_forged_field(
     data: *mut *const u8,
     len: *mut usize,
 ) -> mailauth_status {
-    read!(field = forged(outcome, index), data => {
+    guard(|| {
+        let data = tri!(Out::new(data));
         let len = tri!(Out::new(len));
-        let raw = field.field.raw();
+        let raw = tri!(forged(outcome, index)).field.raw();
         len.write(raw.len());
         data.write(raw.as_ptr())
     })

@@ -359,6 +359,11 @@ static void inbound_misuse(void) {
   EXPECT(mailauth_inbound_add_internal_network(inbound, "198.51.100.0/24"), MAILAUTH_OK);
   EXPECT(mailauth_inbound_add_trusted_authserv_id(inbound, "relay.example.net"), MAILAUTH_OK);
   EXPECT(mailauth_inbound_set_check_helo(inbound, false), MAILAUTH_OK);
+  EXPECT(mailauth_inbound_set_dmarc(inbound, 7, 0), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_inbound_set_dmarc(inbound, MAILAUTH_DMARC_MODE_RFC7489, 100),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_inbound_set_dmarc(NULL, MAILAUTH_DMARC_MODE_RFC7489, 0), MAILAUTH_NULL_PARAMETER);
+  EXPECT(mailauth_inbound_set_dmarc(inbound, MAILAUTH_DMARC_MODE_RFC7489, 99), MAILAUTH_OK);
   EXPECT(mailauth_inbound_set_authenticated(NULL, true), MAILAUTH_NULL_PARAMETER);
   EXPECT(mailauth_inbound_feed(inbound, NULL, 1), MAILAUTH_NULL_PARAMETER);
   EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)MESSAGE, strlen(MESSAGE)), MAILAUTH_OK);
@@ -366,6 +371,7 @@ static void inbound_misuse(void) {
   EXPECT(mailauth_inbound_add_internal_network(inbound, "192.0.2.0/24"), MAILAUTH_TOO_LATE);
   EXPECT(mailauth_inbound_finish(inbound, &check), MAILAUTH_OK);
   EXPECT(mailauth_inbound_set_check_helo(inbound, true), MAILAUTH_TOO_LATE);
+  EXPECT(mailauth_inbound_set_dmarc(inbound, MAILAUTH_DMARC_MODE_RFC9989, 0), MAILAUTH_TOO_LATE);
   EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)"x", 1), MAILAUTH_ALREADY_FINISHED);
   EXPECT(mailauth_inbound_finish(inbound, &again), MAILAUTH_ALREADY_FINISHED);
   TRUE_THAT(again == SENTINEL);
@@ -394,6 +400,21 @@ static void inbound_misuse(void) {
   EXPECT(mailauth_inbound_outcome_forged_count(verdict, &count), MAILAUTH_OK);
   TRUE_THAT(count == 0);
   EXPECT(mailauth_inbound_outcome_forged_occurrence(verdict, 0, &count), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_inbound_outcome_forged_position(verdict, 0, &count), MAILAUTH_INVALID_ARGUMENT);
+  const uint8_t *raw = SENTINEL;
+  EXPECT(mailauth_inbound_outcome_forged_field(verdict, 0, &raw, &count), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_inbound_outcome_forged_field(verdict, 0, &raw, NULL), MAILAUTH_NULL_PARAMETER);
+  TRUE_THAT(raw == SENTINEL);
+  EXPECT(mailauth_inbound_outcome_trusted_count(verdict, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 0);
+  EXPECT(mailauth_inbound_outcome_trusted_result(verdict, 0, &domain), MAILAUTH_INVALID_ARGUMENT);
+  TRUE_THAT(domain == SENTINEL);
+  EXPECT(mailauth_inbound_outcome_skipped(verdict, &domain), MAILAUTH_ABSENT);
+  EXPECT(mailauth_inbound_outcome_header_error(verdict, &domain), MAILAUTH_ABSENT);
+  TRUE_THAT(domain == SENTINEL);
+  mailauth_spf_outcome *helo = SENTINEL;
+  EXPECT(mailauth_inbound_outcome_spf_helo(verdict, &helo), MAILAUTH_ABSENT); /* check_helo off */
+  TRUE_THAT(helo == SENTINEL);
   mailauth_inbound_outcome_free(verdict);
   mailauth_inbound_outcome_free(NULL);
   mailauth_check_free(check);
@@ -442,6 +463,14 @@ static void dmarc_check(void) {
 
   EXPECT(mailauth_dmarc_check_new(NULL, NULL, NULL, &dmarc), MAILAUTH_NULL_PARAMETER);
   EXPECT(mailauth_dmarc_check_new("bad..domain", NULL, NULL, &dmarc), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_dmarc_check_new_with("example.org", NULL, NULL, 2, 0, &dmarc),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_dmarc_check_new_with("example.org", NULL, NULL, MAILAUTH_DMARC_MODE_RFC7489, 100,
+                                       &dmarc),
+         MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_dmarc_check_new_with("example.org", NULL, NULL, MAILAUTH_DMARC_MODE_RFC7489, 0,
+                                       NULL),
+         MAILAUTH_NULL_PARAMETER);
   TRUE_THAT(dmarc == SENTINEL);
   EXPECT(mailauth_resolver_new_zone((const uint8_t *)DMARC_ZONE, strlen(DMARC_ZONE), &zone),
          MAILAUTH_OK);
@@ -487,6 +516,20 @@ static void dmarc_check(void) {
   TRUE_THAT(result == MAILAUTH_DMARC_PASS);
   EXPECT(mailauth_dmarc_outcome_result_name(outcome, &text), MAILAUTH_OK);
   TRUE_THAT(text != NULL && strcmp(text, "pass") == 0);
+  mailauth_string_free(text);
+  size_t aligned_count = 9;
+  char *method = SENTINEL, *aligned = SENTINEL;
+  EXPECT(mailauth_dmarc_outcome_aligned_count(outcome, &aligned_count), MAILAUTH_OK);
+  TRUE_THAT(aligned_count == 1);
+  EXPECT(mailauth_dmarc_outcome_aligned(outcome, 1, &method, &aligned), MAILAUTH_INVALID_ARGUMENT);
+  EXPECT(mailauth_dmarc_outcome_aligned(outcome, 0, NULL, &aligned), MAILAUTH_NULL_PARAMETER);
+  TRUE_THAT(method == SENTINEL && aligned == SENTINEL);
+  EXPECT(mailauth_dmarc_outcome_aligned(outcome, 0, &method, &aligned), MAILAUTH_OK);
+  TRUE_THAT(strcmp(method, "spf") == 0 && strcmp(aligned, "example.org") == 0);
+  mailauth_string_free(method);
+  mailauth_string_free(aligned);
+  EXPECT(mailauth_dmarc_outcome_policy_source(outcome, &text), MAILAUTH_OK);
+  TRUE_THAT(text != NULL && strcmp(text, "p") == 0);
   mailauth_string_free(text);
   mailauth_dmarc_outcome_free(outcome);
   mailauth_check_free(dmarc);

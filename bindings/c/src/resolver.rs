@@ -391,8 +391,7 @@ pub extern "C" fn mailauth_resolver_new_stub(
     timeout_ms: u32,
     out: *mut *mut mailauth_resolver,
 ) -> mailauth_status {
-    use mailauth::dns::{StubConfig, StubResolver};
-    use std::net::{IpAddr, SocketAddr};
+    use mailauth::dns::{NameServer, StubConfig, StubResolver};
     use std::time::Duration;
     guard(|| {
         let out = tri!(Out::new(out));
@@ -409,14 +408,8 @@ pub extern "C" fn mailauth_resolver_new_stub(
         for &pointer in pointers {
             // SAFETY: each pointer is NULL or NUL-terminated (contract).
             let server = tri!(unsafe { text(pointer) });
-            let address = match server.parse::<SocketAddr>() {
-                Ok(address) => address,
-                Err(_) => match server.parse::<IpAddr>() {
-                    Ok(ip) => SocketAddr::new(ip, 53),
-                    Err(_) => return MAILAUTH_INVALID_ARGUMENT,
-                },
-            };
-            nameservers.push(address);
+            let server: NameServer = tri!(server.parse().map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+            nameservers.push(server.into());
         }
         let mut config = StubConfig {
             nameservers,

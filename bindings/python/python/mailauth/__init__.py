@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from mailauth import authres, dkim, dmarc, dns, spf
 from mailauth._driver import resolve, resolve_async
-from mailauth._inbound import authenticate, authenticate_async, start_authenticate
+from mailauth._inbound import AuthenticateOptions, authenticate, authenticate_async, start_authenticate
 from mailauth._native import (
     CRYPTO_BACKEND,
     AuthResult,
@@ -36,6 +36,7 @@ from mailauth._native import (
 __all__ = [
     "CRYPTO_BACKEND",
     "AuthResult",
+    "AuthenticateOptions",
     "Check",
     "ConfigError",
     "InvalidKeyError",

@@ -1,18 +1,46 @@
-"""Drivers over the poll/supply seam of a :class:`mailauth.Check`."""
+"""Drivers over the poll/supply seam of a :class:`mailauth.Check`, and what
+the checks share: times, resolver types and keyword options."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import inspect
+import sys
 import time
-from typing import Any, Union
+from typing import Any, Mapping, Protocol, Union
 
 from mailauth._native import Check, ConfigError, DnsError, StubResolver, TempFail
 from mailauth.dns import AsyncResolver, Resolver, system_resolver
 
+if sys.version_info >= (3, 11):
+    from typing import Unpack as Unpack
+else:
+    from typing_extensions import Unpack as Unpack
+
 AnyResolver = Union[Resolver, AsyncResolver]
 Timestamp = Union[int, float, datetime.datetime, None]
+
+
+class OptionsType(Protocol):
+    """A ``TypedDict`` class: the keys it requires and the keys it allows."""
+
+    __required_keys__: frozenset[str]
+    __optional_keys__: frozenset[str]
+
+
+def validate_options(options: Mapping[str, object], known: OptionsType) -> None:
+    """Raises :class:`TypeError`, as a call with a wrong keyword argument
+    does, when ``options`` (the ``**options`` of a call) holds a key that
+    ``known`` does not list or lacks one that it requires."""
+    for name in options:
+        if name not in known.__required_keys__ and name not in known.__optional_keys__:
+            raise TypeError(f"unexpected keyword argument {name!r}")
+    missing = known.__required_keys__ - options.keys()
+    if missing:
+        names = ", ".join(repr(name) for name in sorted(missing))
+        plural = "s" if len(missing) > 1 else ""
+        raise TypeError(f"missing required keyword argument{plural}: {names}")
 
 
 def unix_time(now: Timestamp) -> int:

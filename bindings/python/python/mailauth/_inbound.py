@@ -2,135 +2,106 @@
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Iterable, Literal, Union
+from typing import Iterable, Literal, TypedDict
 
-from mailauth._driver import AnyResolver, Timestamp, resolve, resolve_async, unix_time
+from mailauth._driver import AnyResolver, Timestamp, Unpack, resolve, resolve_async, unix_time, validate_options
 from mailauth._native import AuthResult, Check, authenticate_start
 from mailauth.dkim import Message
 from mailauth.dmarc import draw_sample
 from mailauth.dns import Resolver
+from mailauth.spf import IpAddress
 
-IpAddress = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
+
+class _SmtpFacts(TypedDict):
+    ip: IpAddress
+    helo: str
+    mail_from: str
+    authserv_id: str
 
 
-def start_authenticate(
-    message: Message,
-    *,
-    ip: IpAddress,
-    helo: str,
-    mail_from: str,
-    authserv_id: str,
-    now: Timestamp = None,
-    authenticated: bool = False,
-    internal: bool = False,
-    check_helo: bool = True,
-    internal_networks: Iterable[str] = (),
-    trusted_authserv_ids: Iterable[str] = (),
-    dmarc_mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    dmarc_sample: int | None = None,
-) -> Check:
-    """Reads the message and returns the pipeline as a :class:`mailauth.Check`."""
+class AuthenticateOptions(_SmtpFacts, total=False):
+    """The keyword arguments of :func:`start_authenticate`,
+    :func:`authenticate` and :func:`authenticate_async` (besides
+    ``resolver``), with their defaults.
+
+    ``ip``, ``helo``, ``mail_from`` (required)
+        The SMTP facts: the client's address, the HELO/EHLO name it gave and
+        the MAIL FROM address (``""`` for a bounce).
+    ``authserv_id`` (required)
+        This host's name in the Authentication-Results field; fields that
+        already claim it are forgeries (listed in ``remove``).
+    ``now = None``
+        The time of the check (DKIM ``t=`` and ``x=``, SPF ``%{t}``):
+        seconds since the epoch or an aware :class:`datetime.datetime`; None
+        is the current time.
+    ``authenticated = False``, ``internal = False``
+        The client authenticated (SMTP AUTH) or is known as internal: its
+        mail is not checked.
+    ``check_helo = True``
+        Check SPF for the HELO identity too.
+    ``internal_networks = ()``
+        Networks (CIDR strings) whose clients are not checked.
+    ``trusted_authserv_ids = ()``
+        Authentication-Results fields from these authserv-ids are read and
+        returned in ``trusted_results``, and their ``spf=pass`` and
+        ``dkim=pass`` count for DMARC alignment.
+    ``dmarc_mode = "rfc9989"``
+        ``"rfc9989"`` or ``"rfc7489"``, as ``mode`` of
+        :func:`mailauth.dmarc.check`.
+    ``dmarc_sample = None``
+        The draw (0..99) for ``pct`` in RFC 7489 mode; None draws at random.
+    """
+
+    now: Timestamp
+    authenticated: bool
+    internal: bool
+    check_helo: bool
+    internal_networks: Iterable[str]
+    trusted_authserv_ids: Iterable[str]
+    dmarc_mode: Literal["rfc9989", "rfc7489"]
+    dmarc_sample: int | None
+
+
+def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions]) -> Check:
+    """Reads the message and returns the pipeline as a :class:`mailauth.Check`.
+    The options are those of :class:`AuthenticateOptions`."""
+    validate_options(options, AuthenticateOptions)
+    dmarc_sample = options.get("dmarc_sample")
     return authenticate_start(
         message,
-        ip=ip,
-        helo=helo,
-        mail_from=mail_from,
-        authserv_id=authserv_id,
-        now=unix_time(now),
-        authenticated=authenticated,
-        internal=internal,
-        check_helo=check_helo,
-        internal_networks=list(internal_networks),
-        trusted_authserv_ids=list(trusted_authserv_ids),
-        dmarc_mode=dmarc_mode,
+        ip=options["ip"],
+        helo=options["helo"],
+        mail_from=options["mail_from"],
+        authserv_id=options["authserv_id"],
+        now=unix_time(options.get("now")),
+        authenticated=options.get("authenticated", False),
+        internal=options.get("internal", False),
+        check_helo=options.get("check_helo", True),
+        internal_networks=list(options.get("internal_networks", ())),
+        trusted_authserv_ids=list(options.get("trusted_authserv_ids", ())),
+        dmarc_mode=options.get("dmarc_mode", "rfc9989"),
         dmarc_sample=draw_sample() if dmarc_sample is None else dmarc_sample,
     )
 
 
 def authenticate(
-    message: Message,
-    *,
-    ip: IpAddress,
-    helo: str,
-    mail_from: str,
-    authserv_id: str,
-    resolver: Resolver | None = None,
-    now: Timestamp = None,
-    authenticated: bool = False,
-    internal: bool = False,
-    check_helo: bool = True,
-    internal_networks: Iterable[str] = (),
-    trusted_authserv_ids: Iterable[str] = (),
-    dmarc_mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    dmarc_sample: int | None = None,
+    message: Message, *, resolver: Resolver | None = None, **options: Unpack[AuthenticateOptions]
 ) -> AuthResult:
-    """Runs SPF (MAIL FROM and HELO), DKIM and DMARC on a received message.
-
-    ``ip``, ``helo`` and ``mail_from`` are the SMTP facts (``mail_from`` is
-    ``""`` for a bounce); ``authserv_id`` names this host in the
-    Authentication-Results field. Mail from ``authenticated`` or
-    ``internal`` clients, or from ``internal_networks`` (CIDR strings), is
-    not checked. Every lookup of a round is asked before any answer is
-    awaited, so a resolver that answers in parallel waits one round trip.
+    """Runs SPF (MAIL FROM and HELO), DKIM and DMARC on a received message,
+    asking ``resolver`` (the system's by default). The options are those of
+    :class:`AuthenticateOptions`. Every lookup of a round is asked before
+    any answer is awaited, so a resolver that answers in parallel waits one
+    round trip.
     """
-    result: AuthResult = resolve(
-        start_authenticate(
-            message,
-            ip=ip,
-            helo=helo,
-            mail_from=mail_from,
-            authserv_id=authserv_id,
-            now=now,
-            authenticated=authenticated,
-            internal=internal,
-            check_helo=check_helo,
-            internal_networks=internal_networks,
-            trusted_authserv_ids=trusted_authserv_ids,
-            dmarc_mode=dmarc_mode,
-            dmarc_sample=dmarc_sample,
-        ),
-        resolver,
-    )
+    result: AuthResult = resolve(start_authenticate(message, **options), resolver)
     return result
 
 
 async def authenticate_async(
-    message: Message,
-    *,
-    ip: IpAddress,
-    helo: str,
-    mail_from: str,
-    authserv_id: str,
-    resolver: AnyResolver | None = None,
-    now: Timestamp = None,
-    authenticated: bool = False,
-    internal: bool = False,
-    check_helo: bool = True,
-    internal_networks: Iterable[str] = (),
-    trusted_authserv_ids: Iterable[str] = (),
-    dmarc_mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    dmarc_sample: int | None = None,
+    message: Message, *, resolver: AnyResolver | None = None, **options: Unpack[AuthenticateOptions]
 ) -> AuthResult:
     """:func:`authenticate` for asyncio (aiosmtpd handlers): the lookups of
     each round run concurrently, and ``resolver.lookup`` may be a coroutine
     function."""
-    result: AuthResult = await resolve_async(
-        start_authenticate(
-            message,
-            ip=ip,
-            helo=helo,
-            mail_from=mail_from,
-            authserv_id=authserv_id,
-            now=now,
-            authenticated=authenticated,
-            internal=internal,
-            check_helo=check_helo,
-            internal_networks=internal_networks,
-            trusted_authserv_ids=trusted_authserv_ids,
-            dmarc_mode=dmarc_mode,
-            dmarc_sample=dmarc_sample,
-        ),
-        resolver,
-    )
+    result: AuthResult = await resolve_async(start_authenticate(message, **options), resolver)
     return result

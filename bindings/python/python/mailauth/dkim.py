@@ -7,9 +7,9 @@ signing and verifying run without the GIL.
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterable, Sequence, Union
+from typing import BinaryIO, Iterable, Sequence, TypedDict, Union
 
-from mailauth._driver import AnyResolver, Timestamp, resolve, resolve_async, unix_time
+from mailauth._driver import AnyResolver, Timestamp, Unpack, resolve, resolve_async, unix_time, validate_options
 from mailauth._native import (
     DEFAULT_HEADERS,
     Check,
@@ -24,71 +24,55 @@ from mailauth.dns import Resolver
 
 Message = Union[bytes, bytearray, memoryview, BinaryIO, Iterable[bytes]]
 
-def start_verify(
-    message: Message,
-    *,
-    now: Timestamp = None,
-    allow_sha1: bool = False,
-    min_rsa_bits: int = 1024,
-    max_signatures: int = 5,
-) -> Check:
-    """Reads the message and returns the key lookups as a :class:`mailauth.Check`."""
+
+class VerifyOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`start_verify`, :func:`verify` and
+    :func:`verify_async` (besides ``resolver``), with their defaults.
+
+    ``now = None``
+        The time that decides ``x=`` expiry: seconds since the epoch or an
+        aware :class:`datetime.datetime`; None is the current time.
+    ``allow_sha1 = False``
+        Accept rsa-sha1 signatures, which RFC 8301 refuses.
+    ``min_rsa_bits = 1024``
+        The smallest RSA key accepted, in bits (RFC 8301).
+    ``max_signatures = 5``
+        The most signatures checked, from the top; the others are reported
+        as not checked.
+    """
+
+    now: Timestamp
+    allow_sha1: bool
+    min_rsa_bits: int
+    max_signatures: int
+
+
+def start_verify(message: Message, **options: Unpack[VerifyOptions]) -> Check:
+    """Reads the message and returns the key lookups as a
+    :class:`mailauth.Check`. The options are those of :class:`VerifyOptions`."""
+    validate_options(options, VerifyOptions)
     return dkim_verify(
         message,
-        now=unix_time(now),
-        allow_sha1=allow_sha1,
-        min_rsa_bits=min_rsa_bits,
-        max_signatures=max_signatures,
+        now=unix_time(options.get("now")),
+        allow_sha1=options.get("allow_sha1", False),
+        min_rsa_bits=options.get("min_rsa_bits", 1024),
+        max_signatures=options.get("max_signatures", 5),
     )
 
 
-def verify(
-    message: Message,
-    *,
-    resolver: Resolver | None = None,
-    now: Timestamp = None,
-    allow_sha1: bool = False,
-    min_rsa_bits: int = 1024,
-    max_signatures: int = 5,
-) -> DkimResult:
-    """Verifies every DKIM-Signature of ``message`` (up to ``max_signatures``).
-
-    ``now`` (default: the current time) decides ``x=`` expiry. rsa-sha1 and
-    RSA keys under ``min_rsa_bits`` are refused, as RFC 8301 asks.
-    """
-    result: DkimResult = resolve(
-        start_verify(
-            message,
-            now=now,
-            allow_sha1=allow_sha1,
-            min_rsa_bits=min_rsa_bits,
-            max_signatures=max_signatures,
-        ),
-        resolver,
-    )
+def verify(message: Message, *, resolver: Resolver | None = None, **options: Unpack[VerifyOptions]) -> DkimResult:
+    """Verifies every DKIM-Signature of ``message``, asking ``resolver`` (the
+    system's by default) for the keys. The options are those of
+    :class:`VerifyOptions`."""
+    result: DkimResult = resolve(start_verify(message, **options), resolver)
     return result
 
 
 async def verify_async(
-    message: Message,
-    *,
-    resolver: AnyResolver | None = None,
-    now: Timestamp = None,
-    allow_sha1: bool = False,
-    min_rsa_bits: int = 1024,
-    max_signatures: int = 5,
+    message: Message, *, resolver: AnyResolver | None = None, **options: Unpack[VerifyOptions]
 ) -> DkimResult:
     """:func:`verify` for asyncio: ``resolver.lookup`` may be a coroutine function."""
-    result: DkimResult = await resolve_async(
-        start_verify(
-            message,
-            now=now,
-            allow_sha1=allow_sha1,
-            min_rsa_bits=min_rsa_bits,
-            max_signatures=max_signatures,
-        ),
-        resolver,
-    )
+    result: DkimResult = await resolve_async(start_verify(message, **options), resolver)
     return result
 
 
@@ -142,6 +126,7 @@ __all__ = [
     "Message",
     "PrivateKey",
     "SignatureResult",
+    "VerifyOptions",
     "generate_key",
     "sign",
     "start_verify",

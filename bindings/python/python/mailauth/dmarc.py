@@ -9,13 +9,12 @@ three in one pipeline and is what a receiving MTA usually wants.
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Literal, TypedDict
 
-from mailauth._driver import AnyResolver, resolve, resolve_async
+from mailauth._driver import AnyResolver, Unpack, resolve, resolve_async, validate_options
 from mailauth._native import Check, DkimResult, DmarcResult, SpfResult, dmarc_check
 from mailauth.dkim import Message
 from mailauth.dns import Resolver
-
 
 
 def draw_sample() -> int:
@@ -23,67 +22,63 @@ def draw_sample() -> int:
     return random.randrange(100)
 
 
-def start(
-    message: Message | None = None,
-    *,
-    author_domain: str | None = None,
-    spf: SpfResult | None = None,
-    dkim: DkimResult | None = None,
-    mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    sample: int | None = None,
-) -> Check:
-    """The check as a :class:`mailauth.Check`, for callers that drive it themselves."""
+class DmarcOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`start`, :func:`check` and
+    :func:`check_async` (besides ``message`` and ``resolver``), with their
+    defaults.
+
+    ``author_domain = None``
+        The From domain, for a check without ``message``; give one of the two.
+    ``spf = None``
+        The :class:`mailauth.spf.SpfResult` of the MAIL FROM identity, if checked.
+    ``dkim = None``
+        The :class:`mailauth.dkim.DkimResult` of the message, if verified.
+    ``mode = "rfc9989"``
+        ``"rfc9989"`` (DNS tree walk) or ``"rfc7489"`` (public suffix list,
+        ``pct``).
+    ``sample = None``
+        The draw (0..99) for ``pct`` in RFC 7489 mode; None draws at random.
+    """
+
+    author_domain: str | None
+    spf: SpfResult | None
+    dkim: DkimResult | None
+    mode: Literal["rfc9989", "rfc7489"]
+    sample: int | None
+
+
+def start(message: Message | None = None, **options: Unpack[DmarcOptions]) -> Check:
+    """The check as a :class:`mailauth.Check`, for callers that drive it
+    themselves. The options are those of :class:`DmarcOptions`."""
+    validate_options(options, DmarcOptions)
+    sample = options.get("sample")
     return dmarc_check(
         message,
-        author_domain=author_domain,
-        spf=spf,
-        dkim=dkim,
-        mode=mode,
+        author_domain=options.get("author_domain"),
+        spf=options.get("spf"),
+        dkim=options.get("dkim"),
+        mode=options.get("mode", "rfc9989"),
         sample=draw_sample() if sample is None else sample,
     )
 
 
 def check(
-    message: Message | None = None,
-    *,
-    author_domain: str | None = None,
-    spf: SpfResult | None = None,
-    dkim: DkimResult | None = None,
-    resolver: Resolver | None = None,
-    mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    sample: int | None = None,
+    message: Message | None = None, *, resolver: Resolver | None = None, **options: Unpack[DmarcOptions]
 ) -> DmarcResult:
     """Checks DMARC for the From domain of ``message`` (only its header is
-    used) or for ``author_domain``, with the ``spf`` result of the MAIL FROM
-    identity and the ``dkim`` result of the message.
-
-    ``mode`` picks RFC 9989 (DNS tree walk) or RFC 7489 (public suffix
-    list, ``pct``); ``sample`` (0..99, random by default) is the draw for
-    ``pct`` in RFC 7489 mode.
-    """
-    result: DmarcResult = resolve(
-        start(message, author_domain=author_domain, spf=spf, dkim=dkim, mode=mode, sample=sample),
-        resolver,
-    )
+    used) or for ``author_domain``, weighing the ``spf`` and ``dkim``
+    results, and asking ``resolver`` (the system's by default) for the
+    policy. The options are those of :class:`DmarcOptions`."""
+    result: DmarcResult = resolve(start(message, **options), resolver)
     return result
 
 
 async def check_async(
-    message: Message | None = None,
-    *,
-    author_domain: str | None = None,
-    spf: SpfResult | None = None,
-    dkim: DkimResult | None = None,
-    resolver: AnyResolver | None = None,
-    mode: Literal["rfc9989", "rfc7489"] = "rfc9989",
-    sample: int | None = None,
+    message: Message | None = None, *, resolver: AnyResolver | None = None, **options: Unpack[DmarcOptions]
 ) -> DmarcResult:
     """:func:`check` for asyncio: ``resolver.lookup`` may be a coroutine function."""
-    result: DmarcResult = await resolve_async(
-        start(message, author_domain=author_domain, spf=spf, dkim=dkim, mode=mode, sample=sample),
-        resolver,
-    )
+    result: DmarcResult = await resolve_async(start(message, **options), resolver)
     return result
 
 
-__all__ = ["DmarcResult", "check", "check_async", "draw_sample", "start"]
+__all__ = ["DmarcOptions", "DmarcResult", "check", "check_async", "draw_sample", "start"]

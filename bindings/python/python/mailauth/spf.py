@@ -9,100 +9,82 @@ SpfResult(result='fail', identity='mailfrom', domain='example.org', reason='mech
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal, Union
+from typing import Literal, TypedDict, Union
 
-from mailauth._driver import AnyResolver, Timestamp, resolve, resolve_async, unix_time
+from mailauth._driver import AnyResolver, Timestamp, Unpack, resolve, resolve_async, unix_time, validate_options
 from mailauth._native import Check, SpfResult, spf_check
 from mailauth.dns import Resolver
 
 IpAddress = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 
-def start(
-    ip: IpAddress,
-    *,
-    helo: str,
-    mail_from: str = "",
-    identity: Literal["mailfrom", "helo"] = "mailfrom",
-    now: Timestamp = None,
-    receiver: str = "unknown",
-    max_void_lookups: int = 2,
-    max_dns_mechanisms: int = 10,
-) -> Check:
-    """The check as a :class:`mailauth.Check`, for callers that drive it themselves."""
+class _SpfRequired(TypedDict):
+    helo: str
+
+
+class SpfOptions(_SpfRequired, total=False):
+    """The keyword arguments of :func:`start`, :func:`check` and
+    :func:`check_async` (besides ``resolver``), with their defaults.
+
+    ``helo`` (required)
+        The HELO/EHLO name the client gave.
+    ``mail_from = ""``
+        The MAIL FROM address; the null sender ``""`` (a bounce) checks
+        ``postmaster@helo``.
+    ``identity = "mailfrom"``
+        The identity checked: ``"mailfrom"`` (``mail_from``) or ``"helo"``
+        (the HELO name).
+    ``now = None``
+        The time of the ``%{t}`` macro: seconds since the epoch or an aware
+        :class:`datetime.datetime`; None is the current time.
+    ``receiver = "unknown"``
+        The ``%{r}`` macro: this host's name.
+    ``max_void_lookups = 2``
+        Lookups answering NXDOMAIN or no data allowed; one more is a
+        ``permerror`` (RFC 7208 section 4.6.4).
+    ``max_dns_mechanisms = 10``
+        Terms that query DNS allowed in one evaluation, includes and
+        redirects counted; one more is a ``permerror`` (section 4.6.4).
+    """
+
+    mail_from: str
+    identity: Literal["mailfrom", "helo"]
+    now: Timestamp
+    receiver: str
+    max_void_lookups: int
+    max_dns_mechanisms: int
+
+
+def start(ip: IpAddress, **options: Unpack[SpfOptions]) -> Check:
+    """The check as a :class:`mailauth.Check`, for callers that drive it
+    themselves. The options are those of :class:`SpfOptions`."""
+    validate_options(options, SpfOptions)
     return spf_check(
         ip,
-        helo=helo,
-        mail_from=mail_from,
-        identity=identity,
-        now=unix_time(now),
-        receiver=receiver,
-        max_void_lookups=max_void_lookups,
-        max_dns_mechanisms=max_dns_mechanisms,
+        helo=options["helo"],
+        mail_from=options.get("mail_from", ""),
+        identity=options.get("identity", "mailfrom"),
+        now=unix_time(options.get("now")),
+        receiver=options.get("receiver", "unknown"),
+        max_void_lookups=options.get("max_void_lookups", 2),
+        max_dns_mechanisms=options.get("max_dns_mechanisms", 10),
     )
 
 
-def check(
-    ip: IpAddress,
-    *,
-    helo: str,
-    mail_from: str = "",
-    identity: Literal["mailfrom", "helo"] = "mailfrom",
-    resolver: Resolver | None = None,
-    now: Timestamp = None,
-    receiver: str = "unknown",
-    max_void_lookups: int = 2,
-    max_dns_mechanisms: int = 10,
-) -> SpfResult:
-    """Checks the MAIL FROM identity (``mail_from``; the null sender ``""``
-    checks ``postmaster@helo``) or, with ``identity="helo"``, the HELO name.
-
-    ``now`` is the time for the ``%{t}`` macro (default: the current time);
-    ``receiver`` is the ``%{r}`` macro.
-    """
-    result: SpfResult = resolve(
-        start(
-            ip,
-            helo=helo,
-            mail_from=mail_from,
-            identity=identity,
-            now=now,
-            receiver=receiver,
-            max_void_lookups=max_void_lookups,
-            max_dns_mechanisms=max_dns_mechanisms,
-        ),
-        resolver,
-    )
+def check(ip: IpAddress, *, resolver: Resolver | None = None, **options: Unpack[SpfOptions]) -> SpfResult:
+    """Checks whether ``ip`` may send for the MAIL FROM identity or, with
+    ``identity="helo"``, the HELO name, asking ``resolver`` (the system's by
+    default). The options are those of :class:`SpfOptions`."""
+    result: SpfResult = resolve(start(ip, **options), resolver)
     return result
 
 
 async def check_async(
-    ip: IpAddress,
-    *,
-    helo: str,
-    mail_from: str = "",
-    identity: Literal["mailfrom", "helo"] = "mailfrom",
-    resolver: AnyResolver | None = None,
-    now: Timestamp = None,
-    receiver: str = "unknown",
-    max_void_lookups: int = 2,
-    max_dns_mechanisms: int = 10,
+    ip: IpAddress, *, resolver: AnyResolver | None = None, **options: Unpack[SpfOptions]
 ) -> SpfResult:
     """:func:`check` for asyncio: ``resolver.lookup`` may be a coroutine function."""
-    result: SpfResult = await resolve_async(
-        start(
-            ip,
-            helo=helo,
-            mail_from=mail_from,
-            identity=identity,
-            now=now,
-            receiver=receiver,
-            max_void_lookups=max_void_lookups,
-            max_dns_mechanisms=max_dns_mechanisms,
-        ),
-        resolver,
-    )
+    result: SpfResult = await resolve_async(start(ip, **options), resolver)
     return result
 
 
-__all__ = ["IpAddress", "SpfResult", "check", "check_async", "start"]
+__all__ = ["IpAddress", "SpfOptions", "SpfResult", "check", "check_async", "start"]

@@ -1,5 +1,11 @@
 //! Identifier alignment, the DMARC result and the policy that applies.
 //!
+//! [`evaluate()`] is three steps, each a small function with its own
+//! output: alignment (which identifiers aligned, or why one could not be
+//! decided), policy (which tag of the record applies, [`AppliedPolicy`]),
+//! disposition (the policy softened by `t=y` or `pct`). Their outputs make
+//! up the [`Reason`] of the [`Outcome`].
+//!
 //! - Alignment (RFC 9989 "Identifier Alignment Explained"; RFC 7489 §3.1):
 //!   strict means the identifier equals the Author Domain (ignoring case),
 //!   relaxed means both have the same Organizational Domain. Only a DKIM
@@ -21,10 +27,11 @@
 //!   when the record has `t=y` (RFC 9989 `t` tag) or, in the RFC 7489 mode,
 //!   when the message falls outside the `pct` sample (RFC 7489 §6.6.4).
 
-use std::fmt::Write;
+use std::fmt;
 
-use super::discovery::{DnsFailure, PolicyLookup, PolicyStatus};
-use super::record::{AlignmentMode, Policy};
+use super::discovery::{FoundPolicy, PolicyLookup, PolicyStatus};
+use super::reason::{Reason, Softening, UndecidedAlignment};
+use super::record::{AlignmentMode, Policy, Record};
 use super::{Config, FromError, Mode};
 use crate::authres::{MethodResult, Property};
 use crate::dkim::verify::DkimResult;
@@ -158,6 +165,16 @@ pub enum AlignedIdentifier {
     Dkim(Name),
 }
 
+impl fmt::Display for AlignedIdentifier {
+    /// `spf <domain>` or `dkim <domain>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlignedIdentifier::Spf(domain) => write!(f, "spf {domain}"),
+            AlignedIdentifier::Dkim(domain) => write!(f, "dkim {domain}"),
+        }
+    }
+}
+
 /// Why a failing message gets a milder disposition than its policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -192,14 +209,16 @@ pub struct Outcome {
     pub aligned: Vec<AlignedIdentifier>,
     /// Whether the disposition was softened by `t=y` or `pct`.
     pub testing: Testing,
-    /// A short explanation, for logs and Authentication-Results.
-    pub reason: String,
+    /// Why: for logs and Authentication-Results, rendered by its
+    /// `Display`.
+    pub reason: Reason,
 }
 
 impl Outcome {
-    fn bare(result: DmarcResult, author: Option<Name>, reason: String) -> Outcome {
+    /// An outcome without a policy: its result follows from `reason`.
+    fn bare(author: Option<Name>, reason: Reason) -> Outcome {
         Outcome {
-            result,
+            result: reason.result(),
             author_domain: author,
             policy_domain: None,
             organizational_domain: None,
@@ -216,7 +235,7 @@ impl Outcome {
     /// domain: `permerror` (DMARC validation is not possible, RFC 9989
     /// "Extract Author Domain"), the error as reason.
     pub fn from_error(error: &FromError) -> Outcome {
-        Outcome::bare(DmarcResult::PermError, None, error.to_string())
+        Outcome::bare(None, Reason::NoAuthorDomain(error.clone()))
     }
 
     /// The Authentication-Results entry (RFC 8601 §2.7 with the `dmarc`
@@ -233,56 +252,229 @@ impl Outcome {
         MethodResult {
             method: "dmarc".into(),
             result: self.result.as_str().into(),
-            reason: Some(self.reason.clone()),
+            reason: Some(self.reason.to_string()),
             properties,
         }
     }
 }
 
-fn dns_reason(failure: &DnsFailure) -> String {
-    format!("dns {} for {}", failure.failure, failure.name)
+/// The policy that applies to the Author Domain: the output of the policy
+/// step (RFC 9989 "DMARC Policy Discovery" and the `sp`/`np` tags; RFC
+/// 7489 §6.6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedPolicy {
+    /// The policy.
+    pub policy: Policy,
+    /// Which tag gave it.
+    pub source: PolicySource,
+    /// Where the record was found (without `_dmarc`).
+    pub domain: Name,
 }
 
-/// Whether `identifier` aligns with the author domain: `Ok(true/false)`,
-/// or `Err` with why relaxed alignment could not be decided.
-fn aligned(
+impl fmt::Display for AppliedPolicy {
+    /// `policy <policy> (<tag>) from _dmarc.<domain>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.source {
+            PolicySource::Domain => "p",
+            PolicySource::Subdomain => "sp",
+            PolicySource::NonExistentSubdomain => "np",
+            PolicySource::BrokenRecord => "no valid p, rua present: p=none",
+        };
+        write!(
+            f,
+            "policy {} ({tag}) from _dmarc.{}",
+            self.policy.as_str(),
+            self.domain
+        )
+    }
+}
+
+/// How one identifier stands against the Author Domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdentifierAlignment {
+    Aligned,
+    NotAligned,
+    Undecided(UndecidedAlignment),
+}
+
+/// The output of the alignment step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Alignment {
+    /// These identifiers passed and aligned: the first aligned DKIM
+    /// signature, then SPF.
+    Aligned(Vec<AlignedIdentifier>),
+    /// None aligned.
+    NotAligned,
+    /// None aligned, and this is why the first undecided one could not be.
+    Undecided(UndecidedAlignment),
+}
+
+/// Whether `identifier` aligns with the Author Domain (RFC 9989
+/// "Identifier Alignment Explained"; RFC 7489 §3.1): the same name, or in
+/// relaxed mode the same Organizational Domain.
+fn identifier_alignment(
     lookup: &PolicyLookup,
-    author_org: Option<&Result<Name, DnsFailure>>,
+    author_org: Result<&Name, &UndecidedAlignment>,
     identifier: &Name,
     mode: AlignmentMode,
-) -> Result<bool, String> {
+) -> IdentifierAlignment {
     if identifier == &lookup.author_domain {
-        return Ok(true);
+        return IdentifierAlignment::Aligned;
     }
     if mode == AlignmentMode::Strict {
-        return Ok(false);
+        return IdentifierAlignment::NotAligned;
     }
     let author_org = match author_org {
-        Some(Ok(org)) => org,
-        Some(Err(failure)) => return Err(dns_reason(failure)),
-        None => return Err("organizational domain of the author domain not looked up".into()),
+        Ok(org) => org,
+        Err(why) => return IdentifierAlignment::Undecided(why.clone()),
     };
-    match lookup.organizational_domain(identifier) {
-        Some(Ok(org)) => Ok(org == author_org),
-        Some(Err(failure)) => Err(dns_reason(failure)),
-        None => Err(format!(
-            "organizational domain of {identifier} not looked up"
+    match lookup.organizational_domain_for(identifier) {
+        Some(Ok(org)) if *org == *author_org => IdentifierAlignment::Aligned,
+        Some(Ok(_)) => IdentifierAlignment::NotAligned,
+        Some(Err(failure)) => {
+            IdentifierAlignment::Undecided(UndecidedAlignment::DnsFailure(failure.clone()))
+        }
+        None => IdentifierAlignment::Undecided(UndecidedAlignment::IdentifierNotLookedUp(
+            identifier.clone(),
         )),
     }
 }
 
-fn soften(policy: Policy) -> Disposition {
-    match policy {
-        Policy::Reject => Disposition::Quarantine,
-        _ => Disposition::None,
+/// The alignment step: the passing DKIM signatures (up to the first that
+/// aligns) and the SPF result, each under the record's `adkim` / `aspf`.
+fn alignment(
+    lookup: &PolicyLookup,
+    author_org: Result<&Name, &UndecidedAlignment>,
+    record: &Record,
+    spf: Option<&SpfAuth>,
+    dkim: &[DkimAuth],
+) -> Alignment {
+    let mut undecided = None;
+    let mut aligns = |identifier: &Name, mode: AlignmentMode| match identifier_alignment(
+        lookup, author_org, identifier, mode,
+    ) {
+        IdentifierAlignment::Aligned => true,
+        IdentifierAlignment::NotAligned => false,
+        IdentifierAlignment::Undecided(why) => {
+            undecided.get_or_insert(why);
+            false
+        }
+    };
+    let dkim = dkim
+        .iter()
+        .filter(|s| s.result == DkimResult::Pass)
+        .find(|s| aligns(&s.domain, record.dkim_alignment))
+        .map(|s| AlignedIdentifier::Dkim(s.domain.clone()));
+    let spf = spf
+        .filter(|s| s.result == SpfResult::Pass && aligns(&s.domain, record.spf_alignment))
+        .map(|s| AlignedIdentifier::Spf(s.domain.clone()));
+    let aligned: Vec<AlignedIdentifier> = dkim.into_iter().chain(spf).collect();
+    match undecided {
+        _ if !aligned.is_empty() => Alignment::Aligned(aligned),
+        Some(why) => Alignment::Undecided(why),
+        None => Alignment::NotAligned,
     }
 }
 
-fn disposition(policy: Policy) -> Disposition {
-    match policy {
-        Policy::None => Disposition::None,
-        Policy::Quarantine => Disposition::Quarantine,
-        Policy::Reject => Disposition::Reject,
+/// The policy step: the policy and the tag it comes from. `p` for the
+/// Author Domain's own record, and in RFC 9989 mode for an Author Domain
+/// that is its own Organizational Domain under a Public Suffix Domain's
+/// record; `np` for a non-existent Author Domain (RFC 9989 only); else
+/// `sp`, else `p`. A broken record with a valid `rua` acts as `p=none`.
+fn applicable_policy(
+    author: &Name,
+    author_org: Option<&Name>,
+    found: &FoundPolicy,
+    mode: Mode,
+) -> AppliedPolicy {
+    let record = &found.record;
+    let applied = |policy, source| AppliedPolicy {
+        policy,
+        source,
+        domain: found.policy_domain.clone(),
+    };
+    let p = match record.policy {
+        Some(p) if !record.policy_is_broken() => p,
+        _ => return applied(Policy::None, PolicySource::BrokenRecord),
+    };
+    if author == &found.policy_domain {
+        return applied(p, PolicySource::Domain);
+    }
+    if mode == Mode::Rfc9989 && author_org == Some(author) {
+        // A Public Suffix Domain's record for an Organizational Domain.
+        return applied(p, PolicySource::Domain);
+    }
+    if mode == Mode::Rfc9989
+        && found.author_domain_exists == Some(false)
+        && let Some(np) = record.nonexistent_subdomain_policy
+    {
+        return applied(np, PolicySource::NonExistentSubdomain);
+    }
+    applied(
+        record.subdomain_policy.unwrap_or(p),
+        PolicySource::Subdomain,
+    )
+}
+
+/// The output of the disposition step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Decision {
+    disposition: Disposition,
+    softening: Softening,
+}
+
+impl Decision {
+    /// A passing message is delivered as usual.
+    const PASS: Decision = Decision {
+        disposition: Disposition::None,
+        softening: Softening::No,
+    };
+}
+
+/// The disposition step, for a failing message: the policy, one level
+/// milder when the record has `t=y` (RFC 9989 `t` tag) or, in RFC 7489
+/// mode, when `sample` falls outside `pct` (RFC 7489 §6.6.4).
+fn disposition(policy: Policy, record: &Record, mode: Mode, sample: u8) -> Decision {
+    let softening = match mode {
+        _ if policy == Policy::None => Softening::No,
+        Mode::Rfc9989 if record.testing => Softening::TestMode,
+        Mode::Rfc7489 if sample >= record.percent => Softening::NotSampled {
+            percent: record.percent,
+        },
+        _ => Softening::No,
+    };
+    let disposition = match (policy, softening) {
+        (Policy::None, _) => Disposition::None,
+        (Policy::Quarantine, Softening::No) => Disposition::Quarantine,
+        (Policy::Reject, Softening::No) => Disposition::Reject,
+        (Policy::Reject, _) => Disposition::Quarantine,
+        (Policy::Quarantine, _) => Disposition::None,
+    };
+    Decision {
+        disposition,
+        softening,
+    }
+}
+
+/// The policy record that discovery found, or the reason the check ends
+/// without one.
+fn found_policy(status: &PolicyStatus) -> Result<&FoundPolicy, Reason> {
+    match status {
+        PolicyStatus::Found(found) => Ok(found),
+        PolicyStatus::NoPolicy {
+            unusable_record_at: Some(domain),
+        } => Err(Reason::UnusableRecord {
+            domain: domain.clone(),
+        }),
+        PolicyStatus::NoPolicy {
+            unusable_record_at: None,
+        } => Err(Reason::NoRecord),
+        PolicyStatus::DnsError(failure) => Err(Reason::DnsFailure(failure.clone())),
+        PolicyStatus::BadRecord { domain, error } => Err(Reason::BadRecord {
+            domain: domain.clone(),
+            error: *error,
+        }),
     }
 }
 
@@ -293,7 +485,7 @@ fn disposition(policy: Policy) -> Disposition {
 ///
 /// For relaxed alignment the Organizational Domain of each passing
 /// identifier must be in `lookup` ([`Discovery::with_identifiers`]); in the
-/// RFC 7489 mode it is also found from the Public Suffix List.
+/// RFC 7489 mode the lookup finds any other from the Public Suffix List.
 ///
 /// [`Discovery::with_identifiers`]: super::Discovery::with_identifiers
 pub fn evaluate(
@@ -303,141 +495,61 @@ pub fn evaluate(
     config: &Config,
     sample: u8,
 ) -> Outcome {
-    let author = lookup.author_domain.clone();
-    let found = match &lookup.status {
-        PolicyStatus::Found(found) => found,
-        PolicyStatus::NoPolicy { unusable_record_at } => {
-            let reason = match unusable_record_at {
-                Some(domain) => format!(
-                    "record at _dmarc.{domain} has no valid policy and no valid rua; dmarc does not apply"
-                ),
-                None => "no dmarc record".to_owned(),
-            };
-            return Outcome::bare(DmarcResult::None, Some(author), reason);
-        }
-        PolicyStatus::DnsError(failure) => {
-            let result = if failure.temporary {
-                DmarcResult::TempError
-            } else {
-                DmarcResult::PermError
-            };
-            return Outcome::bare(result, Some(author), dns_reason(failure));
-        }
-        PolicyStatus::BadRecord { domain, error } => {
-            return Outcome::bare(
-                DmarcResult::PermError,
-                Some(author),
-                format!("bad record at _dmarc.{domain}: {error}"),
-            );
-        }
+    let author = &lookup.author_domain;
+    let found = match found_policy(&lookup.status) {
+        Ok(found) => found,
+        Err(reason) => return Outcome::bare(Some(author.clone()), reason),
+    };
+    let author_org = match lookup.organizational_domain_for(author) {
+        Some(Ok(org)) => Ok(org),
+        Some(Err(failure)) => Err(UndecidedAlignment::DnsFailure(failure.clone())),
+        None => Err(UndecidedAlignment::AuthorNotLookedUp),
     };
     let record = &found.record;
-    let psl_org;
-    let mut author_org = lookup.organizational_domain(&author);
-    if author_org.is_none() && config.mode == Mode::Rfc7489 {
-        psl_org = Ok(config.public_suffix_list().organizational_domain(&author));
-        author_org = Some(&psl_org);
-    }
-
-    let mut aligned_ids = Vec::new();
-    let mut undecided: Option<String> = None;
-    let mut check = |identifier: &Name, mode: AlignmentMode| -> bool {
-        let with_psl;
-        let mut view = lookup;
-        if config.mode == Mode::Rfc7489 && lookup.organizational_domain(identifier).is_none() {
-            let mut copy = lookup.clone();
-            copy.add_organizational_domain(super::discovery::OrgDomain {
-                domain: identifier.clone(),
-                organizational_domain: Ok(config
-                    .public_suffix_list()
-                    .organizational_domain(identifier)),
-            });
-            with_psl = copy;
-            view = &with_psl;
-        }
-        match aligned(view, author_org, identifier, mode) {
-            Ok(yes) => yes,
-            Err(why) => {
-                undecided.get_or_insert(why);
-                false
-            }
-        }
-    };
-    for signature in dkim.iter().filter(|s| s.result == DkimResult::Pass) {
-        if check(&signature.domain, record.dkim_alignment) {
-            aligned_ids.push(AlignedIdentifier::Dkim(signature.domain.clone()));
-            break;
-        }
-    }
-    if let Some(spf) = spf.filter(|s| s.result == SpfResult::Pass)
-        && check(&spf.domain, record.spf_alignment)
-    {
-        aligned_ids.push(AlignedIdentifier::Spf(spf.domain.clone()));
-    }
-
-    let org = author_org.and_then(|o| o.as_ref().ok()).cloned();
-    let (policy, source) = applicable_policy(lookup, found, org.as_ref(), config.mode);
-    let mut outcome = Outcome {
-        result: DmarcResult::Fail,
-        author_domain: Some(author),
-        policy_domain: Some(found.policy_domain.clone()),
-        organizational_domain: org,
-        policy: Some(policy),
-        policy_source: Some(source),
-        disposition: Disposition::None,
-        aligned: aligned_ids,
-        testing: Testing::No,
-        reason: String::new(),
-    };
-    let tag = match source {
-        PolicySource::Domain => "p",
-        PolicySource::Subdomain => "sp",
-        PolicySource::NonExistentSubdomain => "np",
-        PolicySource::BrokenRecord => "no valid p, rua present: p=none",
-    };
-    if !outcome.aligned.is_empty() {
-        outcome.result = DmarcResult::Pass;
-        let names: Vec<String> = outcome
-            .aligned
-            .iter()
-            .map(|a| match a {
-                AlignedIdentifier::Spf(d) => format!("spf {d}"),
-                AlignedIdentifier::Dkim(d) => format!("dkim {d}"),
-            })
-            .collect();
-        outcome.reason = format!("aligned: {}", names.join(", "));
-    } else if let Some(why) = undecided {
-        outcome.result = DmarcResult::TempError;
-        outcome.reason = format!("alignment undecided: {why}");
-        return outcome;
-    } else {
-        outcome.reason = "no aligned identifier passed".to_owned();
-        outcome.disposition = disposition(policy);
-        if policy != Policy::None {
-            if config.mode == Mode::Rfc9989 && record.testing {
-                outcome.testing = Testing::TestMode;
-                outcome.disposition = soften(policy);
-            } else if config.mode == Mode::Rfc7489 && sample >= record.percent {
-                outcome.testing = Testing::NotSampled;
-                outcome.disposition = soften(policy);
-            }
-        }
-    }
-    let _ = write!(
-        outcome.reason,
-        "; policy {} ({tag}) from _dmarc.{}; disposition {}",
-        policy.as_str(),
-        found.policy_domain,
-        outcome.disposition.as_str()
+    let alignment = alignment(
+        lookup,
+        author_org.as_ref().map(|org| &**org),
+        record,
+        spf,
+        dkim,
     );
-    match outcome.testing {
-        Testing::TestMode => outcome.reason.push_str(" (t=y)"),
-        Testing::NotSampled => {
-            let _ = write!(outcome.reason, " (pct={})", record.percent);
-        }
-        Testing::No => {}
+    let organizational_domain = author_org.ok().map(|org| org.into_owned());
+    let policy = applicable_policy(author, organizational_domain.as_ref(), found, config.mode);
+    let applied = |aligned, decision: Decision| Reason::PolicyApplied {
+        aligned,
+        policy: policy.clone(),
+        disposition: decision.disposition,
+        softening: decision.softening,
+    };
+    let reason = match alignment {
+        Alignment::Aligned(aligned) => applied(aligned, Decision::PASS),
+        Alignment::NotAligned => applied(
+            Vec::new(),
+            disposition(policy.policy, record, config.mode, sample),
+        ),
+        Alignment::Undecided(why) => Reason::AlignmentUndecided(why),
+    };
+    let (aligned, disposition, testing) = match &reason {
+        Reason::PolicyApplied {
+            aligned,
+            disposition,
+            softening,
+            ..
+        } => (aligned.clone(), *disposition, softening.testing()),
+        _ => (Vec::new(), Disposition::None, Testing::No),
+    };
+    Outcome {
+        result: reason.result(),
+        author_domain: Some(author.clone()),
+        policy_domain: Some(policy.domain),
+        organizational_domain,
+        policy: Some(policy.policy),
+        policy_source: Some(policy.source),
+        disposition,
+        aligned,
+        testing,
+        reason,
     }
-    outcome
 }
 
 /// Of the outcomes for several author domains, the one to act on: RFC 9989
@@ -463,38 +575,6 @@ pub fn strictest(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome>
         (result, disposition, o.policy)
     };
     outcomes.into_iter().max_by_key(rank)
-}
-
-/// The policy and the tag it comes from.
-fn applicable_policy(
-    lookup: &PolicyLookup,
-    found: &super::discovery::FoundPolicy,
-    author_org: Option<&Name>,
-    mode: Mode,
-) -> (Policy, PolicySource) {
-    let record = &found.record;
-    let p = match record.policy {
-        Some(p) if !record.policy_is_broken() => p,
-        _ => return (Policy::None, PolicySource::BrokenRecord),
-    };
-    let author = &lookup.author_domain;
-    if author == &found.policy_domain {
-        return (p, PolicySource::Domain);
-    }
-    if mode == Mode::Rfc9989 && author_org == Some(author) {
-        // A Public Suffix Domain's record for an Organizational Domain.
-        return (p, PolicySource::Domain);
-    }
-    if mode == Mode::Rfc9989
-        && found.author_domain_exists == Some(false)
-        && let Some(np) = record.nonexistent_subdomain_policy
-    {
-        return (np, PolicySource::NonExistentSubdomain);
-    }
-    (
-        record.subdomain_policy.unwrap_or(p),
-        PolicySource::Subdomain,
-    )
 }
 
 #[cfg(test)]
@@ -621,7 +701,11 @@ mod tests {
             0,
         );
         assert_eq!(o.result, DmarcResult::TempError);
-        assert!(o.reason.contains("not looked up"), "{}", o.reason);
+        assert!(
+            o.reason.to_string().contains("not looked up"),
+            "{}",
+            o.reason
+        );
         // The RFC 7489 mode knows every Organizational Domain from the list.
         let config = Config::rfc7489();
         let lookup = run(&z, "example.com", &[], &config);
@@ -762,7 +846,7 @@ mod tests {
             0,
         );
         assert_eq!(o.result, DmarcResult::TempError);
-        assert!(o.reason.contains("timeout"), "{}", o.reason);
+        assert!(o.reason.to_string().contains("timeout"), "{}", o.reason);
         let o = evaluate(
             &lookup,
             None,

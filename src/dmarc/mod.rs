@@ -50,14 +50,16 @@ use crate::message::address::{Address, AddressError, parse_address_list};
 pub mod discovery;
 pub mod evaluate;
 pub mod psl;
+pub mod reason;
 pub mod record;
 
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
-    AlignedIdentifier, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource, SpfAuth, Testing,
-    evaluate, strictest,
+    AlignedIdentifier, AppliedPolicy, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource,
+    SpfAuth, Testing, evaluate, strictest,
 };
 pub use psl::PublicSuffixList;
+pub use reason::{Reason, Softening, UndecidedAlignment};
 pub use record::{AlignmentMode, Policy, PublicSuffixFlag, Record, RecordError};
 
 /// Which DMARC specification to follow.

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::psl::PublicSuffixList;
 use super::record::{Record, RecordError};
 use super::{Config, Mode};
-use crate::dns::{Answer, Failure, Name, Query, Records};
+use crate::dns::{Answer, Failure, Name, Query, RecordType, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 
 mod public_suffix;
@@ -452,7 +452,7 @@ impl Discovery {
         if !ask_existence {
             return Stage::Done(Box::new(lookup));
         }
-        let query = Query::new(lookup.author_domain.clone(), crate::dns::RecordType::A);
+        let query = Query::new(lookup.author_domain.clone(), RecordType::A);
         self.answers.insert(query.clone(), None);
         Stage::Existence(Box::new(lookup), query)
     }
@@ -513,6 +513,22 @@ impl Machine for Discovery {
             }),
         }
     }
+}
+
+/// The answers `resolver` gives to `names` as `_dmarc` TXT queries, as
+/// [`Discovery`] collects them (for the strategies' tests).
+#[cfg(test)]
+fn answered<'a>(
+    names: impl Iterator<Item = &'a Name>,
+    resolver: &impl crate::dns::Resolver,
+) -> HashMap<Query, Option<Answer>> {
+    names
+        .map(|name| {
+            let query = Query::txt(name.clone());
+            let answer = resolver.lookup(&query);
+            (query, Some(answer))
+        })
+        .collect()
 }
 
 #[cfg(test)]

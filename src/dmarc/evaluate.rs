@@ -896,4 +896,301 @@ mod tests {
         );
         assert!(m.properties.is_empty());
     }
+
+    fn steps_lookup(config: &Config) -> PolicyLookup {
+        let mut z = zone(&[
+            ("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s"),
+            ("_dmarc.example.org", "v=DMARC1; p=none"),
+        ]);
+        z.set_timeout(&n("_dmarc.slow.example"));
+        run(
+            &z,
+            "news.example.com",
+            &["bounce.example.com", "a.slow.example", "example.org"],
+            config,
+        )
+    }
+
+    fn author_org(lookup: &PolicyLookup) -> Name {
+        lookup
+            .organizational_domain(&lookup.author_domain)
+            .unwrap()
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn step_identifier_alignment() {
+        let lookup = steps_lookup(&Config::default());
+        let org = author_org(&lookup);
+        let align = |id: &str, mode| identifier_alignment(&lookup, Ok(&org), &n(id), mode);
+        use AlignmentMode::{Relaxed, Strict};
+        use IdentifierAlignment::{Aligned, NotAligned, Undecided};
+        assert_eq!(align("NEWS.example.com", Strict), Aligned);
+        assert_eq!(align("bounce.example.com", Strict), NotAligned);
+        assert_eq!(align("bounce.example.com", Relaxed), Aligned);
+        assert_eq!(align("example.org", Relaxed), NotAligned);
+        let Undecided(UndecidedAlignment::DnsFailure(failure)) = align("a.slow.example", Relaxed)
+        else {
+            panic!()
+        };
+        assert_eq!(failure.name.as_str(), "_dmarc.slow.example");
+        assert_eq!(
+            align("other.example.com", Relaxed),
+            Undecided(UndecidedAlignment::IdentifierNotLookedUp(n(
+                "other.example.com"
+            )))
+        );
+        let why = UndecidedAlignment::AuthorNotLookedUp;
+        assert_eq!(
+            identifier_alignment(&lookup, Err(&why), &n("bounce.example.com"), Relaxed),
+            Undecided(why.clone())
+        );
+        // Strict alignment needs no Organizational Domain.
+        assert_eq!(
+            identifier_alignment(&lookup, Err(&why), &n("bounce.example.com"), Strict),
+            NotAligned
+        );
+    }
+
+    #[test]
+    fn step_alignment() {
+        let lookup = steps_lookup(&Config::default());
+        let org = author_org(&lookup);
+        let PolicyStatus::Found(found) = &lookup.status else {
+            panic!()
+        };
+        // adkim=s, aspf=r.
+        let record = &found.record;
+        let pass = |d| spf(d, SpfResult::Pass);
+        let align = |spf: Option<&SpfAuth>, dkim: &[DkimAuth]| {
+            alignment(&lookup, Ok(&org), record, spf, dkim)
+        };
+        assert_eq!(
+            align(
+                Some(&pass("bounce.example.com")),
+                &[
+                    dkim("news.example.com", DkimResult::Fail),
+                    dkim("bounce.example.com", DkimResult::Pass),
+                    dkim("news.example.com", DkimResult::Pass),
+                    dkim("NEWS.example.com", DkimResult::Pass),
+                ]
+            ),
+            Alignment::Aligned(vec![
+                AlignedIdentifier::Dkim(n("news.example.com")),
+                AlignedIdentifier::Spf(n("bounce.example.com")),
+            ])
+        );
+        assert_eq!(
+            align(Some(&spf("news.example.com", SpfResult::Fail)), &[]),
+            Alignment::NotAligned
+        );
+        // An undecided identifier matters only when nothing aligned.
+        let slow = Some(pass("a.slow.example"));
+        assert!(matches!(
+            align(slow.as_ref(), &[]),
+            Alignment::Undecided(UndecidedAlignment::DnsFailure(_))
+        ));
+        assert_eq!(
+            align(slow.as_ref(), &[dkim("news.example.com", DkimResult::Pass)]),
+            Alignment::Aligned(vec![AlignedIdentifier::Dkim(n("news.example.com"))])
+        );
+        assert_eq!(
+            align(None, &[dkim("y.example.com", DkimResult::Pass)]),
+            Alignment::NotAligned,
+            "adkim=s decides without Organizational Domains"
+        );
+        // The first undecided identifier (DKIM before SPF) is the reason.
+        let relaxed_record = Record {
+            dkim_alignment: AlignmentMode::Relaxed,
+            ..record.clone()
+        };
+        assert_eq!(
+            alignment(
+                &lookup,
+                Ok(&org),
+                &relaxed_record,
+                Some(&pass("x.example.com")),
+                &[dkim("y.example.com", DkimResult::Pass)]
+            ),
+            Alignment::Undecided(UndecidedAlignment::IdentifierNotLookedUp(n(
+                "y.example.com"
+            )))
+        );
+    }
+
+    #[test]
+    fn step_policy() {
+        let config = Config::default();
+        let mut z = zone(&[
+            (
+                "_dmarc.example.biz",
+                "v=DMARC1; p=none; sp=quarantine; np=reject",
+            ),
+            ("_dmarc.own.example.biz", "v=DMARC1; p=reject; sp=none"),
+            ("_dmarc.biz", "v=DMARC1; p=quarantine; sp=none; psd=y"),
+            (
+                "_dmarc.broken.example",
+                "v=DMARC1; p=bogus; rua=mailto:r@broken.example",
+            ),
+        ]);
+        z.add_name(&n("exists.example.biz"));
+        z.add_name(&n("exists.other.biz"));
+        let policy = |author: &str, mode_config: &Config| {
+            let lookup = run(&z, author, &[], mode_config);
+            let PolicyStatus::Found(found) = &lookup.status else {
+                panic!("{author}: {:?}", lookup.status)
+            };
+            let org = lookup
+                .organizational_domain(&lookup.author_domain)
+                .and_then(|o| o.as_ref().ok());
+            let applied = applicable_policy(&lookup.author_domain, org, found, mode_config.mode);
+            (applied.policy, applied.source, applied.domain.to_string())
+        };
+        use PolicySource::*;
+        assert_eq!(
+            policy("own.example.biz", &config),
+            (Policy::Reject, Domain, "own.example.biz".into())
+        );
+        assert_eq!(
+            policy("exists.example.biz", &config),
+            (Policy::Quarantine, Subdomain, "example.biz".into())
+        );
+        assert_eq!(
+            policy("ghost.example.biz", &config),
+            (Policy::Reject, NonExistentSubdomain, "example.biz".into())
+        );
+        // A Public Suffix Domain's record: `p` for the Organizational
+        // Domain itself, `sp` below it.
+        assert_eq!(
+            policy("other.biz", &config),
+            (Policy::Quarantine, Domain, "biz".into())
+        );
+        assert_eq!(
+            policy("exists.other.biz", &config),
+            (Policy::None, Subdomain, "biz".into())
+        );
+        assert_eq!(
+            policy("broken.example", &config),
+            (Policy::None, BrokenRecord, "broken.example".into())
+        );
+        // RFC 7489: no np.
+        assert_eq!(
+            policy("ghost.example.biz", &Config::rfc7489()),
+            (Policy::Quarantine, Subdomain, "example.biz".into())
+        );
+    }
+
+    #[test]
+    fn step_disposition() {
+        let record = |text: &str, config: &Config| Record::parse(text.as_bytes(), config).unwrap();
+        let bis = Config::default();
+        let old = Config::rfc7489();
+        let decide = |policy, text: &str, config: &Config, sample| {
+            let d = disposition(policy, &record(text, config), config.mode, sample);
+            (d.disposition, d.softening)
+        };
+        let plain = "v=DMARC1; p=reject";
+        assert_eq!(
+            decide(Policy::Reject, plain, &bis, 99),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, plain, &bis, 99),
+            (Disposition::Quarantine, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::None, plain, &bis, 99),
+            (Disposition::None, Softening::No)
+        );
+        let testing = "v=DMARC1; p=reject; t=y";
+        assert_eq!(
+            decide(Policy::Reject, testing, &bis, 0),
+            (Disposition::Quarantine, Softening::TestMode)
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, testing, &bis, 0),
+            (Disposition::None, Softening::TestMode)
+        );
+        assert_eq!(
+            decide(Policy::None, testing, &bis, 0),
+            (Disposition::None, Softening::No)
+        );
+        // t is not an RFC 7489 tag, pct not an RFC 9989 one.
+        assert_eq!(
+            decide(Policy::Reject, testing, &old, 0),
+            (Disposition::Reject, Softening::No)
+        );
+        let pct = "v=DMARC1; p=reject; pct=30";
+        assert_eq!(
+            decide(Policy::Reject, pct, &bis, 99),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Reject, pct, &old, 29),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Reject, pct, &old, 30),
+            (
+                Disposition::Quarantine,
+                Softening::NotSampled { percent: 30 }
+            )
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, "v=DMARC1; p=quarantine; pct=0", &old, 0),
+            (Disposition::None, Softening::NotSampled { percent: 0 })
+        );
+    }
+
+    #[test]
+    fn step_found_policy() {
+        let none = PolicyStatus::NoPolicy {
+            unusable_record_at: None,
+        };
+        assert_eq!(found_policy(&none), Err(Reason::NoRecord));
+        let unusable = PolicyStatus::NoPolicy {
+            unusable_record_at: Some(n("a.example")),
+        };
+        assert_eq!(
+            found_policy(&unusable).unwrap_err().to_string(),
+            "record at _dmarc.a.example has no valid policy and no valid rua; dmarc does not apply"
+        );
+        let lookup = steps_lookup(&Config::default());
+        assert!(found_policy(&lookup.status).is_ok());
+    }
+
+    #[test]
+    fn outcome_fields_follow_the_reason() {
+        let config = Config::default();
+        let z = zone(&[("_dmarc.example.org", "v=DMARC1; p=reject; t=y")]);
+        let lookup = run(&z, "example.org", &["mail.example.org"], &config);
+        let o = evaluate(
+            &lookup,
+            Some(&spf("mail.example.org", SpfResult::Pass)),
+            &[dkim("example.org", DkimResult::Pass)],
+            &config,
+            0,
+        );
+        assert_eq!(o.result, o.reason.result());
+        assert_eq!(
+            o.reason.to_string(),
+            "aligned: dkim example.org, spf mail.example.org; policy reject (p) from _dmarc.example.org; disposition none"
+        );
+        let o = evaluate(&lookup, None, &[], &config, 0);
+        assert_eq!(
+            (o.result, o.disposition, o.testing),
+            (
+                DmarcResult::Fail,
+                Disposition::Quarantine,
+                Testing::TestMode
+            )
+        );
+        assert_eq!(
+            o.to_method_result().reason.as_deref(),
+            Some(
+                "no aligned identifier passed; policy reject (p) from _dmarc.example.org; disposition quarantine (t=y)"
+            )
+        );
+    }
 }

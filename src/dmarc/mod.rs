@@ -9,8 +9,9 @@
 //!    as the From domain is known, in parallel with SPF and DKIM;
 //! 3. [`evaluate()`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
 //!    and DKIM results into an [`Outcome`]: pass or fail, the policy that
-//!    applies and the disposition, which [`Outcome::to_method_result`]
-//!    turns into an Authentication-Results entry.
+//!    applies, the disposition and the [`Reason`], which
+//!    [`Outcome::to_method_result`] turns into an Authentication-Results
+//!    entry.
 //!
 //! ```
 //! use mailauth::dmarc::{self, Config, DkimAuth, Discovery};

@@ -180,3 +180,182 @@ impl fmt::Display for UndecidedAlignment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dmarc::evaluate::PolicySource;
+    use crate::dmarc::record::{Policy, TagError, TagErrorKind};
+    use crate::dns::Failure;
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn timeout(name: &str, temporary: bool) -> DnsFailure {
+        DnsFailure {
+            name: n(name),
+            failure: Failure::Timeout,
+            temporary,
+        }
+    }
+
+    fn applied(
+        aligned: Vec<AlignedIdentifier>,
+        source: PolicySource,
+        disposition: Disposition,
+        softening: Softening,
+    ) -> Reason {
+        Reason::PolicyApplied {
+            aligned,
+            policy: AppliedPolicy {
+                policy: Policy::Reject,
+                source,
+                domain: n("example.org"),
+            },
+            disposition,
+            softening,
+        }
+    }
+
+    #[test]
+    fn rendering() {
+        let cases = [
+            (
+                Reason::NoAuthorDomain(FromError::NoFrom),
+                "no from field",
+                DmarcResult::PermError,
+            ),
+            (Reason::NoRecord, "no dmarc record", DmarcResult::None),
+            (
+                Reason::UnusableRecord {
+                    domain: n("a.example"),
+                },
+                "record at _dmarc.a.example has no valid policy and no valid rua; dmarc does not apply",
+                DmarcResult::None,
+            ),
+            (
+                Reason::DnsFailure(timeout("_dmarc.a.example", true)),
+                "dns timeout for _dmarc.a.example",
+                DmarcResult::TempError,
+            ),
+            (
+                Reason::DnsFailure(timeout("_dmarc.a.example", false)),
+                "dns timeout for _dmarc.a.example",
+                DmarcResult::PermError,
+            ),
+            (
+                Reason::BadRecord {
+                    domain: n("c.example"),
+                    error: RecordError::Tag(TagError {
+                        tag: "adkim",
+                        kind: TagErrorKind::InvalidValue,
+                    }),
+                },
+                "bad record at _dmarc.c.example: invalid value adkim",
+                DmarcResult::PermError,
+            ),
+            (
+                Reason::AlignmentUndecided(UndecidedAlignment::DnsFailure(timeout(
+                    "_dmarc.example.com",
+                    true,
+                ))),
+                "alignment undecided: dns timeout for _dmarc.example.com",
+                DmarcResult::TempError,
+            ),
+            (
+                Reason::AlignmentUndecided(UndecidedAlignment::AuthorNotLookedUp),
+                "alignment undecided: organizational domain of the author domain not looked up",
+                DmarcResult::TempError,
+            ),
+            (
+                Reason::AlignmentUndecided(UndecidedAlignment::IdentifierNotLookedUp(n(
+                    "mail.example.com",
+                ))),
+                "alignment undecided: organizational domain of mail.example.com not looked up",
+                DmarcResult::TempError,
+            ),
+            (
+                applied(
+                    vec![
+                        AlignedIdentifier::Dkim(n("example.org")),
+                        AlignedIdentifier::Spf(n("example.org")),
+                    ],
+                    PolicySource::Domain,
+                    Disposition::None,
+                    Softening::No,
+                ),
+                "aligned: dkim example.org, spf example.org; policy reject (p) from _dmarc.example.org; disposition none",
+                DmarcResult::Pass,
+            ),
+            (
+                applied(
+                    vec![AlignedIdentifier::Spf(n("mail.example.org"))],
+                    PolicySource::Subdomain,
+                    Disposition::None,
+                    Softening::No,
+                ),
+                "aligned: spf mail.example.org; policy reject (sp) from _dmarc.example.org; disposition none",
+                DmarcResult::Pass,
+            ),
+            (
+                applied(
+                    Vec::new(),
+                    PolicySource::NonExistentSubdomain,
+                    Disposition::Reject,
+                    Softening::No,
+                ),
+                "no aligned identifier passed; policy reject (np) from _dmarc.example.org; disposition reject",
+                DmarcResult::Fail,
+            ),
+            (
+                applied(
+                    Vec::new(),
+                    PolicySource::Domain,
+                    Disposition::Quarantine,
+                    Softening::TestMode,
+                ),
+                "no aligned identifier passed; policy reject (p) from _dmarc.example.org; disposition quarantine (t=y)",
+                DmarcResult::Fail,
+            ),
+            (
+                applied(
+                    Vec::new(),
+                    PolicySource::Domain,
+                    Disposition::Quarantine,
+                    Softening::NotSampled { percent: 30 },
+                ),
+                "no aligned identifier passed; policy reject (p) from _dmarc.example.org; disposition quarantine (pct=30)",
+                DmarcResult::Fail,
+            ),
+        ];
+        for (reason, text, result) in cases {
+            assert_eq!(reason.to_string(), text);
+            assert_eq!(reason.result(), result, "{text}");
+        }
+        let broken = Reason::PolicyApplied {
+            aligned: Vec::new(),
+            policy: AppliedPolicy {
+                policy: Policy::None,
+                source: PolicySource::BrokenRecord,
+                domain: n("a.example"),
+            },
+            disposition: Disposition::None,
+            softening: Softening::No,
+        };
+        assert_eq!(
+            broken.to_string(),
+            "no aligned identifier passed; policy none (no valid p, rua present: p=none) from _dmarc.a.example; disposition none"
+        );
+    }
+
+    #[test]
+    fn softening_stands_for_testing() {
+        assert_eq!(Softening::No.testing(), Testing::No);
+        assert_eq!(Softening::TestMode.testing(), Testing::TestMode);
+        assert_eq!(
+            Softening::NotSampled { percent: 0 }.testing(),
+            Testing::NotSampled
+        );
+    }
+}

@@ -101,3 +101,111 @@ impl SuffixListLookup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::answered;
+    use super::*;
+    use crate::dmarc::discovery::Answers;
+    use crate::dns::ZoneResolver;
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn list() -> Arc<PublicSuffixList> {
+        Arc::new(PublicSuffixList::parse("uk\nco.uk\nexample\n"))
+    }
+
+    fn names(lookup: &SuffixListLookup) -> Vec<&str> {
+        lookup.query_names().map(Name::as_str).collect()
+    }
+
+    fn conclude(lookup: &SuffixListLookup, zone: &ZoneResolver) -> Conclusion {
+        let config = Config::rfc7489();
+        let answers = answered(lookup.query_names(), zone);
+        lookup.conclude(&Answers::new(&answers, &config), &config)
+    }
+
+    #[test]
+    fn author_then_organizational_domain() {
+        let lookup = SuffixListLookup::new(&n("a.b.example.co.uk"), &[], list(), true);
+        assert_eq!(
+            names(&lookup),
+            ["_dmarc.a.b.example.co.uk", "_dmarc.example.co.uk"]
+        );
+        let lookup = SuffixListLookup::new(&n("example.co.uk"), &[], list(), true);
+        assert_eq!(names(&lookup), ["_dmarc.example.co.uk"]);
+        let lookup = SuffixListLookup::new(&n("a.example.co.uk"), &[n("x.example")], list(), false);
+        assert!(names(&lookup).is_empty());
+    }
+
+    #[test]
+    fn record_choice_and_failures() {
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(&n("_dmarc.example.co.uk"), "v=DMARC1; p=reject");
+        zone.add_txt(&n("_dmarc.own.example.co.uk"), "v=DMARC1; p=none");
+        zone.add_txt(&n("_dmarc.own.slow.co.uk"), "v=DMARC1; p=quarantine");
+        zone.set_timeout(&n("_dmarc.slow.co.uk"));
+        let policy_domain = |author: &str| {
+            let lookup = SuffixListLookup::new(&n(author), &[], list(), true);
+            match conclude(&lookup, &zone).lookup.status {
+                PolicyStatus::Found(found) => Ok(found.policy_domain.to_string()),
+                PolicyStatus::DnsError(failure) => Err(failure.name.to_string()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(policy_domain("a.example.co.uk"), Ok("example.co.uk".into()));
+        assert_eq!(
+            policy_domain("own.example.co.uk"),
+            Ok("own.example.co.uk".into())
+        );
+        // A failure at the Organizational Domain matters only without a
+        // record at the Author Domain.
+        assert_eq!(policy_domain("own.slow.co.uk"), Ok("own.slow.co.uk".into()));
+        assert_eq!(
+            policy_domain("a.slow.co.uk"),
+            Err("_dmarc.slow.co.uk".into())
+        );
+        // psd is not an RFC 7489 tag: nothing above the Organizational Domain.
+        zone.add_txt(&n("_dmarc.co.uk"), "v=DMARC1; p=reject; psd=y");
+        let lookup = SuffixListLookup::new(&n("a.none.co.uk"), &[], list(), true);
+        let conclusion = conclude(&lookup, &zone);
+        assert_eq!(conclusion.lookup.status, PolicyStatus::NONE);
+        assert!(!conclusion.ask_existence);
+    }
+
+    #[test]
+    fn organizational_domains_from_the_list() {
+        let lookup = SuffixListLookup::new(
+            &n("a.example.co.uk"),
+            &[n("b.example.co.uk"), n("x.y.example")],
+            list(),
+            false,
+        );
+        let Conclusion { lookup, .. } = conclude(&lookup, &ZoneResolver::new());
+        let orgs: Vec<(&str, &str)> = lookup
+            .organizational_domains
+            .iter()
+            .map(|o| {
+                let org = o.organizational_domain.as_ref().unwrap();
+                (o.domain.as_str(), org.as_str())
+            })
+            .collect();
+        assert_eq!(
+            orgs,
+            [
+                ("a.example.co.uk", "example.co.uk"),
+                ("b.example.co.uk", "example.co.uk"),
+                ("x.y.example", "y.example"),
+            ]
+        );
+        assert_eq!(lookup.queries, 0);
+        // Any other name: from the list, no DNS.
+        let other = lookup.organizational_domain_for(&n("m.other.co.uk"));
+        assert_eq!(
+            other.map(|o| o.map(|name| name.into_owned())),
+            Some(Ok(n("other.co.uk")))
+        );
+    }
+}

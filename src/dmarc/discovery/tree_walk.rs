@@ -235,3 +235,147 @@ impl TreeWalk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::answered;
+    use super::*;
+    use crate::dmarc::discovery::Answers;
+    use crate::dns::ZoneResolver;
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn names(walk: &TreeWalk) -> Vec<&str> {
+        walk.query_names().map(Name::as_str).collect()
+    }
+
+    fn zone() -> ZoneResolver {
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(
+            &n("_dmarc.example.com"),
+            "v=DMARC1; p=reject; np=quarantine",
+        );
+        zone.add_txt(&n("_dmarc.mail.example.org"), "v=DMARC1; p=none; psd=n");
+        zone.add_txt(&n("_dmarc.org"), "v=DMARC1; p=none; psd=y");
+        zone.set_timeout(&n("_dmarc.slow.example"));
+        zone
+    }
+
+    fn conclude(walk: &TreeWalk, zone: &ZoneResolver) -> Conclusion {
+        let config = Config::default();
+        let answers = answered(walk.query_names(), zone);
+        walk.conclude(&Answers::new(&answers, &config), &config)
+    }
+
+    fn orgs(lookup: &PolicyLookup) -> Vec<(&str, Result<&str, &str>)> {
+        lookup
+            .organizational_domains
+            .iter()
+            .map(|o| {
+                let org = match &o.organizational_domain {
+                    Ok(org) => Ok(org.as_str()),
+                    Err(failure) => Err(failure.name.as_str()),
+                };
+                (o.domain.as_str(), org)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_walk_per_domain_author_first() {
+        let walk = TreeWalk::new(&n("a.example.com"), &[n("b.example.com")], 8, true);
+        assert_eq!(
+            names(&walk),
+            [
+                "_dmarc.a.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+                "_dmarc.b.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+            ]
+        );
+        let walk = TreeWalk::new(&n("a.b.c.example"), &[], 2, true);
+        assert_eq!(names(&walk), ["_dmarc.a.b.c.example", "_dmarc.example"]);
+    }
+
+    #[test]
+    fn policy_and_every_organizational_domain() {
+        let walk = TreeWalk::new(
+            &n("ghost.example.com"),
+            &[n("x.mail.example.org"), n("a.example.org")],
+            8,
+            true,
+        );
+        let Conclusion {
+            lookup,
+            ask_existence,
+        } = conclude(&walk, &zone());
+        let PolicyStatus::Found(found) = &lookup.status else {
+            panic!("{:?}", lookup.status)
+        };
+        assert_eq!(found.policy_domain.as_str(), "example.com");
+        assert_eq!(found.author_domain_exists, None);
+        assert!(ask_existence, "np above the Author Domain");
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("ghost.example.com", Ok("example.com")),
+                ("x.mail.example.org", Ok("mail.example.org")),
+                ("a.example.org", Ok("example.org")),
+            ]
+        );
+        assert_eq!(lookup.queries, 8, "the walks share their names");
+        // Only the walks' names are known: no list to ask.
+        assert_eq!(lookup.organizational_domain_for(&n("b.example.com")), None);
+    }
+
+    #[test]
+    fn no_existence_question_at_the_organizational_domain() {
+        let walk = TreeWalk::new(&n("example.com"), &[], 8, true);
+        assert!(!conclude(&walk, &zone()).ask_existence);
+        let walk = TreeWalk::new(&n("mail.example.org"), &[], 8, true);
+        assert!(!conclude(&walk, &zone()).ask_existence);
+    }
+
+    #[test]
+    fn a_failure_stays_with_its_walk() {
+        let walk = TreeWalk::new(&n("example.com"), &[n("a.slow.example")], 8, true);
+        let Conclusion { lookup, .. } = conclude(&walk, &zone());
+        assert!(matches!(lookup.status, PolicyStatus::Found(_)));
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("example.com", Ok("example.com")),
+                ("a.slow.example", Err("_dmarc.slow.example")),
+            ]
+        );
+        let walk = TreeWalk::new(&n("a.slow.example"), &[], 8, true);
+        let Conclusion { lookup, .. } = conclude(&walk, &zone());
+        let PolicyStatus::DnsError(failure) = &lookup.status else {
+            panic!("{:?}", lookup.status)
+        };
+        assert!(failure.temporary);
+        assert_eq!(failure.name.as_str(), "_dmarc.slow.example");
+    }
+
+    #[test]
+    fn organizational_domains_only() {
+        let walk = TreeWalk::new(&n("ghost.example.com"), &[n("x.example.org")], 8, false);
+        let Conclusion {
+            lookup,
+            ask_existence,
+        } = conclude(&walk, &zone());
+        assert_eq!(lookup.status, PolicyStatus::NONE);
+        assert!(!ask_existence);
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("ghost.example.com", Ok("example.com")),
+                ("x.example.org", Ok("example.org")),
+            ]
+        );
+    }
+}

@@ -486,6 +486,9 @@ fn found_policy(status: &PolicyStatus) -> Result<&FoundPolicy, Reason> {
 /// For relaxed alignment the Organizational Domain of each passing
 /// identifier must be in `lookup` ([`Discovery::with_identifiers`]); in the
 /// RFC 7489 mode the lookup finds any other from the Public Suffix List.
+/// `config` is the one `lookup` was discovered with: its mode chooses the
+/// tags of the policy and disposition steps, while the Organizational
+/// Domains are those of the lookup's own mode.
 ///
 /// [`Discovery::with_identifiers`]: super::Discovery::with_identifiers
 pub fn evaluate(

@@ -267,26 +267,16 @@ impl Level {
     }
 }
 
-/// The `_dmarc` TXT answers of a discovery, each read once.
-#[derive(Debug)]
+/// The `_dmarc` TXT answers of a discovery, as read when supplied.
+#[derive(Debug, Clone, Copy)]
 struct Answers<'a> {
-    found: HashMap<&'a Name, Found>,
-    /// How many queries were asked.
-    asked: usize,
+    found: &'a HashMap<Name, Option<Found>>,
 }
 
-impl<'a> Answers<'a> {
-    fn new(answers: &'a HashMap<Query, Option<Answer>>, config: &Config) -> Answers<'a> {
-        let found = answers
-            .iter()
-            .filter_map(|(query, answer)| {
-                Some((&query.name, Found::interpret(answer.as_ref()?, config)))
-            })
-            .collect();
-        Answers {
-            found,
-            asked: answers.len(),
-        }
+impl Answers<'_> {
+    /// How many queries were asked.
+    fn asked(&self) -> usize {
+        self.found.len()
     }
 
     /// The DMARC record at `level`, none, or the DNS failure that hid it.
@@ -295,13 +285,13 @@ impl<'a> Answers<'a> {
             return Ok(None);
         };
         match self.found.get(name) {
-            Some(Found::Record(record)) => Ok(Some(record)),
-            Some(Found::Failed(failure, temporary)) => Err(DnsFailure {
+            Some(Some(Found::Record(record))) => Ok(Some(record)),
+            Some(Some(Found::Failed(failure, temporary))) => Err(DnsFailure {
                 name: name.clone(),
                 failure: *failure,
                 temporary: *temporary,
             }),
-            Some(Found::Nothing) | None => Ok(None),
+            Some(Some(Found::Nothing) | None) | None => Ok(None),
         }
     }
 }
@@ -364,8 +354,12 @@ impl Strategy {
 enum Stage {
     /// Waiting for the `_dmarc` answers.
     Records,
-    /// Waiting for the existence answer of the Author Domain.
-    Existence(Box<PolicyLookup>, Query),
+    /// Waiting for the answer to whether the Author Domain exists.
+    Existence {
+        lookup: Box<PolicyLookup>,
+        query: Query,
+        answer: Option<Answer>,
+    },
     Done(Box<PolicyLookup>),
 }
 
@@ -378,7 +372,9 @@ enum Stage {
 pub struct Discovery {
     config: Config,
     strategy: Strategy,
-    answers: HashMap<Query, Option<Answer>>,
+    /// Each `_dmarc` name asked, with what its TXT answer says once
+    /// supplied.
+    found: HashMap<Name, Option<Found>>,
     stage: Stage,
 }
 
@@ -419,32 +415,32 @@ impl Discovery {
             }
         }
         let strategy = Strategy::new(&author, &ids, config, want_policy);
-        let answers = strategy
+        let found = strategy
             .query_names()
-            .map(|name| (Query::txt(name.clone()), None))
+            .map(|name| (name.clone(), None))
             .collect();
         Discovery {
             config: config.clone(),
             strategy,
-            answers,
+            found,
             stage: Stage::Records,
         }
     }
 
     fn outstanding(&self) -> Vec<Query> {
         let mut queries: Vec<Query> = self
-            .answers
+            .found
             .iter()
-            .filter(|(_, a)| a.is_none())
-            .map(|(q, _)| q.clone())
+            .filter(|(_, found)| found.is_none())
+            .map(|(name, _)| Query::txt(name.clone()))
             .collect();
         queries.sort_by(|a, b| a.name.cmp(&b.name));
         queries
     }
 
     /// The stage after the `_dmarc` answers are all in.
-    fn conclude(&mut self) -> Stage {
-        let answers = Answers::new(&self.answers, &self.config);
+    fn conclude(&self) -> Stage {
+        let answers = Answers { found: &self.found };
         let Conclusion {
             lookup,
             ask_existence,
@@ -453,8 +449,11 @@ impl Discovery {
             return Stage::Done(Box::new(lookup));
         }
         let query = Query::new(lookup.author_domain.clone(), RecordType::A);
-        self.answers.insert(query.clone(), None);
-        Stage::Existence(Box::new(lookup), query)
+        Stage::Existence {
+            lookup: Box::new(lookup),
+            query,
+            answer: None,
+        }
     }
 }
 
@@ -474,7 +473,7 @@ impl Machine for Discovery {
 
     fn poll(&mut self) -> Poll<PolicyLookup> {
         loop {
-            match &self.stage {
+            match &mut self.stage {
                 Stage::Done(lookup) => return Poll::Done((**lookup).clone()),
                 Stage::Records => {
                     let pending = self.outstanding();
@@ -483,12 +482,12 @@ impl Machine for Discovery {
                     }
                     self.stage = self.conclude();
                 }
-                Stage::Existence(_, query) => {
-                    let Some(Some(answer)) = self.answers.get(query) else {
+                Stage::Existence { query, answer, .. } => {
+                    let Some(answer) = answer else {
                         return Poll::Lookups(vec![query.clone()]);
                     };
                     let exists = exists(answer);
-                    if let Stage::Existence(mut lookup, _) =
+                    if let Stage::Existence { mut lookup, .. } =
                         std::mem::replace(&mut self.stage, Stage::Records)
                     {
                         lookup.queries += 1;
@@ -503,30 +502,42 @@ impl Machine for Discovery {
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        match self.answers.get_mut(query) {
-            Some(slot @ None) => {
+        let slot = match &mut self.stage {
+            Stage::Records if query.record_type == RecordType::Txt => self
+                .found
+                .get_mut(&query.name)
+                .filter(|found| found.is_none())
+                .map(|found| {
+                    *found = Some(Found::interpret(&answer, &self.config));
+                }),
+            Stage::Existence {
+                query: asked,
+                answer: slot @ None,
+                ..
+            } if asked == query => {
                 *slot = Some(answer);
-                Ok(())
+                Some(())
             }
-            _ => Err(UnexpectedAnswer {
-                query: query.clone(),
-            }),
-        }
+            _ => None,
+        };
+        slot.ok_or_else(|| UnexpectedAnswer {
+            query: query.clone(),
+        })
     }
 }
 
-/// The answers `resolver` gives to `names` as `_dmarc` TXT queries, as
-/// [`Discovery`] collects them (for the strategies' tests).
+/// What `resolver` answers to `names` as `_dmarc` TXT queries, read as
+/// [`Discovery`] reads them (for the strategies' tests).
 #[cfg(test)]
 fn answered<'a>(
     names: impl Iterator<Item = &'a Name>,
     resolver: &impl crate::dns::Resolver,
-) -> HashMap<Query, Option<Answer>> {
+    config: &Config,
+) -> HashMap<Name, Option<Found>> {
     names
         .map(|name| {
-            let query = Query::txt(name.clone());
-            let answer = resolver.lookup(&query);
-            (query, Some(answer))
+            let answer = resolver.lookup(&Query::txt(name.clone()));
+            (name.clone(), Some(Found::interpret(&answer, config)))
         })
         .collect()
 }

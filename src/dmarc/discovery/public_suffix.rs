@@ -94,7 +94,7 @@ impl SuffixListLookup {
                 author_domain: self.author.clone(),
                 status: self.policy(answers, config),
                 organizational_domains: orgs,
-                queries: answers.asked,
+                queries: answers.asked(),
                 suffix_list: SuffixList(Some(Arc::clone(&self.list))),
             },
             ask_existence: false,
@@ -123,8 +123,8 @@ mod tests {
 
     fn conclude(lookup: &SuffixListLookup, zone: &ZoneResolver) -> Conclusion {
         let config = Config::rfc7489();
-        let answers = answered(lookup.query_names(), zone);
-        lookup.conclude(&Answers::new(&answers, &config), &config)
+        let found = answered(lookup.query_names(), zone, &config);
+        lookup.conclude(&Answers { found: &found }, &config)
     }
 
     #[test]

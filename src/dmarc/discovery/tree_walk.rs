@@ -228,7 +228,7 @@ impl TreeWalk {
                 author_domain: self.author.clone(),
                 status,
                 organizational_domains: orgs,
-                queries: answers.asked,
+                queries: answers.asked(),
                 suffix_list: Default::default(),
             },
             ask_existence,
@@ -265,8 +265,8 @@ mod tests {
 
     fn conclude(walk: &TreeWalk, zone: &ZoneResolver) -> Conclusion {
         let config = Config::default();
-        let answers = answered(walk.query_names(), zone);
-        walk.conclude(&Answers::new(&answers, &config), &config)
+        let found = answered(walk.query_names(), zone, &config);
+        walk.conclude(&Answers { found: &found }, &config)
     }
 
     fn orgs(lookup: &PolicyLookup) -> Vec<(&str, Result<&str, &str>)> {

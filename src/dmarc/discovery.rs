@@ -1,43 +1,41 @@
 //! Policy discovery and Organizational Domains.
 //!
-//! [`Mode::Rfc9989`]: the DNS Tree Walk (RFC 9989 "DNS Tree Walk"). For a
-//! starting domain of `x` labels the walk queries `_dmarc.<domain>`, then,
-//! if `x >= 8`, jumps to the name made of the last 7 labels, otherwise to
-//! the parent, and goes on one label at a time up to the top-level label:
-//! never more than [`Config::max_tree_walk_queries`] (8) queries. A
-//! TXT answer counts as a record only if exactly one of its records starts
-//! with `v=DMARC1`; several such records are all discarded. The walk stops
-//! early at a record with `psd=y` or `psd=n`.
+//! [`Discovery`] is the [`Machine`]; what it asks and what it concludes
+//! belongs to the strategy of [`Config::mode`], each in its own module:
 //!
-//! The policy record (RFC 9989 "DMARC Policy Discovery") is the Author
-//! Domain's own if it has one, otherwise the one of its Organizational
-//! Domain, otherwise the one of its Public Suffix Domain. The
-//! Organizational Domain (RFC 9989 "Identifier Alignment Evaluation") is
-//! chosen among the names of the walk that have a record, from the longest:
-//! one with `psd=n`; the name one label below one with `psd=y` (other than
-//! the starting name); otherwise the one with the fewest labels; without
-//! any record, the starting domain itself.
+//! - [`Mode::Rfc9989`]: the DNS Tree Walk (RFC 9989 "DNS Tree Walk",
+//!   "DMARC Policy Discovery", "Identifier Alignment Evaluation"), in
+//!   `discovery/tree_walk.rs`;
+//! - [`Mode::Rfc7489`]: the Public Suffix List (RFC 7489 §3.2 and
+//!   §6.6.3), in `discovery/public_suffix.rs`.
 //!
-//! All the names of a walk are known in advance, so [`Discovery`] asks for
-//! all of them in its first poll (one round trip), and shares the queries
-//! that the walks of the author domain and of the SPF/DKIM identifiers have
-//! in common. When the applicable policy could be `np` (a record found
-//! above the Author Domain, with an `np` tag), one more query asks whether
-//! the Author Domain exists: an `A` query, which answers NXDOMAIN when the
-//! name does not exist (RFC 9989 "Non-existent Domains", RFC 8020).
-//!
-//! [`Mode::Rfc7489`] (RFC 7489 §6.6.3): `_dmarc.<author domain>`, then
-//! `_dmarc.<organizational domain>` from the Public Suffix List, asked
-//! together; the identifiers' Organizational Domains need no DNS.
+//! Each strategy names its `_dmarc` TXT queries up front, so [`Discovery`]
+//! asks them all in its first poll (one round trip) and shares the queries
+//! that several walks have in common. From the answers the strategy builds
+//! a complete [`PolicyLookup`]: the policy record, and the Organizational
+//! Domains of the Author Domain and of every identifier, so that
+//! [`evaluate`](super::evaluate()) never derives one itself. A strategy may
+//! ask one more question, whether the Author Domain exists (RFC 9989
+//! "Non-existent Domains"): an `A` query, which answers NXDOMAIN when the
+//! name does not exist (RFC 8020).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use super::psl::PublicSuffixList;
-use super::record::{PublicSuffixFlag, Record, RecordError};
+use super::record::{Record, RecordError};
 use super::{Config, Mode};
 use crate::dns::{Answer, Failure, Name, Query, RecordType, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
+
+mod public_suffix;
+mod tree_walk;
+
+use public_suffix::SuffixListLookup;
+use tree_walk::TreeWalk;
+pub use tree_walk::tree_walk_names;
 
 /// A DNS failure that kept a question open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +47,13 @@ pub struct DnsFailure {
     /// Whether it may go away if asked later (timeout, SERVFAIL) rather
     /// than being permanent.
     pub temporary: bool,
+}
+
+impl fmt::Display for DnsFailure {
+    /// `dns <failure> for <name>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dns {} for {}", self.failure, self.name)
+    }
 }
 
 /// The policy record that applies to the Author Domain.
@@ -90,6 +95,37 @@ pub enum PolicyStatus {
     },
 }
 
+impl PolicyStatus {
+    /// No record found.
+    const NONE: PolicyStatus = PolicyStatus::NoPolicy {
+        unusable_record_at: None,
+    };
+
+    /// The status for the record found at `domain` (RFC 9989 "DMARC Policy
+    /// Discovery"; RFC 7489 §6.6.3 step 6): a record without a valid
+    /// policy and without a valid `rua` does not count.
+    fn of_record(domain: &Name, record: &Record, config: &Config) -> PolicyStatus {
+        if config.strict_records
+            && let Some(error) = record.tag_errors.first()
+        {
+            return PolicyStatus::BadRecord {
+                domain: domain.clone(),
+                error: RecordError::Tag(*error),
+            };
+        }
+        if record.policy_is_broken() && record.aggregate_report_uris.is_empty() {
+            return PolicyStatus::NoPolicy {
+                unusable_record_at: Some(domain.clone()),
+            };
+        }
+        PolicyStatus::Found(Box::new(FoundPolicy {
+            record: record.clone(),
+            policy_domain: domain.clone(),
+            author_domain_exists: None,
+        }))
+    }
+}
+
 /// The Organizational Domain of one domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgDomain {
@@ -113,6 +149,9 @@ pub struct PolicyLookup {
     pub organizational_domains: Vec<OrgDomain>,
     /// How many DNS queries were made.
     pub queries: usize,
+    /// In [`Mode::Rfc7489`], the list that gives the Organizational Domain
+    /// of any other name without DNS (RFC 7489 §3.2).
+    suffix_list: SuffixList,
 }
 
 impl PolicyLookup {
@@ -131,7 +170,52 @@ impl PolicyLookup {
             self.organizational_domains.push(org);
         }
     }
+
+    /// The Organizational Domain of `domain` as alignment needs it: the
+    /// one found, or in [`Mode::Rfc7489`] the one the Public Suffix List
+    /// gives for a name that was not looked up; `None` when unknown.
+    pub(crate) fn organizational_domain_for(
+        &self,
+        domain: &Name,
+    ) -> Option<Result<Cow<'_, Name>, &DnsFailure>> {
+        match self.organizational_domain(domain) {
+            Some(Ok(org)) => Some(Ok(Cow::Borrowed(org))),
+            Some(Err(failure)) => Some(Err(failure)),
+            None => self
+                .suffix_list
+                .0
+                .as_ref()
+                .map(|list| Ok(Cow::Owned(list.organizational_domain(domain)))),
+        }
+    }
 }
+
+/// The Public Suffix List a lookup answers further Organizational Domains
+/// from. Compared by identity and shown by size: it is configuration, not
+/// something discovery found.
+#[derive(Clone, Default)]
+struct SuffixList(Option<Arc<PublicSuffixList>>);
+
+impl fmt::Debug for SuffixList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(list) => write!(f, "PublicSuffixList({} rules)", list.rule_count()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl PartialEq for SuffixList {
+    fn eq(&self, other: &SuffixList) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SuffixList {}
 
 /// What one `_dmarc` TXT answer says.
 #[derive(Debug, Clone)]
@@ -141,95 +225,156 @@ enum Found {
     Failed(Failure, bool),
 }
 
-/// The names a tree walk from `start` queries (without `_dmarc`), longest
-/// first: `start`, then the last `min(x - 1, max - 1)` labels, then one
-/// label fewer each time.
-pub fn tree_walk_names(start: &Name, max_queries: usize) -> Vec<Name> {
-    let max_queries = max_queries.max(1);
-    let text = start.as_str();
-    let labels: Vec<&str> = text.split('.').collect();
-    let total = labels.len();
-    let mut names = vec![start.clone()];
-    let first = (total - 1).min(max_queries - 1);
-    for keep in (1..=first).rev() {
-        let suffix = labels.get(total - keep..).unwrap_or_default().join(".");
-        if let Ok(name) = Name::new(&suffix) {
-            names.push(name);
-        }
-    }
-    names
-}
-
-/// The last `count` labels of `name`.
-fn last_labels(name: &Name, count: usize) -> Option<Name> {
-    let labels: Vec<&str> = name.labels().collect();
-    let start = labels.len().checked_sub(count)?;
-    Name::new(&labels.get(start..)?.join(".")).ok()
-}
-
-fn dmarc_name(domain: &Name) -> Option<Name> {
-    domain.prepend("_dmarc").ok()
-}
-
-/// Reads a `_dmarc` TXT answer: exactly one record starting with
-/// `v=DMARC1`, or nothing.
-fn interpret(answer: &Answer, config: &Config) -> Found {
-    match answer {
-        Answer::Records(Records::Txt(txts)) => {
-            let mut found = None;
-            let mut count = 0usize;
-            for txt in txts {
-                match Record::parse(&txt.joined(), config) {
-                    Ok(record) => {
+impl Found {
+    /// Reads a `_dmarc` TXT answer: exactly one record starting with
+    /// `v=DMARC1` (RFC 9989 "DMARC Policy Discovery"; several are all
+    /// discarded), or nothing.
+    fn interpret(answer: &Answer, config: &Config) -> Found {
+        match answer {
+            Answer::Records(Records::Txt(txts)) => {
+                let mut found = None;
+                let mut count = 0usize;
+                for txt in txts {
+                    if let Ok(record) = Record::parse(&txt.joined(), config) {
                         count += 1;
                         found = Some(record);
                     }
-                    Err(_) => continue,
+                }
+                match (count, found) {
+                    (1, Some(record)) => Found::Record(Box::new(record)),
+                    _ => Found::Nothing,
                 }
             }
-            match (count, found) {
-                (1, Some(record)) => Found::Record(Box::new(record)),
-                _ => Found::Nothing,
-            }
+            Answer::TempFail(failure) => Found::Failed(*failure, true),
+            Answer::PermFail(failure) => Found::Failed(*failure, false),
+            _ => Found::Nothing,
         }
-        Answer::TempFail(failure) => Found::Failed(*failure, true),
-        Answer::PermFail(failure) => Found::Failed(*failure, false),
-        _ => Found::Nothing,
     }
 }
 
-/// One level of a walk: the domain and its `_dmarc` name (`None` when
-/// too long to exist).
-type Level = (Name, Option<Name>);
+/// One name a strategy asks about: a domain and its `_dmarc` name (`None`
+/// when too long to exist, so never asked).
+#[derive(Debug, Clone)]
+struct Level {
+    domain: Name,
+    query_name: Option<Name>,
+}
 
-/// The result of one walk: the records it found (index in the walk, name,
-/// record) up to where it stopped, or the failure met before that.
-type WalkRecords<'a> = Result<Vec<(usize, &'a Name, &'a Record)>, DnsFailure>;
+impl Level {
+    fn new(domain: Name) -> Level {
+        let query_name = domain.prepend("_dmarc").ok();
+        Level { domain, query_name }
+    }
+}
+
+/// The `_dmarc` TXT answers of a discovery, as read when supplied.
+#[derive(Debug, Clone, Copy)]
+struct Answers<'a> {
+    found: &'a HashMap<Name, Option<Found>>,
+}
+
+impl Answers<'_> {
+    /// How many queries were asked.
+    fn asked(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The DMARC record at `level`, none, or the DNS failure that hid it.
+    fn at(&self, level: &Level) -> Result<Option<&Record>, DnsFailure> {
+        let Some(name) = &level.query_name else {
+            return Ok(None);
+        };
+        match self.found.get(name) {
+            Some(Some(Found::Record(record))) => Ok(Some(record)),
+            Some(Some(Found::Failed(failure, temporary))) => Err(DnsFailure {
+                name: name.clone(),
+                failure: *failure,
+                temporary: *temporary,
+            }),
+            Some(Some(Found::Nothing) | None) | None => Ok(None),
+        }
+    }
+}
+
+/// What a strategy concludes from its answers.
+#[derive(Debug)]
+struct Conclusion {
+    /// The lookup, complete but for [`FoundPolicy::author_domain_exists`].
+    lookup: PolicyLookup,
+    /// Whether to ask if the Author Domain exists before finishing.
+    ask_existence: bool,
+}
+
+/// The two modes of discovery, one type each. Both take the Author Domain
+/// and the distinct identifiers, name their `_dmarc` queries at once, and
+/// conclude a complete [`PolicyLookup`] from the answers.
+#[derive(Debug, Clone)]
+enum Strategy {
+    /// [`Mode::Rfc9989`].
+    TreeWalk(TreeWalk),
+    /// [`Mode::Rfc7489`].
+    SuffixList(SuffixListLookup),
+}
+
+impl Strategy {
+    fn new(author: &Name, identifiers: &[Name], config: &Config, want_policy: bool) -> Strategy {
+        match config.mode {
+            Mode::Rfc7489 => Strategy::SuffixList(SuffixListLookup::new(
+                author,
+                identifiers,
+                config.public_suffix_list(),
+                want_policy,
+            )),
+            Mode::Rfc9989 => Strategy::TreeWalk(TreeWalk::new(
+                author,
+                identifiers,
+                config.max_tree_walk_queries,
+                want_policy,
+            )),
+        }
+    }
+
+    /// The `_dmarc` names to query, possibly with repeats.
+    fn query_names(&self) -> Box<dyn Iterator<Item = &Name> + '_> {
+        match self {
+            Strategy::TreeWalk(walk) => Box::new(walk.query_names()),
+            Strategy::SuffixList(list) => Box::new(list.query_names()),
+        }
+    }
+
+    fn conclude(&self, answers: &Answers<'_>, config: &Config) -> Conclusion {
+        match self {
+            Strategy::TreeWalk(walk) => walk.conclude(answers, config),
+            Strategy::SuffixList(list) => list.conclude(answers, config),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Stage {
     /// Waiting for the `_dmarc` answers.
     Records,
-    /// Waiting for the existence answer of the Author Domain.
-    Existence(Box<PolicyLookup>, Query),
+    /// Waiting for the answer to whether the Author Domain exists.
+    Existence {
+        lookup: Box<PolicyLookup>,
+        query: Query,
+        answer: Option<Answer>,
+    },
     Done(Box<PolicyLookup>),
 }
 
 /// Finds the DMARC policy of an Author Domain and the Organizational
-/// Domains that alignment needs. A [`Machine`] whose output is a
-/// [`PolicyLookup`]; drive it with [`crate::resolve`] or by hand.
+/// Domains that alignment needs, by the strategy of [`Config::mode`]. A
+/// [`Machine`] whose output is a [`PolicyLookup`]; drive it with
+/// [`crate::resolve`] or by hand. The first poll asks every `_dmarc` query
+/// at once; a second one may ask whether the Author Domain exists.
 #[derive(Debug, Clone)]
 pub struct Discovery {
     config: Config,
-    psl: Option<Arc<PublicSuffixList>>,
-    author: Name,
-    identifiers: Vec<Name>,
-    /// Whether the policy is wanted (false: Organizational Domains only).
-    want_policy: bool,
-    /// The walk of each domain (author first), as `_dmarc` names; `None`
-    /// for a level whose `_dmarc` name is too long to exist.
-    walks: Vec<(Name, Vec<Level>)>,
-    answers: HashMap<Query, Option<Answer>>,
+    strategy: Strategy,
+    /// Each `_dmarc` name asked, with what its TXT answer says once
+    /// supplied.
+    found: HashMap<Name, Option<Found>>,
     stage: Stage,
 }
 
@@ -269,250 +414,57 @@ impl Discovery {
                 ids.push(id);
             }
         }
-        let psl = (config.mode == Mode::Rfc7489).then(|| config.public_suffix_list());
-        let mut discovery = Discovery {
-            config: config.clone(),
-            psl,
-            author: author.clone(),
-            identifiers: ids,
-            want_policy,
-            walks: Vec::new(),
-            answers: HashMap::new(),
-            stage: Stage::Records,
-        };
-        let domains: Vec<Name> = std::iter::once(author.clone())
-            .chain(discovery.identifiers.iter().cloned())
+        let strategy = Strategy::new(&author, &ids, config, want_policy);
+        let found = strategy
+            .query_names()
+            .map(|name| (name.clone(), None))
             .collect();
-        match (&discovery.psl, config.mode) {
-            (Some(psl), _) => {
-                if want_policy {
-                    let mut levels = vec![author.clone()];
-                    let org = psl.organizational_domain(&author);
-                    if org != author {
-                        levels.push(org);
-                    }
-                    let walk: Vec<Level> = levels
-                        .into_iter()
-                        .map(|d| (d.clone(), dmarc_name(&d)))
-                        .collect();
-                    discovery.walks.push((author, walk));
-                }
-            }
-            (None, _) => {
-                for domain in domains {
-                    let walk = tree_walk_names(&domain, config.max_tree_walk_queries)
-                        .into_iter()
-                        .map(|d| {
-                            let q = dmarc_name(&d);
-                            (d, q)
-                        })
-                        .collect();
-                    discovery.walks.push((domain, walk));
-                }
-            }
+        Discovery {
+            config: config.clone(),
+            strategy,
+            found,
+            stage: Stage::Records,
         }
-        for (_, walk) in &discovery.walks {
-            for (_, query_name) in walk {
-                if let Some(name) = query_name {
-                    discovery
-                        .answers
-                        .entry(Query::txt(name.clone()))
-                        .or_insert(None);
-                }
-            }
-        }
-        discovery
-    }
-
-    fn found(&self, query_name: Option<&Name>) -> Found {
-        let Some(name) = query_name else {
-            return Found::Nothing;
-        };
-        match self.answers.get(&Query::txt(name.clone())) {
-            Some(Some(answer)) => interpret(answer, &self.config),
-            _ => Found::Nothing,
-        }
-    }
-
-    /// The records of the walk from `start`, up to a record with `psd=y` or
-    /// `psd=n`; the first DNS failure met on the way ends it.
-    fn walk_records<'a>(&self, walk: &'a [Level], found: &'a [Found]) -> WalkRecords<'a> {
-        let mut records = Vec::new();
-        for (index, ((domain, query_name), found)) in walk.iter().zip(found).enumerate() {
-            match found {
-                Found::Record(record) => {
-                    records.push((index, domain, &**record));
-                    if self.psl.is_none() && record.public_suffix != PublicSuffixFlag::Unknown {
-                        break;
-                    }
-                }
-                Found::Nothing => {}
-                Found::Failed(failure, temporary) => {
-                    return Err(DnsFailure {
-                        name: query_name.clone().unwrap_or_else(|| domain.clone()),
-                        failure: *failure,
-                        temporary: *temporary,
-                    });
-                }
-            }
-        }
-        Ok(records)
-    }
-
-    /// The Organizational Domain from the records of a walk from `start`.
-    fn select_org(start: &Name, records: &[(usize, &Name, &Record)]) -> Name {
-        match records.last() {
-            None => start.clone(),
-            Some((index, domain, record)) => match record.public_suffix {
-                PublicSuffixFlag::Yes if *index != 0 => {
-                    last_labels(start, domain.label_count() + 1).unwrap_or_else(|| start.clone())
-                }
-                _ => (*domain).clone(),
-            },
-        }
-    }
-
-    fn finish_records(&self) -> (PolicyLookup, Option<Query>) {
-        let mut orgs = Vec::new();
-        let mut status = PolicyStatus::NoPolicy {
-            unusable_record_at: None,
-        };
-        for (walk_index, (start, walk)) in self.walks.iter().enumerate() {
-            let found: Vec<Found> = walk.iter().map(|(_, q)| self.found(q.as_ref())).collect();
-            let records = self.walk_records(walk, &found);
-            if let Some(psl) = &self.psl {
-                // RFC 7489 §6.6.3: the author's record, else the
-                // Organizational Domain's; the walk has at most two names.
-                orgs.push(OrgDomain {
-                    domain: start.clone(),
-                    organizational_domain: Ok(psl.organizational_domain(start)),
-                });
-                status = match records {
-                    Ok(records) => match records.first() {
-                        Some((_, domain, record)) => self.policy_status(domain, record),
-                        None => PolicyStatus::NoPolicy {
-                            unusable_record_at: None,
-                        },
-                    },
-                    Err(failure) => {
-                        // A failure at the Organizational Domain matters
-                        // only when the author has no record.
-                        match found.first() {
-                            Some(Found::Record(record)) => self.policy_status(start, record),
-                            _ => PolicyStatus::DnsError(failure),
-                        }
-                    }
-                };
-                continue;
-            }
-            let org = records
-                .as_ref()
-                .map(|records| Discovery::select_org(start, records))
-                .map_err(Clone::clone);
-            if walk_index == 0 && self.want_policy {
-                status = match (&found.first(), &records, &org) {
-                    // The Author Domain's own record applies whatever
-                    // happened further up.
-                    (Some(Found::Record(record)), _, _) => self.policy_status(start, record),
-                    (_, Err(failure), _) => PolicyStatus::DnsError(failure.clone()),
-                    (_, Ok(records), Ok(org)) => {
-                        let at_org = records.iter().find(|(_, d, _)| *d == org);
-                        let at_psd = records
-                            .iter()
-                            .find(|(_, _, r)| r.public_suffix == PublicSuffixFlag::Yes);
-                        match at_org.or(at_psd) {
-                            Some((_, domain, record)) => self.policy_status(domain, record),
-                            None => PolicyStatus::NoPolicy {
-                                unusable_record_at: None,
-                            },
-                        }
-                    }
-                    (_, Ok(_), Err(failure)) => PolicyStatus::DnsError(failure.clone()),
-                };
-            }
-            orgs.push(OrgDomain {
-                domain: start.clone(),
-                organizational_domain: org,
-            });
-        }
-        if let Some(psl) = &self.psl {
-            if orgs.is_empty() {
-                orgs.push(OrgDomain {
-                    domain: self.author.clone(),
-                    organizational_domain: Ok(psl.organizational_domain(&self.author)),
-                });
-            }
-            for id in &self.identifiers {
-                orgs.push(OrgDomain {
-                    domain: id.clone(),
-                    organizational_domain: Ok(psl.organizational_domain(id)),
-                });
-            }
-        }
-        let queries = self.answers.len();
-        // Whether the Author Domain exists matters when the record came
-        // from above it, has `np`, and the author is not the
-        // Organizational Domain itself.
-        let mut existence = None;
-        if let PolicyStatus::Found(found) = &status {
-            let author_org = orgs
-                .first()
-                .and_then(|o| o.organizational_domain.as_ref().ok());
-            if self.psl.is_none()
-                && found.policy_domain != self.author
-                && author_org != Some(&self.author)
-                && found.record.nonexistent_subdomain_policy.is_some()
-            {
-                existence = Some(Query::new(self.author.clone(), RecordType::A));
-            }
-        }
-        (
-            PolicyLookup {
-                author_domain: self.author.clone(),
-                status: if self.want_policy {
-                    status
-                } else {
-                    PolicyStatus::NoPolicy {
-                        unusable_record_at: None,
-                    }
-                },
-                organizational_domains: orgs,
-                queries,
-            },
-            existence,
-        )
-    }
-
-    fn policy_status(&self, domain: &Name, record: &Record) -> PolicyStatus {
-        if self.config.strict_records
-            && let Some(error) = record.tag_errors.first()
-        {
-            return PolicyStatus::BadRecord {
-                domain: domain.clone(),
-                error: RecordError::Tag(*error),
-            };
-        }
-        if record.policy_is_broken() && record.aggregate_report_uris.is_empty() {
-            return PolicyStatus::NoPolicy {
-                unusable_record_at: Some(domain.clone()),
-            };
-        }
-        PolicyStatus::Found(Box::new(FoundPolicy {
-            record: record.clone(),
-            policy_domain: domain.clone(),
-            author_domain_exists: None,
-        }))
     }
 
     fn outstanding(&self) -> Vec<Query> {
         let mut queries: Vec<Query> = self
-            .answers
+            .found
             .iter()
-            .filter(|(_, a)| a.is_none())
-            .map(|(q, _)| q.clone())
+            .filter(|(_, found)| found.is_none())
+            .map(|(name, _)| Query::txt(name.clone()))
             .collect();
         queries.sort_by(|a, b| a.name.cmp(&b.name));
         queries
+    }
+
+    /// The stage after the `_dmarc` answers are all in.
+    fn conclude(&self) -> Stage {
+        let answers = Answers { found: &self.found };
+        let Conclusion {
+            lookup,
+            ask_existence,
+        } = self.strategy.conclude(&answers, &self.config);
+        if !ask_existence {
+            return Stage::Done(Box::new(lookup));
+        }
+        let query = Query::new(lookup.author_domain.clone(), RecordType::A);
+        Stage::Existence {
+            lookup: Box::new(lookup),
+            query,
+            answer: None,
+        }
+    }
+}
+
+/// Whether a name exists, from the answer to an `A` query about it (RFC
+/// 8020: NXDOMAIN means nothing exists below it either); `None` for a DNS
+/// failure.
+fn exists(answer: &Answer) -> Option<bool> {
+    match answer {
+        Answer::NxDomain => Some(false),
+        Answer::Records(_) | Answer::NoData => Some(true),
+        _ => None,
     }
 }
 
@@ -528,56 +480,66 @@ impl Machine for Discovery {
                     if !pending.is_empty() {
                         return Poll::Lookups(pending);
                     }
-                    let (lookup, existence) = self.finish_records();
-                    self.stage = match existence {
-                        Some(query) => {
-                            self.answers.insert(query.clone(), None);
-                            Stage::Existence(Box::new(lookup), query)
-                        }
-                        None => Stage::Done(Box::new(lookup)),
-                    };
+                    self.stage = self.conclude();
                 }
-                Stage::Existence(lookup, query) => {
-                    let answer = match self.answers.get(query) {
-                        Some(Some(answer)) => answer.clone(),
-                        _ => return Poll::Lookups(vec![query.clone()]),
+                Stage::Existence { query, answer, .. } => {
+                    let Some(answer) = answer else {
+                        return Poll::Lookups(vec![query.clone()]);
                     };
-                    let mut lookup = std::mem::replace(
-                        lookup,
-                        Box::new(PolicyLookup {
-                            author_domain: self.author.clone(),
-                            status: PolicyStatus::NoPolicy {
-                                unusable_record_at: None,
-                            },
-                            organizational_domains: Vec::new(),
-                            queries: 0,
-                        }),
-                    );
-                    lookup.queries += 1;
-                    if let PolicyStatus::Found(found) = &mut lookup.status {
-                        found.author_domain_exists = match answer {
-                            Answer::NxDomain => Some(false),
-                            Answer::Records(_) | Answer::NoData => Some(true),
-                            _ => None,
-                        };
+                    let exists = exists(answer);
+                    if let Stage::Existence { mut lookup, .. } =
+                        std::mem::replace(&mut self.stage, Stage::Records)
+                    {
+                        lookup.queries += 1;
+                        if let PolicyStatus::Found(found) = &mut lookup.status {
+                            found.author_domain_exists = exists;
+                        }
+                        self.stage = Stage::Done(lookup);
                     }
-                    self.stage = Stage::Done(lookup);
                 }
             }
         }
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        match self.answers.get_mut(query) {
-            Some(slot @ None) => {
+        let slot = match &mut self.stage {
+            Stage::Records if query.record_type == RecordType::Txt => self
+                .found
+                .get_mut(&query.name)
+                .filter(|found| found.is_none())
+                .map(|found| {
+                    *found = Some(Found::interpret(&answer, &self.config));
+                }),
+            Stage::Existence {
+                query: asked,
+                answer: slot @ None,
+                ..
+            } if asked == query => {
                 *slot = Some(answer);
-                Ok(())
+                Some(())
             }
-            _ => Err(UnexpectedAnswer {
-                query: query.clone(),
-            }),
-        }
+            _ => None,
+        };
+        slot.ok_or_else(|| UnexpectedAnswer {
+            query: query.clone(),
+        })
     }
+}
+
+/// What `resolver` answers to `names` as `_dmarc` TXT queries, read as
+/// [`Discovery`] reads them (for the strategies' tests).
+#[cfg(test)]
+fn answered<'a>(
+    names: impl Iterator<Item = &'a Name>,
+    resolver: &impl crate::dns::Resolver,
+    config: &Config,
+) -> HashMap<Name, Option<Found>> {
+    names
+        .map(|name| {
+            let answer = resolver.lookup(&Query::txt(name.clone()));
+            (name.clone(), Some(Found::interpret(&answer, config)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

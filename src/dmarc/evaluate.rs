@@ -1,5 +1,11 @@
 //! Identifier alignment, the DMARC result and the policy that applies.
 //!
+//! [`evaluate()`] is three steps, each a small function with its own
+//! output: alignment (which identifiers aligned, or why one could not be
+//! decided), policy (which tag of the record applies, [`AppliedPolicy`]),
+//! disposition (the policy softened by `t=y` or `pct`). Their outputs make
+//! up the [`Reason`] of the [`Outcome`].
+//!
 //! - Alignment (RFC 9989 "Identifier Alignment Explained"; RFC 7489 §3.1):
 //!   strict means the identifier equals the Author Domain (ignoring case),
 //!   relaxed means both have the same Organizational Domain. Only a DKIM
@@ -21,10 +27,11 @@
 //!   when the record has `t=y` (RFC 9989 `t` tag) or, in the RFC 7489 mode,
 //!   when the message falls outside the `pct` sample (RFC 7489 §6.6.4).
 
-use std::fmt::Write;
+use std::fmt;
 
-use super::discovery::{DnsFailure, PolicyLookup, PolicyStatus};
-use super::record::{AlignmentMode, Policy};
+use super::discovery::{FoundPolicy, PolicyLookup, PolicyStatus};
+use super::reason::{Reason, Softening, UndecidedAlignment};
+use super::record::{AlignmentMode, Policy, Record};
 use super::{Config, FromError, Mode};
 use crate::authres::{MethodResult, Property};
 use crate::dkim::verify::DkimResult;
@@ -158,6 +165,16 @@ pub enum AlignedIdentifier {
     Dkim(Name),
 }
 
+impl fmt::Display for AlignedIdentifier {
+    /// `spf <domain>` or `dkim <domain>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AlignedIdentifier::Spf(domain) => write!(f, "spf {domain}"),
+            AlignedIdentifier::Dkim(domain) => write!(f, "dkim {domain}"),
+        }
+    }
+}
+
 /// Why a failing message gets a milder disposition than its policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -192,14 +209,16 @@ pub struct Outcome {
     pub aligned: Vec<AlignedIdentifier>,
     /// Whether the disposition was softened by `t=y` or `pct`.
     pub testing: Testing,
-    /// A short explanation, for logs and Authentication-Results.
-    pub reason: String,
+    /// Why: for logs and Authentication-Results, rendered by its
+    /// `Display`.
+    pub reason: Reason,
 }
 
 impl Outcome {
-    fn bare(result: DmarcResult, author: Option<Name>, reason: String) -> Outcome {
+    /// An outcome without a policy: its result follows from `reason`.
+    fn bare(author: Option<Name>, reason: Reason) -> Outcome {
         Outcome {
-            result,
+            result: reason.result(),
             author_domain: author,
             policy_domain: None,
             organizational_domain: None,
@@ -216,7 +235,7 @@ impl Outcome {
     /// domain: `permerror` (DMARC validation is not possible, RFC 9989
     /// "Extract Author Domain"), the error as reason.
     pub fn from_error(error: &FromError) -> Outcome {
-        Outcome::bare(DmarcResult::PermError, None, error.to_string())
+        Outcome::bare(None, Reason::NoAuthorDomain(error.clone()))
     }
 
     /// The Authentication-Results entry (RFC 8601 §2.7 with the `dmarc`
@@ -233,56 +252,229 @@ impl Outcome {
         MethodResult {
             method: "dmarc".into(),
             result: self.result.as_str().into(),
-            reason: Some(self.reason.clone()),
+            reason: Some(self.reason.to_string()),
             properties,
         }
     }
 }
 
-fn dns_reason(failure: &DnsFailure) -> String {
-    format!("dns {} for {}", failure.failure, failure.name)
+/// The policy that applies to the Author Domain: the output of the policy
+/// step (RFC 9989 "DMARC Policy Discovery" and the `sp`/`np` tags; RFC
+/// 7489 §6.6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppliedPolicy {
+    /// The policy.
+    pub policy: Policy,
+    /// Which tag gave it.
+    pub source: PolicySource,
+    /// Where the record was found (without `_dmarc`).
+    pub domain: Name,
 }
 
-/// Whether `identifier` aligns with the author domain: `Ok(true/false)`,
-/// or `Err` with why relaxed alignment could not be decided.
-fn aligned(
+impl fmt::Display for AppliedPolicy {
+    /// `policy <policy> (<tag>) from _dmarc.<domain>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.source {
+            PolicySource::Domain => "p",
+            PolicySource::Subdomain => "sp",
+            PolicySource::NonExistentSubdomain => "np",
+            PolicySource::BrokenRecord => "no valid p, rua present: p=none",
+        };
+        write!(
+            f,
+            "policy {} ({tag}) from _dmarc.{}",
+            self.policy.as_str(),
+            self.domain
+        )
+    }
+}
+
+/// How one identifier stands against the Author Domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdentifierAlignment {
+    Aligned,
+    NotAligned,
+    Undecided(UndecidedAlignment),
+}
+
+/// The output of the alignment step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Alignment {
+    /// These identifiers passed and aligned: the first aligned DKIM
+    /// signature, then SPF.
+    Aligned(Vec<AlignedIdentifier>),
+    /// None aligned.
+    NotAligned,
+    /// None aligned, and this is why the first undecided one could not be.
+    Undecided(UndecidedAlignment),
+}
+
+/// Whether `identifier` aligns with the Author Domain (RFC 9989
+/// "Identifier Alignment Explained"; RFC 7489 §3.1): the same name, or in
+/// relaxed mode the same Organizational Domain.
+fn identifier_alignment(
     lookup: &PolicyLookup,
-    author_org: Option<&Result<Name, DnsFailure>>,
+    author_org: Result<&Name, &UndecidedAlignment>,
     identifier: &Name,
     mode: AlignmentMode,
-) -> Result<bool, String> {
+) -> IdentifierAlignment {
     if identifier == &lookup.author_domain {
-        return Ok(true);
+        return IdentifierAlignment::Aligned;
     }
     if mode == AlignmentMode::Strict {
-        return Ok(false);
+        return IdentifierAlignment::NotAligned;
     }
     let author_org = match author_org {
-        Some(Ok(org)) => org,
-        Some(Err(failure)) => return Err(dns_reason(failure)),
-        None => return Err("organizational domain of the author domain not looked up".into()),
+        Ok(org) => org,
+        Err(why) => return IdentifierAlignment::Undecided(why.clone()),
     };
-    match lookup.organizational_domain(identifier) {
-        Some(Ok(org)) => Ok(org == author_org),
-        Some(Err(failure)) => Err(dns_reason(failure)),
-        None => Err(format!(
-            "organizational domain of {identifier} not looked up"
+    match lookup.organizational_domain_for(identifier) {
+        Some(Ok(org)) if *org == *author_org => IdentifierAlignment::Aligned,
+        Some(Ok(_)) => IdentifierAlignment::NotAligned,
+        Some(Err(failure)) => {
+            IdentifierAlignment::Undecided(UndecidedAlignment::DnsFailure(failure.clone()))
+        }
+        None => IdentifierAlignment::Undecided(UndecidedAlignment::IdentifierNotLookedUp(
+            identifier.clone(),
         )),
     }
 }
 
-fn soften(policy: Policy) -> Disposition {
-    match policy {
-        Policy::Reject => Disposition::Quarantine,
-        _ => Disposition::None,
+/// The alignment step: the passing DKIM signatures (up to the first that
+/// aligns) and the SPF result, each under the record's `adkim` / `aspf`.
+fn alignment(
+    lookup: &PolicyLookup,
+    author_org: Result<&Name, &UndecidedAlignment>,
+    record: &Record,
+    spf: Option<&SpfAuth>,
+    dkim: &[DkimAuth],
+) -> Alignment {
+    let mut undecided = None;
+    let mut aligns = |identifier: &Name, mode: AlignmentMode| match identifier_alignment(
+        lookup, author_org, identifier, mode,
+    ) {
+        IdentifierAlignment::Aligned => true,
+        IdentifierAlignment::NotAligned => false,
+        IdentifierAlignment::Undecided(why) => {
+            undecided.get_or_insert(why);
+            false
+        }
+    };
+    let dkim = dkim
+        .iter()
+        .filter(|s| s.result == DkimResult::Pass)
+        .find(|s| aligns(&s.domain, record.dkim_alignment))
+        .map(|s| AlignedIdentifier::Dkim(s.domain.clone()));
+    let spf = spf
+        .filter(|s| s.result == SpfResult::Pass && aligns(&s.domain, record.spf_alignment))
+        .map(|s| AlignedIdentifier::Spf(s.domain.clone()));
+    let aligned: Vec<AlignedIdentifier> = dkim.into_iter().chain(spf).collect();
+    match undecided {
+        _ if !aligned.is_empty() => Alignment::Aligned(aligned),
+        Some(why) => Alignment::Undecided(why),
+        None => Alignment::NotAligned,
     }
 }
 
-fn disposition(policy: Policy) -> Disposition {
-    match policy {
-        Policy::None => Disposition::None,
-        Policy::Quarantine => Disposition::Quarantine,
-        Policy::Reject => Disposition::Reject,
+/// The policy step: the policy and the tag it comes from. `p` for the
+/// Author Domain's own record, and in RFC 9989 mode for an Author Domain
+/// that is its own Organizational Domain under a Public Suffix Domain's
+/// record; `np` for a non-existent Author Domain (RFC 9989 only); else
+/// `sp`, else `p`. A broken record with a valid `rua` acts as `p=none`.
+fn applicable_policy(
+    author: &Name,
+    author_org: Option<&Name>,
+    found: &FoundPolicy,
+    mode: Mode,
+) -> AppliedPolicy {
+    let record = &found.record;
+    let applied = |policy, source| AppliedPolicy {
+        policy,
+        source,
+        domain: found.policy_domain.clone(),
+    };
+    let p = match record.policy {
+        Some(p) if !record.policy_is_broken() => p,
+        _ => return applied(Policy::None, PolicySource::BrokenRecord),
+    };
+    if author == &found.policy_domain {
+        return applied(p, PolicySource::Domain);
+    }
+    if mode == Mode::Rfc9989 && author_org == Some(author) {
+        // A Public Suffix Domain's record for an Organizational Domain.
+        return applied(p, PolicySource::Domain);
+    }
+    if mode == Mode::Rfc9989
+        && found.author_domain_exists == Some(false)
+        && let Some(np) = record.nonexistent_subdomain_policy
+    {
+        return applied(np, PolicySource::NonExistentSubdomain);
+    }
+    applied(
+        record.subdomain_policy.unwrap_or(p),
+        PolicySource::Subdomain,
+    )
+}
+
+/// The output of the disposition step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Decision {
+    disposition: Disposition,
+    softening: Softening,
+}
+
+impl Decision {
+    /// A passing message is delivered as usual.
+    const PASS: Decision = Decision {
+        disposition: Disposition::None,
+        softening: Softening::No,
+    };
+}
+
+/// The disposition step, for a failing message: the policy, one level
+/// milder when the record has `t=y` (RFC 9989 `t` tag) or, in RFC 7489
+/// mode, when `sample` falls outside `pct` (RFC 7489 §6.6.4).
+fn disposition(policy: Policy, record: &Record, mode: Mode, sample: u8) -> Decision {
+    let softening = match mode {
+        _ if policy == Policy::None => Softening::No,
+        Mode::Rfc9989 if record.testing => Softening::TestMode,
+        Mode::Rfc7489 if sample >= record.percent => Softening::NotSampled {
+            percent: record.percent,
+        },
+        _ => Softening::No,
+    };
+    let disposition = match (policy, softening) {
+        (Policy::None, _) => Disposition::None,
+        (Policy::Quarantine, Softening::No) => Disposition::Quarantine,
+        (Policy::Reject, Softening::No) => Disposition::Reject,
+        (Policy::Reject, _) => Disposition::Quarantine,
+        (Policy::Quarantine, _) => Disposition::None,
+    };
+    Decision {
+        disposition,
+        softening,
+    }
+}
+
+/// The policy record that discovery found, or the reason the check ends
+/// without one.
+fn found_policy(status: &PolicyStatus) -> Result<&FoundPolicy, Reason> {
+    match status {
+        PolicyStatus::Found(found) => Ok(found),
+        PolicyStatus::NoPolicy {
+            unusable_record_at: Some(domain),
+        } => Err(Reason::UnusableRecord {
+            domain: domain.clone(),
+        }),
+        PolicyStatus::NoPolicy {
+            unusable_record_at: None,
+        } => Err(Reason::NoRecord),
+        PolicyStatus::DnsError(failure) => Err(Reason::DnsFailure(failure.clone())),
+        PolicyStatus::BadRecord { domain, error } => Err(Reason::BadRecord {
+            domain: domain.clone(),
+            error: *error,
+        }),
     }
 }
 
@@ -293,7 +485,10 @@ fn disposition(policy: Policy) -> Disposition {
 ///
 /// For relaxed alignment the Organizational Domain of each passing
 /// identifier must be in `lookup` ([`Discovery::with_identifiers`]); in the
-/// RFC 7489 mode it is also found from the Public Suffix List.
+/// RFC 7489 mode the lookup finds any other from the Public Suffix List.
+/// `config` is the one `lookup` was discovered with: its mode chooses the
+/// tags of the policy and disposition steps, while the Organizational
+/// Domains are those of the lookup's own mode.
 ///
 /// [`Discovery::with_identifiers`]: super::Discovery::with_identifiers
 pub fn evaluate(
@@ -303,141 +498,61 @@ pub fn evaluate(
     config: &Config,
     sample: u8,
 ) -> Outcome {
-    let author = lookup.author_domain.clone();
-    let found = match &lookup.status {
-        PolicyStatus::Found(found) => found,
-        PolicyStatus::NoPolicy { unusable_record_at } => {
-            let reason = match unusable_record_at {
-                Some(domain) => format!(
-                    "record at _dmarc.{domain} has no valid policy and no valid rua; dmarc does not apply"
-                ),
-                None => "no dmarc record".to_owned(),
-            };
-            return Outcome::bare(DmarcResult::None, Some(author), reason);
-        }
-        PolicyStatus::DnsError(failure) => {
-            let result = if failure.temporary {
-                DmarcResult::TempError
-            } else {
-                DmarcResult::PermError
-            };
-            return Outcome::bare(result, Some(author), dns_reason(failure));
-        }
-        PolicyStatus::BadRecord { domain, error } => {
-            return Outcome::bare(
-                DmarcResult::PermError,
-                Some(author),
-                format!("bad record at _dmarc.{domain}: {error}"),
-            );
-        }
+    let author = &lookup.author_domain;
+    let found = match found_policy(&lookup.status) {
+        Ok(found) => found,
+        Err(reason) => return Outcome::bare(Some(author.clone()), reason),
+    };
+    let author_org = match lookup.organizational_domain_for(author) {
+        Some(Ok(org)) => Ok(org),
+        Some(Err(failure)) => Err(UndecidedAlignment::DnsFailure(failure.clone())),
+        None => Err(UndecidedAlignment::AuthorNotLookedUp),
     };
     let record = &found.record;
-    let psl_org;
-    let mut author_org = lookup.organizational_domain(&author);
-    if author_org.is_none() && config.mode == Mode::Rfc7489 {
-        psl_org = Ok(config.public_suffix_list().organizational_domain(&author));
-        author_org = Some(&psl_org);
-    }
-
-    let mut aligned_ids = Vec::new();
-    let mut undecided: Option<String> = None;
-    let mut check = |identifier: &Name, mode: AlignmentMode| -> bool {
-        let with_psl;
-        let mut view = lookup;
-        if config.mode == Mode::Rfc7489 && lookup.organizational_domain(identifier).is_none() {
-            let mut copy = lookup.clone();
-            copy.add_organizational_domain(super::discovery::OrgDomain {
-                domain: identifier.clone(),
-                organizational_domain: Ok(config
-                    .public_suffix_list()
-                    .organizational_domain(identifier)),
-            });
-            with_psl = copy;
-            view = &with_psl;
-        }
-        match aligned(view, author_org, identifier, mode) {
-            Ok(yes) => yes,
-            Err(why) => {
-                undecided.get_or_insert(why);
-                false
-            }
-        }
-    };
-    for signature in dkim.iter().filter(|s| s.result == DkimResult::Pass) {
-        if check(&signature.domain, record.dkim_alignment) {
-            aligned_ids.push(AlignedIdentifier::Dkim(signature.domain.clone()));
-            break;
-        }
-    }
-    if let Some(spf) = spf.filter(|s| s.result == SpfResult::Pass)
-        && check(&spf.domain, record.spf_alignment)
-    {
-        aligned_ids.push(AlignedIdentifier::Spf(spf.domain.clone()));
-    }
-
-    let org = author_org.and_then(|o| o.as_ref().ok()).cloned();
-    let (policy, source) = applicable_policy(lookup, found, org.as_ref(), config.mode);
-    let mut outcome = Outcome {
-        result: DmarcResult::Fail,
-        author_domain: Some(author),
-        policy_domain: Some(found.policy_domain.clone()),
-        organizational_domain: org,
-        policy: Some(policy),
-        policy_source: Some(source),
-        disposition: Disposition::None,
-        aligned: aligned_ids,
-        testing: Testing::No,
-        reason: String::new(),
-    };
-    let tag = match source {
-        PolicySource::Domain => "p",
-        PolicySource::Subdomain => "sp",
-        PolicySource::NonExistentSubdomain => "np",
-        PolicySource::BrokenRecord => "no valid p, rua present: p=none",
-    };
-    if !outcome.aligned.is_empty() {
-        outcome.result = DmarcResult::Pass;
-        let names: Vec<String> = outcome
-            .aligned
-            .iter()
-            .map(|a| match a {
-                AlignedIdentifier::Spf(d) => format!("spf {d}"),
-                AlignedIdentifier::Dkim(d) => format!("dkim {d}"),
-            })
-            .collect();
-        outcome.reason = format!("aligned: {}", names.join(", "));
-    } else if let Some(why) = undecided {
-        outcome.result = DmarcResult::TempError;
-        outcome.reason = format!("alignment undecided: {why}");
-        return outcome;
-    } else {
-        outcome.reason = "no aligned identifier passed".to_owned();
-        outcome.disposition = disposition(policy);
-        if policy != Policy::None {
-            if config.mode == Mode::Rfc9989 && record.testing {
-                outcome.testing = Testing::TestMode;
-                outcome.disposition = soften(policy);
-            } else if config.mode == Mode::Rfc7489 && sample >= record.percent {
-                outcome.testing = Testing::NotSampled;
-                outcome.disposition = soften(policy);
-            }
-        }
-    }
-    let _ = write!(
-        outcome.reason,
-        "; policy {} ({tag}) from _dmarc.{}; disposition {}",
-        policy.as_str(),
-        found.policy_domain,
-        outcome.disposition.as_str()
+    let alignment = alignment(
+        lookup,
+        author_org.as_ref().map(|org| &**org),
+        record,
+        spf,
+        dkim,
     );
-    match outcome.testing {
-        Testing::TestMode => outcome.reason.push_str(" (t=y)"),
-        Testing::NotSampled => {
-            let _ = write!(outcome.reason, " (pct={})", record.percent);
-        }
-        Testing::No => {}
+    let organizational_domain = author_org.ok().map(|org| org.into_owned());
+    let policy = applicable_policy(author, organizational_domain.as_ref(), found, config.mode);
+    let applied = |aligned, decision: Decision| Reason::PolicyApplied {
+        aligned,
+        policy: policy.clone(),
+        disposition: decision.disposition,
+        softening: decision.softening,
+    };
+    let reason = match alignment {
+        Alignment::Aligned(aligned) => applied(aligned, Decision::PASS),
+        Alignment::NotAligned => applied(
+            Vec::new(),
+            disposition(policy.policy, record, config.mode, sample),
+        ),
+        Alignment::Undecided(why) => Reason::AlignmentUndecided(why),
+    };
+    let (aligned, disposition, testing) = match &reason {
+        Reason::PolicyApplied {
+            aligned,
+            disposition,
+            softening,
+            ..
+        } => (aligned.clone(), *disposition, softening.testing()),
+        _ => (Vec::new(), Disposition::None, Testing::No),
+    };
+    Outcome {
+        result: reason.result(),
+        author_domain: Some(author.clone()),
+        policy_domain: Some(policy.domain),
+        organizational_domain,
+        policy: Some(policy.policy),
+        policy_source: Some(policy.source),
+        disposition,
+        aligned,
+        testing,
+        reason,
     }
-    outcome
 }
 
 /// Of the outcomes for several author domains, the one to act on: RFC 9989
@@ -463,38 +578,6 @@ pub fn strictest(outcomes: impl IntoIterator<Item = Outcome>) -> Option<Outcome>
         (result, disposition, o.policy)
     };
     outcomes.into_iter().max_by_key(rank)
-}
-
-/// The policy and the tag it comes from.
-fn applicable_policy(
-    lookup: &PolicyLookup,
-    found: &super::discovery::FoundPolicy,
-    author_org: Option<&Name>,
-    mode: Mode,
-) -> (Policy, PolicySource) {
-    let record = &found.record;
-    let p = match record.policy {
-        Some(p) if !record.policy_is_broken() => p,
-        _ => return (Policy::None, PolicySource::BrokenRecord),
-    };
-    let author = &lookup.author_domain;
-    if author == &found.policy_domain {
-        return (p, PolicySource::Domain);
-    }
-    if mode == Mode::Rfc9989 && author_org == Some(author) {
-        // A Public Suffix Domain's record for an Organizational Domain.
-        return (p, PolicySource::Domain);
-    }
-    if mode == Mode::Rfc9989
-        && found.author_domain_exists == Some(false)
-        && let Some(np) = record.nonexistent_subdomain_policy
-    {
-        return (np, PolicySource::NonExistentSubdomain);
-    }
-    (
-        record.subdomain_policy.unwrap_or(p),
-        PolicySource::Subdomain,
-    )
 }
 
 #[cfg(test)]
@@ -621,7 +704,11 @@ mod tests {
             0,
         );
         assert_eq!(o.result, DmarcResult::TempError);
-        assert!(o.reason.contains("not looked up"), "{}", o.reason);
+        assert!(
+            o.reason.to_string().contains("not looked up"),
+            "{}",
+            o.reason
+        );
         // The RFC 7489 mode knows every Organizational Domain from the list.
         let config = Config::rfc7489();
         let lookup = run(&z, "example.com", &[], &config);
@@ -762,7 +849,7 @@ mod tests {
             0,
         );
         assert_eq!(o.result, DmarcResult::TempError);
-        assert!(o.reason.contains("timeout"), "{}", o.reason);
+        assert!(o.reason.to_string().contains("timeout"), "{}", o.reason);
         let o = evaluate(
             &lookup,
             None,
@@ -811,5 +898,302 @@ mod tests {
             ("permerror", Some("no from field"))
         );
         assert!(m.properties.is_empty());
+    }
+
+    fn steps_lookup(config: &Config) -> PolicyLookup {
+        let mut z = zone(&[
+            ("_dmarc.example.com", "v=DMARC1; p=reject; adkim=s"),
+            ("_dmarc.example.org", "v=DMARC1; p=none"),
+        ]);
+        z.set_timeout(&n("_dmarc.slow.example"));
+        run(
+            &z,
+            "news.example.com",
+            &["bounce.example.com", "a.slow.example", "example.org"],
+            config,
+        )
+    }
+
+    fn author_org(lookup: &PolicyLookup) -> Name {
+        lookup
+            .organizational_domain(&lookup.author_domain)
+            .unwrap()
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn step_identifier_alignment() {
+        let lookup = steps_lookup(&Config::default());
+        let org = author_org(&lookup);
+        let align = |id: &str, mode| identifier_alignment(&lookup, Ok(&org), &n(id), mode);
+        use AlignmentMode::{Relaxed, Strict};
+        use IdentifierAlignment::{Aligned, NotAligned, Undecided};
+        assert_eq!(align("NEWS.example.com", Strict), Aligned);
+        assert_eq!(align("bounce.example.com", Strict), NotAligned);
+        assert_eq!(align("bounce.example.com", Relaxed), Aligned);
+        assert_eq!(align("example.org", Relaxed), NotAligned);
+        let Undecided(UndecidedAlignment::DnsFailure(failure)) = align("a.slow.example", Relaxed)
+        else {
+            panic!()
+        };
+        assert_eq!(failure.name.as_str(), "_dmarc.slow.example");
+        assert_eq!(
+            align("other.example.com", Relaxed),
+            Undecided(UndecidedAlignment::IdentifierNotLookedUp(n(
+                "other.example.com"
+            )))
+        );
+        let why = UndecidedAlignment::AuthorNotLookedUp;
+        assert_eq!(
+            identifier_alignment(&lookup, Err(&why), &n("bounce.example.com"), Relaxed),
+            Undecided(why.clone())
+        );
+        // Strict alignment needs no Organizational Domain.
+        assert_eq!(
+            identifier_alignment(&lookup, Err(&why), &n("bounce.example.com"), Strict),
+            NotAligned
+        );
+    }
+
+    #[test]
+    fn step_alignment() {
+        let lookup = steps_lookup(&Config::default());
+        let org = author_org(&lookup);
+        let PolicyStatus::Found(found) = &lookup.status else {
+            panic!()
+        };
+        // adkim=s, aspf=r.
+        let record = &found.record;
+        let pass = |d| spf(d, SpfResult::Pass);
+        let align = |spf: Option<&SpfAuth>, dkim: &[DkimAuth]| {
+            alignment(&lookup, Ok(&org), record, spf, dkim)
+        };
+        assert_eq!(
+            align(
+                Some(&pass("bounce.example.com")),
+                &[
+                    dkim("news.example.com", DkimResult::Fail),
+                    dkim("bounce.example.com", DkimResult::Pass),
+                    dkim("news.example.com", DkimResult::Pass),
+                    dkim("NEWS.example.com", DkimResult::Pass),
+                ]
+            ),
+            Alignment::Aligned(vec![
+                AlignedIdentifier::Dkim(n("news.example.com")),
+                AlignedIdentifier::Spf(n("bounce.example.com")),
+            ])
+        );
+        assert_eq!(
+            align(Some(&spf("news.example.com", SpfResult::Fail)), &[]),
+            Alignment::NotAligned
+        );
+        // An undecided identifier matters only when nothing aligned.
+        let slow = Some(pass("a.slow.example"));
+        assert!(matches!(
+            align(slow.as_ref(), &[]),
+            Alignment::Undecided(UndecidedAlignment::DnsFailure(_))
+        ));
+        assert_eq!(
+            align(slow.as_ref(), &[dkim("news.example.com", DkimResult::Pass)]),
+            Alignment::Aligned(vec![AlignedIdentifier::Dkim(n("news.example.com"))])
+        );
+        assert_eq!(
+            align(None, &[dkim("y.example.com", DkimResult::Pass)]),
+            Alignment::NotAligned,
+            "adkim=s decides without Organizational Domains"
+        );
+        // The first undecided identifier (DKIM before SPF) is the reason.
+        let relaxed_record = Record {
+            dkim_alignment: AlignmentMode::Relaxed,
+            ..record.clone()
+        };
+        assert_eq!(
+            alignment(
+                &lookup,
+                Ok(&org),
+                &relaxed_record,
+                Some(&pass("x.example.com")),
+                &[dkim("y.example.com", DkimResult::Pass)]
+            ),
+            Alignment::Undecided(UndecidedAlignment::IdentifierNotLookedUp(n(
+                "y.example.com"
+            )))
+        );
+    }
+
+    #[test]
+    fn step_policy() {
+        let config = Config::default();
+        let mut z = zone(&[
+            (
+                "_dmarc.example.biz",
+                "v=DMARC1; p=none; sp=quarantine; np=reject",
+            ),
+            ("_dmarc.own.example.biz", "v=DMARC1; p=reject; sp=none"),
+            ("_dmarc.biz", "v=DMARC1; p=quarantine; sp=none; psd=y"),
+            (
+                "_dmarc.broken.example",
+                "v=DMARC1; p=bogus; rua=mailto:r@broken.example",
+            ),
+        ]);
+        z.add_name(&n("exists.example.biz"));
+        z.add_name(&n("exists.other.biz"));
+        let policy = |author: &str, mode_config: &Config| {
+            let lookup = run(&z, author, &[], mode_config);
+            let PolicyStatus::Found(found) = &lookup.status else {
+                panic!("{author}: {:?}", lookup.status)
+            };
+            let org = lookup
+                .organizational_domain(&lookup.author_domain)
+                .and_then(|o| o.as_ref().ok());
+            let applied = applicable_policy(&lookup.author_domain, org, found, mode_config.mode);
+            (applied.policy, applied.source, applied.domain.to_string())
+        };
+        use PolicySource::*;
+        assert_eq!(
+            policy("own.example.biz", &config),
+            (Policy::Reject, Domain, "own.example.biz".into())
+        );
+        assert_eq!(
+            policy("exists.example.biz", &config),
+            (Policy::Quarantine, Subdomain, "example.biz".into())
+        );
+        assert_eq!(
+            policy("ghost.example.biz", &config),
+            (Policy::Reject, NonExistentSubdomain, "example.biz".into())
+        );
+        // A Public Suffix Domain's record: `p` for the Organizational
+        // Domain itself, `sp` below it.
+        assert_eq!(
+            policy("other.biz", &config),
+            (Policy::Quarantine, Domain, "biz".into())
+        );
+        assert_eq!(
+            policy("exists.other.biz", &config),
+            (Policy::None, Subdomain, "biz".into())
+        );
+        assert_eq!(
+            policy("broken.example", &config),
+            (Policy::None, BrokenRecord, "broken.example".into())
+        );
+        // RFC 7489: no np.
+        assert_eq!(
+            policy("ghost.example.biz", &Config::rfc7489()),
+            (Policy::Quarantine, Subdomain, "example.biz".into())
+        );
+    }
+
+    #[test]
+    fn step_disposition() {
+        let record = |text: &str, config: &Config| Record::parse(text.as_bytes(), config).unwrap();
+        let bis = Config::default();
+        let old = Config::rfc7489();
+        let decide = |policy, text: &str, config: &Config, sample| {
+            let d = disposition(policy, &record(text, config), config.mode, sample);
+            (d.disposition, d.softening)
+        };
+        let plain = "v=DMARC1; p=reject";
+        assert_eq!(
+            decide(Policy::Reject, plain, &bis, 99),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, plain, &bis, 99),
+            (Disposition::Quarantine, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::None, plain, &bis, 99),
+            (Disposition::None, Softening::No)
+        );
+        let testing = "v=DMARC1; p=reject; t=y";
+        assert_eq!(
+            decide(Policy::Reject, testing, &bis, 0),
+            (Disposition::Quarantine, Softening::TestMode)
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, testing, &bis, 0),
+            (Disposition::None, Softening::TestMode)
+        );
+        assert_eq!(
+            decide(Policy::None, testing, &bis, 0),
+            (Disposition::None, Softening::No)
+        );
+        // t is not an RFC 7489 tag, pct not an RFC 9989 one.
+        assert_eq!(
+            decide(Policy::Reject, testing, &old, 0),
+            (Disposition::Reject, Softening::No)
+        );
+        let pct = "v=DMARC1; p=reject; pct=30";
+        assert_eq!(
+            decide(Policy::Reject, pct, &bis, 99),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Reject, pct, &old, 29),
+            (Disposition::Reject, Softening::No)
+        );
+        assert_eq!(
+            decide(Policy::Reject, pct, &old, 30),
+            (
+                Disposition::Quarantine,
+                Softening::NotSampled { percent: 30 }
+            )
+        );
+        assert_eq!(
+            decide(Policy::Quarantine, "v=DMARC1; p=quarantine; pct=0", &old, 0),
+            (Disposition::None, Softening::NotSampled { percent: 0 })
+        );
+    }
+
+    #[test]
+    fn step_found_policy() {
+        let none = PolicyStatus::NoPolicy {
+            unusable_record_at: None,
+        };
+        assert_eq!(found_policy(&none), Err(Reason::NoRecord));
+        let unusable = PolicyStatus::NoPolicy {
+            unusable_record_at: Some(n("a.example")),
+        };
+        assert_eq!(
+            found_policy(&unusable).unwrap_err().to_string(),
+            "record at _dmarc.a.example has no valid policy and no valid rua; dmarc does not apply"
+        );
+        let lookup = steps_lookup(&Config::default());
+        assert!(found_policy(&lookup.status).is_ok());
+    }
+
+    #[test]
+    fn outcome_fields_follow_the_reason() {
+        let config = Config::default();
+        let z = zone(&[("_dmarc.example.org", "v=DMARC1; p=reject; t=y")]);
+        let lookup = run(&z, "example.org", &["mail.example.org"], &config);
+        let o = evaluate(
+            &lookup,
+            Some(&spf("mail.example.org", SpfResult::Pass)),
+            &[dkim("example.org", DkimResult::Pass)],
+            &config,
+            0,
+        );
+        assert_eq!(o.result, o.reason.result());
+        assert_eq!(
+            o.reason.to_string(),
+            "aligned: dkim example.org, spf mail.example.org; policy reject (p) from _dmarc.example.org; disposition none"
+        );
+        let o = evaluate(&lookup, None, &[], &config, 0);
+        assert_eq!(
+            (o.result, o.disposition, o.testing),
+            (
+                DmarcResult::Fail,
+                Disposition::Quarantine,
+                Testing::TestMode
+            )
+        );
+        assert_eq!(
+            o.to_method_result().reason.as_deref(),
+            Some(
+                "no aligned identifier passed; policy reject (p) from _dmarc.example.org; disposition quarantine (t=y)"
+            )
+        );
     }
 }

@@ -9,8 +9,9 @@
 //!    as the From domain is known, in parallel with SPF and DKIM;
 //! 3. [`evaluate()`] (pure, no DNS) combines the [`PolicyLookup`] with the SPF
 //!    and DKIM results into an [`Outcome`]: pass or fail, the policy that
-//!    applies and the disposition, which [`Outcome::to_method_result`]
-//!    turns into an Authentication-Results entry.
+//!    applies, the disposition and the [`Reason`], which
+//!    [`Outcome::to_method_result`] turns into an Authentication-Results
+//!    entry.
 //!
 //! ```
 //! use mailauth::dmarc::{self, Config, DkimAuth, Discovery};
@@ -59,15 +60,17 @@ pub mod check;
 pub mod discovery;
 pub mod evaluate;
 pub mod psl;
+pub mod reason;
 pub mod record;
 
 pub use check::{Check, PolicyCheck, PolicyFound, Sample, SampleError};
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
-    AlignedIdentifier, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource, SpfAuth, Testing,
-    evaluate, strictest,
+    AlignedIdentifier, AppliedPolicy, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource,
+    SpfAuth, Testing, evaluate, strictest,
 };
 pub use psl::PublicSuffixList;
+pub use reason::{Reason, Softening, UndecidedAlignment};
 pub use record::{AlignmentMode, Policy, PublicSuffixFlag, Record, RecordError};
 
 /// Which DMARC specification to follow.

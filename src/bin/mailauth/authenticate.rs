@@ -157,7 +157,7 @@ fn dmarc_json(outcome: &dmarc::Outcome) -> serde_json::Value {
         "disposition": outcome.disposition.as_str(),
         "aligned": aligned,
         "testing": format!("{:?}", outcome.testing),
-        "reason": outcome.reason,
+        "reason": outcome.reason.to_string(),
     })
 }
 

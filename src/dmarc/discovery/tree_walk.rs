@@ -1,0 +1,381 @@
+//! [`Mode::Rfc9989`](crate::dmarc::Mode::Rfc9989): policy discovery and
+//! Organizational Domains by the DNS Tree Walk.
+//!
+//! The walk (RFC 9989 "DNS Tree Walk"): for a starting domain of `x`
+//! labels it queries `_dmarc.<domain>`, then, if `x >= 8`, jumps to the
+//! name made of the last 7 labels, otherwise to the parent, and goes on one
+//! label at a time up to the top-level label: never more than
+//! [`Config::max_tree_walk_queries`] (8) queries. It stops early at a
+//! record with `psd=y` or `psd=n`.
+//!
+//! The policy record (RFC 9989 "DMARC Policy Discovery") is the Author
+//! Domain's own if it has one, otherwise the one of its Organizational
+//! Domain, otherwise the one of its Public Suffix Domain. The
+//! Organizational Domain (RFC 9989 "Identifier Alignment Evaluation") is
+//! chosen among the names of the walk that have a record, from the longest:
+//! one with `psd=n`; the name one label below one with `psd=y` (other than
+//! the starting name); otherwise the one with the fewest labels; without
+//! any record, the starting domain itself. The Author Domain and each
+//! identifier get a walk of their own; the walks share their queries.
+//!
+//! When the policy could be `np` (a record found above the Author Domain,
+//! with an `np` tag, and the Author Domain is not itself the
+//! Organizational Domain), the walk asks whether the Author Domain exists
+//! (RFC 9989 "Non-existent Domains").
+
+use super::{Answers, Conclusion, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
+use crate::dmarc::Config;
+use crate::dmarc::record::{PublicSuffixFlag, Record};
+use crate::dns::Name;
+
+/// The names a tree walk from `start` queries (without `_dmarc`), longest
+/// first: `start`, then the last `min(x - 1, max - 1)` labels, then one
+/// label fewer each time (RFC 9989 "DNS Tree Walk").
+pub fn tree_walk_names(start: &Name, max_queries: usize) -> Vec<Name> {
+    let max_queries = max_queries.max(1);
+    let text = start.as_str();
+    let labels: Vec<&str> = text.split('.').collect();
+    let total = labels.len();
+    let mut names = vec![start.clone()];
+    let first = (total - 1).min(max_queries - 1);
+    for keep in (1..=first).rev() {
+        let suffix = labels.get(total - keep..).unwrap_or_default().join(".");
+        if let Ok(name) = Name::new(&suffix) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The last `count` labels of `name`.
+fn last_labels(name: &Name, count: usize) -> Option<Name> {
+    let labels: Vec<&str> = name.labels().collect();
+    let start = labels.len().checked_sub(count)?;
+    Name::new(&labels.get(start..)?.join(".")).ok()
+}
+
+/// A record met on a walk.
+#[derive(Debug, Clone, Copy)]
+struct Hit<'a> {
+    /// Its place in the walk (0: the starting domain).
+    index: usize,
+    /// Where it was found (without `_dmarc`).
+    domain: &'a Name,
+    record: &'a Record,
+}
+
+/// The walk from one domain, longest name first.
+#[derive(Debug, Clone)]
+struct Walk {
+    levels: Vec<Level>,
+}
+
+impl Walk {
+    fn new(start: &Name, max_queries: usize) -> Walk {
+        Walk {
+            levels: tree_walk_names(start, max_queries)
+                .into_iter()
+                .map(Level::new)
+                .collect(),
+        }
+    }
+
+    /// The domain the walk starts from.
+    fn start(&self) -> Option<&Name> {
+        self.levels.first().map(|level| &level.domain)
+    }
+
+    /// The records of the walk, up to one with `psd=y` or `psd=n`; the
+    /// first DNS failure met on the way ends it.
+    fn records<'a>(&'a self, answers: &'a Answers<'_>) -> Result<Vec<Hit<'a>>, DnsFailure> {
+        let mut hits = Vec::new();
+        for (index, level) in self.levels.iter().enumerate() {
+            if let Some(record) = answers.at(level)? {
+                hits.push(Hit {
+                    index,
+                    domain: &level.domain,
+                    record,
+                });
+                if record.public_suffix != PublicSuffixFlag::Unknown {
+                    break;
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The Organizational Domain from the records of the walk (RFC 9989
+    /// "Identifier Alignment Evaluation").
+    fn organizational_domain(start: &Name, hits: &[Hit<'_>]) -> Name {
+        match hits.last() {
+            None => start.clone(),
+            Some(hit) => match hit.record.public_suffix {
+                PublicSuffixFlag::Yes if hit.index != 0 => {
+                    last_labels(start, hit.domain.label_count() + 1)
+                        .unwrap_or_else(|| start.clone())
+                }
+                _ => hit.domain.clone(),
+            },
+        }
+    }
+
+    /// The policy of the walk's starting domain as Author Domain (RFC 9989
+    /// "DMARC Policy Discovery"): its own record whatever happened further
+    /// up, else the Organizational Domain's, else the Public Suffix
+    /// Domain's.
+    fn policy(
+        &self,
+        answers: &Answers<'_>,
+        hits: &Result<Vec<Hit<'_>>, DnsFailure>,
+        org: &Result<Name, DnsFailure>,
+        config: &Config,
+    ) -> PolicyStatus {
+        if let Some(own) = self.levels.first()
+            && let Ok(Some(record)) = answers.at(own)
+        {
+            return PolicyStatus::of_record(&own.domain, record, config);
+        }
+        match (hits, org) {
+            (Ok(hits), Ok(org)) => {
+                let at_org = hits.iter().find(|hit| hit.domain == org);
+                let at_psd = hits
+                    .iter()
+                    .find(|hit| hit.record.public_suffix == PublicSuffixFlag::Yes);
+                match at_org.or(at_psd) {
+                    Some(hit) => PolicyStatus::of_record(hit.domain, hit.record, config),
+                    None => PolicyStatus::NONE,
+                }
+            }
+            (Err(failure), _) | (_, Err(failure)) => PolicyStatus::DnsError(failure.clone()),
+        }
+    }
+}
+
+/// The [`Mode::Rfc9989`](crate::dmarc::Mode::Rfc9989) strategy: one walk
+/// for the Author Domain, one for each identifier.
+#[derive(Debug, Clone)]
+pub(super) struct TreeWalk {
+    author: Name,
+    /// The walk of the Author Domain, then of each identifier.
+    walks: Vec<Walk>,
+    /// Whether the policy is wanted (false: Organizational Domains only).
+    want_policy: bool,
+}
+
+impl TreeWalk {
+    /// The walks from `author` and `identifiers` (distinct, lowercase, not
+    /// the author), each of at most `max_queries` names.
+    pub(super) fn new(
+        author: &Name,
+        identifiers: &[Name],
+        max_queries: usize,
+        want_policy: bool,
+    ) -> TreeWalk {
+        let walks = std::iter::once(author)
+            .chain(identifiers)
+            .map(|domain| Walk::new(domain, max_queries))
+            .collect();
+        TreeWalk {
+            author: author.clone(),
+            walks,
+            want_policy,
+        }
+    }
+
+    /// Every `_dmarc` name of every walk, repeats included.
+    pub(super) fn query_names(&self) -> impl Iterator<Item = &Name> {
+        self.walks
+            .iter()
+            .flat_map(|walk| walk.levels.iter())
+            .filter_map(|level| level.query_name.as_ref())
+    }
+
+    /// The lookup from the answers: the Author Domain's policy and the
+    /// Organizational Domain at the end of each walk.
+    pub(super) fn conclude(&self, answers: &Answers<'_>, config: &Config) -> Conclusion {
+        let mut status = PolicyStatus::NONE;
+        let mut orgs = Vec::with_capacity(self.walks.len());
+        for (index, walk) in self.walks.iter().enumerate() {
+            let Some(start) = walk.start() else {
+                continue;
+            };
+            let hits = walk.records(answers);
+            let org = match &hits {
+                Ok(hits) => Ok(Walk::organizational_domain(start, hits)),
+                Err(failure) => Err(failure.clone()),
+            };
+            if index == 0 && self.want_policy {
+                status = walk.policy(answers, &hits, &org, config);
+            }
+            orgs.push(OrgDomain {
+                domain: start.clone(),
+                organizational_domain: org,
+            });
+        }
+        let author_org = orgs
+            .first()
+            .and_then(|o| o.organizational_domain.as_ref().ok());
+        let ask_existence = match &status {
+            PolicyStatus::Found(found) => {
+                found.policy_domain != self.author
+                    && author_org != Some(&self.author)
+                    && found.record.nonexistent_subdomain_policy.is_some()
+            }
+            _ => false,
+        };
+        Conclusion {
+            lookup: PolicyLookup {
+                author_domain: self.author.clone(),
+                status,
+                organizational_domains: orgs,
+                queries: answers.asked(),
+                suffix_list: Default::default(),
+            },
+            ask_existence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::answered;
+    use super::*;
+    use crate::dmarc::discovery::Answers;
+    use crate::dns::ZoneResolver;
+
+    fn n(s: &str) -> Name {
+        Name::new(s).unwrap()
+    }
+
+    fn names(walk: &TreeWalk) -> Vec<&str> {
+        walk.query_names().map(Name::as_str).collect()
+    }
+
+    fn zone() -> ZoneResolver {
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(
+            &n("_dmarc.example.com"),
+            "v=DMARC1; p=reject; np=quarantine",
+        );
+        zone.add_txt(&n("_dmarc.mail.example.org"), "v=DMARC1; p=none; psd=n");
+        zone.add_txt(&n("_dmarc.org"), "v=DMARC1; p=none; psd=y");
+        zone.set_timeout(&n("_dmarc.slow.example"));
+        zone
+    }
+
+    fn conclude(walk: &TreeWalk, zone: &ZoneResolver) -> Conclusion {
+        let config = Config::default();
+        let found = answered(walk.query_names(), zone, &config);
+        walk.conclude(&Answers { found: &found }, &config)
+    }
+
+    fn orgs(lookup: &PolicyLookup) -> Vec<(&str, Result<&str, &str>)> {
+        lookup
+            .organizational_domains
+            .iter()
+            .map(|o| {
+                let org = match &o.organizational_domain {
+                    Ok(org) => Ok(org.as_str()),
+                    Err(failure) => Err(failure.name.as_str()),
+                };
+                (o.domain.as_str(), org)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_walk_per_domain_author_first() {
+        let walk = TreeWalk::new(&n("a.example.com"), &[n("b.example.com")], 8, true);
+        assert_eq!(
+            names(&walk),
+            [
+                "_dmarc.a.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+                "_dmarc.b.example.com",
+                "_dmarc.example.com",
+                "_dmarc.com",
+            ]
+        );
+        let walk = TreeWalk::new(&n("a.b.c.example"), &[], 2, true);
+        assert_eq!(names(&walk), ["_dmarc.a.b.c.example", "_dmarc.example"]);
+    }
+
+    #[test]
+    fn policy_and_every_organizational_domain() {
+        let walk = TreeWalk::new(
+            &n("ghost.example.com"),
+            &[n("x.mail.example.org"), n("a.example.org")],
+            8,
+            true,
+        );
+        let Conclusion {
+            lookup,
+            ask_existence,
+        } = conclude(&walk, &zone());
+        let PolicyStatus::Found(found) = &lookup.status else {
+            panic!("{:?}", lookup.status)
+        };
+        assert_eq!(found.policy_domain.as_str(), "example.com");
+        assert_eq!(found.author_domain_exists, None);
+        assert!(ask_existence, "np above the Author Domain");
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("ghost.example.com", Ok("example.com")),
+                ("x.mail.example.org", Ok("mail.example.org")),
+                ("a.example.org", Ok("example.org")),
+            ]
+        );
+        assert_eq!(lookup.queries, 8, "the walks share their names");
+        // Only the walks' names are known: no list to ask.
+        assert_eq!(lookup.organizational_domain_for(&n("b.example.com")), None);
+    }
+
+    #[test]
+    fn no_existence_question_at_the_organizational_domain() {
+        let walk = TreeWalk::new(&n("example.com"), &[], 8, true);
+        assert!(!conclude(&walk, &zone()).ask_existence);
+        let walk = TreeWalk::new(&n("mail.example.org"), &[], 8, true);
+        assert!(!conclude(&walk, &zone()).ask_existence);
+    }
+
+    #[test]
+    fn a_failure_stays_with_its_walk() {
+        let walk = TreeWalk::new(&n("example.com"), &[n("a.slow.example")], 8, true);
+        let Conclusion { lookup, .. } = conclude(&walk, &zone());
+        assert!(matches!(lookup.status, PolicyStatus::Found(_)));
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("example.com", Ok("example.com")),
+                ("a.slow.example", Err("_dmarc.slow.example")),
+            ]
+        );
+        let walk = TreeWalk::new(&n("a.slow.example"), &[], 8, true);
+        let Conclusion { lookup, .. } = conclude(&walk, &zone());
+        let PolicyStatus::DnsError(failure) = &lookup.status else {
+            panic!("{:?}", lookup.status)
+        };
+        assert!(failure.temporary);
+        assert_eq!(failure.name.as_str(), "_dmarc.slow.example");
+    }
+
+    #[test]
+    fn organizational_domains_only() {
+        let walk = TreeWalk::new(&n("ghost.example.com"), &[n("x.example.org")], 8, false);
+        let Conclusion {
+            lookup,
+            ask_existence,
+        } = conclude(&walk, &zone());
+        assert_eq!(lookup.status, PolicyStatus::NONE);
+        assert!(!ask_existence);
+        assert_eq!(
+            orgs(&lookup),
+            [
+                ("ghost.example.com", Ok("example.com")),
+                ("x.example.org", Ok("example.org")),
+            ]
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mailauth::dkim::verify::DkimResult;
-use mailauth::dmarc::{self, Config, Discovery, DkimAuth, SpfAuth};
+use mailauth::dmarc::{self, Config, Discovery, DkimAuth, Sample, SpfAuth};
 use mailauth::dns::{Name, ZoneResolver};
 use mailauth::message::HeaderField;
 use mailauth::spf::SpfResult;
@@ -51,7 +51,7 @@ fn check(zone: &ZoneResolver, from: &HeaderField, config: &Config) -> dmarc::Out
         dkim[1].domain.clone(),
     ];
     let lookup = mailauth::resolve(Discovery::with_identifiers(&author, &ids, config), zone);
-    let outcome = dmarc::evaluate(&lookup, Some(&spf), &dkim, config, 50);
+    let outcome = dmarc::evaluate(&lookup, Some(&spf), &dkim, config, Sample::new(50).unwrap());
     black_box(outcome.to_method_result());
     outcome
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use mailauth::dkim::verify::{DkimResult, Verifier, VerifyConfig};
 use mailauth::dmarc::{
     self, Config, Discovery, DkimAuth, DmarcResult, FromError, Mode, Outcome, PublicSuffixList,
-    Record,
+    Record, Sample,
 };
 use mailauth::dns::{Name, RecordData, Txt, ZoneResolver};
 use mailauth::message::address::{Address, parse_address_list};
@@ -145,7 +145,7 @@ fn authheaders_case(
     let evaluate_one = |author: &Name| -> Outcome {
         let ids: Vec<Name> = dkim.iter().map(|d| d.domain.clone()).collect();
         let lookup = mailauth::resolve(Discovery::with_identifiers(author, &ids, config), zone);
-        dmarc::evaluate(&lookup, None, &dkim, config, 0)
+        dmarc::evaluate(&lookup, None, &dkim, config, Sample::ALWAYS)
     };
     let outcome = match dmarc::author_domain(&fields) {
         Ok(author) => evaluate_one(&author),
@@ -359,7 +359,8 @@ fn opendmarc_alignment() {
                         domain: auth,
                         result: DkimResult::Pass,
                     }];
-                    dmarc::evaluate(&lookup, None, &dkim, &config, 0).result == DmarcResult::Pass
+                    dmarc::evaluate(&lookup, None, &dkim, &config, Sample::ALWAYS).result
+                        == DmarcResult::Pass
                 }
                 // A name with empty labels is not a domain: nothing aligns.
                 _ => false,

@@ -178,7 +178,7 @@ impl PolicyFound {
     /// FROM (or HELO) identity, when checked, and each DKIM signature's.
     pub fn evaluate(&self, spf: Option<&SpfAuth>, dkim: &[DkimAuth]) -> Outcome {
         match &self.lookup {
-            Ok(lookup) => evaluate(lookup, spf, dkim, &self.config, self.sample.get()),
+            Ok(lookup) => evaluate(lookup, spf, dkim, &self.config, self.sample),
             Err(error) => Outcome::from_error(error),
         }
     }

@@ -32,7 +32,7 @@ use std::fmt;
 use super::discovery::{FoundPolicy, PolicyLookup, PolicyStatus};
 use super::reason::{Reason, Softening, UndecidedAlignment};
 use super::record::{AlignmentMode, Policy, Record};
-use super::{Config, FromError, Mode};
+use super::{Config, FromError, Mode, Sample};
 use crate::authres::{MethodResult, Property};
 use crate::dkim::verify::DkimResult;
 use crate::dns::Name;
@@ -479,9 +479,9 @@ fn found_policy(status: &PolicyStatus) -> Result<&FoundPolicy, Reason> {
 }
 
 /// Evaluates DMARC for a message, from the [`PolicyLookup`] of its author
-/// domain and the SPF and DKIM results. Pure: no DNS. `sample` (0..=99)
-/// is the caller's random draw for the RFC 7489 `pct` tag: the policy
-/// applies fully when `sample < pct`.
+/// domain and the SPF and DKIM results. Pure: no DNS. `sample` is the
+/// caller's random draw for the RFC 7489 `pct` tag (see [`Sample`]): the
+/// policy applies fully when `sample < pct`.
 ///
 /// For relaxed alignment the Organizational Domain of each passing
 /// identifier must be in `lookup` ([`Discovery::with_identifiers`]); in the
@@ -496,7 +496,7 @@ pub fn evaluate(
     spf: Option<&SpfAuth>,
     dkim: &[DkimAuth],
     config: &Config,
-    sample: u8,
+    sample: Sample,
 ) -> Outcome {
     let author = &lookup.author_domain;
     let found = match found_policy(&lookup.status) {
@@ -528,7 +528,7 @@ pub fn evaluate(
         Alignment::Aligned(aligned) => applied(aligned, Decision::PASS),
         Alignment::NotAligned => applied(
             Vec::new(),
-            disposition(policy.policy, record, config.mode, sample),
+            disposition(policy.policy, record, config.mode, sample.get()),
         ),
         Alignment::Undecided(why) => Reason::AlignmentUndecided(why),
     };
@@ -632,7 +632,7 @@ mod tests {
             Some(&spf("bounce.example.com", SpfResult::Pass)),
             &[],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
         assert_eq!(o.aligned, [AlignedIdentifier::Spf(n("bounce.example.com"))]);
@@ -642,7 +642,7 @@ mod tests {
             Some(&spf("bounce.example.com", SpfResult::SoftFail)),
             &[],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(
             (o.result, o.disposition),
@@ -653,7 +653,7 @@ mod tests {
             None,
             &[dkim("other.net", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Fail);
 
@@ -667,7 +667,7 @@ mod tests {
             None,
             &[dkim("mail.example.com", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(
             (o.result, o.disposition),
@@ -681,7 +681,7 @@ mod tests {
                 dkim("EXAMPLE.com", DkimResult::Pass),
             ],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
         assert_eq!(o.aligned, [AlignedIdentifier::Dkim(n("EXAMPLE.com"))]);
@@ -701,7 +701,7 @@ mod tests {
             None,
             &[dkim("mail.example.com", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::TempError);
         assert!(
@@ -717,7 +717,7 @@ mod tests {
             None,
             &[dkim("mail.example.com", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
     }
@@ -727,7 +727,7 @@ mod tests {
         let bis = Config::default();
         let z = zone(&[("_dmarc.example.com", "v=DMARC1; p=reject; t=y; pct=0")]);
         let lookup = run(&z, "example.com", &[], &bis);
-        let o = evaluate(&lookup, None, &[], &bis, 0);
+        let o = evaluate(&lookup, None, &[], &bis, Sample::ALWAYS);
         assert_eq!(
             (o.disposition, o.testing),
             (Disposition::Quarantine, Testing::TestMode)
@@ -735,19 +735,19 @@ mod tests {
         let old = Config::rfc7489();
         let z = zone(&[("_dmarc.example.com", "v=DMARC1; p=quarantine; pct=30")]);
         let lookup = run(&z, "example.com", &[], &old);
-        let o = evaluate(&lookup, None, &[], &old, 29);
+        let o = evaluate(&lookup, None, &[], &old, Sample::new(29).unwrap());
         assert_eq!(
             (o.disposition, o.testing),
             (Disposition::Quarantine, Testing::No)
         );
-        let o = evaluate(&lookup, None, &[], &old, 30);
+        let o = evaluate(&lookup, None, &[], &old, Sample::new(30).unwrap());
         assert_eq!(
             (o.disposition, o.testing),
             (Disposition::None, Testing::NotSampled)
         );
         // pct is not a tag of RFC 9989.
         let lookup = run(&z, "example.com", &[], &bis);
-        let o = evaluate(&lookup, None, &[], &bis, 99);
+        let o = evaluate(&lookup, None, &[], &bis, Sample::new(99).unwrap());
         assert_eq!(o.disposition, Disposition::Quarantine);
     }
 
@@ -761,7 +761,7 @@ mod tests {
         z.add_name(&n("exists.example.biz"));
         let lookup = run(&z, "ghost.example.biz", &[], &config);
         assert_eq!(lookup.queries, 4);
-        let o = evaluate(&lookup, None, &[], &config, 0);
+        let o = evaluate(&lookup, None, &[], &config, Sample::ALWAYS);
         assert_eq!(
             (o.policy, o.policy_source),
             (
@@ -770,14 +770,14 @@ mod tests {
             )
         );
         let lookup = run(&z, "exists.example.biz", &[], &config);
-        let o = evaluate(&lookup, None, &[], &config, 0);
+        let o = evaluate(&lookup, None, &[], &config, Sample::ALWAYS);
         assert_eq!(
             (o.policy, o.policy_source),
             (Some(Policy::Quarantine), Some(PolicySource::Subdomain))
         );
         let lookup = run(&z, "example.biz", &[], &config);
         assert_eq!(lookup.queries, 2);
-        let o = evaluate(&lookup, None, &[], &config, 0);
+        let o = evaluate(&lookup, None, &[], &config, Sample::ALWAYS);
         assert_eq!(
             (o.policy, o.policy_source),
             (Some(Policy::None), Some(PolicySource::Domain))
@@ -795,7 +795,13 @@ mod tests {
             ("_dmarc.b.example", "v=DMARC1; p=bogus"),
             ("_dmarc.c.example", "v=DMARC1; p=reject; adkim=x"),
         ]);
-        let o = evaluate(&run(&z, "a.example", &[], &config), None, &[], &config, 0);
+        let o = evaluate(
+            &run(&z, "a.example", &[], &config),
+            None,
+            &[],
+            &config,
+            Sample::ALWAYS,
+        );
         assert_eq!(
             (o.result, o.policy, o.policy_source),
             (
@@ -804,9 +810,21 @@ mod tests {
                 Some(PolicySource::BrokenRecord)
             )
         );
-        let o = evaluate(&run(&z, "b.example", &[], &config), None, &[], &config, 0);
+        let o = evaluate(
+            &run(&z, "b.example", &[], &config),
+            None,
+            &[],
+            &config,
+            Sample::ALWAYS,
+        );
         assert_eq!(o.result, DmarcResult::None);
-        let o = evaluate(&run(&z, "c.example", &[], &config), None, &[], &config, 0);
+        let o = evaluate(
+            &run(&z, "c.example", &[], &config),
+            None,
+            &[],
+            &config,
+            Sample::ALWAYS,
+        );
         assert_eq!(
             (o.result, o.disposition),
             (DmarcResult::Fail, Disposition::Reject)
@@ -815,7 +833,13 @@ mod tests {
             strict_records: true,
             ..Config::default()
         };
-        let o = evaluate(&run(&z, "c.example", &[], &strict), None, &[], &strict, 0);
+        let o = evaluate(
+            &run(&z, "c.example", &[], &strict),
+            None,
+            &[],
+            &strict,
+            Sample::ALWAYS,
+        );
         assert_eq!(o.result, DmarcResult::PermError);
     }
 
@@ -829,13 +853,13 @@ mod tests {
             None,
             &[],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::TempError);
         // The author's own record applies even when a parent times out.
         z.add_txt(&n("_dmarc.a.mail.example.com"), "v=DMARC1; p=quarantine");
         let lookup = run(&z, "a.mail.example.com", &["example.com"], &config);
-        let o = evaluate(&lookup, None, &[], &config, 0);
+        let o = evaluate(&lookup, None, &[], &config, Sample::ALWAYS);
         assert_eq!(
             (o.result, o.policy),
             (DmarcResult::Fail, Some(Policy::Quarantine))
@@ -846,7 +870,7 @@ mod tests {
             None,
             &[dkim("example.com", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::TempError);
         assert!(o.reason.to_string().contains("timeout"), "{}", o.reason);
@@ -855,7 +879,7 @@ mod tests {
             None,
             &[dkim("a.mail.example.com", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
     }
@@ -876,7 +900,7 @@ mod tests {
                     None,
                     &dkim,
                     &config,
-                    0,
+                    Sample::ALWAYS,
                 )
             })
             .collect();
@@ -1173,14 +1197,14 @@ mod tests {
             Some(&spf("mail.example.org", SpfResult::Pass)),
             &[dkim("example.org", DkimResult::Pass)],
             &config,
-            0,
+            Sample::ALWAYS,
         );
         assert_eq!(o.result, o.reason.result());
         assert_eq!(
             o.reason.to_string(),
             "aligned: dkim example.org, spf mail.example.org; policy reject (p) from _dmarc.example.org; disposition none"
         );
-        let o = evaluate(&lookup, None, &[], &config, 0);
+        let o = evaluate(&lookup, None, &[], &config, Sample::ALWAYS);
         assert_eq!(
             (o.result, o.disposition, o.testing),
             (

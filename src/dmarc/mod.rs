@@ -29,7 +29,7 @@
 //! let discovery = Discovery::with_identifiers(&author, &[dkim_domain.clone()], &config);
 //! let lookup = mailauth::resolve(discovery, &zone);
 //! let dkim = [DkimAuth { domain: dkim_domain, result: DkimResult::Pass }];
-//! let outcome = dmarc::evaluate(&lookup, None, &dkim, &config, 0);
+//! let outcome = dmarc::evaluate(&lookup, None, &dkim, &config, dmarc::Sample::ALWAYS);
 //! assert_eq!(outcome.result, dmarc::DmarcResult::Pass);
 //! assert_eq!(outcome.disposition, dmarc::Disposition::None);
 //! assert_eq!(

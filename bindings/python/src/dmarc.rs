@@ -175,8 +175,8 @@ impl PyDmarcResult {
 
     /// A short explanation.
     #[getter]
-    fn reason(&self) -> &str {
-        &self.outcome.reason
+    fn reason(&self) -> String {
+        self.outcome.reason.to_string()
     }
 
     fn __repr__(&self) -> String {
@@ -186,7 +186,7 @@ impl PyDmarcResult {
             py_repr_opt(self.author_domain()),
             py_repr_opt(self.policy()),
             py_repr(self.disposition()),
-            py_repr(&self.outcome.reason)
+            py_repr(&self.outcome.reason.to_string())
         )
     }
 

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 use super::KeyType;
-use super::crypto::{self, KeyError, SignatureError, SigningKey};
+use super::crypto::{self, CryptoError, KeyError, SigningKey};
 
 /// Smallest RSA key [`generate`] makes (RFC 8301 §3.2: signers MUST use at least 1024 bits).
 pub const RSA_MIN_BITS: usize = 1024;
@@ -66,7 +66,7 @@ pub enum KeygenError {
     },
     /// The crypto backend cannot make this key.
     #[error("cannot generate the key: {0}")]
-    Backend(#[from] SignatureError),
+    Backend(#[from] CryptoError),
     /// The generated key could not be read back.
     #[error("generated key unusable: {0}")]
     Key(#[from] KeyError),
@@ -438,7 +438,7 @@ mod tests {
             // aws-lc makes 2048, 3072 and 4096-bit RSA keys only.
             assert!(matches!(
                 result,
-                Err(KeygenError::Backend(SignatureError::UnsupportedKeySize {
+                Err(KeygenError::Backend(CryptoError::UnsupportedKeySize {
                     bits: 1024,
                     ..
                 }))

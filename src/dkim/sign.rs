@@ -31,7 +31,7 @@ use base64::Engine as _;
 use super::canon::{
     BodyCanonicalization, BodyHash, BodyHasher, Canonicalization, HeaderCanonicalization,
 };
-use super::crypto::{SignatureError, SigningKey};
+use super::crypto::{CryptoError, SigningKey};
 use super::table::SigningTable;
 use super::{Algorithm, KeyType};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
@@ -241,7 +241,7 @@ pub enum SignError {
     Header(#[from] HeaderError),
     /// The key refused to sign.
     #[error(transparent)]
-    Crypto(#[from] SignatureError),
+    Crypto(#[from] CryptoError),
     /// The key is of a type this signer cannot use.
     #[error("no signing algorithm for {0} keys")]
     KeyType(KeyType),

@@ -3,7 +3,7 @@
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::signature::{self as sig, KeyPair as _};
 
-use super::{HashAlgorithm, KeyError, KeyType, SignatureError};
+use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
 
 /// aws-lc-rs refuses to sign with RSA keys under 2048 bits.
 pub(crate) const RSA_SIGN_MIN_BITS: usize = 2048;
@@ -47,7 +47,7 @@ pub(super) fn rsa_verify(
     hash: HashAlgorithm,
     data: &[u8],
     signature: &[u8],
-) -> Result<(), SignatureError> {
+) -> Result<(), CryptoError> {
     let parsed = match parsed {
         RsaPublic::AwsLc(parsed) => parsed,
         RsaPublic::Short(key) => return super::rsa_crate::verify(key, hash, data, signature),
@@ -59,7 +59,7 @@ pub(super) fn rsa_verify(
         }
         _ => parsed.verify_sig(data, signature),
     };
-    verified.map_err(|_| SignatureError::Mismatch)
+    verified.map_err(|_| CryptoError::Mismatch)
 }
 
 pub(super) fn rsa_private(pkcs1: &[u8]) -> Result<Private, KeyError> {
@@ -93,45 +93,45 @@ pub(super) fn public_record_data(key: &Private) -> Vec<u8> {
     }
 }
 
-pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, CryptoError> {
     match key {
         Private::Rsa(pair) => pair
             .as_der()
             .map(|der| der.as_ref().to_vec())
-            .map_err(|_| SignatureError::Backend),
+            .map_err(|_| CryptoError::Backend),
         Private::Ed25519(pair) => pair
             .to_pkcs8v1()
             .map(|doc| doc.as_ref().to_vec())
-            .map_err(|_| SignatureError::Backend),
+            .map_err(|_| CryptoError::Backend),
     }
 }
 
-pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let Private::Rsa(pair) = key else {
-        return Err(SignatureError::Backend);
+        return Err(CryptoError::Backend);
     };
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let mut signature = vec![0u8; pair.public_modulus_len()];
     pair.sign(&sig::RSA_PKCS1_SHA256, &rng, data, &mut signature)
-        .map_err(|_| SignatureError::Backend)?;
+        .map_err(|_| CryptoError::Backend)?;
     Ok(signature)
 }
 
-pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let Private::Ed25519(pair) = key else {
-        return Err(SignatureError::Backend);
+        return Err(CryptoError::Backend);
     };
     Ok(pair.sign(digest).as_ref().to_vec())
 }
 
 /// Generates an RSA key (2048, 3072 or 4096 bits) from aws-lc's random source.
-pub(crate) fn generate_rsa(bits: usize) -> Result<Private, SignatureError> {
+pub(crate) fn generate_rsa(bits: usize) -> Result<Private, CryptoError> {
     let size = match bits {
         2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
         3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
         4096 => aws_lc_rs::rsa::KeySize::Rsa4096,
         _ => {
-            return Err(SignatureError::UnsupportedKeySize {
+            return Err(CryptoError::UnsupportedKeySize {
                 bits,
                 operation: "key generation",
                 backend: super::BACKEND,
@@ -140,7 +140,7 @@ pub(crate) fn generate_rsa(bits: usize) -> Result<Private, SignatureError> {
     };
     sig::RsaKeyPair::generate(size)
         .map(Private::Rsa)
-        .map_err(|_| SignatureError::Backend)
+        .map_err(|_| CryptoError::Backend)
 }
 
 /// Whether [`generate_rsa`] takes randomness from the caller.
@@ -150,11 +150,11 @@ pub(crate) const RSA_KEYGEN_TAKES_RNG: bool = false;
 pub(crate) fn generate_rsa_with(
     bits: usize,
     _random: &mut dyn FnMut(&mut [u8]),
-) -> Result<Private, SignatureError> {
+) -> Result<Private, CryptoError> {
     generate_rsa(bits)
 }
 
 /// Fills `buf` from the system's secure random source.
-pub(crate) fn system_random(buf: &mut [u8]) -> Result<(), SignatureError> {
-    aws_lc_rs::rand::fill(buf).map_err(|_| SignatureError::Backend)
+pub(crate) fn system_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    aws_lc_rs::rand::fill(buf).map_err(|_| CryptoError::Backend)
 }

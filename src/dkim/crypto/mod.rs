@@ -25,7 +25,7 @@
 //! | sign | 2048..=8192 bits | 1024..=8192 bits |
 //!
 //! Anything outside those ranges is refused with
-//! [`KeyError::UnsupportedKeySize`] or [`SignatureError::UnsupportedKeySize`],
+//! [`KeyError::UnsupportedKeySize`] or [`CryptoError::UnsupportedKeySize`],
 //! naming the backend. (Whether a verifier *accepts* keys under 1024 bits is
 //! a policy decision taken before the backend is asked, RFC 8301 §3.2.)
 
@@ -118,10 +118,11 @@ pub enum KeyError {
     UnsupportedAlgorithm,
 }
 
-/// Why signing or verification did not succeed.
+/// Why a crypto operation did not succeed: verifying or making a
+/// signature, exporting or generating a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum SignatureError {
+pub enum CryptoError {
     /// The signature does not match the data and key.
     #[error("signature does not verify")]
     Mismatch,
@@ -156,12 +157,12 @@ pub enum SignatureError {
     Backend,
 }
 
-fn check_key_type(algorithm: Algorithm, key_type: KeyType) -> Result<(), SignatureError> {
+fn check_key_type(algorithm: Algorithm, key_type: KeyType) -> Result<(), CryptoError> {
     let needed = algorithm.key_type();
     if needed == key_type {
         Ok(())
     } else {
-        Err(SignatureError::KeyTypeMismatch {
+        Err(CryptoError::KeyTypeMismatch {
             algorithm,
             needed,
             key_type,
@@ -583,7 +584,7 @@ impl PublicKey {
         algorithm: Algorithm,
         header_data: &[u8],
         signature: &[u8],
-    ) -> Result<(), SignatureError> {
+    ) -> Result<(), CryptoError> {
         check_key_type(algorithm, self.key_type())?;
         match &self.inner {
             PublicInner::Rsa { pkcs1, parsed, .. } => {
@@ -615,12 +616,12 @@ fn ed25519_verify(
     key: &ed25519_dalek::VerifyingKey,
     digest: &[u8],
     signature: &[u8],
-) -> Result<(), SignatureError> {
+) -> Result<(), CryptoError> {
     use ed25519_dalek::Verifier as _;
     let signature =
-        ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureError::Mismatch)?;
+        ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::Mismatch)?;
     key.verify(digest, &signature)
-        .map_err(|_| SignatureError::Mismatch)
+        .map_err(|_| CryptoError::Mismatch)
 }
 
 // ---------------------------------------------------------------------------
@@ -707,18 +708,14 @@ impl SigningKey {
     }
 
     /// The private key as PKCS#8 DER (for writing a `PRIVATE KEY` PEM file).
-    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, SignatureError> {
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, CryptoError> {
         backend::private_pkcs8(&self.inner)
     }
 
     /// Signs `header_data`, the canonicalized header fields (RFC 6376 §3.7),
     /// hashing it as [`PublicKey::verify`] describes. `rsa-sha1` is refused
     /// (RFC 8301 §3.1).
-    pub fn sign(
-        &self,
-        algorithm: Algorithm,
-        header_data: &[u8],
-    ) -> Result<Vec<u8>, SignatureError> {
+    pub fn sign(&self, algorithm: Algorithm, header_data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         check_key_type(algorithm, self.key_type())?;
         match algorithm {
             Algorithm::RsaSha256 => backend::rsa_sign_sha256(&self.inner, header_data),
@@ -726,7 +723,7 @@ impl SigningKey {
                 let digest = Hasher::digest(HashAlgorithm::Sha256, header_data);
                 backend::ed25519_sign(&self.inner, &digest)
             }
-            _ => Err(SignatureError::AlgorithmNotForSigning { algorithm }),
+            _ => Err(CryptoError::AlgorithmNotForSigning { algorithm }),
         }
     }
 }

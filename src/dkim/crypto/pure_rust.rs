@@ -4,7 +4,7 @@
 use ed25519_dalek::Signer as _;
 use rsa::pkcs8::EncodePrivateKey as _;
 
-use super::{HashAlgorithm, KeyError, KeyType, SignatureError};
+use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
 
 /// The `rsa` crate signs with any size; RFC 8301 §3.2 forbids under 1024.
 pub(crate) const RSA_SIGN_MIN_BITS: usize = 1024;
@@ -29,7 +29,7 @@ pub(super) fn rsa_verify(
     hash: HashAlgorithm,
     data: &[u8],
     signature: &[u8],
-) -> Result<(), SignatureError> {
+) -> Result<(), CryptoError> {
     super::rsa_crate::verify(&parsed.0, hash, data, signature)
 }
 
@@ -70,19 +70,19 @@ pub(super) fn public_record_data(key: &Private) -> Vec<u8> {
     }
 }
 
-pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, CryptoError> {
     match key {
         Private::Rsa(key) => key
             .to_pkcs8_der()
             .map(|doc| doc.as_bytes().to_vec())
-            .map_err(|_| SignatureError::Backend),
+            .map_err(|_| CryptoError::Backend),
         Private::Ed25519(key) => Ok(super::ed25519_pkcs8(&key.to_bytes())),
     }
 }
 
-pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let Private::Rsa(key) = key else {
-        return Err(SignatureError::Backend);
+        return Err(CryptoError::Backend);
     };
     let digest = super::Hasher::digest(HashAlgorithm::Sha256, data);
     // Blinded with OS randomness; PKCS#1 v1.5 output is deterministic anyway.
@@ -91,12 +91,12 @@ pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, Sig
         super::rsa_crate::padding(HashAlgorithm::Sha256),
         &digest,
     )
-    .map_err(|_| SignatureError::Backend)
+    .map_err(|_| CryptoError::Backend)
 }
 
-pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, SignatureError> {
+pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let Private::Ed25519(key) = key else {
-        return Err(SignatureError::Backend);
+        return Err(CryptoError::Backend);
     };
     Ok(key.sign(digest).to_bytes().to_vec())
 }
@@ -131,7 +131,7 @@ impl rand_core::CryptoRng for FnRng<'_> {}
 pub(crate) const RSA_KEYGEN_TAKES_RNG: bool = true;
 
 /// Generates an RSA key from the system's random source.
-pub(crate) fn generate_rsa(bits: usize) -> Result<Private, SignatureError> {
+pub(crate) fn generate_rsa(bits: usize) -> Result<Private, CryptoError> {
     let mut os = |buf: &mut [u8]| rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, buf);
     generate_rsa_with(bits, &mut os)
 }
@@ -140,15 +140,14 @@ pub(crate) fn generate_rsa(bits: usize) -> Result<Private, SignatureError> {
 pub(crate) fn generate_rsa_with(
     bits: usize,
     random: &mut dyn FnMut(&mut [u8]),
-) -> Result<Private, SignatureError> {
+) -> Result<Private, CryptoError> {
     let mut rng = FnRng(random);
     rsa::RsaPrivateKey::new(&mut rng, bits)
         .map(|key| Private::Rsa(Box::new(key)))
-        .map_err(|_| SignatureError::Backend)
+        .map_err(|_| CryptoError::Backend)
 }
 
 /// Fills `buf` from the system's secure random source.
-pub(crate) fn system_random(buf: &mut [u8]) -> Result<(), SignatureError> {
-    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, buf)
-        .map_err(|_| SignatureError::Backend)
+pub(crate) fn system_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, buf).map_err(|_| CryptoError::Backend)
 }

@@ -2,7 +2,7 @@
 //! pure-Rust backend, and keys under 1024 bits (which aws-lc-rs refuses)
 //! with aws-lc.
 
-use super::{HashAlgorithm, KeyError, KeyType, SignatureError};
+use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
 
 /// DER DigestInfo prefixes for PKCS#1 v1.5 (RFC 8017 §9.2, note 1).
 const SHA1_PREFIX: &[u8] = &[
@@ -42,8 +42,8 @@ pub(super) fn verify(
     hash: HashAlgorithm,
     data: &[u8],
     signature: &[u8],
-) -> Result<(), SignatureError> {
+) -> Result<(), CryptoError> {
     let digest = super::Hasher::digest(hash, data);
     key.verify(padding(hash), &digest, signature)
-        .map_err(|_| SignatureError::Mismatch)
+        .map_err(|_| CryptoError::Mismatch)
 }

@@ -65,7 +65,7 @@ fn rfc8463_ed25519_key_matches_record_and_reproduces_signature() {
     tampered[0] = b'F';
     assert_eq!(
         public.verify(Algorithm::Ed25519Sha256, &tampered, &signature),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
 }
 
@@ -81,11 +81,11 @@ fn rfc8463_rsa_signature_verifies() {
         .unwrap();
     assert_eq!(
         public.verify(Algorithm::RsaSha1, &header_data, &b64(RFC8463_RSA_B)),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
     assert!(matches!(
         public.verify(Algorithm::Ed25519Sha256, &header_data, &b64(RFC8463_RSA_B)),
-        Err(SignatureError::KeyTypeMismatch { .. })
+        Err(CryptoError::KeyTypeMismatch { .. })
     ));
 }
 
@@ -132,7 +132,7 @@ fn openssl_vectors_verify() {
         .unwrap();
     assert_eq!(
         public.verify(Algorithm::RsaSha256, message, &b64(sha1)),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
 }
 
@@ -156,7 +156,7 @@ fn keys_under_1024_bits_per_backend() {
     assert_eq!(result, Ok(()));
     assert_eq!(
         public.verify(Algorithm::RsaSha256, b"another text\r\n", &signature),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
     // Nobody signs with 512 bits.
     let err = SigningKey::from_pem(&data("keys/rsa512.pkcs8.pem")).unwrap_err();
@@ -178,17 +178,17 @@ fn round_trip(key: &SigningKey, algorithm: Algorithm) {
     public.verify(algorithm, header_data, &signature).unwrap();
     assert_eq!(
         public.verify(algorithm, b"from:b@example.com\r\n", &signature),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
     let mut bad = signature.clone();
     bad[5] ^= 1;
     assert_eq!(
         public.verify(algorithm, header_data, &bad),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
     assert_eq!(
         public.verify(algorithm, header_data, &[]),
-        Err(SignatureError::Mismatch)
+        Err(CryptoError::Mismatch)
     );
     // Through PKCS#8 and back.
     let again = SigningKey::from_der(&key.to_pkcs8_der().unwrap()).unwrap();
@@ -222,13 +222,13 @@ fn rsa2048_round_trip_pkcs1_and_pkcs8() {
         .unwrap();
     assert_eq!(
         pkcs1.sign(Algorithm::RsaSha1, b"x"),
-        Err(SignatureError::AlgorithmNotForSigning {
+        Err(CryptoError::AlgorithmNotForSigning {
             algorithm: Algorithm::RsaSha1
         })
     );
     assert!(matches!(
         pkcs1.sign(Algorithm::Ed25519Sha256, b"x"),
-        Err(SignatureError::KeyTypeMismatch { .. })
+        Err(CryptoError::KeyTypeMismatch { .. })
     ));
 }
 

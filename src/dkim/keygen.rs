@@ -3,7 +3,7 @@
 //! RFC 8463 §4), and a check that a published record matches a private key.
 //!
 //! ```
-//! use mailauth::dkim::keygen::{self, NewKey};
+//! use mailauth::dkim::{NewKey, keygen};
 //!
 //! let key = keygen::generate(NewKey::Ed25519).unwrap();
 //! let record = key.record();

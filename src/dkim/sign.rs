@@ -7,8 +7,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use mailauth::dkim::keygen::{self, NewKey};
-//! use mailauth::dkim::sign::{SignOptions, Signer};
+//! use mailauth::dkim::{NewKey, SignOptions, Signer, keygen};
 //!
 //! let key = keygen::generate(NewKey::Ed25519).unwrap().into_signing_key();
 //! let signer = Signer::new("example.com", "mail", Arc::new(key), SignOptions::default()).unwrap();

@@ -14,7 +14,7 @@
 //!    message order, with an RFC 8601 result and a [`Reason`].
 //!
 //! ```
-//! use mailauth::dkim::verify::{Verifier, VerifyConfig};
+//! use mailauth::dkim::{Verifier, VerifyConfig};
 //! use mailauth::dns::ZoneResolver;
 //!
 //! let mut verifier = Verifier::new(&VerifyConfig::default(), 1_700_000_000);

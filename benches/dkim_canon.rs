@@ -8,65 +8,13 @@
 
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mailauth::dkim::HashAlgorithm;
-use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher};
+use mailauth::dkim::{BodyCanonicalization, BodyHasher, HashAlgorithm};
 use std::hint::black_box;
 
+mod messages;
+use messages::{prose_body, text_body};
+
 const SIZE: usize = 1024 * 1024;
-
-/// Text with whitespace to canonicalize: 72-character lines of words with a
-/// double space or a tab every 14 words or so and some trailing spaces.
-fn text_body() -> Vec<u8> {
-    let words = [
-        "the",
-        "quick",
-        "brown",
-        "fox",
-        "jumps",
-        "over",
-        "lazy",
-        "dog",
-        "message",
-        "authentication",
-        "header",
-        "body",
-        "canonical",
-        "signature",
-        "domain",
-        "selector",
-    ];
-    let mut body = Vec::with_capacity(SIZE + 128);
-    let mut line = String::new();
-    let mut i = 0usize;
-    while body.len() < SIZE {
-        let word = words[(i * 7 + i / 3) % words.len()];
-        i += 1;
-        if line.len() + word.len() + 1 > 72 {
-            if i.is_multiple_of(13) {
-                line.push(' ');
-            }
-            body.extend_from_slice(line.as_bytes());
-            body.extend_from_slice(b"\r\n");
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push_str(match i % 29 {
-                0 => "  ",
-                1 => "\t",
-                _ => " ",
-            });
-        }
-        line.push_str(word);
-    }
-    body.truncate(SIZE);
-    body
-}
-
-/// Plain prose: the same 74-character line, single spaces only.
-fn prose_body() -> Vec<u8> {
-    let line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n";
-    line.iter().copied().cycle().take(SIZE).collect()
-}
 
 /// A base64 attachment: 76-character lines.
 fn base64_body() -> Vec<u8> {
@@ -94,8 +42,8 @@ fn cases<M: Measurement>(c: &mut Criterion<M>, name: &str) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Bytes(SIZE as u64));
     for (name, body) in [
-        ("prose", prose_body()),
-        ("text", text_body()),
+        ("prose", prose_body(SIZE)),
+        ("text", text_body(SIZE)),
         ("base64", base64_body()),
     ] {
         for canon in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
@@ -111,7 +59,7 @@ fn cases<M: Measurement>(c: &mut Criterion<M>, name: &str) {
         }
     }
     group.bench_function("sha256_only", |b| {
-        let body = text_body();
+        let body = text_body(SIZE);
         b.iter(|| {
             use sha2::Digest;
             black_box(sha2::Sha256::digest(black_box(&body)))

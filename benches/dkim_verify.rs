@@ -11,83 +11,19 @@
 //!
 //! Run: `cargo bench --bench dkim_verify`.
 
-use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalization};
-use mailauth::dkim::crypto::{PublicKey, SigningKey};
-use mailauth::dkim::verify::{DkimResult, Verifier, VerifyConfig};
-use mailauth::dkim::{Algorithm, HashAlgorithm};
-use mailauth::dns::{Name, ZoneResolver};
+use mailauth::dkim::{Algorithm, DkimResult, PublicKey, Verifier, VerifyConfig};
 use std::hint::black_box;
 
-const NOW: u64 = 1_700_000_000;
-const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/keys");
-
-fn body(size: usize) -> Vec<u8> {
-    let line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n";
-    line.iter().copied().cycle().take(size).collect()
-}
-
-/// Signs `body` with a minimal relaxed/relaxed signer and returns the whole
-/// message.
-fn signed_message(key: &SigningKey, algorithm: Algorithm, selector: &str, body: &[u8]) -> Vec<u8> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let headers: [(&str, &str); 5] = [
-        ("From", " Alice <alice@example.org>"),
-        ("To", " Bob <bob@example.net>"),
-        ("Subject", " Quarterly figures"),
-        ("Date", " Tue, 14 Nov 2023 22:13:20 +0000"),
-        ("Message-ID", " <bench@example.org>"),
-    ];
-    let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, None);
-    hasher.update(body);
-    let body_hash = b64.encode(hasher.finish().digest);
-    let unsigned = format!(
-        " v=1; a={algorithm}; c=relaxed/relaxed; d=example.org; s={selector}; t={NOW};\r\n h=from:to:subject:date:message-id; bh={body_hash};\r\n b="
-    );
-    let mut data = Vec::new();
-    for (name, value) in headers {
-        HeaderCanonicalization::Relaxed.append(name.as_bytes(), value.as_bytes(), &mut data);
-    }
-    HeaderCanonicalization::Relaxed.append(b"DKIM-Signature", unsigned.as_bytes(), &mut data);
-    data.truncate(data.len() - 2);
-    let signature = b64.encode(key.sign(algorithm, &data).expect("sign"));
-    let mut message = format!("DKIM-Signature:{unsigned}{signature}\r\n").into_bytes();
-    for (name, value) in headers {
-        message.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
-    }
-    message.extend_from_slice(b"\r\n");
-    message.extend_from_slice(body);
-    message
-}
+mod messages;
+use messages::{Keys, NOW, prose_body, signed_message};
 
 fn bench(c: &mut Criterion) {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let rsa =
-        SigningKey::from_pem(&std::fs::read(format!("{KEYS}/rsa2048.pkcs8.pem")).expect("key"))
-            .expect("rsa key");
-    let ed =
-        SigningKey::from_pem(&std::fs::read(format!("{KEYS}/ed25519.pkcs8.pem")).expect("key"))
-            .expect("ed key");
-    let mut zone = ZoneResolver::new();
-    zone.add_txt(
-        &Name::new("rsa._domainkey.example.org").expect("name"),
-        format!("v=DKIM1; k=rsa; p={}", b64.encode(rsa.public_key_der())),
-    );
-    zone.add_txt(
-        &Name::new("ed._domainkey.example.org").expect("name"),
-        format!("v=DKIM1; k=ed25519; p={}", b64.encode(ed.public_key_der())),
-    );
-    // The same ed25519 key published revoked: everything but the key
-    // decoding and the signature check, to show what the crypto costs.
-    zone.add_txt(
-        &Name::new("revoked._domainkey.example.org").expect("name"),
-        "v=DKIM1; k=ed25519; p=",
-    );
+    let Keys { rsa, ed, zone } = Keys::load();
     let config = VerifyConfig::default();
     let mut group = c.benchmark_group("dkim_verify");
     for (label, size) in [("4KiB", 4 * 1024), ("100KiB", 100 * 1024)] {
-        let body = body(size);
+        let body = prose_body(size);
         for (name, key, algorithm, selector) in [
             ("rsa2048-sha256", &rsa, Algorithm::RsaSha256, "rsa"),
             ("ed25519-sha256", &ed, Algorithm::Ed25519Sha256, "ed"),

@@ -493,8 +493,7 @@ fn search(
 /// §3.7): the value compared with `bh=`.
 ///
 /// ```
-/// use mailauth::dkim::HashAlgorithm;
-/// use mailauth::dkim::canon::{BodyCanonicalization, BodyHasher};
+/// use mailauth::dkim::{BodyCanonicalization, BodyHasher, HashAlgorithm};
 ///
 /// let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, None);
 /// hasher.update(b"Hello  \r");

@@ -3,7 +3,7 @@
 //! RFC 8463 §4), and a check that a published record matches a private key.
 //!
 //! ```
-//! use mailauth::dkim::keygen::{self, NewKey};
+//! use mailauth::dkim::{NewKey, keygen};
 //!
 //! let key = keygen::generate(NewKey::Ed25519).unwrap();
 //! let record = key.record();
@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 use super::KeyType;
-use super::crypto::{self, KeyError, SignatureError, SigningKey};
+use super::crypto::{self, CryptoError, KeyError, SigningKey};
 
 /// Smallest RSA key [`generate`] makes (RFC 8301 §3.2: signers MUST use at least 1024 bits).
 pub const RSA_MIN_BITS: usize = 1024;
@@ -66,7 +66,7 @@ pub enum KeygenError {
     },
     /// The crypto backend cannot make this key.
     #[error("cannot generate the key: {0}")]
-    Backend(#[from] SignatureError),
+    Backend(#[from] CryptoError),
     /// The generated key could not be read back.
     #[error("generated key unusable: {0}")]
     Key(#[from] KeyError),
@@ -352,7 +352,7 @@ impl SigningKey {
     ///
     /// # Errors
     /// As [`SigningKey::to_pkcs8_der`].
-    pub fn to_pkcs8_pem(&self) -> Result<String, SignatureError> {
+    pub fn to_pkcs8_pem(&self) -> Result<String, CryptoError> {
         Ok(crypto::pem_encode("PRIVATE KEY", &self.to_pkcs8_der()?))
     }
 }
@@ -459,7 +459,7 @@ mod tests {
             // aws-lc makes 2048, 3072 and 4096-bit RSA keys only.
             assert!(matches!(
                 result,
-                Err(KeygenError::Backend(SignatureError::UnsupportedKeySize {
+                Err(KeygenError::Backend(CryptoError::UnsupportedKeySize {
                     bits: 1024,
                     ..
                 }))

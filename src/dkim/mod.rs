@@ -1,4 +1,40 @@
 //! DKIM (RFC 6376, with RFC 8301 and RFC 8463).
+//!
+//! - Verifying: a [`Verifier`] takes the message in chunks, and
+//!   [`Verifier::finish`] turns it into a [`VerifyCheck`], a
+//!   [`Machine`](crate::Machine) that asks for the key records and ends in a
+//!   [`Verification`]: one [`SignatureResult`] per DKIM-Signature field.
+//! - Signing: a [`Signer`] (domain, selector, [`SigningKey`],
+//!   [`SignOptions`]) makes the DKIM-Signature field to prepend; a
+//!   [`SigningTable`] chooses the signer from the From address.
+//! - Keys: [`keygen`] makes new keys and the TXT record to publish;
+//!   [`KeyRecord`] is a published record, parsed; a [`KeyCache`] keeps
+//!   parsed keys across messages.
+//!
+//! The types are re-exported here; their modules hold the constants and the
+//! functions.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mailauth::dkim::{DkimResult, NewKey, SignOptions, Signer, Verifier, VerifyConfig, keygen};
+//! use mailauth::dns::{Name, ZoneResolver};
+//!
+//! let now = 1_700_000_000;
+//! let key = keygen::generate(NewKey::Ed25519).unwrap();
+//! let mut zone = ZoneResolver::new();
+//! zone.add_txt(&Name::new("mail._domainkey.example.com").unwrap(), key.record().text());
+//!
+//! let key = Arc::new(key.into_signing_key());
+//! let signer = Signer::new("example.com", "mail", key, SignOptions::default()).unwrap();
+//! let message = b"From: a@example.com\r\nSubject: hi\r\n\r\nHello.\r\n";
+//! let field = signer.sign(message, now).unwrap();
+//!
+//! let mut verifier = Verifier::new(&VerifyConfig::default(), now);
+//! verifier.feed(field.to_header_line().as_bytes());
+//! verifier.feed(message);
+//! let verification = mailauth::resolve(verifier.finish(), &zone);
+//! assert_eq!(verification.signatures[0].result, DkimResult::Pass);
+//! ```
 
 use std::fmt;
 
@@ -12,6 +48,22 @@ pub mod signature;
 pub mod table;
 pub mod tags;
 pub mod verify;
+
+pub use cache::{KeyCache, KeyCacheStats};
+pub use canon::{
+    BodyCanonicalization, BodyHash, BodyHasher, Canonicalization, HeaderCanonicalization,
+};
+pub use crypto::{CryptoError, KeyError, PublicKey, SigningKey};
+pub use key::{KeyRecord, KeyRecordError};
+pub use keygen::{GeneratedKey, KeygenError, NewKey, RecordCheck, RecordProblem};
+pub use sign::{InvalidValue, SignError, SignOptions, SignatureField, Signer, Signing};
+pub use signature::{Identity, Signature, SignatureFieldError};
+pub use table::{KeyEntry, Pattern, Selection, SigningDomain, SigningTable, TableError};
+pub use tags::TagError;
+pub use verify::{
+    DkimResult, Reason, SignatureResult, UnsignedBodyContent, Verification, Verifier, VerifyCheck,
+    VerifyConfig,
+};
 
 /// The key types of a DKIM key record's `k=` tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,8 +7,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use mailauth::dkim::keygen::{self, NewKey};
-//! use mailauth::dkim::sign::{SignOptions, Signer};
+//! use mailauth::dkim::{NewKey, SignOptions, Signer, keygen};
 //!
 //! let key = keygen::generate(NewKey::Ed25519).unwrap().into_signing_key();
 //! let signer = Signer::new("example.com", "mail", Arc::new(key), SignOptions::default()).unwrap();
@@ -31,7 +30,7 @@ use base64::Engine as _;
 use super::canon::{
     BodyCanonicalization, BodyHash, BodyHasher, Canonicalization, HeaderCanonicalization,
 };
-use super::crypto::{SignatureError, SigningKey};
+use super::crypto::{CryptoError, SigningKey};
 use super::table::SigningTable;
 use super::{Algorithm, KeyType};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
@@ -241,7 +240,7 @@ pub enum SignError {
     Header(#[from] HeaderError),
     /// The key refused to sign.
     #[error(transparent)]
-    Crypto(#[from] SignatureError),
+    Crypto(#[from] CryptoError),
     /// The key is of a type this signer cannot use.
     #[error("no signing algorithm for {0} keys")]
     KeyType(KeyType),

@@ -17,7 +17,7 @@ use crate::dns::{Name, NameError};
 /// Why a DKIM-Signature value cannot be used (a permanent error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum SignatureError {
+pub enum SignatureFieldError {
     /// The tag list is malformed, a required tag is missing, or a value is
     /// not valid base64 or not a number.
     #[error(transparent)]
@@ -123,8 +123,8 @@ impl Signature {
     /// colon).
     ///
     /// # Errors
-    /// A [`SignatureError`] naming the first problem found.
-    pub fn parse<'a>(value: &'a [u8]) -> Result<Signature, SignatureError> {
+    /// A [`SignatureFieldError`] naming the first problem found.
+    pub fn parse<'a>(value: &'a [u8]) -> Result<Signature, SignatureFieldError> {
         let list = TagList::parse(value)?;
         // One pass over the tags (TagList::parse refused duplicates, so each
         // slot is set at most once); then the checks, in the order RFC 6376
@@ -156,33 +156,34 @@ impl Signature {
         let value_of = |tag: Option<&Tag<'a>>| tag.map(|t| t.value);
         let version = required(found.v, "v")?;
         if version != b"1" {
-            return Err(SignatureError::UnsupportedVersion);
+            return Err(SignatureFieldError::UnsupportedVersion);
         }
         let algorithm = ascii(required(found.a, "a")?)
             .and_then(Algorithm::from_name)
-            .ok_or(SignatureError::UnsupportedAlgorithm)?;
+            .ok_or(SignatureFieldError::UnsupportedAlgorithm)?;
         let signature = tags::decode_base64("b", required(found.b, "b")?)?;
         let signature_value_range = found.b.map_or(0..0, |b| b.raw_value_start..b.raw_value_end);
         let body_hash = tags::decode_base64("bh", required(found.bh, "bh")?)?;
-        let domain_text = ascii(required(found.d, "d")?)
-            .ok_or(SignatureError::InvalidDomain(NameError::InvalidCharacter))?;
-        let domain = parse_domain(domain_text).map_err(SignatureError::InvalidDomain)?;
+        let domain_text = ascii(required(found.d, "d")?).ok_or(
+            SignatureFieldError::InvalidDomain(NameError::InvalidCharacter),
+        )?;
+        let domain = parse_domain(domain_text).map_err(SignatureFieldError::InvalidDomain)?;
         let signed_headers = parse_signed_headers(required(found.h, "h")?)?;
         let selector = ascii(required(found.s, "s")?)
             .filter(|s| valid_selector(s))
-            .ok_or(SignatureError::InvalidSelector)?
+            .ok_or(SignatureFieldError::InvalidSelector)?
             .to_owned();
         let canonicalization = match value_of(found.c) {
             Some(c) => ascii(c)
                 .and_then(Canonicalization::from_tag)
-                .ok_or(SignatureError::UnsupportedCanonicalization)?,
+                .ok_or(SignatureFieldError::UnsupportedCanonicalization)?,
             None => Canonicalization::default(),
         };
         let identity = match value_of(found.i) {
             Some(i) => {
                 let identity = parse_identity(i)?;
                 if !identity.domain.is_subdomain_of(&domain) {
-                    return Err(SignatureError::IdentityNotInDomain);
+                    return Err(SignatureFieldError::IdentityNotInDomain);
                 }
                 Some(identity)
             }
@@ -199,7 +200,7 @@ impl Signature {
                 // "dns/txt" possibly followed by "/options" is not defined;
                 // only the exact method counts.
                 if !methods.iter().any(|m| m.eq_ignore_ascii_case("dns/txt")) {
-                    return Err(SignatureError::UnsupportedQueryMethod);
+                    return Err(SignatureFieldError::UnsupportedQueryMethod);
                 }
                 methods
             }
@@ -214,7 +215,7 @@ impl Signature {
         if let (Some(t), Some(x)) = (timestamp, expires_at)
             && x < t
         {
-            return Err(SignatureError::ExpiresBeforeTimestamp);
+            return Err(SignatureFieldError::ExpiresBeforeTimestamp);
         }
         let copied_headers = match value_of(found.z) {
             Some(z) => parse_copied_headers(z)?,
@@ -348,22 +349,22 @@ fn valid_selector(text: &str) -> bool {
 }
 
 /// `h=`: field names separated by colons; `From` must be among them.
-fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, SignatureError> {
+fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, SignatureFieldError> {
     // A name with an octet that is not UTF-8 is not printable US-ASCII
     // either: one check of the whole list makes every name a str.
-    let text = std::str::from_utf8(value).map_err(|_| SignatureError::InvalidSignedHeaders)?;
+    let text = std::str::from_utf8(value).map_err(|_| SignatureFieldError::InvalidSignedHeaders)?;
     // Presized for the usual lists; a hostile one grows as it goes.
     let mut names = Vec::with_capacity((memchr::memchr_iter(b':', value).count() + 1).min(64));
     for name in text.split(':') {
         let name = name.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         // RFC 5322 field name: printable US-ASCII except colon.
         if name.is_empty() || !name.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(SignatureError::InvalidSignedHeaders);
+            return Err(SignatureFieldError::InvalidSignedHeaders);
         }
         names.push(name.to_owned());
     }
     if !names.iter().any(|n| n.eq_ignore_ascii_case("from")) {
-        return Err(SignatureError::FromNotSigned);
+        return Err(SignatureFieldError::FromNotSigned);
     }
     Ok(names)
 }
@@ -394,17 +395,17 @@ fn hex_digit(byte: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-fn parse_identity(value: &[u8]) -> Result<Identity, SignatureError> {
-    let decoded = decode_quoted_printable(value).ok_or(SignatureError::InvalidIdentity)?;
+fn parse_identity(value: &[u8]) -> Result<Identity, SignatureFieldError> {
+    let decoded = decode_quoted_printable(value).ok_or(SignatureFieldError::InvalidIdentity)?;
     let at = decoded
         .iter()
         .rposition(|&b| b == b'@')
-        .ok_or(SignatureError::InvalidIdentity)?;
+        .ok_or(SignatureFieldError::InvalidIdentity)?;
     let (local, domain) = decoded.split_at(at);
     let domain = domain.get(1..).unwrap_or_default();
     let domain = ascii(domain)
         .and_then(|d| parse_domain(d).ok())
-        .ok_or(SignatureError::InvalidIdentity)?;
+        .ok_or(SignatureFieldError::InvalidIdentity)?;
     Ok(Identity {
         local_part: if local.is_empty() {
             None
@@ -416,10 +417,12 @@ fn parse_identity(value: &[u8]) -> Result<Identity, SignatureError> {
 }
 
 /// `z=`: header fields separated by `|`, each dkim-quoted-printable.
-fn parse_copied_headers(value: &[u8]) -> Result<Vec<Vec<u8>>, SignatureError> {
+fn parse_copied_headers(value: &[u8]) -> Result<Vec<Vec<u8>>, SignatureFieldError> {
     value
         .split(|&b| b == b'|')
-        .map(|field| decode_quoted_printable(field).ok_or(SignatureError::InvalidCopiedHeaders))
+        .map(|field| {
+            decode_quoted_printable(field).ok_or(SignatureFieldError::InvalidCopiedHeaders)
+        })
         .collect()
 }
 
@@ -464,7 +467,7 @@ mod tests {
         );
     }
 
-    fn with(replace: &str, by: &str) -> Result<Signature, SignatureError> {
+    fn with(replace: &str, by: &str) -> Result<Signature, SignatureFieldError> {
         let text = String::from_utf8(RFC8463.to_vec()).unwrap();
         assert!(text.contains(replace), "{replace}");
         Signature::parse(text.replacen(replace, by, 1).as_bytes())
@@ -472,61 +475,66 @@ mod tests {
 
     #[test]
     fn malformations() {
-        assert_eq!(with("v=1", "v=2"), Err(SignatureError::UnsupportedVersion));
+        assert_eq!(
+            with("v=1", "v=2"),
+            Err(SignatureFieldError::UnsupportedVersion)
+        );
         assert_eq!(
             with("v=1;", ""),
-            Err(SignatureError::Tag(TagError::MissingTag { name: "v" }))
+            Err(SignatureFieldError::Tag(TagError::MissingTag { name: "v" }))
         );
         assert_eq!(
             with("a=ed25519-sha256", "a=rsa-md5"),
-            Err(SignatureError::UnsupportedAlgorithm)
+            Err(SignatureFieldError::UnsupportedAlgorithm)
         );
         assert_eq!(
             with("c=relaxed/relaxed", "c=relaxed/fancy"),
-            Err(SignatureError::UnsupportedCanonicalization)
+            Err(SignatureFieldError::UnsupportedCanonicalization)
         );
         assert_eq!(
             with("i=@football.example.com", "i=joe@example.com"),
-            Err(SignatureError::IdentityNotInDomain)
+            Err(SignatureFieldError::IdentityNotInDomain)
         );
         assert_eq!(
             with("i=@football.example.com", "i=joe"),
-            Err(SignatureError::InvalidIdentity)
+            Err(SignatureFieldError::InvalidIdentity)
         );
         assert_eq!(
             with("q=dns/txt", "q=http/well-known"),
-            Err(SignatureError::UnsupportedQueryMethod)
+            Err(SignatureFieldError::UnsupportedQueryMethod)
         );
         assert_eq!(
             with("t=1528637909", "t=1528637909; x=1528637908"),
-            Err(SignatureError::ExpiresBeforeTimestamp)
+            Err(SignatureFieldError::ExpiresBeforeTimestamp)
         );
         assert_eq!(
             with(
                 "h=from : to :\r\n subject : date : message-id : from : subject : date;",
                 "h=to : subject;"
             ),
-            Err(SignatureError::FromNotSigned)
+            Err(SignatureFieldError::FromNotSigned)
         );
         assert_eq!(
             with("t=1528637909", "t=15x"),
-            Err(SignatureError::Tag(TagError::BadNumber { name: "t" }))
+            Err(SignatureFieldError::Tag(TagError::BadNumber { name: "t" }))
         );
         assert_eq!(
             with("bh=2jUS", "bh=*jUS"),
-            Err(SignatureError::Tag(TagError::BadBase64 { name: "bh" }))
+            Err(SignatureFieldError::Tag(TagError::BadBase64 { name: "bh" }))
         );
         assert_eq!(
             with("d=football.example.com", "d=football.example(.com"),
-            Err(SignatureError::InvalidDomain(NameError::InvalidCharacter))
+            Err(SignatureFieldError::InvalidDomain(
+                NameError::InvalidCharacter
+            ))
         );
         assert_eq!(
             with("s=brisbane", "s=bris bane"),
-            Err(SignatureError::InvalidSelector)
+            Err(SignatureFieldError::InvalidSelector)
         );
         assert_eq!(
             with("q=dns/txt", "q=dns/txt; q=dns/txt"),
-            Err(SignatureError::Tag(TagError::DuplicateTag {
+            Err(SignatureFieldError::Tag(TagError::DuplicateTag {
                 name: "q".into()
             }))
         );
@@ -548,7 +556,7 @@ mod tests {
                     "h=from : to :\r\n subject : date : message-id : from : subject : date;",
                     bad
                 ),
-                Err(SignatureError::InvalidSignedHeaders),
+                Err(SignatureFieldError::InvalidSignedHeaders),
                 "{bad}"
             );
         }

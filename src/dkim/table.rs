@@ -13,8 +13,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use mailauth::dkim::table::{KeyEntry, Pattern, SigningDomain, SigningTable};
-//! use mailauth::dkim::keygen::{self, NewKey};
+//! use mailauth::dkim::{KeyEntry, NewKey, Pattern, SigningDomain, SigningTable, keygen};
 //!
 //! let key = Arc::new(keygen::generate(NewKey::Ed25519).unwrap().into_signing_key());
 //! let mut table = SigningTable::new();

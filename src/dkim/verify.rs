@@ -14,7 +14,7 @@
 //!    message order, with an RFC 8601 result and a [`Reason`].
 //!
 //! ```
-//! use mailauth::dkim::verify::{Verifier, VerifyConfig};
+//! use mailauth::dkim::{Verifier, VerifyConfig};
 //! use mailauth::dns::ZoneResolver;
 //!
 //! let mut verifier = Verifier::new(&VerifyConfig::default(), 1_700_000_000);
@@ -38,7 +38,7 @@ use super::cache::{KeyCache, ParsedKey};
 use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
 use super::crypto;
 use super::key::KeyRecordError;
-use super::signature::{Identity, Signature, SignatureError};
+use super::signature::{Identity, Signature, SignatureFieldError};
 use super::tags::{self, TagList};
 use super::{Algorithm, HashAlgorithm, KeyType};
 use crate::authres::{MethodResult, Property};
@@ -197,7 +197,7 @@ pub enum Reason {
     UnsignedBodyContent,
     /// The DKIM-Signature field is malformed or unsupported.
     #[error("malformed signature: {0}")]
-    Malformed(SignatureError),
+    Malformed(SignatureFieldError),
     /// The key record does not exist (NXDOMAIN or no TXT record).
     #[error("no key for signature")]
     KeyNotFound,
@@ -848,7 +848,7 @@ impl VerifyCheck {
                         })
                     }
                     Err(_) => {
-                        let reason = Reason::Malformed(SignatureError::InvalidSelector);
+                        let reason = Reason::Malformed(SignatureFieldError::InvalidSelector);
                         checks.push(FoundCheck {
                             report: SignatureResult {
                                 result: reason.result(),
@@ -992,14 +992,14 @@ impl VerifyCheck {
             &signature.signature,
         ) {
             Ok(()) => {}
-            Err(crypto::SignatureError::Mismatch) => return Some(Reason::SignatureMismatch),
-            Err(crypto::SignatureError::KeyTypeMismatch { .. }) => {
+            Err(crypto::CryptoError::Mismatch) => return Some(Reason::SignatureMismatch),
+            Err(crypto::CryptoError::KeyTypeMismatch { .. }) => {
                 return Some(Reason::KeyTypeMismatch {
                     key_type: key.key_type(),
                     algorithm: signature.algorithm,
                 });
             }
-            Err(crypto::SignatureError::UnsupportedKeySize { bits, .. }) => {
+            Err(crypto::CryptoError::UnsupportedKeySize { bits, .. }) => {
                 return Some(Reason::UnsupportedKeySize { bits });
             }
             Err(_) => return Some(Reason::Backend),

@@ -92,11 +92,16 @@ enum Eval {
     Match,
     NoMatch,
     Error(SpfResult, Reason),
-    /// An include frame was pushed.
+    /// An include frame was pushed, or the frame now follows its
+    /// `redirect=`: evaluation goes on there.
     Descended,
 }
 
-type Blocked = ();
+/// The error of an evaluation that cannot go on until the queries it
+/// registered in `Check::wanted` are answered; the step then ends as
+/// [`Step::Blocked`].
+#[derive(Debug)]
+struct AwaitingAnswers;
 
 impl Check {
     /// A check of `input` under `config`.
@@ -194,12 +199,12 @@ impl Check {
     /// [`Config::max_ptr_names`] PTR names whose addresses include the
     /// client. DNS errors make a name (or the whole list) count as not
     /// validated. `filter` keeps only the names worth validating.
-    fn validated_names(&mut self, filter: Option<&Name>) -> Result<Vec<Name>, Blocked> {
+    fn validated_names(&mut self, filter: Option<&Name>) -> Result<Vec<Name>, AwaitingAnswers> {
         let Ok(reverse) = Name::new(&reverse_name(self.ip)) else {
             return Ok(Vec::new());
         };
         let Some(answer) = self.answer(Query::new(reverse, RecordType::Ptr)) else {
-            return Err(());
+            return Err(AwaitingAnswers);
         };
         let Answer::Records(Records::Ptr(names)) = answer else {
             return Ok(Vec::new());
@@ -222,12 +227,16 @@ impl Check {
                 }
             }
         }
-        if blocked { Err(()) } else { Ok(validated) }
+        if blocked {
+            Err(AwaitingAnswers)
+        } else {
+            Ok(validated)
+        }
     }
 
     /// The `%{p}` value for `domain` (§7.3): a validated name equal to the
     /// domain, else one below it, else any, else `unknown`.
-    fn p_value(&mut self, domain: &str) -> Result<String, Blocked> {
+    fn p_value(&mut self, domain: &str) -> Result<String, AwaitingAnswers> {
         let names = self.validated_names(None)?;
         let target = Name::new(domain).ok();
         let pick = target
@@ -243,7 +252,11 @@ impl Check {
     }
 
     /// Expands a domain-spec for the current `domain`.
-    fn expand_domain(&mut self, spec: &MacroString, domain: &str) -> Result<String, Blocked> {
+    fn expand_domain(
+        &mut self,
+        spec: &MacroString,
+        domain: &str,
+    ) -> Result<String, AwaitingAnswers> {
         let p = if spec.needs_validated_name() {
             self.p_value(domain)?
         } else {
@@ -302,7 +315,7 @@ impl Check {
         if let Some(directive) = record.directives.get(next) {
             let qualifier = directive.qualifier;
             return match self.directive(&directive.mechanism, &domain) {
-                Err(()) => Step::Blocked,
+                Err(AwaitingAnswers) => Step::Blocked,
                 Ok(Eval::Descended) => Step::Continue,
                 Ok(Eval::Match) => {
                     let reason = Reason::Matched {
@@ -337,26 +350,28 @@ impl Check {
         let Ok(target) = self.expand_domain(redirect, domain.as_str()) else {
             return Step::Blocked;
         };
-        if let Err(reason) = self.count_dns_term() {
-            self.frame_result(SpfResult::PermError, reason);
-            return Step::Continue;
-        }
-        match Name::new(&target) {
-            Ok(name) => {
-                if let Some(frame) = self.frames.last_mut() {
-                    frame.domain = name;
-                    frame.record = None;
-                    frame.next = 0;
-                    frame.redirected = true;
+        let followed = self.dns_term(|this| {
+            Ok(match Name::new(&target) {
+                Ok(name) => {
+                    if let Some(frame) = this.frames.last_mut() {
+                        frame.domain = name;
+                        frame.record = None;
+                        frame.next = 0;
+                        frame.redirected = true;
+                    }
+                    Eval::Descended
                 }
-            }
-            Err(_) => self.frame_result(
-                SpfResult::PermError,
-                Reason::InvalidTarget {
-                    term: format!("redirect={redirect}"),
-                    target,
-                },
-            ),
+                Err(_) => Eval::Error(
+                    SpfResult::PermError,
+                    Reason::InvalidTarget {
+                        term: format!("redirect={redirect}"),
+                        target,
+                    },
+                ),
+            })
+        });
+        if let Ok(Eval::Error(result, reason)) = followed {
+            self.frame_result(result, reason);
         }
         Step::Continue
     }
@@ -420,13 +435,25 @@ impl Check {
         Step::Continue
     }
 
-    /// Counts one more DNS-querying term (§4.6.4).
-    fn count_dns_term(&mut self) -> Result<(), Reason> {
+    /// Runs a term that queries DNS (§4.6.4): a mechanism other than
+    /// `all`, `ip4` and `ip6`, or the `redirect=` modifier. The one place
+    /// where such terms are counted: past [`Config::max_dns_mechanisms`]
+    /// the term is refused before it starts, and it is counted once it
+    /// completes, never when it waits for answers, so re-running a term
+    /// that waited counts it once.
+    fn dns_term(
+        &mut self,
+        term: impl FnOnce(&mut Check) -> Result<Eval, AwaitingAnswers>,
+    ) -> Result<Eval, AwaitingAnswers> {
         if self.dns_terms >= self.config.max_dns_mechanisms {
-            return Err(Reason::LimitExceeded(Limit::DnsMechanisms));
+            return Ok(Eval::Error(
+                SpfResult::PermError,
+                Reason::LimitExceeded(Limit::DnsMechanisms),
+            ));
         }
+        let eval = term(self)?;
         self.dns_terms += 1;
-        Ok(())
+        Ok(eval)
     }
 
     /// Counts a void lookup (§4.6.4).
@@ -439,43 +466,53 @@ impl Check {
     }
 
     /// Evaluates one mechanism. Counters change only when the evaluation
-    /// completes (never on `Err(Blocked)`), so re-running a blocked step
-    /// is harmless.
-    fn directive(&mut self, mechanism: &Mechanism, domain: &Name) -> Result<Eval, Blocked> {
-        if mechanism.queries_dns() && self.dns_terms >= self.config.max_dns_mechanisms {
-            return Ok(Eval::Error(
-                SpfResult::PermError,
-                Reason::LimitExceeded(Limit::DnsMechanisms),
-            ));
+    /// completes (never on `Err(AwaitingAnswers)`), so re-running a step
+    /// that waited is harmless.
+    fn directive(&mut self, mechanism: &Mechanism, domain: &Name) -> Result<Eval, AwaitingAnswers> {
+        if mechanism.queries_dns() {
+            self.dns_term(|this| this.mechanism(mechanism, domain))
+        } else {
+            self.mechanism(mechanism, domain)
         }
-        let target =
-            |this: &mut Check, spec: &Option<MacroString>| -> Result<Option<Name>, Blocked> {
-                match spec {
-                    None => Ok(Some(domain.clone())),
-                    Some(spec) => Ok(Name::new(&this.expand_domain(spec, domain.as_str())?).ok()),
-                }
-            };
-        let eval = match mechanism {
-            Mechanism::All => return Ok(Eval::Match),
+    }
+
+    /// The target of a mechanism: its expanded domain-spec, or the current
+    /// `domain` when it has none; `None` when the expansion is not a valid
+    /// name (the mechanism then does not match).
+    fn target(
+        &mut self,
+        spec: Option<&MacroString>,
+        domain: &Name,
+    ) -> Result<Option<Name>, AwaitingAnswers> {
+        match spec {
+            None => Ok(Some(domain.clone())),
+            Some(spec) => Ok(Name::new(&self.expand_domain(spec, domain.as_str())?).ok()),
+        }
+    }
+
+    /// Evaluates one mechanism, uncounted: [`Check::directive`] counts the
+    /// ones that query DNS.
+    fn mechanism(&mut self, mechanism: &Mechanism, domain: &Name) -> Result<Eval, AwaitingAnswers> {
+        Ok(match mechanism {
+            Mechanism::All => Eval::Match,
             Mechanism::Ip4 {
                 network,
                 prefix_len,
-            } => {
-                let hit = matches!(self.ip, IpAddr::V4(ip) if ip4_in(*network, *prefix_len, ip));
-                return Ok(if hit { Eval::Match } else { Eval::NoMatch });
-            }
+            } => match self.ip {
+                IpAddr::V4(ip) if ip4_in(*network, *prefix_len, ip) => Eval::Match,
+                _ => Eval::NoMatch,
+            },
             Mechanism::Ip6 {
                 network,
                 prefix_len,
-            } => {
-                let hit = matches!(self.ip, IpAddr::V6(ip) if ip6_in(*network, *prefix_len, ip));
-                return Ok(if hit { Eval::Match } else { Eval::NoMatch });
-            }
+            } => match self.ip {
+                IpAddr::V6(ip) if ip6_in(*network, *prefix_len, ip) => Eval::Match,
+                _ => Eval::NoMatch,
+            },
             Mechanism::Include { domain: spec } => {
                 let expanded = self.expand_domain(spec, domain.as_str())?;
-                return Ok(match Name::new(&expanded) {
+                match Name::new(&expanded) {
                     Ok(name) => {
-                        self.dns_terms += 1;
                         self.frames.push(Frame {
                             kind: FrameKind::Include,
                             domain: name,
@@ -485,35 +522,30 @@ impl Check {
                         });
                         Eval::Descended
                     }
-                    Err(_) => {
-                        self.dns_terms += 1;
-                        Eval::Error(
-                            SpfResult::PermError,
-                            Reason::InvalidTarget {
-                                term: format!("include:{spec}"),
-                                target: expanded,
-                            },
-                        )
-                    }
-                });
+                    Err(_) => Eval::Error(
+                        SpfResult::PermError,
+                        Reason::InvalidTarget {
+                            term: format!("include:{spec}"),
+                            target: expanded,
+                        },
+                    ),
+                }
             }
             Mechanism::A { domain: spec, cidr } => {
-                let Some(name) = target(self, spec)? else {
-                    self.dns_terms += 1;
+                let Some(name) = self.target(spec.as_ref(), domain)? else {
                     return Ok(Eval::NoMatch);
                 };
                 let query = self.address_query(name);
-                let answer = self.answer(query.clone()).ok_or(())?;
+                let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
                 self.address_eval(query, &answer, *cidr)
             }
             Mechanism::Exists { domain: spec } => {
-                let Some(name) = target(self, &Some(spec.clone()))? else {
-                    self.dns_terms += 1;
+                let Some(name) = self.target(Some(spec), domain)? else {
                     return Ok(Eval::NoMatch);
                 };
                 // Always an A query, whatever the client's family (§5.7).
                 let query = Query::new(name, RecordType::A);
-                let answer = self.answer(query.clone()).ok_or(())?;
+                let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
                 match answer {
                     Answer::Records(_) => Eval::Match,
                     Answer::NxDomain | Answer::NoData => self.void_eval(),
@@ -523,12 +555,11 @@ impl Check {
                 }
             }
             Mechanism::Mx { domain: spec, cidr } => {
-                let Some(name) = target(self, spec)? else {
-                    self.dns_terms += 1;
+                let Some(name) = self.target(spec.as_ref(), domain)? else {
                     return Ok(Eval::NoMatch);
                 };
                 let query = Query::new(name, RecordType::Mx);
-                let answer = self.answer(query.clone()).ok_or(())?;
+                let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
                 match answer {
                     Answer::Records(Records::Mx(mxs)) => {
                         if mxs.len() > self.config.max_mx_names {
@@ -544,8 +575,7 @@ impl Check {
                 }
             }
             Mechanism::Ptr { domain: spec } => {
-                let Some(name) = target(self, spec)? else {
-                    self.dns_terms += 1;
+                let Some(name) = self.target(spec.as_ref(), domain)? else {
                     return Ok(Eval::NoMatch);
                 };
                 let validated = self.validated_names(Some(&name))?;
@@ -564,9 +594,7 @@ impl Check {
                     Eval::Match
                 }
             }
-        };
-        self.dns_terms += 1;
-        Ok(eval)
+        })
     }
 
     fn void_eval(&mut self) -> Eval {
@@ -591,7 +619,7 @@ impl Check {
     }
 
     /// The address lookups of every MX host, asked together.
-    fn mx_eval(&mut self, mxs: &[crate::dns::Mx], cidr: DualCidr) -> Result<Eval, Blocked> {
+    fn mx_eval(&mut self, mxs: &[crate::dns::Mx], cidr: DualCidr) -> Result<Eval, AwaitingAnswers> {
         let mut answers = Vec::with_capacity(mxs.len());
         let mut blocked = false;
         for mx in mxs {
@@ -602,7 +630,7 @@ impl Check {
             }
         }
         if blocked {
-            return Err(());
+            return Err(AwaitingAnswers);
         }
         for (query, answer) in answers {
             match answer {
@@ -696,14 +724,14 @@ impl Check {
         let text = match spec {
             None => None,
             Some(spec) => match self.explanation_from(&spec, &domain) {
-                Err(()) => return Step::Blocked,
+                Err(AwaitingAnswers) => return Step::Blocked,
                 Ok(text) => text,
             },
         };
         let text = match text {
             Some(text) => text,
             None => match self.default_explanation(&domain) {
-                Err(()) => return Step::Blocked,
+                Err(AwaitingAnswers) => return Step::Blocked,
                 Ok(text) => text,
             },
         };
@@ -717,13 +745,13 @@ impl Check {
         &mut self,
         spec: &MacroString,
         domain: &str,
-    ) -> Result<Option<String>, Blocked> {
+    ) -> Result<Option<String>, AwaitingAnswers> {
         let target = self.expand_domain(spec, domain)?;
         let Ok(name) = Name::new(&target) else {
             return Ok(None);
         };
         let Some(answer) = self.answer(Query::txt(name)) else {
-            return Err(());
+            return Err(AwaitingAnswers);
         };
         let Some([txt]) = answer.txt() else {
             return Ok(None);
@@ -737,7 +765,11 @@ impl Check {
         self.expand_explanation(&text, domain)
     }
 
-    fn expand_explanation(&mut self, text: &str, domain: &str) -> Result<Option<String>, Blocked> {
+    fn expand_explanation(
+        &mut self,
+        text: &str,
+        domain: &str,
+    ) -> Result<Option<String>, AwaitingAnswers> {
         let Ok(parsed) = MacroString::parse(text, super::macros::Context::Explanation) else {
             return Ok(None);
         };
@@ -753,7 +785,7 @@ impl Check {
         )))
     }
 
-    fn default_explanation(&mut self, domain: &str) -> Result<String, Blocked> {
+    fn default_explanation(&mut self, domain: &str) -> Result<String, AwaitingAnswers> {
         let text = self.config.default_explanation.clone();
         Ok(self.expand_explanation(&text, domain)?.unwrap_or(text))
     }

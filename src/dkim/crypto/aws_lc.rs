@@ -1,0 +1,160 @@
+//! The aws-lc-rs backend (feature `aws-lc`, the default).
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::signature::{self as sig, KeyPair as _};
+
+use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
+
+/// aws-lc-rs refuses to sign with RSA keys under 2048 bits.
+pub(crate) const RSA_SIGN_MIN_BITS: usize = 2048;
+/// aws-lc-rs verifies RSA keys from 1024 bits (the legacy parameters);
+/// smaller ones (accepted only when a verifier lowers
+/// `VerifyConfig::min_rsa_bits`) go to the `rsa` crate. Verification
+/// uses only public data, so the `rsa` crate's timing side channel
+/// (RUSTSEC-2023-0071, in private-key operations) does not apply.
+const RSA_VERIFY_MIN_BITS: usize = 1024;
+
+pub(crate) enum Private {
+    Rsa(sig::RsaKeyPair),
+    Ed25519(sig::Ed25519KeyPair),
+}
+
+/// An RSA public key parsed once: by aws-lc (PKCS#1 v1.5 with SHA-256,
+/// the algorithm of every signature accepted by default), or by the
+/// `rsa` crate for keys under 1024 bits.
+#[derive(Clone)]
+pub(crate) enum RsaPublic {
+    AwsLc(sig::ParsedPublicKey),
+    Short(Box<rsa::RsaPublicKey>),
+}
+
+/// Parses (and checks) a PKCS#1 RSAPublicKey of `bits` bits.
+pub(super) fn rsa_public_key(pkcs1: &[u8], bits: usize) -> Result<RsaPublic, KeyError> {
+    if bits < RSA_VERIFY_MIN_BITS {
+        return super::rsa_crate::public(pkcs1).map(|key| RsaPublic::Short(Box::new(key)));
+    }
+    // The same decoding and `RSA_check_key` as `rsa::PublicKey::from_der`.
+    sig::ParsedPublicKey::new(&sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
+        .map(RsaPublic::AwsLc)
+        .map_err(|_| KeyError::Malformed {
+            key_type: KeyType::Rsa,
+        })
+}
+
+pub(super) fn rsa_verify(
+    parsed: &RsaPublic,
+    pkcs1: &[u8],
+    hash: HashAlgorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<(), CryptoError> {
+    let parsed = match parsed {
+        RsaPublic::AwsLc(parsed) => parsed,
+        RsaPublic::Short(key) => return super::rsa_crate::verify(key, hash, data, signature),
+    };
+    let verified = match hash {
+        HashAlgorithm::Sha1 => {
+            sig::UnparsedPublicKey::new(&sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, pkcs1)
+                .verify(data, signature)
+        }
+        _ => parsed.verify_sig(data, signature),
+    };
+    verified.map_err(|_| CryptoError::Mismatch)
+}
+
+pub(super) fn rsa_private(pkcs1: &[u8]) -> Result<Private, KeyError> {
+    sig::RsaKeyPair::from_der(pkcs1)
+        .map(Private::Rsa)
+        .map_err(|_| KeyError::Malformed {
+            key_type: KeyType::Rsa,
+        })
+}
+
+pub(super) fn ed25519_private(seed: &[u8; 32]) -> Result<Private, KeyError> {
+    sig::Ed25519KeyPair::from_seed_unchecked(seed)
+        .map(Private::Ed25519)
+        .map_err(|_| KeyError::Malformed {
+            key_type: KeyType::Ed25519,
+        })
+}
+
+pub(super) fn private_key_type(key: &Private) -> KeyType {
+    match key {
+        Private::Rsa(_) => KeyType::Rsa,
+        Private::Ed25519(_) => KeyType::Ed25519,
+    }
+}
+
+pub(super) fn public_record_data(key: &Private) -> Vec<u8> {
+    match key {
+        // The RSAPublicKey (PKCS#1) wrapped as SubjectPublicKeyInfo.
+        Private::Rsa(pair) => super::rsa_spki_from_pkcs1(pair.public_key().as_ref()),
+        Private::Ed25519(pair) => pair.public_key().as_ref().to_vec(),
+    }
+}
+
+pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, CryptoError> {
+    match key {
+        Private::Rsa(pair) => pair
+            .as_der()
+            .map(|der| der.as_ref().to_vec())
+            .map_err(|_| CryptoError::Backend),
+        Private::Ed25519(pair) => pair
+            .to_pkcs8v1()
+            .map(|doc| doc.as_ref().to_vec())
+            .map_err(|_| CryptoError::Backend),
+    }
+}
+
+pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let Private::Rsa(pair) = key else {
+        return Err(CryptoError::Backend);
+    };
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let mut signature = vec![0u8; pair.public_modulus_len()];
+    pair.sign(&sig::RSA_PKCS1_SHA256, &rng, data, &mut signature)
+        .map_err(|_| CryptoError::Backend)?;
+    Ok(signature)
+}
+
+pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let Private::Ed25519(pair) = key else {
+        return Err(CryptoError::Backend);
+    };
+    Ok(pair.sign(digest).as_ref().to_vec())
+}
+
+/// Generates an RSA key (2048, 3072 or 4096 bits) from aws-lc's random source.
+pub(crate) fn generate_rsa(bits: usize) -> Result<Private, CryptoError> {
+    let size = match bits {
+        2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
+        3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
+        4096 => aws_lc_rs::rsa::KeySize::Rsa4096,
+        _ => {
+            return Err(CryptoError::UnsupportedKeySize {
+                bits,
+                operation: "key generation",
+                backend: super::BACKEND,
+            });
+        }
+    };
+    sig::RsaKeyPair::generate(size)
+        .map(Private::Rsa)
+        .map_err(|_| CryptoError::Backend)
+}
+
+/// Whether [`generate_rsa`] takes randomness from the caller.
+pub(crate) const RSA_KEYGEN_TAKES_RNG: bool = false;
+
+/// Not available with this backend (see [`RSA_KEYGEN_TAKES_RNG`]).
+pub(crate) fn generate_rsa_with(
+    bits: usize,
+    _random: &mut dyn FnMut(&mut [u8]),
+) -> Result<Private, CryptoError> {
+    generate_rsa(bits)
+}
+
+/// Fills `buf` from the system's secure random source.
+pub(crate) fn system_random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    aws_lc_rs::rand::fill(buf).map_err(|_| CryptoError::Backend)
+}

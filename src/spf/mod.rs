@@ -32,10 +32,10 @@
 //!   (suite test `exp-void`);
 //! - a void lookup is counted once per term whose own query is empty
 //!   (§4.6.4 limits "terms"); an MX host or PTR name without addresses
-//!   just does not match. pyspf and Mail::SPF also count each such
-//!   address lookup; [`Config::void_lookup_counting`] selects their
-//!   reading ([`VoidLookupCounting`] gives the reasoning; tests
-//!   `void_counting_*` in `tests/spf_check.rs` and `tests/spf_pyspf.rs`);
+//!   just does not match. pyspf also counts each such address lookup
+//!   (Mail::SPF those of MX hosts); [`Config::void_lookup_counting`]
+//!   selects pyspf's reading ([`VoidLookupCounting`] gives the reasoning; tests
+//!   `void_counting_*` in tests/spf_check.rs, `same_results_as_pyspf`);
 //! - a null MX (`MX 0 .`, RFC 7505 §3) is an answer with one record, not a
 //!   void one: `mx` asks no address query for it, counts no void and does
 //!   not match (tests `null_mx_*`);
@@ -168,7 +168,7 @@ pub struct Config {
     /// Which empty answers count toward [`Config::max_void_lookups`]: one
     /// per term whose own query is void (the default), or also every void
     /// address lookup of an MX host or PTR name, as pyspf (policyd-spf)
-    /// and Mail::SPF count.
+    /// counts.
     pub void_lookup_counting: VoidLookupCounting,
     /// MX names one `mx` mechanism may have; more is a `permerror`
     /// (§4.6.4: 10).
@@ -233,9 +233,10 @@ pub enum VoidLookupCounting {
     /// [`Config::max_ptr_names`]) whose address lookup is empty, counted
     /// before matching, and `ptr` looks up the addresses of every PTR name
     /// rather than only those within its domain. This is how pyspf (hence
-    /// policyd-spf) and Mail::SPF count; for sites that must reproduce
-    /// their results exactly, as during a migration. `%{p}` still counts
-    /// nothing.
+    /// policyd-spf) counts, for sites that must reproduce its results
+    /// exactly, as during a migration. (Mail::SPF also counts each empty
+    /// address lookup of an MX host, but stops at the first host that
+    /// matches.) `%{p}` still counts nothing.
     PerLookup,
 }
 

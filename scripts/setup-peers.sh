@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the DKIM implementations tests/dkim_interop.rs checks mailauth against:
+# Installs the implementations the interoperability tests check mailauth against:
 #   - Perl Mail::DKIM (Debian libmail-dkim-perl), with Net::DNS::Resolver::Mock for offline keys
 #   - dkimpy (PyPI) with pynacl (ed25519) and dnspython, in a venv at target/peers-venv
+#     (tests/dkim_interop.rs)
+#   - pyspf (PyPI), the SPF library under policyd-spf, in the same venv (tests/spf_pyspf.rs)
 # Idempotent: safe to run again. Needs root for apt-get (or sudo).
 set -euo pipefail
 
@@ -24,9 +26,9 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import dkim, nacl, dns' 2>/dev/null; then
-    "$VENV/bin/pip" install --quiet dkimpy pynacl dnspython
+if ! "$VENV/bin/python" -c 'import dkim, nacl, dns, spf' 2>/dev/null; then
+    "$VENV/bin/python" -m pip install --quiet dkimpy pynacl dnspython pyspf
 fi
 
 perl -MMail::DKIM -MNet::DNS::Resolver::Mock -e 'print "Mail::DKIM $Mail::DKIM::VERSION\n"'
-"$VENV/bin/python" -c 'import importlib.metadata as m; print("dkimpy", m.version("dkimpy"), "pynacl", m.version("pynacl"), "dnspython", m.version("dnspython"))'
+"$VENV/bin/python" -c 'import importlib.metadata as m; print("dkimpy", m.version("dkimpy"), "pynacl", m.version("pynacl"), "dnspython", m.version("dnspython"), "pyspf", m.version("pyspf"))'

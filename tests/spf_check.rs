@@ -318,3 +318,165 @@ fn redirect_inside_include_without_record() {
         }
     );
 }
+
+/// Runs a check of `alice@<domain>` from `client` over `zone`, recording
+/// every query asked.
+fn check_with(
+    zone: &ZoneResolver,
+    client: &str,
+    domain: &str,
+    config: &spf::Config,
+) -> (spf::Outcome, Vec<Query>) {
+    let input = spf::Input::mail_from(ip(client), "mta.example.net", &format!("alice@{domain}"));
+    let mut check = spf::Check::new(&input, config);
+    let mut asked = Vec::new();
+    loop {
+        match check.poll() {
+            Poll::Done(outcome) => return (outcome, asked),
+            Poll::Lookups(queries) => {
+                for query in queries {
+                    check.supply(&query, zone.lookup(&query)).unwrap();
+                    asked.push(query);
+                }
+            }
+        }
+    }
+}
+
+fn per_lookup() -> spf::Config {
+    let mut config = spf::Config::default();
+    config.void_lookup_counting = spf::VoidLookupCounting::PerLookup;
+    config
+}
+
+/// A domain that sends but receives no mail (null MX), two names without
+/// addresses, and a domain whose three MX hosts are IPv4-only.
+const VOID_ZONE: &str = "\
+$ORIGIN example.org.
+nullmx       MX   0 .
+nullmx       TXT  \"v=spf1 mx a:v1.example.org a:v2.example.org -all\"
+nullmx-pass  MX   0 .
+nullmx-pass  TXT  \"v=spf1 mx ip4:192.0.2.0/24 -all\"
+v1           TXT  \"no address here\"
+v2           TXT  \"no address here\"
+v4only       MX   10 mx1
+v4only       MX   20 mx2
+v4only       MX   30 mx3
+v4only       TXT  \"v=spf1 mx -all\"
+mx1          A    192.0.2.1
+mx2          A    192.0.2.2
+mx3          A    192.0.2.3
+ptrs         TXT  \"v=spf1 ptr:example.org -all\"
+1.100.51.198.in-addr.arpa. PTR v1.example.org.
+1.100.51.198.in-addr.arpa. PTR v2.example.org.
+1.100.51.198.in-addr.arpa. PTR elsewhere.example.net.
+";
+
+#[test]
+fn null_mx_asks_no_address_and_counts_no_void() {
+    let zone = ZoneResolver::from_zone_text(VOID_ZONE).unwrap();
+    for config in [spf::Config::default(), per_lookup()] {
+        // `mx` finds the null MX (not void), the two `a` terms are the two
+        // voids allowed: the client is not listed, so fail, not permerror.
+        let (outcome, asked) = check_with(&zone, "198.51.100.1", "nullmx.example.org", &config);
+        assert_eq!(outcome.result, SpfResult::Fail, "{:?}", outcome.reason);
+        assert!(
+            asked.iter().all(|q| !q.name.is_root()),
+            "a query for the root: {asked:?}"
+        );
+        assert_eq!(
+            asked,
+            vec![
+                Query::txt(n("nullmx.example.org")),
+                Query::new(n("nullmx.example.org"), RecordType::Mx),
+                Query::new(n("v1.example.org"), RecordType::A),
+                Query::new(n("v2.example.org"), RecordType::A),
+            ]
+        );
+        let (outcome, _) = check_with(&zone, "192.0.2.9", "nullmx-pass.example.org", &config);
+        assert_eq!(outcome.result, SpfResult::Pass, "{:?}", outcome.reason);
+    }
+}
+
+#[test]
+fn void_counting_per_term_by_default() {
+    let zone = ZoneResolver::from_zone_text(VOID_ZONE).unwrap();
+    assert_eq!(
+        spf::Config::default().void_lookup_counting,
+        spf::VoidLookupCounting::PerTerm
+    );
+    // An IPv6 client against three IPv4-only MX hosts: three empty AAAA
+    // lookups, but one term whose own (MX) query had records.
+    let (outcome, asked) = check_with(
+        &zone,
+        "2001:db8::1",
+        "v4only.example.org",
+        &spf::Config::default(),
+    );
+    assert_eq!(outcome.result, SpfResult::Fail, "{:?}", outcome.reason);
+    assert_eq!(
+        asked
+            .iter()
+            .filter(|q| q.record_type == RecordType::Aaaa)
+            .count(),
+        3
+    );
+    // `ptr`: two PTR names without addresses and one outside the domain;
+    // only names within the domain are looked up, and nothing counts.
+    let (outcome, asked) = check_with(
+        &zone,
+        "198.51.100.1",
+        "ptrs.example.org",
+        &spf::Config::default(),
+    );
+    assert_eq!(outcome.result, SpfResult::Fail, "{:?}", outcome.reason);
+    assert!(!asked.contains(&Query::new(n("elsewhere.example.net"), RecordType::A)));
+}
+
+#[test]
+fn void_counting_per_lookup_as_pyspf() {
+    let zone = ZoneResolver::from_zone_text(VOID_ZONE).unwrap();
+    let (outcome, _) = check_with(&zone, "2001:db8::1", "v4only.example.org", &per_lookup());
+    assert_eq!(outcome.result, SpfResult::PermError);
+    assert_eq!(
+        outcome.reason,
+        Reason::LimitExceeded(spf::Limit::VoidLookups)
+    );
+    // Two voids are within the limit: the third host matches.
+    let mut matching = zone.clone();
+    matching.add(
+        &n("mx3.example.org"),
+        RecordData::Aaaa("2001:db8::1".parse().unwrap()),
+    );
+    let (outcome, _) = check_with(
+        &matching,
+        "2001:db8::1",
+        "v4only.example.org",
+        &per_lookup(),
+    );
+    assert_eq!(outcome.result, SpfResult::Pass, "two voids are allowed");
+    let mut two_void = zone.clone();
+    two_void.remove(&n("mx3.example.org"));
+    two_void.remove(&n("mx2.example.org"));
+    two_void.add(
+        &n("mx1.example.org"),
+        RecordData::Aaaa("2001:db8::1".parse().unwrap()),
+    );
+    // Counted before matching: with a limit of one, the two hosts that
+    // do not exist make a permerror although the first host matches.
+    let mut limit_one = per_lookup();
+    limit_one.max_void_lookups = 1;
+    let (outcome, _) = check_with(&two_void, "2001:db8::1", "v4only.example.org", &limit_one);
+    assert_eq!(outcome.result, SpfResult::PermError, "{:?}", outcome.reason);
+    // IPv4 client: every host has an A record, nothing void either way.
+    let (outcome, _) = check_with(&zone, "192.0.2.2", "v4only.example.org", &per_lookup());
+    assert_eq!(outcome.result, SpfResult::Pass);
+    // `ptr`: every PTR name is looked up, each one without an address
+    // counts: three voids (v1, v2, elsewhere), one too many.
+    let (outcome, asked) = check_with(&zone, "198.51.100.1", "ptrs.example.org", &per_lookup());
+    assert_eq!(outcome.result, SpfResult::PermError, "{:?}", outcome.reason);
+    assert!(asked.contains(&Query::new(n("elsewhere.example.net"), RecordType::A)));
+    // Under the same switch a null MX still counts nothing.
+    let (outcome, _) = check_with(&zone, "198.51.100.1", "nullmx.example.org", &per_lookup());
+    assert_eq!(outcome.result, SpfResult::Fail);
+}

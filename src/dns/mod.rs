@@ -175,6 +175,9 @@ pub struct NameServerError {
 }
 
 /// One DNS question: a validated name and a record type (class IN).
+///
+/// The checks never ask about the root name ([`Name::root`]): it reaches
+/// them only as record data, which they skip.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     /// The name asked about.
@@ -242,8 +245,25 @@ impl Txt {
 pub struct Mx {
     /// Lower is preferred.
     pub preference: u16,
-    /// The host name of the exchanger.
+    /// The host name of the exchanger; the root ([`Name::root`]) in a
+    /// null MX.
     pub exchange: Name,
+}
+
+impl Mx {
+    /// The null MX, `MX 0 .` (RFC 7505 §3): the domain accepts no mail.
+    pub fn null() -> Mx {
+        Mx {
+            preference: 0,
+            exchange: Name::root(),
+        }
+    }
+
+    /// Whether the exchange is the root, as in a null MX (RFC 7505 §3):
+    /// it names no host, so there is no address to look up.
+    pub fn is_null(&self) -> bool {
+        self.exchange.is_root()
+    }
 }
 
 /// The records of one type found at a name. Never empty when part of an

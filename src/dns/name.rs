@@ -34,6 +34,12 @@ pub enum NameError {
 /// octets, no control characters or backslashes. One trailing dot is
 /// accepted and dropped.
 ///
+/// The root name (`.`) is not accepted by [`Name::new`]: no check ever
+/// asks about it. It exists only as record data, built with
+/// [`Name::root`]: the exchange of a null MX (RFC 7505 §3), a CNAME or
+/// PTR target in a zone file. Code that turns names from records into
+/// queries skips it ([`Name::is_root`]).
+///
 /// Case is kept for display; comparison and hashing ignore ASCII case
 /// (RFC 4343).
 #[derive(Clone)]
@@ -56,19 +62,32 @@ impl Name {
         Ok(Name(text.into_boxed_str()))
     }
 
-    /// The name as text, without a trailing dot.
+    /// The root name, `.`: no labels.
+    pub fn root() -> Name {
+        Name("".into())
+    }
+
+    /// Whether this is the root name.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name as text, without a trailing dot; `.` for the root.
     pub fn as_str(&self) -> &str {
-        &self.0
+        if self.is_root() { "." } else { &self.0 }
     }
 
-    /// The labels, from the leftmost.
+    /// The labels, from the leftmost; none for the root.
     pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.0.split('.')
+        (!self.is_root())
+            .then(|| self.0.split('.'))
+            .into_iter()
+            .flatten()
     }
 
-    /// How many labels the name has.
+    /// How many labels the name has (0 for the root).
     pub fn label_count(&self) -> usize {
-        self.0.split('.').count()
+        self.labels().count()
     }
 
     /// The name with its leftmost label removed, or `None` for a
@@ -78,9 +97,13 @@ impl Name {
         Some(Name(rest.into()))
     }
 
-    /// Whether `self` equals `other` or lies below it.
+    /// Whether `self` equals `other` or lies below it (every name lies
+    /// below the root).
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
         let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        if b.is_empty() {
+            return true;
+        }
         if a.len() == b.len() {
             return a.eq_ignore_ascii_case(b);
         }
@@ -94,6 +117,9 @@ impl Name {
     /// # Errors
     /// A [`NameError`] when the label or the result is invalid.
     pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
+        if self.is_root() {
+            return Name::new(&format!("{label}."));
+        }
         Name::new(&format!("{label}.{}", self.0))
     }
 
@@ -176,13 +202,13 @@ impl Ord for Name {
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Name({:?})", self.0)
+        write!(f, "Name({:?})", self.as_str())
     }
 }
 
@@ -293,6 +319,28 @@ mod tests {
         assert_eq!(Name::new("a\rb.c"), Err(NameError::InvalidCharacter));
         // Labels may hold spaces (RFC 2181 §11); the SPF suite looks one up.
         assert!(Name::new("a b.c").is_ok());
+    }
+
+    #[test]
+    fn the_root_only_when_asked_for() {
+        let root = Name::root();
+        assert!(root.is_root());
+        assert!(!Name::new("example.com").unwrap().is_root());
+        // Validation stays strict: text never makes the root.
+        assert_eq!(Name::new("."), Err(NameError::Empty));
+        assert_eq!(root.as_str(), ".");
+        assert_eq!(root.to_string(), ".");
+        assert_eq!(format!("{root:?}"), "Name(\".\")");
+        assert_eq!(root.labels().count(), 0);
+        assert_eq!(root.label_count(), 0);
+        assert_eq!(root.parent(), None);
+        assert_eq!(root, Name::root());
+        assert_ne!(root, Name::new("com").unwrap());
+        assert!(Name::new("example.com").unwrap().is_subdomain_of(&root));
+        assert!(root.is_subdomain_of(&root));
+        assert!(!root.is_subdomain_of(&Name::new("com").unwrap()));
+        assert_eq!(root.prepend("com").unwrap(), Name::new("com").unwrap());
+        assert_eq!(Name::new("com").unwrap().parent(), None);
     }
 
     #[test]

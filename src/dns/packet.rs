@@ -109,7 +109,9 @@ pub fn build_query(query: &Query, id: u16, edns_udp_size: Option<u16>) -> Vec<u8
 /// 16, then [`Failure::CnameLoop`]). TXT records keep their
 /// character-strings apart. MX and PTR targets that are not valid
 /// [`Name`]s (octets that are not UTF-8, dots inside a label) are left out,
-/// as no lookup of them could succeed.
+/// as no lookup of them could succeed. A root target is kept as
+/// [`Name::root`]: `MX 0 .` is a null MX (RFC 7505 §3), an answer with one
+/// record, not an empty one.
 ///
 /// # Errors
 /// A [`PacketError`] when the packet is not a well-formed response to this
@@ -208,8 +210,11 @@ fn same_name(wire: &WireName, name: &Name) -> bool {
             .all(|(a, b)| a.eq_ignore_ascii_case(b.as_bytes()))
 }
 
-/// A wire name as a [`Name`], if it can be one.
+/// A wire name as a [`Name`], if it can be one (the root included).
 fn to_name(wire: &WireName) -> Option<Name> {
+    if wire.is_root() {
+        return Some(Name::root());
+    }
     let mut text = String::new();
     for label in wire.iter() {
         let label = std::str::from_utf8(label).ok()?;
@@ -654,6 +659,40 @@ mod tests {
             answer,
             Answer::Records(Records::Ptr(vec![n("host.example")]))
         );
+    }
+
+    #[test]
+    fn null_mx_is_one_record_not_no_data() {
+        let packet = response(
+            "example.com",
+            WireType::MX,
+            ResponseCode::NoError,
+            vec![record(
+                "example.com",
+                300,
+                RData::MX(MX::new(0, WireName::root())),
+            )],
+            vec![],
+        );
+        let (answer, ttl) = parse_response(&q("example.com", RecordType::Mx), &packet).unwrap();
+        assert_eq!(answer, Answer::Records(Records::Mx(vec![Mx::null()])));
+        assert!(!answer.is_void());
+        assert_eq!(ttl, Some(300));
+        // A root PTR target is kept as the root too.
+        let packet = response(
+            "1.2.0.192.in-addr.arpa",
+            WireType::PTR,
+            ResponseCode::NoError,
+            vec![record(
+                "1.2.0.192.in-addr.arpa",
+                60,
+                RData::PTR(PTR(WireName::root())),
+            )],
+            vec![],
+        );
+        let (answer, _) =
+            parse_response(&q("1.2.0.192.in-addr.arpa", RecordType::Ptr), &packet).unwrap();
+        assert_eq!(answer, Answer::Records(Records::Ptr(vec![Name::root()])));
     }
 
     #[test]

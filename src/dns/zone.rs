@@ -273,6 +273,9 @@ impl ZoneResolver {
     /// Relative names with no `$ORIGIN` in force are taken as written
     /// (relative to the root), which keeps hand-written test zones short.
     ///
+    /// `.` is the root name wherever a name may stand, as in the null MX
+    /// `@ IN MX 0 .` (RFC 7505 §3), which answers as [`Mx::null`].
+    ///
     /// ```
     /// use mailauth::dns::{Name, Query, Resolver, ZoneResolver};
     ///
@@ -558,14 +561,21 @@ impl Loader {
             text: token.raw.to_owned(),
             reason,
         };
+        // `.` alone is the root: a null MX (`MX 0 .`, RFC 7505 §3), a root
+        // CNAME or PTR target, a `.` owner, `$ORIGIN .`.
+        if text == "." {
+            return Ok(Name::root());
+        }
         // An unescaped trailing dot makes the name absolute (an escaped
         // one was refused above).
         if text.ends_with('.') {
             return Name::new(&text).map_err(invalid);
         }
         match &self.origin {
-            Some(origin) => Name::new(&format!("{text}.{origin}")).map_err(invalid),
-            None => Name::new(&text).map_err(invalid),
+            Some(origin) if !origin.is_root() => {
+                Name::new(&format!("{text}.{origin}")).map_err(invalid)
+            }
+            _ => Name::new(&text).map_err(invalid),
         }
     }
 
@@ -835,6 +845,57 @@ www CNAME mail
             lookup(&zone, "nope.example.com", RecordType::A).0,
             Answer::NxDomain
         );
+    }
+
+    #[test]
+    fn the_root_name_where_a_name_may_stand() {
+        let text = "\
+$ORIGIN example.com.
+@ IN MX 0 .
+send-only IN MX 0 .
+send-only IN TXT \"v=spf1 -all\"
+nowhere IN CNAME .
+1.2.0.192.in-addr.arpa. IN PTR .
+. IN TXT root-owner
+$ORIGIN .
+org IN TXT relative-to-root
+@ IN TXT root-again
+";
+        let zone = ZoneResolver::from_zone_text(text).unwrap();
+        let (mx, _) = lookup(&zone, "example.com", RecordType::Mx);
+        assert_eq!(mx, Answer::Records(Records::Mx(vec![Mx::null()])));
+        let Answer::Records(Records::Mx(records)) =
+            lookup(&zone, "send-only.example.com", RecordType::Mx).0
+        else {
+            panic!("no MX at send-only.example.com");
+        };
+        assert!(records.iter().all(Mx::is_null));
+        assert_eq!(records[0].exchange.to_string(), ".");
+        // A CNAME to the root leads to the root, which has no A here.
+        assert_eq!(
+            lookup(&zone, "nowhere.example.com", RecordType::A).0,
+            Answer::NoData
+        );
+        assert_eq!(
+            lookup(&zone, "1.2.0.192.in-addr.arpa", RecordType::Ptr).0,
+            Answer::Records(Records::Ptr(vec![Name::root()]))
+        );
+        assert_eq!(
+            txt_strings(&zone, "org"),
+            vec![vec![b"relative-to-root".to_vec()]]
+        );
+        // The root owner holds its records; no query reaches them, but a
+        // resolver filled in code can tell.
+        assert!(
+            zone.nodes
+                .get(&Name::root())
+                .is_some_and(|node| node.records.len() == 2)
+        );
+        // `.` is the root only alone: an empty label elsewhere is refused.
+        assert!(matches!(
+            ZoneResolver::from_zone_text("a.test. MX 0 ..\n"),
+            Err(ZoneError::InvalidName { .. })
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::macros::{MacroString, Values, reverse_name};
 use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
-use super::{Config, Input, Limit, Outcome, Reason, SpfResult};
+use super::{Config, Input, Limit, Outcome, Reason, SpfResult, VoidLookupCounting};
 use crate::dns::{Answer, Name, Query, RecordType, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 
@@ -209,10 +209,11 @@ impl Check {
         let Answer::Records(Records::Ptr(names)) = answer else {
             return Ok(Vec::new());
         };
+        // The root names no host: nothing to look up (and never a query).
         let candidates: Vec<Name> = names
             .into_iter()
             .take(self.config.max_ptr_names)
-            .filter(|n| filter.is_none_or(|d| n.is_subdomain_of(d)))
+            .filter(|n| !n.is_root() && filter.is_none_or(|d| n.is_subdomain_of(d)))
             .collect();
         let mut blocked = false;
         let mut validated = Vec::new();
@@ -578,7 +579,18 @@ impl Check {
                 let Some(name) = self.target(spec.as_ref(), domain)? else {
                     return Ok(Eval::NoMatch);
                 };
-                let validated = self.validated_names(Some(&name))?;
+                let validated = if self.per_lookup_voids() {
+                    // pyspf validates every PTR name, then compares.
+                    let all = self.validated_names(None)?;
+                    if let Err(reason) = self.count_ptr_address_voids() {
+                        return Ok(Eval::Error(SpfResult::PermError, reason));
+                    }
+                    all.into_iter()
+                        .filter(|n| n.is_subdomain_of(&name))
+                        .collect()
+                } else {
+                    self.validated_names(Some(&name))?
+                };
                 if validated.is_empty() {
                     // A void PTR answer counts as a void lookup.
                     let reverse = Name::new(&reverse_name(self.ip)).ok();
@@ -618,11 +630,46 @@ impl Check {
         }
     }
 
-    /// The address lookups of every MX host, asked together.
+    /// Whether every void address lookup counts
+    /// ([`VoidLookupCounting::PerLookup`]).
+    fn per_lookup_voids(&self) -> bool {
+        self.config.void_lookup_counting == VoidLookupCounting::PerLookup
+    }
+
+    /// Under [`VoidLookupCounting::PerLookup`], counts a void for each PTR
+    /// name (of the first [`Config::max_ptr_names`]) whose address lookup
+    /// is empty. The answers are all at hand: `validated_names` asked them.
+    fn count_ptr_address_voids(&mut self) -> Result<(), Reason> {
+        let Ok(reverse) = Name::new(&reverse_name(self.ip)) else {
+            return Ok(());
+        };
+        let Some(Answer::Records(Records::Ptr(names))) =
+            self.answers.get(&Query::new(reverse, RecordType::Ptr))
+        else {
+            return Ok(());
+        };
+        let voids = names
+            .iter()
+            .take(self.config.max_ptr_names)
+            .filter(|n| !n.is_root())
+            .filter(|n| {
+                self.answers
+                    .get(&self.address_query((*n).clone()))
+                    .is_some_and(Answer::is_void)
+            })
+            .count();
+        for _ in 0..voids {
+            self.count_void()?;
+        }
+        Ok(())
+    }
+
+    /// The address lookups of every MX host, asked together. A null MX
+    /// (RFC 7505 §3) names no host: it asks nothing and matches nothing.
     fn mx_eval(&mut self, mxs: &[crate::dns::Mx], cidr: DualCidr) -> Result<Eval, AwaitingAnswers> {
         let mut answers = Vec::with_capacity(mxs.len());
         let mut blocked = false;
-        for mx in mxs {
+        for mx in mxs.iter().filter(|mx| !mx.is_null()) {
             let query = self.address_query(mx.exchange.clone());
             match self.answer(query.clone()) {
                 Some(answer) => answers.push((query, answer)),
@@ -631,6 +678,28 @@ impl Check {
         }
         if blocked {
             return Err(AwaitingAnswers);
+        }
+        if self.per_lookup_voids() {
+            // pyspf looks up every host in preference order, failing on the
+            // first DNS error or on one void too many, then compares.
+            answers.sort_by_key(|(query, _)| {
+                mxs.iter()
+                    .find(|mx| mx.exchange == query.name)
+                    .map_or(u16::MAX, |mx| mx.preference)
+            });
+            for (query, answer) in &answers {
+                match answer {
+                    Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                        return Ok(dns_error(query.clone(), *failure));
+                    }
+                    answer if answer.is_void() => {
+                        if let Err(reason) = self.count_void() {
+                            return Ok(Eval::Error(SpfResult::PermError, reason));
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
         for (query, answer) in answers {
             match answer {

@@ -30,6 +30,15 @@
 //!   [`Config::max_ptr_names`];
 //! - the `exp=` lookup counts neither as a DNS term nor as a void lookup
 //!   (suite test `exp-void`);
+//! - a void lookup is counted once per term whose own query is empty
+//!   (§4.6.4 limits "terms"); an MX host or PTR name without addresses
+//!   just does not match. pyspf also counts each such address lookup
+//!   (Mail::SPF those of MX hosts); [`Config::void_lookup_counting`]
+//!   selects pyspf's reading ([`VoidLookupCounting`] gives the reasoning; tests
+//!   `void_counting_*` in tests/spf_check.rs, `same_results_as_pyspf`);
+//! - a null MX (`MX 0 .`, RFC 7505 §3) is an answer with one record, not a
+//!   void one: `mx` asks no address query for it, counts no void and does
+//!   not match (tests `null_mx_*`);
 //! - a domain-spec that expands to something that is not a valid domain name
 //!   makes `a`, `mx`, `ptr` and `exists` not match (suite tests
 //!   `invalid-domain-empty-label`, `invalid-hello-macro`) and makes
@@ -153,8 +162,14 @@ pub struct Config {
     /// is a `permerror` (§4.6.4: 10).
     pub max_dns_mechanisms: usize,
     /// Lookups answering NXDOMAIN or no data allowed; one more is a
-    /// `permerror` (§4.6.4: 2).
+    /// `permerror` (§4.6.4: 2). Which lookups count:
+    /// [`Config::void_lookup_counting`].
     pub max_void_lookups: usize,
+    /// Which empty answers count toward [`Config::max_void_lookups`]: one
+    /// per term whose own query is void (the default), or also every void
+    /// address lookup of an MX host or PTR name, as pyspf (policyd-spf)
+    /// counts.
+    pub void_lookup_counting: VoidLookupCounting,
     /// MX names one `mx` mechanism may have; more is a `permerror`
     /// (§4.6.4: 10).
     pub max_mx_names: usize,
@@ -181,6 +196,7 @@ impl Default for Config {
         Config {
             max_dns_mechanisms: 10,
             max_void_lookups: 2,
+            void_lookup_counting: VoidLookupCounting::PerTerm,
             max_mx_names: 10,
             max_ptr_names: 10,
             max_terms: 32_768,
@@ -189,6 +205,39 @@ impl Default for Config {
             receiver: "unknown".to_owned(),
         }
     }
+}
+
+/// Which empty answers (NXDOMAIN or no data) count as void lookups
+/// toward [`Config::max_void_lookups`] (RFC 7208 §4.6.4).
+///
+/// The RFC says the limit is on "terms" whose DNS queries return no
+/// records, and that the `mx` and `ptr` address lookups do not count as
+/// DNS terms; it does not say whether an empty address lookup of one MX
+/// host or PTR name counts as void. The two readings differ when an `mx`
+/// or `ptr` term finds names without addresses of the client's family:
+/// an IPv6 client checked against `mx` naming three IPv4-only hosts gets
+/// `fail` under [`PerTerm`](VoidLookupCounting::PerTerm) and `permerror`
+/// under [`PerLookup`](VoidLookupCounting::PerLookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum VoidLookupCounting {
+    /// One void per term whose own query is empty: the address query of
+    /// `a`, the A query of `exists`, the MX query of `mx`, the PTR query of
+    /// `ptr`. An MX host or PTR name without addresses only fails to
+    /// match. The default: a domain whose MX hosts are reachable over one
+    /// address family only is not in error, and a term counts once
+    /// however many names it lists.
+    #[default]
+    PerTerm,
+    /// As above, plus one void per MX host and per PTR name (up to
+    /// [`Config::max_ptr_names`]) whose address lookup is empty, counted
+    /// before matching, and `ptr` looks up the addresses of every PTR name
+    /// rather than only those within its domain. This is how pyspf (hence
+    /// policyd-spf) counts, for sites that must reproduce its results
+    /// exactly, as during a migration. (Mail::SPF also counts each empty
+    /// address lookup of an MX host, but stops at the first host that
+    /// matches.) `%{p}` still counts nothing.
+    PerLookup,
 }
 
 /// An SPF result (RFC 7208 §2.6).

@@ -583,3 +583,173 @@ impl Machine for Lint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::{Resolver, ZoneResolver};
+
+    fn name(text: &str) -> Name {
+        Name::new(text).unwrap()
+    }
+
+    fn zone(text: &str) -> ZoneResolver {
+        ZoneResolver::from_zone_text(text).unwrap()
+    }
+
+    fn lint<R: Resolver>(resolver: &R, domain: &str, config: &Config) -> LintReport {
+        crate::resolve(Lint::new(&name(domain), config), resolver)
+    }
+
+    fn kinds(report: &LintReport) -> Vec<&'static str> {
+        report.problems.iter().map(Problem::kind).collect()
+    }
+
+    const ZONE: &str = "$ORIGIN example.org.\n\
+        _dmarc TXT \"v=DMARC1; p=reject; rua=mailto:agg@example.org,mailto:d@reports.example.net!10m; ruf=mailto:f@example.com\"\n\
+        mail A 192.0.2.1\n\
+        $ORIGIN example.net.\n\
+        example.org._report._dmarc.reports TXT \"v=DMARC1\"\n";
+
+    #[test]
+    fn destinations_authorized_or_not() {
+        let report = lint(&zone(ZONE), "mail.example.org", &Config::default());
+        assert_eq!(report.record_domain, Some(name("example.org")));
+        assert_eq!(report.organizational_domain, Some(name("example.org")));
+        assert!(
+            matches!(&report.status, PolicyStatus::Found(f) if f.policy_domain == name("example.org"))
+        );
+        let verdicts: Vec<&str> = report
+            .destinations
+            .iter()
+            .map(|d| d.authorization.as_str())
+            .collect();
+        assert_eq!(
+            verdicts,
+            ["same-organization", "authorized", "not-authorized"]
+        );
+        assert_eq!(
+            report.destinations[1].authorization_name,
+            Some(name("example.org._report._dmarc.reports.example.net"))
+        );
+        assert_eq!(report.destinations[2].kind, ReportKind::Failure);
+        assert_eq!(
+            report.problems,
+            [Problem::NotAuthorized {
+                uri: "mailto:f@example.com".to_owned(),
+                authorization_name: name("example.org._report._dmarc.example.com"),
+            }]
+        );
+        assert!(!report.has_dns_failure());
+    }
+
+    #[test]
+    fn the_public_suffix_list_mode_finds_the_same_policy() {
+        let report = lint(&zone(ZONE), "mail.example.org", &Config::rfc7489());
+        assert_eq!(report.mode, Mode::Rfc7489);
+        assert_eq!(report.record_domain, Some(name("example.org")));
+        assert_eq!(kinds(&report), ["not-authorized"]);
+    }
+
+    #[test]
+    fn a_record_that_does_not_authorize() {
+        let zone = zone(
+            "$ORIGIN example.org.\n\
+             _dmarc TXT \"v=DMARC1; p=none; rua=mailto:d@example.net\"\n\
+             $ORIGIN example.net.\n\
+             example.org._report._dmarc TXT \"v=spf1 -all\"\n",
+        );
+        let report = lint(&zone, "example.org", &Config::default());
+        assert_eq!(
+            report.destinations[0].authorization,
+            Authorization::NotAuthorized
+        );
+    }
+
+    #[test]
+    fn tag_errors_and_unsupported_uris() {
+        let zone = zone(
+            "$ORIGIN example.org.\n\
+             _dmarc TXT \"v=DMARC1; p=reject; adkim=x; p=none; rua=https://example.org/r\"\n",
+        );
+        let report = lint(&zone, "example.org", &Config::default());
+        assert_eq!(kinds(&report), ["tag", "tag", "unsupported-uri"]);
+        assert_eq!(
+            report.destinations[0].authorization,
+            Authorization::Unsupported
+        );
+        let strict = Config {
+            strict_records: true,
+            ..Config::default()
+        };
+        let report = lint(&zone, "example.org", &strict);
+        assert!(matches!(report.status, PolicyStatus::BadRecord { .. }));
+        assert!(report.record.is_some());
+        assert_eq!(kinds(&report), ["tag", "tag", "unsupported-uri"]);
+    }
+
+    #[test]
+    fn missing_and_multiple_records() {
+        let report = lint(
+            &zone("$ORIGIN example.org.\nwww A 192.0.2.1\n"),
+            "www.example.org",
+            &Config::default(),
+        );
+        assert_eq!(kinds(&report), ["no-record"]);
+        let zone = zone(
+            "$ORIGIN example.org.\n\
+             _dmarc TXT \"v=DMARC1; p=none\"\n\
+             _dmarc TXT \"v=DMARC1; p=reject\"\n",
+        );
+        let report = lint(&zone, "example.org", &Config::default());
+        assert_eq!(kinds(&report), ["multiple-records", "no-record"]);
+    }
+
+    /// Fails the lookups of authorization records.
+    struct FailingReports(ZoneResolver);
+
+    impl Resolver for FailingReports {
+        fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+            if query.name.as_str().contains("._report.") {
+                (Answer::TempFail(Failure::ServerFailure), None)
+            } else {
+                self.0.lookup_with_ttl(query)
+            }
+        }
+    }
+
+    #[test]
+    fn an_authorization_lookup_that_fails() {
+        let report = lint(
+            &FailingReports(zone(ZONE)),
+            "example.org",
+            &Config::default(),
+        );
+        assert_eq!(
+            report.destinations[1].authorization,
+            Authorization::DnsFailure(Failure::ServerFailure)
+        );
+        assert!(report.has_dns_failure());
+    }
+
+    #[test]
+    fn destinations_are_bounded() {
+        let uris: Vec<String> = (0..100)
+            .map(|i| format!("mailto:r@d{i}.example.net"))
+            .collect();
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(
+            &name("_dmarc.example.org"),
+            &format!("v=DMARC1; p=none; rua={}", uris.join(",")),
+        );
+        let config = Config::default();
+        let report = lint(&zone, "example.org", &config);
+        assert_eq!(report.destinations.len(), config.max_report_uris);
+        assert!(
+            report
+                .destinations
+                .iter()
+                .all(|d| d.authorization == Authorization::NotAuthorized)
+        );
+    }
+}

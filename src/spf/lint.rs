@@ -881,3 +881,305 @@ impl Machine for Lint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::ZoneResolver;
+
+    fn name(text: &str) -> Name {
+        Name::new(text).unwrap()
+    }
+
+    fn lint_with(zone: &str, domain: &str, config: &LintConfig) -> LintReport {
+        let zone = ZoneResolver::from_zone_text(zone).unwrap();
+        crate::resolve(Lint::new(&name(domain), config), &zone)
+    }
+
+    fn lint(zone: &str) -> LintReport {
+        lint_with(zone, "example.org", &LintConfig::default())
+    }
+
+    fn kinds(report: &LintReport) -> Vec<&'static str> {
+        report.problems.iter().map(Problem::kind).collect()
+    }
+
+    #[test]
+    fn clean_record_with_a_tree() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 a mx include:_spf.example.org -all\"\n\
+             @ A 192.0.2.1\n\
+             @ MX 10 mx\n\
+             _spf TXT \"v=spf1 ip4:192.0.2.0/24 include:_deep.example.org -all\"\n\
+             _deep TXT \"v=spf1 a:mx.example.org -all\"\n\
+             mx AAAA 2001:db8::1\n",
+        );
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert_eq!(report.dns_terms, 5);
+        assert_eq!(report.void_lookups, 0);
+        assert_eq!(report.nodes.len(), 3);
+        assert_eq!(report.nodes[0].dns_terms, 3);
+        assert_eq!(report.nodes[1].parent, Some(0));
+        assert_eq!(report.nodes[2].domain, name("_deep.example.org"));
+        assert_eq!(report.nodes[2].via, Via::Include);
+        assert_eq!(report.nodes[0].terms[0].lookup, TermLookup::Found(1));
+        assert_eq!(report.nodes[0].terms[2].lookup, TermLookup::Record(1));
+        assert_eq!(report.nodes[2].terms[0].lookup, TermLookup::Found(1));
+    }
+
+    #[test]
+    fn deep_tree_counts_every_level_and_exceeds_the_limit() {
+        let mut zone =
+            String::from("$ORIGIN example.org.\n@ TXT \"v=spf1 include:l1.example.org -all\"\n");
+        for level in 1..12 {
+            zone.push_str(&format!(
+                "l{level} TXT \"v=spf1 include:l{}.example.org -all\"\n",
+                level + 1
+            ));
+        }
+        zone.push_str("l12 TXT \"v=spf1 ip4:192.0.2.1 -all\"\n");
+        let report = lint(&zone);
+        assert_eq!(report.nodes.len(), 13);
+        assert_eq!(report.dns_terms, 12);
+        assert_eq!(
+            report.problems,
+            [Problem::TooManyDnsTerms {
+                count: 12,
+                limit: 10
+            }]
+        );
+    }
+
+    #[test]
+    fn loops_are_reported_and_not_followed() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 include:a.example.org -all\"\n\
+             a TXT \"v=spf1 include:b.example.org -all\"\n\
+             b TXT \"v=spf1 redirect=EXAMPLE.org\"\n",
+        );
+        assert_eq!(report.nodes.len(), 3);
+        assert_eq!(
+            report.problems,
+            [Problem::Loop {
+                domain: name("b.example.org"),
+                target: name("example.org")
+            }]
+        );
+        assert_eq!(report.nodes[2].terms[0].lookup, TermLookup::NotFollowed);
+    }
+
+    #[test]
+    fn void_lookups_are_counted_against_the_limit() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 a:gone1.example.org mx:gone2.example.org exists:gone3.example.org include:gone4.example.org -all\"\n",
+        );
+        assert_eq!(report.void_lookups, 4);
+        assert_eq!(report.nodes[0].terms[0].lookup, TermLookup::Void);
+        assert_eq!(
+            kinds(&report),
+            ["no-record", "too-many-void-lookups"],
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
+    fn several_records_and_missing_records() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 -all\"\n\
+             @ TXT \"v=spf1 +all\"\n\
+             @ TXT \"google-site-verification=x\"\n",
+        );
+        assert_eq!(
+            report.problems,
+            [Problem::MultipleRecords {
+                domain: name("example.org"),
+                count: 2
+            }]
+        );
+        assert!(report.nodes[0].record.is_none());
+        let report = lint("$ORIGIN example.org.\n@ TXT \"hello\"\n");
+        assert_eq!(kinds(&report), ["no-record"]);
+    }
+
+    #[test]
+    fn syntax_errors_give_the_offending_term_position() {
+        let report =
+            lint("$ORIGIN example.org.\n@ TXT \"v=spf1 ip4:192.0.2.0/24 ip4:300.1.1.1 -all\"\n");
+        let [
+            Problem::Syntax {
+                error, position, ..
+            },
+        ] = &report.problems[..]
+        else {
+            panic!("{:?}", report.problems);
+        };
+        assert!(matches!(error, RecordError::InvalidIp4(_)));
+        assert_eq!(*position, 24);
+        let record = report.nodes[0].record.as_deref().unwrap();
+        assert!(record[*position..].starts_with("ip4:300"));
+        let report = lint(
+            "$ORIGIN example.org.\n@ TXT \"v=spf1 redirect=a.example.org  redirect=b.example.org\"\n",
+        );
+        let [
+            Problem::Syntax {
+                error: RecordError::DuplicateRedirect,
+                position,
+                ..
+            },
+        ] = &report.problems[..]
+        else {
+            panic!("{:?}", report.problems);
+        };
+        let record = report.nodes[0].record.as_deref().unwrap();
+        assert!(record[*position..].starts_with("redirect=b"), "{position}");
+    }
+
+    #[test]
+    fn a_permerror_in_an_include_is_reported() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 include:bad.example.org include:none.example.org -all\"\n\
+             bad TXT \"v=spf1 foo:bar -all\"\n\
+             none A 192.0.2.1\n",
+        );
+        assert_eq!(kinds(&report), ["syntax", "no-record"]);
+        // NXDOMAIN-free: the name exists, its TXT is no data.
+        assert_eq!(report.void_lookups, 1);
+    }
+
+    #[test]
+    fn discouraged_and_ignored_terms() {
+        let report = lint(
+            "$ORIGIN example.org.\n\
+             @ TXT \"v=spf1 ptr include:inc.example.org ?all redirect=other.example.org\"\n\
+             inc TXT \"v=spf1 ip4:192.0.2.1 exp=explain.example.org -all\"\n",
+        );
+        assert_eq!(
+            kinds(&report),
+            [
+                "ptr",
+                "permissive-all",
+                "redirect-ignored",
+                "explanation-ignored"
+            ]
+        );
+        // The ignored redirect does not count: ptr and include do.
+        assert_eq!(report.dns_terms, 2);
+        assert_eq!(report.nodes.len(), 2);
+    }
+
+    #[test]
+    fn too_many_mx_names() {
+        let mut zone = String::from("$ORIGIN example.org.\n@ TXT \"v=spf1 mx -all\"\n");
+        for i in 0..11 {
+            zone.push_str(&format!("@ MX {i} mx{i}\n"));
+        }
+        let report = lint(&zone);
+        assert_eq!(kinds(&report), ["too-many-mx-names"]);
+    }
+
+    #[test]
+    fn macros_are_counted_but_not_looked_up() {
+        let report = lint(
+            "$ORIGIN example.org.\n@ TXT \"v=spf1 exists:%{i}.x.example.org include:%{d}.y.example.org -all\"\n",
+        );
+        assert!(report.is_clean());
+        assert_eq!(report.dns_terms, 2);
+        assert_eq!(report.queries, 1);
+        assert!(
+            report.nodes[0]
+                .terms
+                .iter()
+                .take(2)
+                .all(|t| t.lookup == TermLookup::DependsOnMessage)
+        );
+    }
+
+    #[test]
+    fn a_huge_fan_out_is_bounded() {
+        // Each level includes the next one twice: 2^20 paths without bounds.
+        let mut zone = String::from(
+            "$ORIGIN example.org.\n@ TXT \"v=spf1 include:l1.example.org include:l1.example.org -all\"\n",
+        );
+        for level in 1..20 {
+            zone.push_str(&format!(
+                "l{level} TXT \"v=spf1 include:l{0}.example.org include:l{0}.example.org -all\"\n",
+                level + 1
+            ));
+        }
+        let report = lint(&zone);
+        assert_eq!(report.nodes.len(), LintConfig::default().max_records);
+        assert!(report.problems.contains(&Problem::LimitReached {
+            limit: LintLimit::Records
+        }));
+        assert!(kinds(&report).contains(&"too-many-dns-terms"));
+        let config = LintConfig {
+            max_depth: 3,
+            ..LintConfig::default()
+        };
+        let report = lint_with(&zone, "example.org", &config);
+        assert!(report.problems.contains(&Problem::LimitReached {
+            limit: LintLimit::Depth
+        }));
+        assert!(report.nodes.len() <= 1 + 2 + 4 + 8);
+    }
+
+    #[test]
+    fn the_query_budget_is_kept() {
+        let terms: Vec<String> = (0..50).map(|i| format!("a:h{i}.example.org")).collect();
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(
+            &name("example.org"),
+            &format!("v=spf1 {} -all", terms.join(" ")),
+        );
+        let config = LintConfig {
+            max_queries: 9,
+            ..LintConfig::default()
+        };
+        let report = crate::resolve(Lint::new(&name("example.org"), &config), &zone);
+        assert!(report.queries <= 9);
+        assert!(report.problems.contains(&Problem::LimitReached {
+            limit: LintLimit::Queries
+        }));
+        assert_eq!(report.dns_terms, 50);
+    }
+
+    struct Failing;
+
+    impl crate::dns::Resolver for Failing {
+        fn lookup_with_ttl(&self, _query: &Query) -> (Answer, Option<u32>) {
+            (Answer::TempFail(Failure::Timeout), None)
+        }
+    }
+
+    #[test]
+    fn dns_failures_are_reported() {
+        let report = crate::resolve(
+            Lint::new(&name("example.org"), &LintConfig::default()),
+            &Failing,
+        );
+        assert!(report.has_dns_failure());
+        assert_eq!(report.nodes.len(), 1);
+    }
+
+    #[test]
+    fn answers_not_asked_are_refused() {
+        let mut lint = Lint::new(&name("example.org"), &LintConfig::default());
+        let Poll::Lookups(queries) = lint.poll() else {
+            panic!("queries expected");
+        };
+        assert_eq!(queries, [Query::txt(name("example.org"))]);
+        assert!(
+            lint.supply(&Query::txt(name("other.org")), Answer::NoData)
+                .is_err()
+        );
+        lint.supply(&queries[0], Answer::NoData).unwrap();
+        assert!(lint.supply(&queries[0], Answer::NoData).is_err());
+        assert!(matches!(lint.poll(), Poll::Done(_)));
+    }
+}

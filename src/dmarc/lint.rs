@@ -740,7 +740,7 @@ mod tests {
         let mut zone = ZoneResolver::new();
         zone.add_txt(
             &name("_dmarc.example.org"),
-            &format!("v=DMARC1; p=none; rua={}", uris.join(",")),
+            format!("v=DMARC1; p=none; rua={}", uris.join(",")),
         );
         let config = Config::default();
         let report = lint(&zone, "example.org", &config);

@@ -1135,7 +1135,7 @@ mod tests {
         let mut zone = ZoneResolver::new();
         zone.add_txt(
             &name("example.org"),
-            &format!("v=spf1 {} -all", terms.join(" ")),
+            format!("v=spf1 {} -all", terms.join(" ")),
         );
         let config = LintConfig {
             max_queries: 9,

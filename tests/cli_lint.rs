@@ -185,8 +185,16 @@ fn spf_lint_lists_problems_and_exits_one() {
         .collect();
     assert_eq!(kinds, ["ptr", "permissive-all", "loop", "syntax"]);
     assert_eq!(value["void_lookups"], 1);
-    let syntax = value["problems"][3]["message"].as_str().expect("message");
-    assert!(syntax.contains("at offset 7"), "{syntax}");
+    let syntax = &value["problems"][3];
+    assert!(
+        syntax["message"]
+            .as_str()
+            .expect("message")
+            .contains("at offset 7"),
+        "{syntax}"
+    );
+    assert_eq!(syntax["domain"], "bad.example.org");
+    assert_eq!(syntax["position"], 7);
 
     let out = mailauth(&["spf", "lint", "--zone", ZONE, "twice.example.org"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -242,6 +250,7 @@ fn dmarc_lint_checks_external_destinations() {
     let value = json(&out);
     assert_eq!(value["mode"], "rfc7489");
     assert_eq!(value["policy_domain"], "example.org");
+    assert_eq!(value["status"], "found");
     assert_eq!(value["tags"]["p"], "reject");
     assert_eq!(value["destinations"][1]["authorization"], "authorized");
     assert_eq!(value["problems"][0]["kind"], "not-authorized");

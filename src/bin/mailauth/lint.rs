@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use mailauth::dmarc::{self, AlignmentMode, Mode, PolicyStatus};
 use mailauth::dns::Name;
-use mailauth::spf::lint::{LintConfig, LintNode, LintReport, TermLookup};
+use mailauth::spf::lint::{LintConfig, LintNode, LintReport, Problem, TermLookup};
 
 use crate::output::{Failure, NEGATIVE, USAGE};
 use crate::resolver::DnsArgs;
@@ -67,7 +67,17 @@ pub(crate) fn spf(args: &SpfLintArgs) -> Result<ExitCode, Failure> {
     let problems: Vec<serde_json::Value> = report
         .problems
         .iter()
-        .map(|p| serde_json::json!({ "kind": p.kind(), "message": p.to_string() }))
+        .map(|p| {
+            let mut value = serde_json::json!({ "kind": p.kind(), "message": p.to_string() });
+            if let Problem::Syntax {
+                domain, position, ..
+            } = p
+            {
+                value["domain"] = domain.as_str().into();
+                value["position"] = (*position).into();
+            }
+            value
+        })
         .collect();
     if json {
         let value = serde_json::json!({
@@ -235,7 +245,7 @@ pub(crate) fn dmarc(args: &DmarcLintArgs) -> Result<ExitCode, Failure> {
     let where_found = match (&found_at, &report.organizational_domain) {
         (Some(at), _) if *at == report.domain => "the domain itself",
         (Some(at), Some(org)) if at == org => "the organizational domain",
-        (Some(_), _) => "a public suffix domain",
+        (Some(_), _) => "a parent domain",
         (None, _) => "nowhere",
     };
     let tags = report.record.as_ref().map(tags).unwrap_or_default();
@@ -262,10 +272,18 @@ pub(crate) fn dmarc(args: &DmarcLintArgs) -> Result<ExitCode, Failure> {
             .into_iter()
             .map(|(tag, value)| (tag.to_owned(), value.into()))
             .collect();
+        let status = match &report.status {
+            PolicyStatus::Found(_) => "found",
+            PolicyStatus::NoPolicy { .. } => "no-policy",
+            PolicyStatus::DnsError(_) => "dns-error",
+            PolicyStatus::BadRecord { .. } => "bad-record",
+            _ => "unknown",
+        };
         let value = serde_json::json!({
             "domain": report.domain.as_str(),
             "clean": report.is_clean(),
             "mode": report.mode.as_str(),
+            "status": status,
             "organizational_domain": report.organizational_domain.as_ref().map(Name::as_str),
             "policy_domain": found_at.as_ref().map(Name::as_str),
             "record_domain": report.record_domain.as_ref().map(Name::as_str),
@@ -289,9 +307,19 @@ pub(crate) fn dmarc(args: &DmarcLintArgs) -> Result<ExitCode, Failure> {
                     "policy: found at _dmarc.{at} ({where_found}) by the {method}"
                 );
             }
-            None => {
-                let _ = writeln!(text, "policy: none found by the {method}");
-            }
+            None => match &report.status {
+                PolicyStatus::NoPolicy {
+                    unusable_record_at: Some(at),
+                } => {
+                    let _ = writeln!(
+                        text,
+                        "policy: none: the record at _dmarc.{at} has no valid p and no rua, so DMARC does not apply"
+                    );
+                }
+                _ => {
+                    let _ = writeln!(text, "policy: none found by the {method}");
+                }
+            },
         }
         if let (Some(at), Some(record)) = (&report.record_domain, &report.record_text) {
             let _ = writeln!(text, "record at _dmarc.{at}: {record}");

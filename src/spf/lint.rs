@@ -55,6 +55,10 @@ pub struct LintConfig {
     /// Distinct DNS queries asked in all (default 256): further terms are
     /// not looked up.
     pub max_queries: usize,
+    /// Problems listed while walking the tree (default 100; the last place
+    /// then says the list was cut), besides the two totals: a hostile
+    /// record could otherwise give one per term.
+    pub max_problems: usize,
 }
 
 impl Default for LintConfig {
@@ -68,6 +72,7 @@ impl Default for LintConfig {
             max_records: 64,
             max_depth: 16,
             max_queries: 256,
+            max_problems: 100,
         }
     }
 }
@@ -167,6 +172,8 @@ pub enum LintLimit {
     Depth,
     /// [`LintConfig::max_queries`].
     Queries,
+    /// [`LintConfig::max_problems`].
+    Problems,
 }
 
 /// Something wrong with the records.
@@ -363,6 +370,7 @@ impl fmt::Display for Problem {
                     LintLimit::Records => "records",
                     LintLimit::Depth => "nesting depth",
                     LintLimit::Queries => "dns queries",
+                    LintLimit::Problems => "problems listed",
                 };
                 write!(
                     f,
@@ -447,8 +455,16 @@ impl Lint {
     }
 
     fn problem(&mut self, problem: Problem) {
-        if !self.problems.contains(&problem) {
+        if self.problems.contains(&problem) {
+            return;
+        }
+        if self.problems.len() + 1 < self.config.max_problems {
             self.problems.push(problem);
+        } else if self.problems.len() + 1 == self.config.max_problems {
+            // The last place says the list is cut.
+            self.problems.push(Problem::LimitReached {
+                limit: LintLimit::Problems,
+            });
         }
     }
 
@@ -1147,6 +1163,28 @@ mod tests {
             limit: LintLimit::Queries
         }));
         assert_eq!(report.dns_terms, 50);
+    }
+
+    #[test]
+    fn problems_are_bounded() {
+        let terms: Vec<String> = (0..3000).map(|i| format!("include:x{i}..org")).collect();
+        let mut zone = ZoneResolver::new();
+        zone.add_txt(
+            &name("example.org"),
+            format!("v=spf1 {} -all", terms.join(" ")),
+        );
+        let report = crate::resolve(
+            Lint::new(&name("example.org"), &LintConfig::default()),
+            &zone,
+        );
+        assert_eq!(
+            report.problems.len(),
+            LintConfig::default().max_problems + 1
+        );
+        assert!(report.problems.contains(&Problem::LimitReached {
+            limit: LintLimit::Problems
+        }));
+        assert_eq!(report.dns_terms, 3000);
     }
 
     struct Failing;

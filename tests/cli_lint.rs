@@ -144,7 +144,7 @@ fn spf_lint_of_a_clean_tree() {
     assert!(text.contains("void lookups: 0 of 2\n"), "{text}");
     assert!(
         text.contains(
-            "      _spf.example.org (include; 1 dns terms, 0 void lookups): v=spf1 ip4:198.51.100.0/24"
+            "      _spf.example.org (include; 1 dns term, 0 void lookups): v=spf1 ip4:198.51.100.0/24"
         ),
         "{text}"
     );

@@ -330,7 +330,10 @@ impl fmt::Display for Problem {
                 write!(f, "dns {failure} for {query}")
             }
             Problem::Loop { domain, target } => {
-                write!(f, "{domain}: {target} includes itself (loop)")
+                write!(
+                    f,
+                    "{domain}: {target} is already on the include path (loop)"
+                )
             }
             Problem::InvalidDomain { domain, term } => {
                 write!(

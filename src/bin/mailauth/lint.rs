@@ -121,8 +121,7 @@ fn lookup_text(lookup: &TermLookup) -> Option<String> {
         TermLookup::NotNeeded | TermLookup::Record(_) => return None,
         TermLookup::DependsOnMessage => "not looked up (depends on the message)".to_owned(),
         TermLookup::Pending => "not looked up".to_owned(),
-        TermLookup::Found(1) => "1 record".to_owned(),
-        TermLookup::Found(count) => format!("{count} records"),
+        TermLookup::Found(found) => count(*found, "record"),
         TermLookup::Void => "void lookup".to_owned(),
         TermLookup::Failed(failure) => format!("dns {failure}"),
         TermLookup::NotFollowed => "not followed".to_owned(),
@@ -137,11 +136,11 @@ fn spf_node_text(report: &LintReport, index: usize, depth: usize, out: &mut Stri
     let indent = "  ".repeat(depth);
     let _ = write!(
         out,
-        "{indent}{} ({}; {} dns terms, {} void lookups)",
+        "{indent}{} ({}; {}, {})",
         node.domain,
         node.via.as_str(),
-        node.dns_terms,
-        node.void_lookups
+        count(node.dns_terms, "dns term"),
+        count(node.void_lookups, "void lookup")
     );
     match &node.record {
         Some(record) => {
@@ -160,6 +159,15 @@ fn spf_node_text(report: &LintReport, index: usize, depth: usize, out: &mut Stri
         if let TermLookup::Record(child) = term.lookup {
             spf_node_text(report, child, depth + 2, out);
         }
+    }
+}
+
+/// `1 thing`, `2 things`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 

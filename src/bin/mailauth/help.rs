@@ -11,12 +11,14 @@ codes depend on the command: see `mailauth <COMMAND> --help`.";
 pub(crate) const AUTHENTICATE: &str = "\
 Exit status:
   0  the message may be delivered: DMARC asks for no action (SPF or DKIM
-     may still have failed; the Authentication-Results field tells)
+     may still have failed; the Authentication-Results field tells), or
+     the client is not checked (--authenticated, --internal-network)
   1  DMARC asks to quarantine or reject the message
   2  bad arguments
   3  temporary failure (DNS timeout or server failure) in SPF, DKIM or
      DMARC, and DMARC asks for no action: try again later
-  4  input or configuration error (unreadable zone file or message)";
+  4  input or configuration error (unreadable zone file or message, no
+     name server configured)";
 
 /// `mailauth spf` (the check).
 pub(crate) const SPF: &str = "\
@@ -25,7 +27,8 @@ Exit status:
   1  fail, softfail, neutral, none or permerror
   2  bad arguments
   3  temperror (DNS timeout or server failure): try again later
-  4  input or configuration error (unreadable zone file)";
+  4  input or configuration error (unreadable zone file, no name server
+     configured)";
 
 /// `mailauth spf lint`.
 pub(crate) const SPF_LINT: &str = "\
@@ -33,7 +36,8 @@ Exit status:
   0  the record is clean
   1  problems were found (listed in the output)
   2  bad arguments, or a DNS lookup failed (the report is incomplete)
-  4  input or configuration error (unreadable zone file)";
+  4  input or configuration error (unreadable zone file, no name server
+     configured)";
 
 /// `mailauth dmarc lint`.
 pub(crate) const DMARC_LINT: &str = "\
@@ -41,7 +45,8 @@ Exit status:
   0  the policy record is clean and every report destination is authorized
   1  problems were found (listed in the output)
   2  bad arguments, or a DNS lookup failed (the report is incomplete)
-  4  input or configuration error (unreadable zone file)";
+  4  input or configuration error (unreadable zone file, no name server
+     configured)";
 
 /// `mailauth verify`.
 pub(crate) const VERIFY: &str = "\
@@ -51,7 +56,8 @@ Exit status:
   2  bad arguments
   3  no signature verified and one had a temporary DNS failure: try again
      later
-  4  input or configuration error (unreadable zone file or message)";
+  4  input or configuration error (unreadable zone file or message, no
+     name server configured)";
 
 /// `mailauth sign`.
 pub(crate) const SIGN: &str = "\
@@ -76,4 +82,5 @@ Exit status:
      key, or the lookup failed permanently
   2  bad arguments
   3  temporary DNS failure: try again later
-  4  input or configuration error (unreadable private key or zone file)";
+  4  input or configuration error (unreadable private key or zone file, no
+     name server configured)";

@@ -24,7 +24,8 @@
 //! macros, `ptr`) is counted but not looked up. Every term that queries DNS
 //! counts, as in the worst case where no mechanism matches before it. The
 //! `a` mechanism is looked up as both `A` and `AAAA` and counts as a void
-//! lookup when neither has addresses.
+//! lookup when neither has addresses. As in the evaluation, an include or
+//! redirect without record is not a void lookup (it is a `permerror`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -535,15 +536,9 @@ impl Lint {
                 });
                 return;
             }
-            other => {
-                if other.is_void()
-                    && let Some(parent) = self.nodes[index].parent
-                {
-                    self.nodes[parent].void_lookups += 1;
-                }
-                self.problem(Problem::NoRecord { domain });
-                return;
-            }
+            // A missing record is a permerror of its own (for an include
+            // or redirect), not a void lookup, as in the evaluation.
+            _ => return self.problem(Problem::NoRecord { domain }),
         };
         let mut records: Vec<Vec<u8>> = txts
             .iter()
@@ -961,6 +956,18 @@ mod tests {
         let report = lint(&zone);
         assert_eq!(report.nodes.len(), 13);
         assert_eq!(report.dns_terms, 12);
+        // The evaluation agrees: a client that matches nothing meets the
+        // limit.
+        let input = super::super::Input::mail_from(
+            "203.0.113.9".parse().unwrap(),
+            "mx.example.net",
+            "a@example.org",
+        );
+        let outcome = crate::resolve(
+            super::super::Check::new(&input, &super::super::Config::default()),
+            &ZoneResolver::from_zone_text(&zone).unwrap(),
+        );
+        assert_eq!(outcome.result, super::super::SpfResult::PermError);
         assert_eq!(
             report.problems,
             [Problem::TooManyDnsTerms {
@@ -995,7 +1002,7 @@ mod tests {
             "$ORIGIN example.org.\n\
              @ TXT \"v=spf1 a:gone1.example.org mx:gone2.example.org exists:gone3.example.org include:gone4.example.org -all\"\n",
         );
-        assert_eq!(report.void_lookups, 4);
+        assert_eq!(report.void_lookups, 3);
         assert_eq!(report.nodes[0].terms[0].lookup, TermLookup::Void);
         assert_eq!(
             kinds(&report),
@@ -1067,8 +1074,8 @@ mod tests {
              none A 192.0.2.1\n",
         );
         assert_eq!(kinds(&report), ["syntax", "no-record"]);
-        // NXDOMAIN-free: the name exists, its TXT is no data.
-        assert_eq!(report.void_lookups, 1);
+        // A missing record is a permerror, not a void lookup.
+        assert_eq!(report.void_lookups, 0);
     }
 
     #[test]

@@ -196,6 +196,14 @@ fn spf_lint_lists_problems_and_exits_one() {
     assert_eq!(syntax["domain"], "bad.example.org");
     assert_eq!(syntax["position"], 7);
 
+    let out = mailauth(&["spf", "lint", "--zone", ZONE, "broken.example.org"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        stdout(&out)
+            .contains("        error at offset 7: invalid ip4 network in \"ip4:192.0.2.300\"\n"),
+        "{out:?}"
+    );
+
     let out = mailauth(&["spf", "lint", "--zone", ZONE, "twice.example.org"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(stdout(&out).contains("multiple-records: twice.example.org: 2 spf records"));

@@ -148,6 +148,17 @@ fn spf_node_text(report: &LintReport, index: usize, depth: usize, out: &mut Stri
         }
         None => out.push_str(": no record\n"),
     }
+    for problem in &report.problems {
+        if let Problem::Syntax {
+            domain,
+            error,
+            position,
+        } = problem
+            && *domain == node.domain
+        {
+            let _ = writeln!(out, "{indent}  error at offset {position}: {error}");
+        }
+    }
     for term in &node.terms {
         let _ = write!(out, "{indent}  {}", term.text);
         match lookup_text(&term.lookup) {

@@ -9,8 +9,14 @@ use clap::{Parser, Subcommand};
 
 #[path = "mailauth/authenticate.rs"]
 mod authenticate;
+#[path = "mailauth/dmarc.rs"]
+mod dmarc;
 #[path = "mailauth/genkey.rs"]
 mod genkey;
+#[path = "mailauth/help.rs"]
+mod help;
+#[path = "mailauth/lint.rs"]
+mod lint;
 #[path = "mailauth/output.rs"]
 mod output;
 #[path = "mailauth/resolver.rs"]
@@ -24,22 +30,11 @@ mod testkey;
 #[path = "mailauth/verify.rs"]
 mod verify;
 
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success: SPF pass, a signature verified, message signed, key written,
-     key matches
-  1  negative result: SPF fail, softfail, neutral, none or permerror; no
-     signature verified (fail, permerror, none); the published key does not
-     match, is revoked or missing; DMARC asks to quarantine or reject
-  2  bad arguments
-  3  temporary failure (DNS timeout or server failure): try again later
-  4  input or configuration error (unreadable file, bad key, bad message)";
-
 /// Mail authentication from the command line: the whole inbound check (SPF,
 /// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
-/// and key checks.
+/// and key checks, SPF and DMARC record linters.
 #[derive(Debug, Parser)]
-#[command(name = "mailauth", version, after_help = EXIT_CODES)]
+#[command(name = "mailauth", version, after_help = help::TOP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,22 +44,26 @@ struct Cli {
 enum Command {
     /// Authenticate a received message (standard input): SPF, DKIM and DMARC, and the
     /// Authentication-Results field to prepend.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help::AUTHENTICATE)]
     Authenticate(authenticate::Args),
-    /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address.
-    #[command(after_help = EXIT_CODES)]
+    /// Check SPF (RFC 7208) for a client address, HELO name and MAIL FROM address;
+    /// `spf lint DOMAIN` checks a domain's SPF record.
+    #[command(after_help = help::SPF)]
     Spf(spf::Args),
+    /// DMARC tools: `dmarc lint DOMAIN` checks a domain's policy record and its
+    /// report destinations.
+    Dmarc(dmarc::Args),
     /// Verify the DKIM signatures of a message (standard input).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help::VERIFY)]
     Verify(verify::Args),
     /// Sign a message (standard input) with DKIM and print the signed message.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help::SIGN)]
     Sign(sign::Args),
     /// Generate a DKIM key pair: SELECTOR.private and SELECTOR.txt, like opendkim-genkey.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help::GENKEY)]
     Genkey(genkey::Args),
     /// Check that the key published in DNS matches a private key, like opendkim-testkey.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help::TESTKEY)]
     Testkey(testkey::Args),
 }
 
@@ -73,6 +72,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Authenticate(args) => authenticate::run(&args),
         Command::Spf(args) => spf::run(&args),
+        Command::Dmarc(args) => dmarc::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Genkey(args) => genkey::run(&args),

@@ -59,6 +59,7 @@ use crate::word::Word;
 pub mod check;
 pub mod discovery;
 pub mod evaluate;
+pub mod lint;
 pub mod psl;
 pub mod reason;
 pub mod record;

@@ -45,6 +45,7 @@
 //!   `include` and `redirect` a `permerror`.
 
 mod check;
+pub mod lint;
 mod macros;
 mod record;
 

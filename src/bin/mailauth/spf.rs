@@ -1,5 +1,6 @@
 //! `mailauth spf`: check SPF for a client address, HELO name and MAIL FROM
-//! address, like spfquery.
+//! address, like spfquery; `mailauth spf lint DOMAIN`: check a domain's SPF
+//! record.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -12,13 +13,16 @@ use crate::resolver::DnsArgs;
 
 /// Options of `mailauth spf`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Option<SpfCommand>,
     /// The SMTP client's address (IPv4 or IPv6).
-    #[arg(long, value_name = "IP")]
-    ip: IpAddr,
+    #[arg(long, value_name = "IP", required = true)]
+    ip: Option<IpAddr>,
     /// The name the client gave in HELO/EHLO.
-    #[arg(long, value_name = "NAME")]
-    helo: String,
+    #[arg(long, value_name = "NAME", required = true)]
+    helo: Option<String>,
     /// The MAIL FROM address ("" for the null sender, which checks
     /// postmaster@HELO). Without it, the HELO identity is checked.
     #[arg(long, value_name = "ADDR")]
@@ -38,12 +42,27 @@ pub(crate) struct Args {
     json: bool,
 }
 
+/// The subcommands of `mailauth spf`.
+#[derive(Debug, clap::Subcommand)]
+enum SpfCommand {
+    /// Check a domain's SPF record: syntax, the include and redirect tree, the
+    /// DNS-term and void-lookup counts against the RFC 7208 limits (10 and 2).
+    #[command(after_help = crate::help::SPF_LINT)]
+    Lint(crate::lint::SpfLintArgs),
+}
+
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     let json = args.json;
-    if args.helo.is_empty() {
+    let (Some(ip), Some(helo)) = (args.ip, args.helo.as_deref()) else {
+        return match &args.command {
+            Some(SpfCommand::Lint(lint)) => crate::lint::spf(lint),
+            None => Err(Failure::usage("--ip and --helo are required", json)),
+        };
+    };
+    if helo.is_empty() {
         return Err(Failure::usage("--helo must not be empty", json));
     }
-    if has_control(&args.helo) || args.mail_from.as_deref().is_some_and(has_control) {
+    if has_control(helo) || args.mail_from.as_deref().is_some_and(has_control) {
         return Err(Failure::usage(
             "--helo and --mail-from must not hold control characters",
             json,
@@ -56,8 +75,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
             .map_or(0, |d| d.as_secs())
     });
     let input = match &args.mail_from {
-        Some(mail_from) => spf::Input::mail_from(args.ip, &args.helo, mail_from),
-        None => spf::Input::helo(args.ip, &args.helo),
+        Some(mail_from) => spf::Input::mail_from(ip, helo, mail_from),
+        None => spf::Input::helo(ip, helo),
     }
     .at(now);
     let mut config = spf::Config::default();

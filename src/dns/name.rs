@@ -67,6 +67,19 @@ impl Name {
         Name("".into())
     }
 
+    /// A name as it stands in record data (an MX exchange, a CNAME or PTR
+    /// target), where `.` alone is the root (as in the null MX `MX 0 .`,
+    /// RFC 7505); any other text as [`Name::new`].
+    ///
+    /// # Errors
+    /// As [`Name::new`].
+    pub fn in_record_data(text: &str) -> Result<Name, NameError> {
+        if text == "." {
+            return Ok(Name::root());
+        }
+        Name::new(text)
+    }
+
     /// Whether this is the root name.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()

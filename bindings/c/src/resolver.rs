@@ -164,7 +164,8 @@ pub extern "C" fn mailauth_answer_add_aaaa(
     })
 }
 
-/// Adds an MX record: `preference` and the host name `exchange`.
+/// Adds an MX record: `preference` and the host name `exchange` (`"."`
+/// for the null MX of a domain that accepts no mail, RFC 7505).
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_answer_add_mx(
     answer: *mut mailauth_answer,
@@ -176,7 +177,7 @@ pub extern "C" fn mailauth_answer_add_mx(
         let answer = tri!(unsafe { borrow_mut(answer) });
         // SAFETY: `exchange` is NULL or NUL-terminated (contract).
         let exchange = tri!(unsafe { text(exchange) });
-        let exchange = tri!(Name::new(exchange).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let exchange = tri!(Name::in_record_data(exchange).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
         answer.add(Records::Mx(vec![Mx {
             preference,
             exchange,
@@ -184,7 +185,7 @@ pub extern "C" fn mailauth_answer_add_mx(
     })
 }
 
-/// Adds a PTR record pointing to the host name `target`.
+/// Adds a PTR record pointing to the host name `target` (`"."`: the root).
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_answer_add_ptr(
     answer: *mut mailauth_answer,
@@ -195,7 +196,7 @@ pub extern "C" fn mailauth_answer_add_ptr(
         let answer = tri!(unsafe { borrow_mut(answer) });
         // SAFETY: `target` is NULL or NUL-terminated (contract).
         let target = tri!(unsafe { text(target) });
-        let target = tri!(Name::new(target).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let target = tri!(Name::in_record_data(target).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
         answer.add(Records::Ptr(vec![target]))
     })
 }

@@ -235,13 +235,13 @@ pub(crate) fn answer_to_python(py: Python<'_>, answer: Answer) -> PyResult<Bound
         Records::Aaaa(v) => v.into_iter().try_for_each(|a| list.append(a))?,
         Records::Mx(v) => v
             .into_iter()
-            .try_for_each(|mx| list.append((mx.preference, mx.exchange.as_str())))?,
+            .try_for_each(|mx| list.append((mx.preference, record_name(&mx.exchange))))?,
         Records::Txt(v) => v.into_iter().try_for_each(|txt| {
             let strings: Vec<Bound<'_, PyBytes>> =
                 txt.strings().iter().map(|s| PyBytes::new(py, s)).collect();
             list.append(PyTuple::new(py, strings)?)
         })?,
-        Records::Ptr(v) => v.into_iter().try_for_each(|n| list.append(n.as_str()))?,
+        Records::Ptr(v) => v.into_iter().try_for_each(|n| list.append(record_name(&n)))?,
         _ => {}
     }
     Ok(list.into_any())
@@ -371,16 +371,22 @@ fn ipv6_from_python(item: &Bound<'_, PyAny>) -> Option<Ipv6Addr> {
     item.extract::<String>().ok()?.parse().ok()
 }
 
+/// A name in record data as Python sees it: `"."` for the root (a null
+/// MX), as [`Name::in_record_data`] reads it back.
+fn record_name(name: &Name) -> &str {
+    if name.is_root() { "." } else { name.as_str() }
+}
+
 fn name_from_python(item: &Bound<'_, PyAny>) -> Option<Name> {
     let text = item.extract::<String>().ok()?;
-    Name::new(&text).ok()
+    Name::in_record_data(&text).ok()
 }
 
 fn mx_from_python(item: &Bound<'_, PyAny>) -> Option<Mx> {
     let (preference, exchange): (u16, Bound<'_, PyAny>) = item.extract().ok()?;
     Some(Mx {
         preference,
-        exchange: Name::new(&text_of(&exchange)?).ok()?,
+        exchange: Name::in_record_data(&text_of(&exchange)?).ok()?,
     })
 }
 

@@ -145,3 +145,23 @@ def test_bad_arguments() -> None:
         check("192.0.2.1", mail_from=b"a@example.org")
     with pytest.raises(TypeError):
         spf.check("192.0.2.1", helo="h", resolver=ZONE, now="yesterday")  # type: ignore[arg-type]
+
+
+def test_null_mx_through_a_python_resolver() -> None:
+    zone = dns.ZoneResolver(
+        "$ORIGIN nomail.example.\n"
+        '@ TXT "v=spf1 mx a:v1.nomail.example a:v2.nomail.example -all"\n'
+        "@ MX 0 .\n"
+    )
+    assert zone.lookup(dns.Query("nomail.example", "MX")) == [(0, ".")]
+
+    class Relay:
+        """Hands the bundled zone's answers over as Python values."""
+
+        def lookup(self, query: dns.Query) -> list[Any]:
+            return zone.lookup(query)
+
+    # The null MX is one record: no void lookup, so the two void `a` terms
+    # stay within the limit and `-all` decides.
+    result = spf.check("192.0.2.1", helo="h.example", mail_from="a@nomail.example", resolver=Relay())
+    assert result.result == "fail"

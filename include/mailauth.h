@@ -1073,12 +1073,13 @@ mailauth_status mailauth_answer_add_a(mailauth_answer *answer, const uint8_t *ad
 mailauth_status mailauth_answer_add_aaaa(mailauth_answer *answer, const uint8_t *address);
 
 /**
- * Adds an MX record: `preference` and the host name `exchange`.
+ * Adds an MX record: `preference` and the host name `exchange` (`"."`
+ * for the null MX of a domain that accepts no mail, RFC 7505).
  */
 mailauth_status mailauth_answer_add_mx(mailauth_answer *answer, uint16_t preference, const char *exchange);
 
 /**
- * Adds a PTR record pointing to the host name `target`.
+ * Adds a PTR record pointing to the host name `target` (`"."`: the root).
  */
 mailauth_status mailauth_answer_add_ptr(mailauth_answer *answer, const char *target);
 

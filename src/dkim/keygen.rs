@@ -124,9 +124,10 @@ fn finish(private: crypto::backend::Private, bits: usize) -> Result<GeneratedKey
 
 /// Generates a key from the system's secure random source.
 ///
-/// With the `aws-lc` backend, RSA sizes are 2048, 3072 and 4096 bits only;
-/// other sizes give [`KeygenError::Backend`]. The `pure-rust` backend makes
-/// any multiple of 8 in range.
+/// With the `aws-lc` backend, RSA sizes are 1024 up to 2048 bits (any
+/// multiple of 8, made by the `rsa` crate), 2048, 3072 and 4096 bits; other
+/// sizes give [`KeygenError::Backend`]. The `pure-rust` backend makes any
+/// multiple of 8 in range.
 pub fn generate(new_key: NewKey) -> Result<GeneratedKey, KeygenError> {
     check_bits(new_key)?;
     match new_key {
@@ -139,9 +140,10 @@ pub fn generate(new_key: NewKey) -> Result<GeneratedKey, KeygenError> {
     }
 }
 
-/// Whether [`generate_with_random`] makes RSA keys from the given randomness
-/// (`pure-rust` backend) or ignores it for RSA and uses the backend's own
-/// source (`aws-lc`). Ed25519 always uses the given randomness.
+/// Whether [`generate_with_random`] makes RSA keys of every size from the
+/// given randomness (`pure-rust` backend) or only keys under 2048 bits,
+/// using the backend's own source for larger ones (`aws-lc`). Ed25519
+/// always uses the given randomness.
 pub const RSA_USES_GIVEN_RANDOMNESS: bool = crypto::backend::RSA_KEYGEN_TAKES_RNG;
 
 /// Generates a key from the caller's randomness: `random` must fill the
@@ -449,22 +451,40 @@ mod tests {
 
     #[test]
     fn rsa_from_seeded_randomness_per_backend() {
-        let result = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1));
-        if RSA_USES_GIVEN_RANDOMNESS {
-            let a = result.unwrap();
-            let b = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
-            assert_eq!(a.private_key_der(), b.private_key_der());
-            assert_eq!(a.signing_key().bits(), 1024);
-        } else {
-            // aws-lc makes 2048, 3072 and 4096-bit RSA keys only.
+        // Keys under 2048 bits come from the given randomness with both
+        // backends (aws-lc hands them to the `rsa` crate).
+        let a = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
+        let b = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
+        assert_eq!(a.private_key_der(), b.private_key_der());
+        assert_eq!(a.signing_key().bits(), 1024);
+        if !RSA_USES_GIVEN_RANDOMNESS {
+            // aws-lc makes 2048, 3072 and 4096-bit RSA keys itself, and no
+            // other size from 2048 bits up.
             assert!(matches!(
-                result,
+                generate_with_random(NewKey::Rsa { bits: 2056 }, &mut seeded(1)),
                 Err(KeygenError::Backend(CryptoError::UnsupportedKeySize {
-                    bits: 1024,
+                    bits: 2056,
                     ..
                 }))
             ));
         }
+    }
+
+    #[test]
+    fn rsa_1024_generates_signs_and_matches_record() {
+        let key = generate(NewKey::Rsa { bits: 1024 }).unwrap();
+        assert_eq!(key.signing_key().bits(), 1024);
+        let read = SigningKey::from_pem(key.private_key_pem().as_bytes()).unwrap();
+        assert_eq!(read.public_key_der(), key.signing_key().public_key_der());
+        let signature = read.sign(Algorithm::RsaSha256, b"data").unwrap();
+        assert_eq!(signature.len(), 128);
+        key.signing_key()
+            .public_key()
+            .unwrap()
+            .verify(Algorithm::RsaSha256, b"data", &signature)
+            .unwrap();
+        let text = key.record().text();
+        assert_eq!(check_record(text.as_bytes(), &read), RecordCheck::Matches);
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub(crate) struct Args {
     /// Key type.
     #[arg(long = "type", short = 't', value_name = "TYPE", value_parser = ["rsa", "ed25519"], default_value = "rsa")]
     key_type: String,
-    /// RSA key size in bits (1024 to 4096; the aws-lc backend makes 2048, 3072 or 4096).
+    /// RSA key size in bits: 1024 to 4096 (the aws-lc backend makes multiples of 8 under
+    /// 2048, then 2048, 3072 or 4096). 2048 is the default; 1024 (RFC 8301 §3.2 allows it)
+    /// fits DNS providers that limit the record length.
     #[arg(long, short = 'b', value_name = "BITS", default_value_t = RSA_DEFAULT_BITS)]
     bits: usize,
     /// The domain the key signs for (used in the record comment and --json output).

@@ -597,3 +597,128 @@ fn genkey_record_options() {
     assert_eq!(code(&help), 0);
     assert!(String::from_utf8_lossy(&help.stdout).contains("--hash-algorithms"));
 }
+
+/// `testkey --key-table` and `testkey -x opendkim.conf` check every key of
+/// an OpenDKIM KeyTable in one run: a line per key, and a non-zero exit
+/// status when any key fails.
+#[test]
+fn testkey_key_table() {
+    let dir = TempDir::new("testkey-table");
+    let zone = setup(&dir);
+    std::fs::write(
+        dir.path("KeyTable"),
+        "# name domain:selector:keyfile\n\
+         ed._domainkey.example.com example.com:ed:ed.private\n\
+         rsa._domainkey.example.com example.com:rsa:rsa.private\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "--key-table",
+            &dir.path("KeyTable"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(
+        text,
+        "example.com ed ed.private: ok\nexample.com rsa rsa.private: ok\n"
+    );
+
+    // One key not published, one published record of another key, one key
+    // file missing: each reported on its own line, the run fails.
+    std::fs::write(
+        dir.path("KeyTable"),
+        "ed example.com:ed:ed.private\n\
+         missing example.com:missing:ed.private\n\
+         swapped example.com:rsa:ed.private\n\
+         rsa example.com:rsa:rsa.private\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "--key-table",
+            &dir.path("KeyTable"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(code(&out), 1, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], "example.com ed ed.private: ok");
+    assert_eq!(
+        lines[1],
+        "example.com missing ed.private: missing: no TXT record at missing._domainkey.example.com"
+    );
+    assert!(
+        lines[2].starts_with("example.com rsa ed.private: mismatch: "),
+        "{text}"
+    );
+    assert_eq!(lines[3], "example.com rsa rsa.private: ok");
+
+    // The same through opendkim.conf (KeyTable relative to the file), as
+    // opendkim-testkey -x; JSON gives one object per key. A key file that
+    // cannot be read is an input error (4).
+    std::fs::write(
+        dir.path("KeyTable"),
+        "ed example.com:ed:ed.private\nlost example.com:lost:lost.private\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path("opendkim.conf"),
+        "Syslog yes\nKeyTable file:KeyTable # the keys\nSigningTable refile:SigningTable\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "-x",
+            &dir.path("opendkim.conf"),
+            "--zone",
+            &zone,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 4, "{}", String::from_utf8_lossy(&out.stdout));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = value.as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["result"], "match");
+    assert_eq!(results[0]["selector"], "ed");
+    assert_eq!(results[1]["result"], "error");
+    assert!(
+        results[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lost.private"),
+        "{value}"
+    );
+
+    // A single key from opendkim.conf's Domain, Selector and KeyFile.
+    std::fs::write(
+        dir.path("opendkim.conf"),
+        format!(
+            "Domain example.com\nSelector rsa\nKeyFile {}\n",
+            dir.path("rsa.private")
+        ),
+    )
+    .unwrap();
+    let out = mailauth(
+        &["testkey", "-x", &dir.path("opendkim.conf"), "--zone", &zone],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("rsa.private: ok\n"));
+
+    // Neither a key nor a table: a usage error.
+    assert_eq!(code(&mailauth(&["testkey", "--zone", &zone], b"")), 2);
+}

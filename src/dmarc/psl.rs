@@ -12,7 +12,25 @@
 //!
 //! A snapshot of the list is bundled with the crate
 //! (`src/dmarc/public_suffix_list.dat`, MPL-2.0, see the note beside it);
-//! [`PublicSuffixList::from_file`] loads another one.
+//! [`PublicSuffixList::from_file`] loads another one, such as the system's
+//! copy (Debian's package `publicsuffix`:
+//! `/usr/share/publicsuffix/public_suffix_list.dat`), as OpenDMARC's
+//! `PublicSuffixList` option does; see
+//! [`Config::public_suffix_list`](super::Config::public_suffix_list).
+//!
+//! # Why not the `publicsuffix` crate
+//!
+//! The `publicsuffix` crate (2.3) reads the same format, but keeps its rules
+//! in `hashbrown` tables, whose only pointer points into the middle of each
+//! allocation. The bundled list lives for the whole process, and C programs
+//! that embed the library run under valgrind with
+//! `--errors-for-leak-kinds=definite,indirect,possible`: a process-wide
+//! list in the crate's tables was reported at exit as "possibly lost"
+//! (1.4 MB in 11,092 blocks), while these B-trees are "still reachable".
+//! The crate's lookups were faster (52 ns against 530 ns per name over six
+//! names, release build; it borrows a lowercase input where
+//! [`PublicSuffixList::registrable_domain`] lowercases and returns an owned
+//! name), a cost the DMARC check pays a few times per message.
 
 use std::collections::BTreeSet;
 use std::path::Path;

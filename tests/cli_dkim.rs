@@ -449,3 +449,276 @@ fn bad_arguments_and_inputs() {
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["exit_code"], 4);
 }
+
+/// The quoted strings of a zone entry as opendkim-genkey writes it, joined.
+fn record_text(zone_entry: &str) -> String {
+    zone_entry.split('"').skip(1).step_by(2).collect()
+}
+
+/// `genkey -r -h sha256 --no-subdomains --append-domain`: the record carries
+/// s=email, h=sha256 and t=s, parses back with the crate's key record parser,
+/// and the verifier enforces each tag.
+#[test]
+fn genkey_record_options() {
+    use mailauth::dkim::HashAlgorithm;
+    use mailauth::dkim::key::KeyRecord;
+
+    let dir = TempDir::new("record-options");
+    let out = mailauth(
+        &[
+            "genkey",
+            "-r",
+            "-h",
+            "sha256",
+            "--no-subdomains",
+            "--append-domain",
+            "-d",
+            "example.com",
+            "-s",
+            "strict",
+            "-D",
+            &dir.path(""),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let entry = std::fs::read_to_string(dir.path("strict.txt")).unwrap();
+    assert!(
+        entry.starts_with(
+            "strict._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1; h=sha256; k=rsa; s=email; t=s; p="
+        ),
+        "{entry}"
+    );
+    let record = KeyRecord::parse(record_text(&entry).as_bytes()).unwrap();
+    assert_eq!(record.acceptable_hashes, Some(vec![HashAlgorithm::Sha256]));
+    assert_eq!(record.service_types, vec!["email".to_owned()]);
+    assert!(record.strict_identity);
+    assert!(!record.testing);
+    assert!(record.allows_email());
+
+    // The owner name is absolute: the entry works in a zone of another origin.
+    let zone_path = dir.path("zone");
+    std::fs::write(
+        &zone_path,
+        format!(
+            "$ORIGIN example.net.\n@ 3600 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 300\n{entry}"
+        ),
+    )
+    .unwrap();
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            "-k",
+            &dir.path("strict.private"),
+            "-d",
+            "example.com",
+            "-s",
+            "strict",
+            "--now",
+            NOW,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let signed = mailauth(&args, MESSAGE);
+        assert_eq!(
+            code(&signed),
+            0,
+            "{}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        signed.stdout
+    };
+    let verify = |message: &[u8], extra: &[&str]| {
+        let mut args = vec!["verify", "--zone", &zone_path, "--now", NOW];
+        args.extend_from_slice(extra);
+        let out = mailauth(&args, message);
+        (
+            code(&out),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    // s=email: an email signature by the key verifies; i= equal to d= is
+    // allowed under t=s.
+    let (status, text) = verify(&sign(&["--identity", "@example.com"]), &[]);
+    assert_eq!(status, 0, "{text}");
+    // t=s: i= in a subdomain of d= fails.
+    let (status, text) = verify(&sign(&["--identity", "joe@mail.example.com"]), &[]);
+    assert_eq!(status, 1, "{text}");
+    assert!(
+        text.contains("reason=\"identity domain must equal signing domain (key t=s)\""),
+        "{text}"
+    );
+    // h=sha256: an rsa-sha1 signature fails on h= before any signature
+    // check, even where rsa-sha1 is accepted (--legacy). (The signature is
+    // the rsa-sha256 one relabelled; without h= it fails on the signature.)
+    let sha1 = String::from_utf8(sign(&[]))
+        .unwrap()
+        .replacen("a=rsa-sha256", "a=rsa-sha1", 1);
+    let (status, text) = verify(sha1.as_bytes(), &["--legacy"]);
+    assert_eq!(status, 1, "{text}");
+    assert!(
+        text.contains("reason=\"hash sha1 not allowed by the key record\""),
+        "{text}"
+    );
+    let without_h = entry.replacen("h=sha256; ", "", 1);
+    std::fs::write(
+        &zone_path,
+        format!(
+            "$ORIGIN example.net.\n@ 3600 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 300\n{without_h}"
+        ),
+    )
+    .unwrap();
+    let (status, text) = verify(sha1.as_bytes(), &["--legacy"]);
+    assert_eq!(status, 1, "{text}");
+    assert!(!text.contains("not allowed by the key record"), "{text}");
+
+    // -h takes opendkim-genkey's colon list; a typo is a usage error, and
+    // --help still prints help.
+    let out = mailauth(
+        &[
+            "genkey",
+            "-h",
+            "sha512",
+            "-d",
+            "example.com",
+            "-s",
+            "x",
+            "-D",
+            &dir.path(""),
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    let help = mailauth(&["genkey", "--help"], b"");
+    assert_eq!(code(&help), 0);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--hash-algorithms"));
+}
+
+/// `testkey --key-table` and `testkey -x opendkim.conf` check every key of
+/// an OpenDKIM KeyTable in one run: a line per key, and a non-zero exit
+/// status when any key fails.
+#[test]
+fn testkey_key_table() {
+    let dir = TempDir::new("testkey-table");
+    let zone = setup(&dir);
+    std::fs::write(
+        dir.path("KeyTable"),
+        "# name domain:selector:keyfile\n\
+         ed._domainkey.example.com example.com:ed:ed.private\n\
+         rsa._domainkey.example.com example.com:rsa:rsa.private\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "--key-table",
+            &dir.path("KeyTable"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(
+        text,
+        "example.com ed ed.private: ok\nexample.com rsa rsa.private: ok\n"
+    );
+
+    // One key not published, one published record of another key, one key
+    // file missing: each reported on its own line, the run fails.
+    std::fs::write(
+        dir.path("KeyTable"),
+        "ed example.com:ed:ed.private\n\
+         missing example.com:missing:ed.private\n\
+         swapped example.com:rsa:ed.private\n\
+         rsa example.com:rsa:rsa.private\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "--key-table",
+            &dir.path("KeyTable"),
+            "--zone",
+            &zone,
+        ],
+        b"",
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(code(&out), 1, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], "example.com ed ed.private: ok");
+    assert_eq!(
+        lines[1],
+        "example.com missing ed.private: missing: no TXT record at missing._domainkey.example.com"
+    );
+    assert!(
+        lines[2].starts_with("example.com rsa ed.private: mismatch: "),
+        "{text}"
+    );
+    assert_eq!(lines[3], "example.com rsa rsa.private: ok");
+
+    // The same through opendkim.conf (KeyTable relative to the file), as
+    // opendkim-testkey -x; JSON gives one object per key. A key file that
+    // cannot be read is an input error (4).
+    std::fs::write(
+        dir.path("KeyTable"),
+        "ed example.com:ed:ed.private\nlost example.com:lost:lost.private\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path("opendkim.conf"),
+        "Syslog yes\nKeyTable file:KeyTable # the keys\nSigningTable refile:SigningTable\n",
+    )
+    .unwrap();
+    let out = mailauth(
+        &[
+            "testkey",
+            "-x",
+            &dir.path("opendkim.conf"),
+            "--zone",
+            &zone,
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 4, "{}", String::from_utf8_lossy(&out.stdout));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = value.as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["result"], "match");
+    assert_eq!(results[0]["selector"], "ed");
+    assert_eq!(results[1]["result"], "error");
+    assert!(
+        results[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lost.private"),
+        "{value}"
+    );
+
+    // A single key from opendkim.conf's Domain, Selector and KeyFile.
+    std::fs::write(
+        dir.path("opendkim.conf"),
+        format!(
+            "Domain example.com\nSelector rsa\nKeyFile {}\n",
+            dir.path("rsa.private")
+        ),
+    )
+    .unwrap();
+    let out = mailauth(
+        &["testkey", "-x", &dir.path("opendkim.conf"), "--zone", &zone],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("rsa.private: ok\n"));
+
+    // Neither a key nor a table: a usage error.
+    assert_eq!(code(&mailauth(&["testkey", "--zone", &zone], b"")), 2);
+}

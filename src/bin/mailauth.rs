@@ -62,7 +62,8 @@ enum Command {
     /// Generate a DKIM key pair: SELECTOR.private and SELECTOR.txt, like opendkim-genkey.
     #[command(after_help = help::GENKEY)]
     Genkey(genkey::Args),
-    /// Check that the key published in DNS matches a private key, like opendkim-testkey.
+    /// Check that the keys published in DNS match the private keys (one key, or every key of
+    /// an OpenDKIM KeyTable), like opendkim-testkey.
     #[command(after_help = help::TESTKEY)]
     Testkey(testkey::Args),
 }

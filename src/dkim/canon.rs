@@ -11,6 +11,17 @@
 //! in the body and in header fields; a CR that is not followed by LF is an
 //! ordinary byte. This matches what an MTA would have put on the wire.
 //!
+//! A last line without a line break is canonicalized like any other line and
+//! then gets its CRLF (RFC 6376 §3.4.3, §3.4.4). With relaxed
+//! canonicalization its trailing whitespace is removed first, so `a ` hashes
+//! as `a\r\n` and a lone space as the empty body, exactly as if the line had
+//! been terminated; an MTA that adds the missing CRLF in transit does not
+//! break the signature. Mail::DKIM agrees. dkimpy 1.1 appends the CRLF
+//! before removing whitespace and hashes `a \r\n`, so its own relaxed
+//! signatures over such a body fail once the CRLF is added; its signatures
+//! over such bodies do not verify here (test
+//! `relaxed_unterminated_last_line_loses_its_trailing_whitespace`).
+//!
 //! # Streaming
 //!
 //! [`BodyHasher`] takes the body in chunks of any size, split anywhere (inside
@@ -1012,6 +1023,40 @@ mod tests {
         assert_eq!(relaxed.digest, sha256(b" C\r\nD E\r\n"));
         let simple = digest(BodyCanonicalization::Simple, &[body], None);
         assert_eq!(simple.digest, sha256(b" C \r\nD \t E\r\n"));
+    }
+
+    /// RFC 6376 §3.4.4: trailing whitespace of every line is removed, the
+    /// last line included, whether or not it ends in CRLF; the CRLF added
+    /// for an unterminated last line comes after. Mail::DKIM hashes these
+    /// bodies the same way; dkimpy 1.1 hashes `a \r\n` for `a ` (see the
+    /// module documentation).
+    #[test]
+    fn relaxed_unterminated_last_line_loses_its_trailing_whitespace() {
+        let relaxed = BodyCanonicalization::Relaxed;
+        for (body, canonical_body) in [
+            (&b"a "[..], &b"a\r\n"[..]),
+            (b"a \t ", b"a\r\n"),
+            (b"x\r\na ", b"x\r\na\r\n"),
+            (b" ", b""),
+            (b"\t", b""),
+            (b"x\r\n ", b"x\r\n"),
+        ] {
+            let unterminated = digest(relaxed, &[body], None);
+            assert_eq!(unterminated.digest, sha256(canonical_body), "{body:?}");
+            assert_eq!(unterminated.canonical_length, canonical_body.len() as u64);
+            // The same body once an MTA has terminated the last line.
+            let terminated = digest(relaxed, &[body, b"\r\n"], None);
+            assert_eq!(terminated.digest, unterminated.digest, "{body:?}");
+            // Split inside the trailing whitespace.
+            let (head, tail) = body.split_at(body.len() - 1);
+            assert_eq!(
+                digest(relaxed, &[head, tail], None).digest,
+                unterminated.digest
+            );
+        }
+        // Simple canonicalization keeps the whitespace and adds the CRLF.
+        let simple = digest(BodyCanonicalization::Simple, &[b"a "], None);
+        assert_eq!(simple.digest, sha256(b"a \r\n"));
     }
 
     #[test]

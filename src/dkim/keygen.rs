@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::KeyType;
 use super::crypto::{self, CryptoError, KeyError, SigningKey};
+use super::{HashAlgorithm, KeyType};
 
 /// Smallest RSA key [`generate`] makes (RFC 8301 §3.2: signers MUST use at least 1024 bits).
 pub const RSA_MIN_BITS: usize = 1024;
@@ -124,9 +124,10 @@ fn finish(private: crypto::backend::Private, bits: usize) -> Result<GeneratedKey
 
 /// Generates a key from the system's secure random source.
 ///
-/// With the `aws-lc` backend, RSA sizes are 2048, 3072 and 4096 bits only;
-/// other sizes give [`KeygenError::Backend`]. The `pure-rust` backend makes
-/// any multiple of 8 in range.
+/// With the `aws-lc` backend, RSA sizes are 1024 up to 2048 bits (any
+/// multiple of 8, made by the `rsa` crate), 2048, 3072 and 4096 bits; other
+/// sizes give [`KeygenError::Backend`]. The `pure-rust` backend makes any
+/// multiple of 8 in range.
 pub fn generate(new_key: NewKey) -> Result<GeneratedKey, KeygenError> {
     check_bits(new_key)?;
     match new_key {
@@ -139,9 +140,10 @@ pub fn generate(new_key: NewKey) -> Result<GeneratedKey, KeygenError> {
     }
 }
 
-/// Whether [`generate_with_random`] makes RSA keys from the given randomness
-/// (`pure-rust` backend) or ignores it for RSA and uses the backend's own
-/// source (`aws-lc`). Ed25519 always uses the given randomness.
+/// Whether [`generate_with_random`] makes RSA keys of every size from the
+/// given randomness (`pure-rust` backend) or only keys under 2048 bits,
+/// using the backend's own source for larger ones (`aws-lc`). Ed25519
+/// always uses the given randomness.
 pub const RSA_USES_GIVEN_RANDOMNESS: bool = crypto::backend::RSA_KEYGEN_TAKES_RNG;
 
 /// Generates a key from the caller's randomness: `random` must fill the
@@ -172,11 +174,17 @@ fn ed25519_from_seed(seed: &[u8; 32]) -> Result<GeneratedKey, KeygenError> {
 
 /// A DKIM key record (RFC 6376 §3.6.1): the text of the TXT record at
 /// `selector._domainkey.domain`.
+///
+/// The optional tags are those opendkim-genkey writes, in its order:
+/// `v=DKIM1; h=...; k=...; s=email; t=y:s; p=...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     key_type: KeyType,
     public_key: Vec<u8>,
     testing: bool,
+    hash_algorithms: Vec<HashAlgorithm>,
+    email_only: bool,
+    strict_identity: bool,
 }
 
 impl KeyRecord {
@@ -186,6 +194,9 @@ impl KeyRecord {
             key_type: key.key_type(),
             public_key: key.public_key_der(),
             testing: false,
+            hash_algorithms: Vec::new(),
+            email_only: false,
+            strict_identity: false,
         }
     }
 
@@ -195,11 +206,57 @@ impl KeyRecord {
         self
     }
 
-    /// The record text: `v=DKIM1; k=rsa; p=...` (with `t=y;` when testing).
+    /// Limits the key to these hash algorithms (`h=`, RFC 6376 §3.6.1;
+    /// opendkim-genkey's `--hash-algorithms`): `h=sha256` makes verifiers
+    /// refuse rsa-sha1 signatures by this key. Empty (the default) writes
+    /// no `h=`: every algorithm.
+    pub fn with_hash_algorithms(mut self, algorithms: &[HashAlgorithm]) -> KeyRecord {
+        self.hash_algorithms = Vec::new();
+        for &algorithm in algorithms {
+            if !self.hash_algorithms.contains(&algorithm) {
+                self.hash_algorithms.push(algorithm);
+            }
+        }
+        self
+    }
+
+    /// Restricts the key to email (`s=email`, RFC 6376 §3.6.1;
+    /// opendkim-genkey's `--restrict`).
+    pub fn with_email_only(mut self, email_only: bool) -> KeyRecord {
+        self.email_only = email_only;
+        self
+    }
+
+    /// Forbids subdomains in the signature's `i=` (`t=s`, RFC 6376 §3.6.1:
+    /// the `i=` domain must equal `d=`; opendkim-genkey's
+    /// `--nosubdomains`).
+    pub fn with_strict_identity(mut self, strict_identity: bool) -> KeyRecord {
+        self.strict_identity = strict_identity;
+        self
+    }
+
+    /// The record text: `v=DKIM1; k=rsa; p=...`, with `h=`, `s=email` and
+    /// `t=` when set (see [`KeyRecord`]).
     pub fn text(&self) -> String {
         let encoded = base64::engine::general_purpose::STANDARD.encode(&self.public_key);
-        let testing = if self.testing { " t=y;" } else { "" };
-        format!("v=DKIM1; k={};{testing} p={encoded}", self.key_type)
+        let mut out = String::from("v=DKIM1;");
+        if !self.hash_algorithms.is_empty() {
+            let names: Vec<&str> = self.hash_algorithms.iter().map(|h| h.as_str()).collect();
+            let _ = write!(out, " h={};", names.join(":"));
+        }
+        let _ = write!(out, " k={};", self.key_type);
+        if self.email_only {
+            out.push_str(" s=email;");
+        }
+        let flags: Vec<&str> = [(self.testing, "y"), (self.strict_identity, "s")]
+            .into_iter()
+            .filter_map(|(set, flag)| set.then_some(flag))
+            .collect();
+        if !flags.is_empty() {
+            let _ = write!(out, " t={};", flags.join(":"));
+        }
+        let _ = write!(out, " p={encoded}");
+        out
     }
 
     /// The text split into character-strings of at most 255 bytes.
@@ -222,7 +279,24 @@ impl KeyRecord {
     ///
     /// `selector` and `domain` are written as given: validate them first.
     pub fn zone_entry(&self, selector: &str, domain: &str) -> String {
-        let mut out = format!("{selector}._domainkey\tIN\tTXT\t( ");
+        self.zone_entry_named(&format!("{selector}._domainkey"), selector, domain)
+    }
+
+    /// As [`zone_entry`](Self::zone_entry), with the domain appended to the
+    /// owner name as an absolute name (`sel._domainkey.example.com.`), as
+    /// opendkim-genkey's `--append-domain` writes it: for a zone file whose
+    /// `$ORIGIN` is not the signing domain.
+    pub fn zone_entry_with_domain(&self, selector: &str, domain: &str) -> String {
+        let domain = domain.trim_end_matches('.');
+        self.zone_entry_named(
+            &format!("{selector}._domainkey.{domain}."),
+            selector,
+            domain,
+        )
+    }
+
+    fn zone_entry_named(&self, owner: &str, selector: &str, domain: &str) -> String {
+        let mut out = format!("{owner}\tIN\tTXT\t( ");
         for (index, string) in self.strings().iter().enumerate() {
             if index > 0 {
                 out.push_str("\n\t  ");
@@ -449,22 +523,69 @@ mod tests {
 
     #[test]
     fn rsa_from_seeded_randomness_per_backend() {
-        let result = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1));
-        if RSA_USES_GIVEN_RANDOMNESS {
-            let a = result.unwrap();
-            let b = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
-            assert_eq!(a.private_key_der(), b.private_key_der());
-            assert_eq!(a.signing_key().bits(), 1024);
-        } else {
-            // aws-lc makes 2048, 3072 and 4096-bit RSA keys only.
+        // Keys under 2048 bits come from the given randomness with both
+        // backends (aws-lc hands them to the `rsa` crate).
+        let a = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
+        let b = generate_with_random(NewKey::Rsa { bits: 1024 }, &mut seeded(1)).unwrap();
+        assert_eq!(a.private_key_der(), b.private_key_der());
+        assert_eq!(a.signing_key().bits(), 1024);
+        if !RSA_USES_GIVEN_RANDOMNESS {
+            // aws-lc makes 2048, 3072 and 4096-bit RSA keys itself, and no
+            // other size from 2048 bits up.
             assert!(matches!(
-                result,
+                generate_with_random(NewKey::Rsa { bits: 2056 }, &mut seeded(1)),
                 Err(KeygenError::Backend(CryptoError::UnsupportedKeySize {
-                    bits: 1024,
+                    bits: 2056,
                     ..
                 }))
             ));
         }
+    }
+
+    #[test]
+    fn record_options_in_opendkim_genkey_order() {
+        let key = ed25519_from_seed(&[7; 32]).unwrap();
+        let record = key
+            .record()
+            .with_testing(true)
+            .with_strict_identity(true)
+            .with_email_only(true)
+            .with_hash_algorithms(&[HashAlgorithm::Sha256, HashAlgorithm::Sha256]);
+        let text = record.text();
+        assert!(
+            text.starts_with("v=DKIM1; h=sha256; k=ed25519; s=email; t=y:s; p="),
+            "{text}"
+        );
+        let parsed = crate::dkim::key::KeyRecord::parse(text.as_bytes()).unwrap();
+        assert!(parsed.testing && parsed.strict_identity && parsed.allows_email());
+        assert!(!parsed.allows_hash(HashAlgorithm::Sha1));
+        assert_eq!(
+            check_record(text.as_bytes(), key.signing_key()),
+            RecordCheck::Matches
+        );
+        let entry = record.zone_entry_with_domain("sel", "example.com.");
+        assert!(entry.starts_with("sel._domainkey.example.com.\tIN\tTXT\t( \"v=DKIM1;"));
+        assert!(
+            entry.ends_with("; ----- DKIM key sel for example.com\n"),
+            "{entry}"
+        );
+    }
+
+    #[test]
+    fn rsa_1024_generates_signs_and_matches_record() {
+        let key = generate(NewKey::Rsa { bits: 1024 }).unwrap();
+        assert_eq!(key.signing_key().bits(), 1024);
+        let read = SigningKey::from_pem(key.private_key_pem().as_bytes()).unwrap();
+        assert_eq!(read.public_key_der(), key.signing_key().public_key_der());
+        let signature = read.sign(Algorithm::RsaSha256, b"data").unwrap();
+        assert_eq!(signature.len(), 128);
+        key.signing_key()
+            .public_key()
+            .unwrap()
+            .verify(Algorithm::RsaSha256, b"data", &signature)
+            .unwrap();
+        let text = key.record().text();
+        assert_eq!(check_record(text.as_bytes(), &read), RecordCheck::Matches);
     }
 
     #[test]

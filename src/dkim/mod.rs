@@ -58,7 +58,9 @@ pub use key::{KeyRecord, KeyRecordError};
 pub use keygen::{GeneratedKey, KeygenError, NewKey, RecordCheck, RecordProblem};
 pub use sign::{InvalidValue, SignError, SignOptions, SignatureField, Signer, Signing};
 pub use signature::{Identity, Signature, SignatureFieldError};
-pub use table::{KeyEntry, Pattern, Selection, SigningDomain, SigningTable, TableError};
+pub use table::{
+    KeyEntry, KeyTableEntry, Pattern, Selection, SigningDomain, SigningTable, TableError,
+};
 pub use tags::TagError;
 pub use verify::{
     DkimResult, Reason, SignatureResult, UnsignedBodyContent, Verification, Verifier, VerifyCheck,

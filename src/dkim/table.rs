@@ -342,30 +342,16 @@ impl SigningTable {
         load_key: &mut dyn FnMut(&Path) -> Result<Vec<u8>, std::io::Error>,
     ) -> Result<SigningTable, TableError> {
         let mut keys: Vec<(String, KeyEntry)> = Vec::new();
-        for (line_no, fields) in table_lines(key_table, key_table_name)? {
-            let syntax = |problem| TableError::Syntax {
-                file: key_table_name.into(),
-                line: line_no,
-                problem,
-            };
-            let [name, value] = fields.as_slice() else {
-                return Err(syntax("expected: keyname domain:selector:keypath"));
-            };
-            let mut parts = value.splitn(3, ':');
-            let (Some(domain), Some(selector), Some(key_ref)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(syntax("expected domain:selector:keypath"));
-            };
-            let key = read_key(name, key_ref, load_key)?;
-            let domain = if domain == "%" {
+        for line in KeyTableEntry::parse_all(key_table, key_table_name)? {
+            let key = line.load_key(load_key)?;
+            let domain = if line.domain == "%" {
                 SigningDomain::FromDomain
             } else {
-                SigningDomain::Fixed(domain.to_owned())
+                SigningDomain::Fixed(line.domain.clone())
             };
             keys.push((
-                name.clone(),
-                KeyEntry::new(domain, selector, Arc::new(key))?,
+                line.name,
+                KeyEntry::new(domain, &line.selector, Arc::new(key))?,
             ));
         }
         let mut rules = Vec::new();
@@ -432,6 +418,77 @@ impl SigningTable {
             refile,
             &mut load,
         )
+    }
+}
+
+/// One line of an OpenDKIM `KeyTable` (`keyname domain:selector:key`), its
+/// key not yet loaded: what `mailauth testkey` checks key by key, as
+/// `opendkim-testkey -x opendkim.conf` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyTableEntry {
+    /// The key name (first field).
+    pub name: String,
+    /// The signing domain as written; `%` stands for the From domain.
+    pub domain: String,
+    /// The selector as written.
+    pub selector: String,
+    /// The key: a file path, or the key itself (base64 DER).
+    pub key: String,
+    /// 1-based line number in the file.
+    pub line: usize,
+}
+
+impl KeyTableEntry {
+    /// An entry not read from a file (`line` 0), such as opendkim.conf's
+    /// `Domain`, `Selector` and `KeyFile`.
+    pub fn new(name: &str, domain: &str, selector: &str, key: &str) -> KeyTableEntry {
+        KeyTableEntry {
+            name: name.to_owned(),
+            domain: domain.to_owned(),
+            selector: selector.to_owned(),
+            key: key.to_owned(),
+            line: 0,
+        }
+    }
+
+    /// Parses `KeyTable` text; `file` names it in errors. `#` starts a
+    /// comment; blank lines are skipped. Keys are not read.
+    pub fn parse_all(text: &str, file: &str) -> Result<Vec<KeyTableEntry>, TableError> {
+        let mut out = Vec::new();
+        for (line, fields) in table_lines(text, file)? {
+            let syntax = |problem| TableError::Syntax {
+                file: file.into(),
+                line,
+                problem,
+            };
+            let [name, value] = fields.as_slice() else {
+                return Err(syntax("expected: keyname domain:selector:keypath"));
+            };
+            let mut parts = value.splitn(3, ':');
+            let (Some(domain), Some(selector), Some(key)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(syntax("expected domain:selector:keypath"));
+            };
+            out.push(KeyTableEntry {
+                name: name.clone(),
+                domain: domain.to_owned(),
+                selector: selector.to_owned(),
+                key: key.to_owned(),
+                line,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads the entry's key: `load_key` is given the path and returns the
+    /// PEM or DER (a key written inline as base64 DER needs no file).
+    pub fn load_key(
+        &self,
+        load_key: &mut dyn FnMut(&Path) -> Result<Vec<u8>, std::io::Error>,
+    ) -> Result<SigningKey, TableError> {
+        read_key(&self.name, &self.key, load_key)
     }
 }
 

@@ -156,7 +156,30 @@ pub struct Config {
     /// label fewer than this.
     pub max_tree_walk_queries: usize,
     /// The list for [`Mode::Rfc7489`]; `None` uses the snapshot bundled with
-    /// the crate ([`PublicSuffixList::bundled`]).
+    /// the crate ([`PublicSuffixList::bundled`], the list of February 2023).
+    ///
+    /// The list changes every week. To follow the copy the system keeps up
+    /// to date, as OpenDMARC's `PublicSuffixList` option does, load it once
+    /// at start-up and share it between checks (on Debian and Ubuntu the
+    /// package `publicsuffix` installs it):
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use mailauth::dmarc::{Config, PublicSuffixList};
+    ///
+    /// let path = "/usr/share/publicsuffix/public_suffix_list.dat";
+    /// let list = PublicSuffixList::from_file(path.as_ref())?;
+    /// let config = Config {
+    ///     public_suffix_list: Some(Arc::new(list)),
+    ///     ..Config::rfc7489()
+    /// };
+    /// # let _ = config;
+    /// # Ok::<(), mailauth::dmarc::psl::PslError>(())
+    /// ```
+    ///
+    /// Build a new `Config` with a reloaded list when the file changes; a
+    /// file that cannot be read or holds no rule is an error, so a broken
+    /// update does not silently fall back to the bundled snapshot.
     pub public_suffix_list: Option<Arc<PublicSuffixList>>,
     /// The longest policy record read, in octets (default 4096); a longer
     /// one is discarded as not a record.

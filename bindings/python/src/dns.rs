@@ -241,7 +241,9 @@ pub(crate) fn answer_to_python(py: Python<'_>, answer: Answer) -> PyResult<Bound
                 txt.strings().iter().map(|s| PyBytes::new(py, s)).collect();
             list.append(PyTuple::new(py, strings)?)
         })?,
-        Records::Ptr(v) => v.into_iter().try_for_each(|n| list.append(record_name(&n)))?,
+        Records::Ptr(v) => v
+            .into_iter()
+            .try_for_each(|n| list.append(record_name(&n)))?,
         _ => {}
     }
     Ok(list.into_any())

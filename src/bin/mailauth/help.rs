@@ -77,10 +77,11 @@ Exit status:
 /// `mailauth testkey`.
 pub(crate) const TESTKEY: &str = "\
 Exit status:
-  0  the published key matches the private key
+  0  the published key matches the private key (every key of the table)
   1  it does not: the record is missing, malformed, revoked, holds another
      key, or the lookup failed permanently
   2  bad arguments
   3  temporary DNS failure: try again later
-  4  input or configuration error (unreadable private key or zone file, no
-     name server configured)";
+  4  input or configuration error (unreadable private key, key table,
+     configuration or zone file, no name server configured)
+With --key-table or -x, the worst over all keys: 4, then 1, then 3.";

@@ -22,7 +22,13 @@
 //! | operation | `aws-lc` | `pure-rust` |
 //! |---|---|---|
 //! | verify | 512..=8192 bits (under 1024 through the `rsa` crate) | 512..=8192 bits |
-//! | sign | 2048..=8192 bits | 1024..=8192 bits |
+//! | sign | 1024..=8192 bits (under 2048 through the `rsa` crate) | 1024..=8192 bits |
+//! | generate | 1024..2048 (multiples of 8, `rsa` crate), 2048, 3072, 4096 bits | 1024..=8192 bits |
+//!
+//! Keys under 2048 bits are generated and used for signing by the `rsa`
+//! crate with either backend, so RUSTSEC-2023-0071 (a timing side channel in
+//! its private-key operations) applies to them: prefer 2048 bits where the
+//! DNS provider takes the longer record.
 //!
 //! Anything outside those ranges is refused with
 //! [`KeyError::UnsupportedKeySize`] or [`CryptoError::UnsupportedKeySize`],
@@ -666,7 +672,7 @@ impl SigningKey {
                     });
                 }
                 Ok(SigningKey {
-                    inner: backend::rsa_private(pkcs1)?,
+                    inner: backend::rsa_private(pkcs1, bits)?,
                     bits,
                 })
             }

@@ -2,7 +2,6 @@
 //! `ed25519-dalek` crates, for targets without a C compiler.
 
 use ed25519_dalek::Signer as _;
-use rsa::pkcs8::EncodePrivateKey as _;
 
 use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
 
@@ -33,15 +32,8 @@ pub(super) fn rsa_verify(
     super::rsa_crate::verify(&parsed.0, hash, data, signature)
 }
 
-pub(super) fn rsa_private(pkcs1: &[u8]) -> Result<Private, KeyError> {
-    use rsa::pkcs1::DecodeRsaPrivateKey as _;
-    let key = rsa::RsaPrivateKey::from_pkcs1_der(pkcs1).map_err(|_| KeyError::Malformed {
-        key_type: KeyType::Rsa,
-    })?;
-    key.validate().map_err(|_| KeyError::Malformed {
-        key_type: KeyType::Rsa,
-    })?;
-    Ok(Private::Rsa(Box::new(key)))
+pub(super) fn rsa_private(pkcs1: &[u8], _bits: usize) -> Result<Private, KeyError> {
+    super::rsa_crate::private(pkcs1).map(|key| Private::Rsa(Box::new(key)))
 }
 
 pub(super) fn ed25519_private(seed: &[u8; 32]) -> Result<Private, KeyError> {
@@ -59,23 +51,14 @@ pub(super) fn private_key_type(key: &Private) -> KeyType {
 
 pub(super) fn public_record_data(key: &Private) -> Vec<u8> {
     match key {
-        Private::Rsa(key) => {
-            use rsa::pkcs1::EncodeRsaPublicKey as _;
-            match key.to_public_key().to_pkcs1_der() {
-                Ok(doc) => super::rsa_spki_from_pkcs1(doc.as_bytes()),
-                Err(_) => Vec::new(),
-            }
-        }
+        Private::Rsa(key) => super::rsa_crate::public_record_data(key),
         Private::Ed25519(key) => key.verifying_key().to_bytes().to_vec(),
     }
 }
 
 pub(super) fn private_pkcs8(key: &Private) -> Result<Vec<u8>, CryptoError> {
     match key {
-        Private::Rsa(key) => key
-            .to_pkcs8_der()
-            .map(|doc| doc.as_bytes().to_vec())
-            .map_err(|_| CryptoError::Backend),
+        Private::Rsa(key) => super::rsa_crate::private_pkcs8(key),
         Private::Ed25519(key) => Ok(super::ed25519_pkcs8(&key.to_bytes())),
     }
 }
@@ -84,14 +67,8 @@ pub(super) fn rsa_sign_sha256(key: &Private, data: &[u8]) -> Result<Vec<u8>, Cry
     let Private::Rsa(key) = key else {
         return Err(CryptoError::Backend);
     };
-    let digest = super::Hasher::digest(HashAlgorithm::Sha256, data);
-    // Blinded with OS randomness; PKCS#1 v1.5 output is deterministic anyway.
-    key.sign_with_rng(
-        &mut rand_core::OsRng,
-        super::rsa_crate::padding(HashAlgorithm::Sha256),
-        &digest,
-    )
-    .map_err(|_| CryptoError::Backend)
+    let mut os = |buf: &mut [u8]| rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, buf);
+    super::rsa_crate::sign_sha256(key, data, &mut os)
 }
 
 pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -100,32 +77,6 @@ pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, Cryp
     };
     Ok(key.sign(digest).to_bytes().to_vec())
 }
-
-/// Adapts a byte-filling closure to rand_core 0.6.
-struct FnRng<'a>(&'a mut dyn FnMut(&mut [u8]));
-
-impl rand_core::RngCore for FnRng<'_> {
-    fn next_u32(&mut self) -> u32 {
-        let mut b = [0u8; 4];
-        (self.0)(&mut b);
-        u32::from_le_bytes(b)
-    }
-    fn next_u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        (self.0)(&mut b);
-        u64::from_le_bytes(b)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        (self.0)(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        (self.0)(dest);
-        Ok(())
-    }
-}
-
-// The caller promises a cryptographically secure source.
-impl rand_core::CryptoRng for FnRng<'_> {}
 
 /// Whether [`generate_rsa_with`] uses the caller's randomness.
 pub(crate) const RSA_KEYGEN_TAKES_RNG: bool = true;
@@ -141,10 +92,7 @@ pub(crate) fn generate_rsa_with(
     bits: usize,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> Result<Private, CryptoError> {
-    let mut rng = FnRng(random);
-    rsa::RsaPrivateKey::new(&mut rng, bits)
-        .map(|key| Private::Rsa(Box::new(key)))
-        .map_err(|_| CryptoError::Backend)
+    super::rsa_crate::generate(bits, random).map(|key| Private::Rsa(Box::new(key)))
 }
 
 /// Fills `buf` from the system's secure random source.

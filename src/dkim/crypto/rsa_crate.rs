@@ -1,6 +1,6 @@
-//! RSA verification with the `rsa` crate: every RSA key with the
-//! pure-Rust backend, and keys under 1024 bits (which aws-lc-rs refuses)
-//! with aws-lc.
+//! RSA with the `rsa` crate: every RSA key with the pure-Rust backend; with
+//! aws-lc, verification with keys under 1024 bits and key generation and
+//! signing with keys of 1024 up to 2048 bits (the sizes aws-lc-rs refuses).
 
 use super::{CryptoError, HashAlgorithm, KeyError, KeyType};
 
@@ -47,3 +47,77 @@ pub(super) fn verify(
     key.verify(padding(hash), &digest, signature)
         .map_err(|_| CryptoError::Mismatch)
 }
+
+/// Parses and checks a PKCS#1 RSAPrivateKey.
+pub(super) fn private(pkcs1: &[u8]) -> Result<rsa::RsaPrivateKey, KeyError> {
+    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    let malformed = KeyError::Malformed {
+        key_type: KeyType::Rsa,
+    };
+    let key = rsa::RsaPrivateKey::from_pkcs1_der(pkcs1).map_err(|_| malformed.clone())?;
+    key.validate().map_err(|_| malformed)?;
+    Ok(key)
+}
+
+/// The public key as a key record's `p=` holds it (SubjectPublicKeyInfo).
+pub(super) fn public_record_data(key: &rsa::RsaPrivateKey) -> Vec<u8> {
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    match key.to_public_key().to_pkcs1_der() {
+        Ok(doc) => super::rsa_spki_from_pkcs1(doc.as_bytes()),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The private key as PKCS#8 DER.
+pub(super) fn private_pkcs8(key: &rsa::RsaPrivateKey) -> Result<Vec<u8>, CryptoError> {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    key.to_pkcs8_der()
+        .map(|doc| doc.as_bytes().to_vec())
+        .map_err(|_| CryptoError::Backend)
+}
+
+/// Signs `data` with PKCS#1 v1.5 and SHA-256, blinded with `random`
+/// (the signature itself is deterministic).
+pub(super) fn sign_sha256(
+    key: &rsa::RsaPrivateKey,
+    data: &[u8],
+    random: &mut dyn FnMut(&mut [u8]),
+) -> Result<Vec<u8>, CryptoError> {
+    let digest = super::Hasher::digest(HashAlgorithm::Sha256, data);
+    key.sign_with_rng(&mut FnRng(random), padding(HashAlgorithm::Sha256), &digest)
+        .map_err(|_| CryptoError::Backend)
+}
+
+/// Generates an RSA key of `bits` bits from `random`.
+pub(super) fn generate(
+    bits: usize,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> Result<rsa::RsaPrivateKey, CryptoError> {
+    rsa::RsaPrivateKey::new(&mut FnRng(random), bits).map_err(|_| CryptoError::Backend)
+}
+
+/// Adapts a byte-filling closure to the `rsa` crate's rand_core (0.6).
+struct FnRng<'a>(&'a mut dyn FnMut(&mut [u8]));
+
+impl rsa::rand_core::RngCore for FnRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        (self.0)(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        (self.0)(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        (self.0)(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        (self.0)(dest);
+        Ok(())
+    }
+}
+
+// The caller promises a cryptographically secure source.
+impl rsa::rand_core::CryptoRng for FnRng<'_> {}

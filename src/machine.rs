@@ -230,6 +230,28 @@ impl<M: Machine> Driver<M> {
         self.run(|queries| lookup_parallel(queries, resolver));
     }
 
+    /// Runs the machine to its end with a lookup that may fail, such as a
+    /// resolver written in another language that can raise: the queries of
+    /// each round are looked up one after the other, and the first error
+    /// stops the run and is returned. The answers supplied until then stay
+    /// with the machine; driving it again asks the open queries anew.
+    ///
+    /// # Errors
+    /// The first error of `lookup`.
+    pub fn try_resolve<E>(
+        &mut self,
+        mut lookup: impl FnMut(&Query) -> Result<Answer, E>,
+    ) -> Result<(), E> {
+        while !self.poll().is_empty() {
+            for query in &self.pending {
+                let answer = lookup(query)?;
+                // The machine asked for this query.
+                let _ = self.machine.supply(query, answer);
+            }
+        }
+        Ok(())
+    }
+
     fn run(&mut self, mut lookup: impl FnMut(&[Query]) -> Vec<Answer>) {
         while !self.poll().is_empty() {
             let answers = lookup(&self.pending);
@@ -371,6 +393,32 @@ mod tests {
             }
         }
         assert_eq!(driver.outcome(), Some(&spf::SpfResult::Pass));
+    }
+
+    #[test]
+    fn a_failing_lookup_stops_the_driver_where_it_was() {
+        let zone = zone();
+        let mut driver = Driver::new(check("192.0.2.2"));
+        let mut asked = 0;
+        let stopped = driver.try_resolve(|query| {
+            asked += 1;
+            if query.record_type == crate::dns::RecordType::Mx {
+                Err("no MX today")
+            } else {
+                Ok(zone.lookup(query))
+            }
+        });
+        assert_eq!(stopped, Err("no MX today"));
+        assert_eq!(driver.outcome(), None);
+        // Driven again, the machine goes on from where it stopped.
+        driver
+            .try_resolve(|query| Ok::<_, ()>(zone.lookup(query)))
+            .unwrap();
+        assert_eq!(
+            driver.outcome().map(|o| o.result),
+            Some(spf::SpfResult::Pass)
+        );
+        assert!(asked >= 2);
     }
 
     /// A resolver whose lookups of one name panic: the parallel driver

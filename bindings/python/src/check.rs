@@ -1,14 +1,14 @@
 //! `Check`: any sans-IO machine of the core, driven from Python.
 //!
 //! Every entry point builds a machine and wraps it in a [`PyCheck`]. Python
-//! code then either calls `resolve(resolver)` (a blocking loop in Rust: the
-//! GIL is released while the machine works and while a bundled resolver
-//! looks up) or drives it itself with `poll()` / `supply()` (the asyncio
-//! driver of the package does that with an async resolver).
+//! code then either calls `resolve(resolver)` (the core's `Driver` runs the
+//! check: the GIL is released while the machine works and while a bundled
+//! resolver looks up, and taken for each lookup of a Python resolver) or
+//! drives it itself with `poll()` / `supply()` (the asyncio driver of the
+//! package does that with an async resolver).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mailauth::dns::Query;
 use mailauth::{Driver, Machine, MachineExt};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -49,24 +49,30 @@ impl PyCheck {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Driver<AnyMachine>) -> T) -> T {
-        let mut guard = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
-    }
-
-    /// Polls without the GIL (verifying signatures happens here).
-    fn poll_detached(&self, py: Python<'_>) -> Vec<Query> {
-        py.detach(|| self.with(|d| d.poll().to_vec()))
+    /// Runs `f` on the driver without the GIL (verifying signatures happens
+    /// in a poll). The lock is only ever waited for without the GIL, so a
+    /// thread holding it may take the GIL (to call a Python resolver)
+    /// without deadlock.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Driver<AnyMachine>) -> T + Send,
+    ) -> T {
+        py.detach(|| {
+            let mut guard = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
     }
 
     fn finished(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match self.with(|d| d.outcome().cloned()) {
+        match self.with(py, |d| d.outcome().cloned()) {
             Some(outcome) => outcome.to_python(py),
             None => Err(MailAuthError::new_err("the check has not finished")),
         }
     }
 
-    fn resolve_natively(
+    /// Runs the check with a bundled resolver, entirely without the GIL.
+    fn run_native(
         &self,
         py: Python<'_>,
         resolver: &NativeResolver,
@@ -74,15 +80,34 @@ impl PyCheck {
     ) -> PyResult<Py<PyAny>> {
         // The queries of one poll are independent: a resolver that waits
         // on the network is asked them all at once.
-        py.detach(|| {
-            self.with(|d| {
-                if parallel {
-                    d.resolve_parallel(resolver);
-                } else {
-                    d.resolve(resolver);
-                }
-            })
+        self.with(py, |d| {
+            if parallel {
+                d.resolve_parallel(resolver);
+            } else {
+                d.resolve(resolver);
+            }
         });
+        self.finished(py)
+    }
+
+    /// Runs the check with a Python object's `lookup` method, taking the GIL
+    /// for each lookup only; an exception that stands for no DNS answer
+    /// stops the run and is raised.
+    fn run_python(&self, py: Python<'_>, resolver: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let resolver = resolver.clone().unbind();
+        self.with(py, |d| {
+            d.try_resolve(|query| {
+                Python::attach(|py| {
+                    let outcome = resolver.bind(py).call_method1(
+                        "lookup",
+                        (PyQuery {
+                            query: query.clone(),
+                        },),
+                    );
+                    dns::answer_from_lookup(py, query, outcome)
+                })
+            })
+        })?;
         self.finished(py)
     }
 }
@@ -92,7 +117,7 @@ impl PyCheck {
     /// The queries the check needs answered now; an empty list once it has
     /// finished (then `outcome()` gives the result).
     fn poll<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let queries = self.poll_detached(py);
+        let queries = self.with(py, |d| d.poll().to_vec());
         PyList::new(py, queries.into_iter().map(|query| PyQuery { query }))
     }
 
@@ -104,7 +129,7 @@ impl PyCheck {
         } else {
             dns::answer_from_value(&query.query, answer)?
         };
-        self.with(|d| d.supply(&query.query, answer))
+        self.with(py, |d| d.supply(&query.query, answer))
             .map_err(Error::from)?;
         Ok(())
     }
@@ -116,26 +141,11 @@ impl PyCheck {
 
     /// Runs the check to its end with `resolver` (blocking) and returns the
     /// result.
-    fn resolve(&self, py: Python<'_>, resolver: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        if let Some((native, parallel)) = dns::native_resolver(resolver) {
-            return self.resolve_natively(py, &native, parallel);
-        }
-        loop {
-            let queries = self.poll_detached(py);
-            if queries.is_empty() {
-                return self.finished(py);
-            }
-            for query in queries {
-                let outcome = resolver.call_method1(
-                    "lookup",
-                    (PyQuery {
-                        query: query.clone(),
-                    },),
-                );
-                let answer = dns::answer_from_lookup(py, &query, outcome)?;
-                // The machine asked for exactly this query.
-                let _ = self.with(|d| d.supply(&query, answer));
-            }
+    #[pyo3(name = "resolve")]
+    fn run(&self, py: Python<'_>, resolver: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        match dns::native_resolver(resolver) {
+            Some((native, parallel)) => self.run_native(py, &native, parallel),
+            None => self.run_python(py, resolver),
         }
     }
 

@@ -16,6 +16,8 @@
 //! idempotent); once every outstanding query has an answer, `poll` moves the
 //! check forward. [`resolve`] is the blocking driver over a [`Resolver`].
 
+use std::collections::HashMap;
+
 use crate::dns::{Answer, Query, Resolver};
 
 /// What a check asks for next.
@@ -56,6 +58,72 @@ pub trait Machine {
     /// [`UnexpectedAnswer`] when the check is not waiting for `query` (never
     /// asked, or answered already).
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer>;
+}
+
+/// The queries a machine has asked and their answers, once supplied: the
+/// bookkeeping behind `poll` and `supply` of a machine that asks queries in
+/// rounds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lookups {
+    asked: HashMap<Query, Option<Answer>>,
+}
+
+impl Lookups {
+    /// Asks `query` (again: no change).
+    pub(crate) fn ask(&mut self, query: Query) {
+        self.asked.entry(query).or_insert(None);
+    }
+
+    /// Whether `query` was asked.
+    pub(crate) fn contains(&self, query: &Query) -> bool {
+        self.asked.contains_key(query)
+    }
+
+    /// How many queries were asked.
+    pub(crate) fn len(&self) -> usize {
+        self.asked.len()
+    }
+
+    /// The answer to `query`, once supplied.
+    pub(crate) fn answer(&self, query: &Query) -> Option<&Answer> {
+        self.asked.get(query).and_then(Option::as_ref)
+    }
+
+    /// The queries still unanswered, ordered by name and type code (so that a
+    /// machine's rounds do not depend on hash order).
+    pub(crate) fn open(&self) -> Vec<Query> {
+        let mut open: Vec<Query> = self
+            .asked
+            .iter()
+            .filter(|(_, answer)| answer.is_none())
+            .map(|(query, _)| query.clone())
+            .collect();
+        open.sort_by(|a, b| (&a.name, a.record_type.code()).cmp(&(&b.name, b.record_type.code())));
+        open
+    }
+
+    /// Takes the answer to an open query.
+    ///
+    /// # Errors
+    /// [`UnexpectedAnswer`] when `query` was not asked or is answered.
+    pub(crate) fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        match self.asked.get_mut(query) {
+            Some(slot @ None) => {
+                *slot = Some(answer);
+                Ok(())
+            }
+            _ => Err(UnexpectedAnswer {
+                query: query.clone(),
+            }),
+        }
+    }
+
+    /// Removes every query, giving the answered ones with their answers.
+    pub(crate) fn drain_answered(&mut self) -> impl Iterator<Item = (Query, Answer)> + '_ {
+        self.asked
+            .drain()
+            .filter_map(|(query, answer)| Some((query, answer?)))
+    }
 }
 
 /// Drives `machine` to its outcome with a blocking `resolver`.

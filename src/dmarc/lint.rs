@@ -27,14 +27,13 @@
 //! Organizational Domains by [`Config::max_identifiers`] (a destination
 //! beyond it is treated as external).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use super::discovery::{Discovery, PolicyLookup, PolicyStatus};
 use super::record::{Record, TagError};
 use super::{Config, Mode};
 use crate::dns::{Answer, Failure, Name, Query, Records};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Lookups, Machine, Poll, UnexpectedAnswer};
 
 /// Which report a destination receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +246,7 @@ pub struct Lint {
     config: Config,
     stage: Stage,
     report: LintReport,
-    answers: HashMap<Query, Option<Answer>>,
+    answers: Lookups,
     queries: usize,
 }
 
@@ -272,24 +271,17 @@ impl Lint {
                 problems: Vec::new(),
                 queries: 0,
             },
-            answers: HashMap::new(),
+            answers: Lookups::default(),
             queries: 0,
         }
     }
 
     fn open(&self) -> Vec<Query> {
-        let mut open: Vec<Query> = self
-            .answers
-            .iter()
-            .filter(|(_, a)| a.is_none())
-            .map(|(q, _)| q.clone())
-            .collect();
-        open.sort_by(|a, b| a.name.cmp(&b.name));
-        open
+        self.answers.open()
     }
 
     fn ask(&mut self, query: Query) {
-        self.answers.entry(query).or_insert(None);
+        self.answers.ask(query);
     }
 
     fn problem(&mut self, problem: Problem) {
@@ -341,11 +333,7 @@ impl Lint {
     /// The record texts are in: parse, list the destinations, find their
     /// Organizational Domains.
     fn read_records(&mut self) {
-        let mut answers: Vec<(Query, Answer)> = self
-            .answers
-            .drain()
-            .filter_map(|(q, a)| Some((q, a?)))
-            .collect();
+        let mut answers: Vec<(Query, Answer)> = self.answers.drain_answered().collect();
         answers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         self.queries += answers.len();
         for (query, answer) in answers {
@@ -482,7 +470,7 @@ impl Lint {
             let Some(name) = self.report.destinations[index].authorization_name.clone() else {
                 continue;
             };
-            let Some(Some(answer)) = self.answers.get(&Query::txt(name.clone())) else {
+            let Some(answer) = self.answers.answer(&Query::txt(name.clone())) else {
                 continue;
             };
             let authorization = match answer {
@@ -571,15 +559,7 @@ impl Machine for Lint {
             Stage::Discover(discovery) | Stage::Organizations(discovery) => {
                 discovery.supply(query, answer)
             }
-            _ => match self.answers.get_mut(query) {
-                Some(slot @ None) => {
-                    *slot = Some(answer);
-                    Ok(())
-                }
-                _ => Err(UnexpectedAnswer {
-                    query: query.clone(),
-                }),
-            },
+            _ => self.answers.supply(query, answer),
         }
     }
 }

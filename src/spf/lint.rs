@@ -27,13 +27,12 @@
 //! lookup when neither has addresses. As in the evaluation, an include or
 //! redirect without record is not a void lookup (it is a `permerror`).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use super::MacroString;
 use super::record::{Mechanism, Qualifier, Record, RecordError, is_spf_record};
 use crate::dns::{Answer, Failure, Name, Query, RecordType, Records};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Lookups, Machine, Poll, UnexpectedAnswer};
 
 /// Limits of a lint. The first three are the RFC 7208 §4.6.4 limits the
 /// records are measured against; the others bound the lint's own work.
@@ -427,7 +426,7 @@ pub struct Lint {
     config: LintConfig,
     domain: Name,
     nodes: Vec<LintNode>,
-    answers: HashMap<Query, Option<Answer>>,
+    answers: Lookups,
     problems: Vec<Problem>,
     done: Option<LintReport>,
 }
@@ -439,11 +438,11 @@ impl Lint {
             config: config.clone(),
             domain: domain.clone(),
             nodes: Vec::new(),
-            answers: HashMap::new(),
+            answers: Lookups::default(),
             problems: Vec::new(),
             done: None,
         };
-        lint.answers.insert(Query::txt(domain.clone()), None);
+        lint.answers.ask(Query::txt(domain.clone()));
         lint.nodes.push(LintNode {
             domain: domain.clone(),
             via: Via::Top,
@@ -474,7 +473,7 @@ impl Lint {
 
     /// Registers `query`, unless the query budget is spent.
     fn ask(&mut self, query: &Query) -> bool {
-        if self.answers.contains_key(query) {
+        if self.answers.contains(query) {
             return true;
         }
         if self.answers.len() >= self.config.max_queries {
@@ -483,20 +482,16 @@ impl Lint {
             });
             return false;
         }
-        self.answers.insert(query.clone(), None);
+        self.answers.ask(query.clone());
         true
     }
 
     fn answer(&self, query: &Query) -> Option<&Answer> {
-        self.answers.get(query).and_then(Option::as_ref)
+        self.answers.answer(query)
     }
 
     fn open(&self) -> Vec<Query> {
-        self.answers
-            .iter()
-            .filter(|(_, answer)| answer.is_none())
-            .map(|(query, _)| query.clone())
-            .collect()
+        self.answers.open()
     }
 
     /// Reads every answer at hand, asking the queries that reveals.
@@ -873,26 +868,17 @@ impl Machine for Lint {
         if self.open().is_empty() {
             self.advance();
         }
-        let mut open = self.open();
+        let open = self.open();
         if open.is_empty() {
             let report = self.finish();
             self.done = Some(report.clone());
             return Poll::Done(report);
         }
-        open.sort_by(|a, b| (&a.name, a.record_type.code()).cmp(&(&b.name, b.record_type.code())));
         Poll::Lookups(open)
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        match self.answers.get_mut(query) {
-            Some(slot @ None) => {
-                *slot = Some(answer);
-                Ok(())
-            }
-            _ => Err(UnexpectedAnswer {
-                query: query.clone(),
-            }),
-        }
+        self.answers.supply(query, answer)
     }
 }
 

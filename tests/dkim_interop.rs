@@ -15,6 +15,8 @@
 //! makes the tests fail and say so. Run with `--nocapture` to see counts.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod support;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -144,20 +146,7 @@ fn ed25519() -> TestKey {
 }
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("MAILAUTH_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv"));
-    let python = venv.join("bin/python");
-    let ok = Command::new(&python)
-        .args(["-c", "import dkim, nacl, dns"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "dkimpy is not installed in {}: run scripts/setup-peers.sh",
-        venv.display()
-    );
-    python
+    support::peers_python("dkim, nacl, dns", "dkimpy is")
 }
 
 fn perl() -> &'static str {

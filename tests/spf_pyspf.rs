@@ -104,20 +104,7 @@ json.dump(results, sys.stdout)
 "#;
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("MAILAUTH_PEERS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv"));
-    let python = venv.join("bin/python");
-    let ok = Command::new(&python)
-        .args(["-c", "import spf, dns.resolver"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "pyspf and dnspython are not installed in {}: run scripts/setup-peers.sh",
-        venv.display()
-    );
-    python
+    support::peers_python("spf, dns.resolver", "pyspf and dnspython are")
 }
 
 fn server() -> DnsServer {

@@ -260,3 +260,24 @@ impl Drop for DnsServer {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The Python of the peers' virtualenv (`target/peers-venv`, or
+/// `MAILAUTH_PEERS_VENV`), once `import <modules>` works in it; the test
+/// fails naming `packages` otherwise (`scripts/setup-peers.sh` installs
+/// them).
+pub fn peers_python(modules: &str, packages: &str) -> PathBuf {
+    let venv = std::env::var_os("MAILAUTH_PEERS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv"));
+    let python = venv.join("bin/python");
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{packages} not installed in {}: run scripts/setup-peers.sh",
+        venv.display()
+    );
+    python
+}

@@ -330,6 +330,14 @@ pub struct Inbound {
     reading: Reading,
     skipped: Option<Skipped>,
     dmarc_sample: Sample,
+    spf_given: Option<GivenSpf>,
+}
+
+/// SPF results decided before the message (at HELO and MAIL FROM).
+#[derive(Debug, Clone)]
+struct GivenSpf {
+    helo: Option<spf::Outcome>,
+    mail_from: spf::Outcome,
 }
 
 /// How the message is read: by the DKIM verifier, which keeps the header
@@ -370,7 +378,17 @@ impl Inbound {
             reading,
             skipped,
             dmarc_sample: Sample::ALWAYS,
+            spf_given: None,
         }
+    }
+
+    /// SPF results decided already, as an MTA does at HELO and MAIL FROM
+    /// to refuse a failing sender before the message: the pipeline uses
+    /// them instead of checking SPF again (the HELO result `None` when it
+    /// was not checked).
+    pub fn with_spf(mut self, helo: Option<spf::Outcome>, mail_from: spf::Outcome) -> Inbound {
+        self.spf_given = Some(GivenSpf { helo, mail_from });
+        self
     }
 
     /// The random draw for the `pct` tag of RFC 7489 mode (see
@@ -459,14 +477,23 @@ impl Inbound {
         }
         let ip = self.connection.client_ip;
         let now = self.config.now;
-        let spf_helo = if self.config.check_helo {
-            let input = spf::Input::helo(ip, &self.connection.helo).at(now);
-            Stage::Running(spf::Check::new(&input, &self.config.spf))
-        } else {
-            Stage::Off
-        };
         let input =
             spf::Input::mail_from(ip, &self.connection.helo, &self.connection.mail_from).at(now);
+        let (spf_helo, spf_mail_from) = match self.spf_given {
+            Some(given) => (
+                given.helo.map_or(Stage::Off, Stage::Done),
+                Stage::Done(given.mail_from),
+            ),
+            None => (
+                if self.config.check_helo {
+                    let input = spf::Input::helo(ip, &self.connection.helo).at(now);
+                    Stage::Running(spf::Check::new(&input, &self.config.spf))
+                } else {
+                    Stage::Off
+                },
+                Stage::Running(spf::Check::new(&input, &self.config.spf)),
+            ),
+        };
         // The domains SPF and DKIM may authenticate, whose Organizational
         // Domains DMARC alignment needs, looked up with the policy.
         let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
@@ -475,7 +502,6 @@ impl Inbound {
         }
         let trusted = TrustedPasses::from_results(&verdict.trusted_results);
         identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
-        let spf_mail_from = Stage::Running(spf::Check::new(&input, &self.config.spf));
         let dmarc = Stage::Running(dmarc::PolicyCheck::new(
             dmarc::author_domain_with(&fields, &self.config.dmarc),
             &identifiers,

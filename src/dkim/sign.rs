@@ -23,6 +23,7 @@
 //! names) is validated when the signer is built, and the field is rendered by
 //! one rendering function that folds it to 78 columns.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -349,8 +350,26 @@ impl Signer {
     /// Starts signing one message; `now` is the signing time (seconds since
     /// the Unix epoch), used for `t=` and `x=`.
     pub fn start(&self, now: u64) -> Signing<'_> {
+        self.signing(Cow::Borrowed(self), now)
+    }
+
+    /// As [`start`](Self::start), the signing owning the signer (to keep
+    /// it beside other state, as an MTA session does).
+    pub fn into_signing(self, now: u64) -> Signing<'static> {
+        let limits = self.options.header_limits;
+        let canonicalization = self.options.canonicalization.body;
+        let hash = self.algorithm.hash();
         Signing {
-            signer: self,
+            signer: Cow::Owned(self),
+            now,
+            reader: MessageReader::new(limits),
+            body: BodyHasher::new(canonicalization, hash, None),
+        }
+    }
+
+    fn signing<'a>(&self, signer: Cow<'a, Signer>, now: u64) -> Signing<'a> {
+        Signing {
+            signer,
             now,
             reader: MessageReader::new(self.options.header_limits),
             body: BodyHasher::new(
@@ -373,13 +392,13 @@ impl Signer {
 /// [`finish`](Self::finish). Memory stays bounded by the header limits.
 #[derive(Debug)]
 pub struct Signing<'a> {
-    signer: &'a Signer,
+    signer: Cow<'a, Signer>,
     now: u64,
     reader: MessageReader,
     body: BodyHasher,
 }
 
-impl Signing<'_> {
+impl<'a> Signing<'a> {
     /// Feeds the next chunk of the message (split anywhere).
     pub fn update(&mut self, chunk: &[u8]) {
         let body = self.reader.feed(chunk);
@@ -390,9 +409,8 @@ impl Signing<'_> {
 
     /// Computes the signature and renders the field.
     pub fn finish(self) -> Result<SignatureField, SignError> {
-        let signer = self.signer;
         let now = self.now;
-        let (fields, signed_names, body_hash) = self.finish_reading()?;
+        let (signer, fields, signed_names, body_hash) = self.finish_reading()?;
         let tags = Tags {
             algorithm: signer.algorithm,
             canonicalization: signer.options.canonicalization,
@@ -425,7 +443,10 @@ impl Signing<'_> {
     }
 
     /// Ends the input: the header fields, the `h=` names and the body hash.
-    fn finish_reading(mut self) -> Result<(Vec<HeaderField>, Vec<String>, BodyHash), SignError> {
+    #[allow(clippy::type_complexity)]
+    fn finish_reading(
+        mut self,
+    ) -> Result<(Cow<'a, Signer>, Vec<HeaderField>, Vec<String>, BodyHash), SignError> {
         self.reader.finish();
         if let Some(error) = self.reader.error() {
             return Err(SignError::Header(error));
@@ -434,8 +455,8 @@ impl Signing<'_> {
         if !fields.iter().any(|f| f.is_named(b"from")) {
             return Err(SignError::NoFrom);
         }
-        let names = signed_header_names(self.signer, &fields);
-        Ok((fields, names, self.body.finish()))
+        let names = signed_header_names(&self.signer, &fields);
+        Ok((self.signer, fields, names, self.body.finish()))
     }
 }
 
@@ -982,7 +1003,7 @@ mod tests {
         // header selection and canonicalization give the RFC's b= exactly.
         let mut signing = signer.start(1_528_637_909);
         signing.update(message);
-        let (fields, names, _) = signing.finish_reading().unwrap();
+        let (_, fields, names, _) = signing.finish_reading().unwrap();
         let rfc_unsigned = "v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n d=football.example.com; i=@football.example.com;\r\n q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n subject : date : message-id : from : subject : date;\r\n bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n b=";
         let data = header_data(
             HeaderCanonicalization::Relaxed,

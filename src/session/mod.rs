@@ -51,6 +51,7 @@
 
 mod decide;
 pub mod hosts;
+pub mod import;
 mod log;
 pub mod settings;
 

@@ -9,6 +9,7 @@ use mailauth::dkim::crypto::SigningKey;
 use mailauth::dkim::keygen::{RecordCheck, check_record};
 use mailauth::dkim::sign::{validate_domain, validate_selector};
 use mailauth::dns::{Answer, Name, Query, Resolver};
+use mailauth::session::import::ConfOption;
 
 use crate::output::{Failure, INPUT, NEGATIVE, TEMPORARY, read_file};
 use crate::resolver::DnsArgs;
@@ -164,13 +165,8 @@ fn run_config(args: &Args, config: &Path) -> Result<ExitCode, Failure> {
     let text = String::from_utf8(read_file(config, json)?)
         .map_err(|_| Failure::input(format!("{}: not text", config.display()), json))?;
     // opendkim.conf: `Name value` lines, `#` comments, names case-insensitive.
-    let setting = |wanted: &str| {
-        text.lines()
-            .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
-            .filter_map(|line| line.trim().split_once(char::is_whitespace))
-            .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
-            .map(|(_, value)| value.trim().to_owned())
-    };
+    let options = ConfOption::parse_milter_conf(&text);
+    let setting = |wanted: &str| ConfOption::find(&options, wanted).map(str::to_owned);
     let base = config.parent().unwrap_or(Path::new(""));
     if let Some(table) = setting("KeyTable") {
         let path = match table.split_once(':') {

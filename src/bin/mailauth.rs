@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 #[path = "mailauth/authenticate.rs"]
 mod authenticate;
+#[path = "mailauth/config.rs"]
+mod config;
 #[path = "mailauth/dmarc.rs"]
 mod dmarc;
 #[path = "mailauth/genkey.rs"]
@@ -32,7 +34,7 @@ mod verify;
 
 /// Mail authentication from the command line: the whole inbound check (SPF,
 /// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
-/// and key checks, SPF and DMARC record linters.
+/// and key checks, SPF and DMARC record linters, the settings file.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = help::TOP)]
 struct Cli {
@@ -59,6 +61,9 @@ enum Command {
     /// Sign a message (standard input) with DKIM and print the signed message.
     #[command(after_help = help::SIGN)]
     Sign(sign::Args),
+    /// The settings file: `config check FILE` loads it and prints the effective settings;
+    /// `config import` writes one from opendkim.conf, opendmarc.conf and policyd-spf.conf.
+    Config(config::Args),
     /// Generate a DKIM key pair: SELECTOR.private and SELECTOR.txt, like opendkim-genkey.
     #[command(after_help = help::GENKEY)]
     Genkey(genkey::Args),
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         Command::Dmarc(args) => dmarc::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
+        Command::Config(args) => config::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),
     };

@@ -164,7 +164,9 @@ pub fn import(
         .map(|f| f.path.display().to_string())
         .collect();
     let toml = out.render(&sources);
-    (toml, out.notes)
+    let mut notes = out.notes;
+    notes.sort_by_key(|n| (sources.iter().position(|s| *s == n.file), n.line));
+    (toml, notes)
 }
 
 /// The tables of the settings file in its order, with their keys in order.
@@ -1355,6 +1357,11 @@ impl Builder {
                     });
                 }
             }
+            self.entries.retain(|e| {
+                !(e.table.is_empty()
+                    && e.key == "trusted_authserv_ids"
+                    && e.value.as_array().is_some_and(Vec::is_empty))
+            });
             for id in dropped {
                 self.note(
                     &at,
@@ -1778,6 +1785,12 @@ mod tests {
         assert_eq!(file.trusted_authserv_ids, ["border.example.com"]);
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].option, "TrustedAuthservIDs");
+        let (toml, _) = run(
+            "AuthservID mx.example.com\n",
+            "TrustedAuthservIDs mx.example.com\n",
+            "",
+        );
+        assert!(!toml.contains("trusted_authserv_ids"), "{toml}");
     }
 
     #[test]

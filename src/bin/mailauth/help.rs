@@ -85,3 +85,17 @@ Exit status:
   4  input or configuration error (unreadable private key, key table,
      configuration or zone file, no name server configured)
 With --key-table or -x, the worst over all keys: 4, then 1, then 3.";
+
+/// `mailauth config import`.
+pub(crate) const CONFIG_IMPORT: &str = "\
+Exit status:
+  0  the settings were written; the options not carried over (if any) are
+     named on standard error, one a line: file:line: option: why
+  2  bad arguments, or a configuration file that cannot be read";
+
+/// `mailauth config check`.
+pub(crate) const CONFIG_CHECK: &str = "\
+Exit status:
+  0  the settings file loads; the effective settings were printed
+  2  bad arguments, or the settings file (or a file it names) cannot be
+     read or holds an error (named with its file and line)";

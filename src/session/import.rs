@@ -1321,19 +1321,19 @@ impl Builder {
     /// What depends on all the files.
     fn finish(&mut self) {
         // A hosts file replaces OpenDKIM's default internal hosts.
-        if self.hosts_file && self.find("", "internal_hosts").is_none() {
-            if let Some(at) = self
+        if self.hosts_file
+            && self.find("", "internal_hosts").is_none()
+            && let Some(at) = self
                 .find("", "internal_hosts_file")
                 .map(|e| e.from[0].clone())
-            {
-                self.set_with(
-                    &at,
-                    "",
-                    "internal_hosts",
-                    Value::Array(Vec::new()),
-                    Some("the file replaces the default"),
-                );
-            }
+        {
+            self.set_with(
+                &at,
+                "",
+                "internal_hosts",
+                Value::Array(Vec::new()),
+                Some("the file replaces the default"),
+            );
         }
         // OpenDMARC trusts OpenDKIM's results through the shared id; the
         // session checks DKIM itself and needs no results of its own id.
@@ -1346,16 +1346,15 @@ impl Builder {
                 .entries
                 .iter_mut()
                 .find(|e| e.table.is_empty() && e.key == "trusted_authserv_ids")
+                && let Value::Array(ids) = &mut entry.value
             {
-                if let Value::Array(ids) = &mut entry.value {
-                    ids.retain(|id| {
-                        let same = id.as_str().is_some_and(|id| id.eq_ignore_ascii_case(&own));
-                        if same {
-                            dropped.push(own.clone());
-                        }
-                        !same
-                    });
-                }
+                ids.retain(|id| {
+                    let same = id.as_str().is_some_and(|id| id.eq_ignore_ascii_case(&own));
+                    if same {
+                        dropped.push(own.clone());
+                    }
+                    !same
+                });
             }
             self.entries.retain(|e| {
                 !(e.table.is_empty()

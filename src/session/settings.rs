@@ -1008,10 +1008,7 @@ impl Loader<'_> {
             key_cache: verify.key_cache.then(KeyCache::process_wide),
         };
         let spf = &file.spf;
-        let mut spf_config = spf::Config::default();
-        spf_config.max_dns_mechanisms = spf.max_dns_mechanisms;
-        spf_config.max_void_lookups = spf.max_void_lookups;
-        spf_config.void_lookup_counting = match spf.void_lookup_counting.as_str() {
+        let void_lookup_counting = match spf.void_lookup_counting.as_str() {
             "per-term" => VoidLookupCounting::PerTerm,
             "per-lookup" => VoidLookupCounting::PerLookup,
             _ => {
@@ -1022,19 +1019,22 @@ impl Loader<'_> {
                 ));
             }
         };
-        spf_config.max_mx_names = spf.max_mx_names;
-        spf_config.max_ptr_names = spf.max_ptr_names;
-        spf_config.max_terms = spf.max_terms;
-        spf_config.max_explanation_len = spf.max_explanation_len;
-        spf_config
-            .default_explanation
-            .clone_from(&spf.default_explanation);
-        spf_config.receiver = if spf.receiver == HOSTNAME {
-            host_name()
-        } else {
-            spf.receiver.clone()
+        config.spf = spf::Config {
+            max_dns_mechanisms: spf.max_dns_mechanisms,
+            max_void_lookups: spf.max_void_lookups,
+            void_lookup_counting,
+            max_mx_names: spf.max_mx_names,
+            max_ptr_names: spf.max_ptr_names,
+            max_terms: spf.max_terms,
+            max_explanation_len: spf.max_explanation_len,
+            default_explanation: spf.default_explanation.clone(),
+            receiver: if spf.receiver == HOSTNAME {
+                host_name()
+            } else {
+                spf.receiver.clone()
+            },
+            ..spf::Config::default()
         };
-        config.spf = spf_config;
         config.check_helo = spf.check_helo;
         let dm = &file.dmarc;
         let mode: dmarc::Mode = dm

@@ -340,8 +340,7 @@ struct Builder {
     hosts_file: bool,
 }
 
-/// Options every milter configuration shares; the same handling in
-/// opendkim.conf and opendmarc.conf.
+/// The start of the message of an option not carried over.
 const NOT_CARRIED: &str = "not carried over";
 
 impl Builder {
@@ -818,6 +817,12 @@ impl Builder {
                         );
                     }
                 }
+                "OmitHeaders" => self.note(
+                    &at,
+                    format_args!(
+                        "{NOT_CARRIED}: list the fields to sign in signing.headers (SignHeaders)"
+                    ),
+                ),
                 "ExternalIgnoreList" => self.note(
                     &at,
                     format_args!(
@@ -945,12 +950,40 @@ impl Builder {
         self.inline_key(source, inline, inline_values, subdomains);
     }
 
+    /// `SignHeaders`, `OversignHeaders`: field names; in `SignHeaders`,
+    /// `+name` adds to the default list, and `*` (every field) has no
+    /// equivalent.
     fn header_list(&mut self, at: &At, key: &'static str, value: &str) {
-        let names: Vec<Value> = list(value)
-            .into_iter()
-            .map(|n| Value::String(n.to_ascii_lowercase()))
-            .collect();
-        self.set(at, "signing", key, Value::Array(names));
+        let entries = list(value);
+        if entries.contains(&"*") {
+            self.note(
+                at,
+                format_args!("{NOT_CARRIED}: signing every header field is not supported"),
+            );
+            return;
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut remark = None;
+        if key == "headers" && entries.iter().any(|e| e.starts_with('+')) {
+            names = crate::dkim::SignOptions::default().headers;
+            remark = Some("+ adds to the default list");
+        }
+        for entry in entries {
+            let name = entry
+                .strip_prefix('+')
+                .unwrap_or(entry)
+                .to_ascii_lowercase();
+            if crate::dkim::sign::validate_header_name(&name).is_err() {
+                self.note(
+                    at,
+                    format_args!("{name:?} {NOT_CARRIED}: not a header field name"),
+                );
+            } else if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let names = names.into_iter().map(Value::String).collect();
+        self.set_with(at, "signing", key, Value::Array(names), remark);
     }
 
     /// `Domain`, `Selector` and `KeyFile`: one key, a rule per domain.
@@ -1528,6 +1561,7 @@ const OPENDKIM_OPTIONS: &[&str] = &[
     "Mode",
     "MTA",
     "Nameservers",
+    "OmitHeaders",
     "On-BadSignature",
     "On-Default",
     "On-DNSError",
@@ -1771,6 +1805,27 @@ mod tests {
         let file = settings(&toml);
         assert!(file.test_only);
         assert!(!file.spf.check_helo);
+    }
+
+    #[test]
+    fn sign_headers() {
+        let (toml, notes) = run(
+            "SignHeaders From,To,Subject\nOversignHeaders From\n",
+            "",
+            "",
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let file = settings(&toml);
+        assert_eq!(file.signing.headers, ["from", "to", "subject"]);
+        assert_eq!(file.signing.oversign_headers, ["from"]);
+        let (toml, _) = run("SignHeaders +Organization\n", "", "");
+        let file = settings(&toml);
+        let mut expected = crate::dkim::SignOptions::default().headers;
+        expected.push("organization".to_owned());
+        assert_eq!(file.signing.headers, expected);
+        let (toml, notes) = run("SignHeaders *\n", "", "");
+        assert!(!toml.contains("headers"));
+        assert_eq!(notes[0].option, "SignHeaders");
     }
 
     #[test]

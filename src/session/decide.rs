@@ -211,11 +211,9 @@ pub(super) fn message(
             value: reason,
         });
     }
-    if file.spf.received_spf {
-        if let Some(outcome) = spf_mail_from {
-            let field = outcome.received_spf(&settings.inbound_config().spf.receiver);
-            edits.push(insert(&field));
-        }
+    if let Some(outcome) = spf_mail_from.filter(|_| file.spf.received_spf) {
+        let field = outcome.received_spf(&settings.inbound_config().spf.receiver);
+        edits.push(insert(&field));
     }
     if let Some(field) = verdict.header_field() {
         edits.push(insert(&field));

@@ -625,13 +625,32 @@ impl Settings {
     /// # Errors
     /// [`SettingsError`], naming the file and line.
     pub fn from_file(path: &Path) -> Result<Settings, SettingsError> {
+        Settings::from_file_with(path, |_| {})
+    }
+
+    /// As [`from_file`](Self::from_file), with `change` applied to the
+    /// file before it is loaded (command-line options written over it).
+    ///
+    /// # Errors
+    /// [`SettingsError`], naming the file and line.
+    pub fn from_file_with(
+        path: &Path,
+        change: impl FnOnce(&mut SettingsFile),
+    ) -> Result<Settings, SettingsError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
             file: origin.clone(),
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Settings::from_toml(&text, &origin, base)
+        let mut file = parse(&text, &origin)?;
+        change(&mut file);
+        Loader {
+            text: &text,
+            origin: &origin,
+            base,
+        }
+        .load(file)
     }
 
     /// Loads settings from TOML text; `origin` names it in errors, `base`
@@ -640,11 +659,7 @@ impl Settings {
     /// # Errors
     /// [`SettingsError`], naming `origin` and the line.
     pub fn from_toml(text: &str, origin: &str, base: &Path) -> Result<Settings, SettingsError> {
-        let file: SettingsFile = toml::from_str(text).map_err(|e| SettingsError::Syntax {
-            file: origin.to_owned(),
-            line: e.span().map_or(0, |span| line_at(text, span.start)),
-            message: e.message().to_owned(),
-        })?;
+        let file = parse(text, origin)?;
         Loader { text, origin, base }.load(file)
     }
 
@@ -725,6 +740,15 @@ impl Settings {
     pub fn dns(&self) -> &DnsSettings {
         &self.stub
     }
+}
+
+/// The file as written, defaults filled in.
+fn parse(text: &str, origin: &str) -> Result<SettingsFile, SettingsError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| SettingsError::Syntax {
+        file: origin.to_owned(),
+        line: e.span().map_or(0, |span| line_at(text, span.start)),
+        message: e.message().to_owned(),
+    })
 }
 
 /// The line (1-based) of byte offset `at`.
@@ -1008,10 +1032,7 @@ impl Loader<'_> {
             key_cache: verify.key_cache.then(KeyCache::process_wide),
         };
         let spf = &file.spf;
-        let mut spf_config = spf::Config::default();
-        spf_config.max_dns_mechanisms = spf.max_dns_mechanisms;
-        spf_config.max_void_lookups = spf.max_void_lookups;
-        spf_config.void_lookup_counting = match spf.void_lookup_counting.as_str() {
+        let void_lookup_counting = match spf.void_lookup_counting.as_str() {
             "per-term" => VoidLookupCounting::PerTerm,
             "per-lookup" => VoidLookupCounting::PerLookup,
             _ => {
@@ -1022,17 +1043,21 @@ impl Loader<'_> {
                 ));
             }
         };
-        spf_config.max_mx_names = spf.max_mx_names;
-        spf_config.max_ptr_names = spf.max_ptr_names;
-        spf_config.max_terms = spf.max_terms;
-        spf_config.max_explanation_len = spf.max_explanation_len;
-        spf_config
-            .default_explanation
-            .clone_from(&spf.default_explanation);
-        spf_config.receiver = if spf.receiver == HOSTNAME {
+        let receiver = if spf.receiver == HOSTNAME {
             host_name()
         } else {
             spf.receiver.clone()
+        };
+        let spf_config = spf::Config {
+            max_dns_mechanisms: spf.max_dns_mechanisms,
+            max_void_lookups: spf.max_void_lookups,
+            void_lookup_counting,
+            max_mx_names: spf.max_mx_names,
+            max_ptr_names: spf.max_ptr_names,
+            max_terms: spf.max_terms,
+            max_explanation_len: spf.max_explanation_len,
+            default_explanation: spf.default_explanation.clone(),
+            receiver,
         };
         config.spf = spf_config;
         config.check_helo = spf.check_helo;

@@ -124,7 +124,7 @@ fn run(settings: &Arc<Settings>, client: Client, mail_from: &str, message: &[u8]
         for line in header.split("\r\n") {
             if line.starts_with([' ', '\t']) {
                 let last = fields.last_mut().unwrap();
-                last.push_str("\n");
+                last.push('\n');
                 last.push_str(line);
             } else {
                 fields.push(line.to_owned());
@@ -205,7 +205,8 @@ fn outside_pass_gets_results_and_continues() {
 #[test]
 fn spf_decisions_at_mail_from() {
     // (settings, MAIL FROM domain, expected action kind at MAIL FROM, reply code)
-    let cases: &[(&str, &str, &str, Option<(u16, &str)>)] = &[
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<(u16, &'a str)>);
+    let cases: &[Case] = &[
         ("", "hard.example", "reject", Some((550, "5.7.23"))),
         (
             "[spf]\nmail_from_reject = \"false\"",

@@ -170,7 +170,11 @@ impl<M: Machine> Pump<M> {
         self.supply(index, answer)
     }
 
-    pub(crate) fn supply_answer(&mut self, index: usize, answer: &mailauth_answer) -> mailauth_status {
+    pub(crate) fn supply_answer(
+        &mut self,
+        index: usize,
+        answer: &mailauth_answer,
+    ) -> mailauth_status {
         self.supply(index, answer.to_answer())
     }
 

@@ -157,10 +157,9 @@ impl mailauth_session {
 }
 
 fn settings_error(error: impl std::fmt::Display, out: *mut *mut c_char) {
-    if !out.is_null() {
-        if let Ok(out) = Out::new(out) {
-            let _ = give_string(out, &error.to_string());
-        }
+    // NULL: the caller does not want the message.
+    if let Ok(out) = Out::new(out) {
+        let _ = give_string(out, &error.to_string());
     }
 }
 

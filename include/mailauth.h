@@ -398,6 +398,95 @@ typedef uint32_t mailauth_dmarc_mode;
 #endif // __cplusplus
 
 /**
+ * What a stage asks the MTA to do.
+ */
+enum mailauth_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Go on (at the end of the message: accept it with the edits).
+   */
+  MAILAUTH_ACTION_CONTINUE = 0,
+  /**
+   * Refuse with the 5xx reply of `mailauth_session_reply`.
+   */
+  MAILAUTH_ACTION_REJECT = 1,
+  /**
+   * Refuse for now with the 4xx reply of `mailauth_session_reply`.
+   */
+  MAILAUTH_ACTION_TEMPFAIL = 2,
+  /**
+   * Accept and throw away.
+   */
+  MAILAUTH_ACTION_DISCARD = 3,
+  /**
+   * Accept into the hold queue (`mailauth_session_quarantine_reason`).
+   */
+  MAILAUTH_ACTION_QUARANTINE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_action mailauth_action;
+#else
+typedef uint32_t mailauth_action;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The kind of an edit.
+ */
+enum mailauth_edit_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Insert the field at the top (`smfi_insheader(ctx, 0, name, value)`).
+   */
+  MAILAUTH_EDIT_INSERT = 0,
+  /**
+   * Remove the `occurrence`-th field of that name
+   * (`smfi_chgheader(ctx, name, occurrence, NULL)`).
+   */
+  MAILAUTH_EDIT_REMOVE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_edit_kind mailauth_edit_kind;
+#else
+typedef uint32_t mailauth_edit_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Whether a session signs or checks its client's mail.
+ */
+enum mailauth_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Checked, not signed.
+   */
+  MAILAUTH_MODE_VERIFY = 0,
+  /**
+   * Signed, not checked (internal host, authenticated client, listed
+   * daemon name, local submission).
+   */
+  MAILAUTH_MODE_SIGN = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_mode mailauth_mode;
+#else
+typedef uint32_t mailauth_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A DNS answer built by the caller: records of one type, or a status
  * (NXDOMAIN, no data, failure).
  *
@@ -500,6 +589,30 @@ typedef struct mailauth_inbound_outcome mailauth_inbound_outcome;
  * thread-safe as its callback.
  */
 typedef struct mailauth_resolver mailauth_resolver;
+
+/**
+ * One SMTP connection's session (see `mailauth_session_new`).
+ *
+ * After each stage call (`_helo`, `_mail_from`, `_rcpt`, `_header`,
+ * `_end_of_header`, `_body`, `_end_of_message`, `_abort`), run the
+ * stage's DNS work with `mailauth_session_resolve`, or from an event loop
+ * with `mailauth_session_poll` and the `_query` / `_supply_*` functions
+ * (the same protocol as `mailauth_check_*`); then read the decision with
+ * `mailauth_session_action`.
+ *
+ * Thread-safety: one thread at a time; sessions on different threads
+ * share settings and a resolver from `mailauth_settings_new_resolver`.
+ */
+typedef struct mailauth_session mailauth_session;
+
+/**
+ * Settings loaded from a TOML settings file (see mailauth.toml(5)).
+ *
+ * Thread-safety: immutable once loaded; use it from any thread. Sessions
+ * keep what they need, so it may be freed while they live (a reload
+ * loads new settings for new sessions and frees the old handle).
+ */
+typedef struct mailauth_settings mailauth_settings;
 
 /**
  * Which keys sign which mail: rules tried in order, the first whose
@@ -1138,6 +1251,230 @@ mailauth_status mailauth_resolver_new_stub(const char *const *servers, size_t co
  * `MAILAUTH_RESOLVER_SETUP` when the file cannot be read.
  */
 mailauth_status mailauth_resolver_new_system(mailauth_resolver **out);
+
+/**
+ * Loads a settings file. On failure `*error` (when `error` is not NULL)
+ * receives a message naming the file and line (free it with
+ * `mailauth_string_free`) and the status is `MAILAUTH_IO_ERROR` (file not
+ * readable) or `MAILAUTH_INVALID_ARGUMENT` (bad settings, or a file they
+ * name that is unreadable or bad): never a half-loaded configuration.
+ */
+mailauth_status mailauth_settings_load_file(const char *path, mailauth_settings **out, char **error);
+
+/**
+ * Loads settings from TOML text (`base_dir`: the folder relative paths
+ * start from; NULL for the working directory). Errors as
+ * `mailauth_settings_load_file`, the text named `settings`.
+ */
+mailauth_status mailauth_settings_load_text(const char *toml, const char *base_dir, mailauth_settings **out, char **error);
+
+/**
+ * Frees settings. NULL is a no-op.
+ */
+void mailauth_settings_free(mailauth_settings *settings);
+
+/**
+ * The effective value of a dotted key (`"milter.socket"`, `"log.why"`,
+ * `"dns.timeout_ms"`) as text: strings bare, booleans `true`/`false`,
+ * numbers in decimal, arrays comma-separated. `MAILAUTH_ABSENT` for no
+ * such key.
+ */
+mailauth_status mailauth_settings_get(const mailauth_settings *settings, const char *key, char **value);
+
+/**
+ * The effective settings as TOML, every key written (what `mailauth
+ * config check` prints).
+ */
+mailauth_status mailauth_settings_to_toml(const mailauth_settings *settings, char **toml);
+
+/**
+ * The resolver `[dns]` describes: the library's stub resolver with its
+ * cache (`dns.cache_entries`). Thread-safe: share one among all sessions
+ * of the process. `MAILAUTH_RESOLVER_SETUP` when no name server is set
+ * and /etc/resolv.conf cannot be read.
+ */
+mailauth_status mailauth_settings_new_resolver(const mailauth_settings *settings, mailauth_resolver **out);
+
+/**
+ * A session for a client that connected: `client_addr` its address
+ * (NULL or empty: a local submission, which counts as internal),
+ * `client_name` its reverse name, `daemon_name` the MTA's daemon name
+ * (Postfix `{daemon_name}`), `auth_authen` the SMTP AUTH user (NULL or
+ * empty: not authenticated). All but `settings` and `out` may be NULL.
+ * The time is read from the system clock; the DMARC `pct=` draw is
+ * random (`mailauth_session_set_dmarc_sample` fixes it).
+ */
+mailauth_status mailauth_session_new(const mailauth_settings *settings, const char *client_addr, const char *client_name, const char *daemon_name, const char *auth_authen, mailauth_session **out);
+
+/**
+ * Frees a session. NULL is a no-op.
+ */
+void mailauth_session_free(mailauth_session *session);
+
+/**
+ * HELO/EHLO with the name given.
+ */
+mailauth_status mailauth_session_helo(mailauth_session *session, const char *name);
+
+/**
+ * MAIL FROM (angle brackets optional; empty for a bounce): starts a
+ * transaction, ending any other.
+ */
+mailauth_status mailauth_session_mail_from(mailauth_session *session, const char *address);
+
+/**
+ * The client authenticated (Postfix gives milters `{auth_authen}` at MAIL
+ * FROM): call before `mailauth_session_mail_from`. Empty: not
+ * authenticated. A stage of its own: resolve it before the next.
+ */
+mailauth_status mailauth_session_set_authenticated(mailauth_session *session, const char *user);
+
+/**
+ * RCPT TO.
+ */
+mailauth_status mailauth_session_rcpt(mailauth_session *session, const char *address);
+
+/**
+ * One header field: its name and its value as a milter gets it (after
+ * the colon; continuation lines with LF or CRLF).
+ */
+mailauth_status mailauth_session_header(mailauth_session *session, const char *name, const char *value);
+
+/**
+ * The end of the header.
+ */
+mailauth_status mailauth_session_end_of_header(mailauth_session *session);
+
+/**
+ * A chunk of the body (CRLF line ends, as SMTP carries it).
+ */
+mailauth_status mailauth_session_body(mailauth_session *session, const uint8_t *chunk, size_t len);
+
+/**
+ * Raw message bytes (header, blank line, body) in chunks of any size, for
+ * an MTA that has the message as it came: instead of `_header`,
+ * `_end_of_header` and `_body`.
+ */
+mailauth_status mailauth_session_message(mailauth_session *session, const uint8_t *chunk, size_t len);
+
+/**
+ * The end of the message: DKIM and DMARC (or signing). After resolving,
+ * the action, the edits and the log line are set.
+ */
+mailauth_status mailauth_session_end_of_message(mailauth_session *session);
+
+/**
+ * RSET or an aborted transaction: drops it (the connection stays).
+ */
+mailauth_status mailauth_session_abort(mailauth_session *session);
+
+/**
+ * The MTA's queue ID, for the log line.
+ */
+mailauth_status mailauth_session_set_queue_id(mailauth_session *session, const char *queue_id);
+
+/**
+ * Fixes the DMARC `pct=` draw (0–99; the policy applies when the draw is
+ * below `pct`), for tests; `MAILAUTH_INVALID_ARGUMENT` above 99.
+ */
+mailauth_status mailauth_session_set_dmarc_sample(mailauth_session *session, uint8_t draw);
+
+/**
+ * Runs the current stage's DNS work with a blocking resolver; then the
+ * action can be read.
+ */
+mailauth_status mailauth_session_resolve(mailauth_session *session, const mailauth_resolver *resolver);
+
+/**
+ * The event-loop path: how many queries the stage needs now (0: the
+ * action can be read). As `mailauth_check_poll`.
+ */
+mailauth_status mailauth_session_poll(mailauth_session *session, size_t *query_count);
+
+/**
+ * The query at `index` of the last poll, as `mailauth_check_query`.
+ */
+mailauth_status mailauth_session_query(const mailauth_session *session, size_t index, const char **name, uint16_t *rr_type);
+
+/**
+ * The wire query at `index` of the last poll, as
+ * `mailauth_check_query_packet`.
+ */
+mailauth_status mailauth_session_query_packet(const mailauth_session *session, size_t index, uint16_t id, uint8_t *buf, size_t len, size_t *written);
+
+/**
+ * Answers the query at `index` with a DNS response packet, as
+ * `mailauth_check_supply_packet`.
+ */
+mailauth_status mailauth_session_supply_packet(mailauth_session *session, size_t index, const uint8_t *packet, size_t len);
+
+/**
+ * Answers the query at `index` with records or a status, as
+ * `mailauth_check_supply_answer`.
+ */
+mailauth_status mailauth_session_supply_answer(mailauth_session *session, size_t index, const mailauth_answer *answer);
+
+/**
+ * Answers the query at `index` with a `mailauth_dns_status`, as
+ * `mailauth_check_supply_status`.
+ */
+mailauth_status mailauth_session_supply_status(mailauth_session *session, size_t index, uint32_t status);
+
+/**
+ * The decision of the last stage (a `mailauth_action`);
+ * `MAILAUTH_NOT_DONE` while its queries are open.
+ */
+mailauth_status mailauth_session_action(const mailauth_session *session, uint32_t *action);
+
+/**
+ * The reply of a reject or tempfail: `*code` ("550"), `*enhanced`
+ * ("5.7.23"), `*text`, as `smfi_setreply` takes them; owned by the
+ * session until its next stage call. `MAILAUTH_ABSENT` for other actions.
+ */
+mailauth_status mailauth_session_reply(const mailauth_session *session, const char **code, const char **enhanced, const char **text);
+
+/**
+ * Why a message goes to the hold queue (`smfi_quarantine`'s reason);
+ * owned by the session until its next stage call. `MAILAUTH_ABSENT` for
+ * other actions.
+ */
+mailauth_status mailauth_session_quarantine_reason(const mailauth_session *session, const char **reason);
+
+/**
+ * How many edits the ended message has (0 before its end).
+ */
+mailauth_status mailauth_session_edit_count(const mailauth_session *session, size_t *count);
+
+/**
+ * The edit at `index`, in the order to apply: removals first (highest
+ * occurrence first: `smfi_chgheader(ctx, name, occurrence, NULL)`), then
+ * insertions (`smfi_insheader(ctx, 0, name, value)`; the last applied
+ * ends on top). `*kind` is a `mailauth_edit_kind`; `*value` is NULL for
+ * a removal and folded with CRLF and a tab for an insertion (a milter
+ * for Sendmail or Postfix may pass LF instead); `*occurrence` counts
+ * from 1 (0 for an insertion). Strings are owned by the session until
+ * its next stage call.
+ */
+mailauth_status mailauth_session_edit(const mailauth_session *session, size_t index, uint32_t *kind, const char **name, const char **value, size_t *occurrence);
+
+/**
+ * The one-line log record of the ended transaction (refused, or at the
+ * end of the message): queue ID, client, mode, every result, the action
+ * and the reason of every decision. Owned by the session until its next
+ * stage call; `MAILAUTH_ABSENT` while no transaction has ended.
+ */
+mailauth_status mailauth_session_log_line(const mailauth_session *session, const char **line);
+
+/**
+ * Each check's reasons for the ended transaction (OpenDKIM's `LogWhy`),
+ * as `mailauth_session_log_line`.
+ */
+mailauth_status mailauth_session_log_detail(const mailauth_session *session, const char **detail);
+
+/**
+ * Whether the session signs or checks (a `mailauth_mode`).
+ */
+mailauth_status mailauth_session_mode(const mailauth_session *session, uint32_t *mode);
 
 /**
  * Creates an empty signing table; add rules with

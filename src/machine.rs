@@ -254,6 +254,20 @@ impl<M: Machine> Driver<M> {
         &self.pending
     }
 
+    /// The machine.
+    pub fn machine(&self) -> &M {
+        &self.machine
+    }
+
+    /// The machine, to change it (as an MTA session is fed its next
+    /// stage): the outcome and the open queries are forgotten, and the
+    /// next poll asks the machine anew.
+    pub fn machine_mut(&mut self) -> &mut M {
+        self.outcome = None;
+        self.pending.clear();
+        &mut self.machine
+    }
+
     /// The queries of the last poll (empty once finished).
     pub fn pending(&self) -> &[Query] {
         &self.pending

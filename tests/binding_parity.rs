@@ -172,3 +172,152 @@ fn every_outcome_field_reaches_c_and_python() {
         missing.join("\n")
     );
 }
+
+/// A configuration type (its source and name) and, per field, the
+/// settings text that sets it (empty: not a setting, with the reason in a
+/// comment).
+type Knobs = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+/// Every field of the configurations of the checks, and the settings key
+/// (or why there is none) that sets it: the settings file is how C
+/// (`mailauth_settings_load_text`) and Python (`Settings.from_toml`)
+/// reach every knob, so a field added to a configuration fails this test
+/// until the settings file carries it. Each key is then loaded with a
+/// value other than its default, which must change the configuration.
+const KNOBS: &[Knobs] = &[
+    (
+        "src/spf",
+        "Config",
+        &[
+            ("max_dns_mechanisms", "[spf]\nmax_dns_mechanisms = 12"),
+            ("max_void_lookups", "[spf]\nmax_void_lookups = 3"),
+            (
+                "void_lookup_counting",
+                "[spf]\nvoid_lookup_counting = \"per-lookup\"",
+            ),
+            ("max_mx_names", "[spf]\nmax_mx_names = 5"),
+            ("max_ptr_names", "[spf]\nmax_ptr_names = 5"),
+            ("max_terms", "[spf]\nmax_terms = 100"),
+            ("max_explanation_len", "[spf]\nmax_explanation_len = 100"),
+            ("default_explanation", "[spf]\ndefault_explanation = \"no\""),
+            ("receiver", "[spf]\nreceiver = \"mx.example\""),
+        ],
+    ),
+    (
+        "src/dkim",
+        "VerifyConfig",
+        &[
+            ("max_signatures", "[verify]\nmax_signatures = 2"),
+            ("allow_sha1", "[verify]\nallow_sha1 = true"),
+            ("min_rsa_bits", "[verify]\nmin_key_bits = 2048"),
+            ("clock_skew", "[verify]\nclock_skew = 10"),
+            ("max_header_fields", "[verify]\nmax_header_fields = 10"),
+            ("max_header_bytes", "[verify]\nmax_header_bytes = 1000"),
+            (
+                "unsigned_body_content",
+                "[verify]\nunsigned_body_content = \"fail\"",
+            ),
+            ("key_cache", "[verify]\nkey_cache = false"),
+        ],
+    ),
+    (
+        "src/dkim",
+        "SignOptions",
+        &[
+            (
+                "canonicalization",
+                "[signing]\ncanonicalization = \"simple/simple\"",
+            ),
+            ("headers", "[signing]\nheaders = [\"from\", \"subject\"]"),
+            (
+                "oversigned",
+                "[signing]\noversign_headers = [\"from\", \"to\"]",
+            ),
+            ("timestamp", "[signing]\ntimestamp = false"),
+            ("expire_after", "[signing]\nsignature_ttl = 86400"),
+            ("body_length", "[signing]\nbody_length = true"),
+            ("header_limits", "[verify]\nmax_header_fields = 10"),
+        ],
+    ),
+    (
+        "src/dmarc",
+        "Config",
+        &[
+            ("mode", "[dmarc]\nmode = \"rfc7489\""),
+            (
+                "max_tree_walk_queries",
+                "[dmarc]\nmax_tree_walk_queries = 5",
+            ),
+            (
+                "public_suffix_list",
+                "[dmarc]\npublic_suffix_list = \"src/dmarc/public_suffix_list.dat\"",
+            ),
+            ("max_record_bytes", "[dmarc]\nmax_record_bytes = 1000"),
+            ("max_report_uris", "[dmarc]\nmax_report_uris = 2"),
+            ("max_from_addresses", "[dmarc]\nmax_from_addresses = 2"),
+            ("max_identifiers", "[dmarc]\nmax_identifiers = 2"),
+            ("strict_records", "[dmarc]\nstrict_records = true"),
+        ],
+    ),
+    (
+        "src/inbound.rs",
+        "Config",
+        &[
+            ("authserv_id", "authserv_id = \"mx.other.example\""),
+            ("spf", "[spf]\nmax_terms = 100"),
+            ("dkim", "[verify]\nclock_skew = 10"),
+            ("dmarc", "[dmarc]\nstrict_records = true"),
+            // Set per message by the session (the time of the message).
+            ("now", ""),
+            ("check_helo", "[spf]\ncheck_helo = false"),
+            // The session decides who is checked (sign_authenticated,
+            // internal_hosts, daemon_names), not the pipeline.
+            ("skip_authenticated", ""),
+            ("internal_networks", ""),
+            (
+                "trusted_authserv_ids",
+                "trusted_authserv_ids = [\"border.example\"]",
+            ),
+        ],
+    ),
+];
+
+#[test]
+fn every_configuration_field_is_a_setting() {
+    use mailauth::session::Settings;
+    let load = |text: &str| {
+        Settings::from_toml(text, "parity", &root()).unwrap_or_else(|e| panic!("{text}: {e}"))
+    };
+    let base = load("");
+    let describe = |s: &Settings| {
+        format!(
+            "{:?}\n{:?}\n{:?}",
+            s.inbound_config(),
+            s.sign_options(),
+            s.inbound_config()
+                .dmarc
+                .public_suffix_list
+                .as_ref()
+                .map(|l| l.rule_count())
+        )
+    };
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (source, name, table) in KNOBS {
+        for field in rust_fields(source, name) {
+            let Some((_, setting)) = table.iter().find(|(f, _)| *f == field) else {
+                missing.push(format!("{name}::{field} ({source}) has no setting"));
+                continue;
+            };
+            checked += 1;
+            if setting.is_empty() {
+                continue;
+            }
+            if describe(&load(setting)) == describe(&base) {
+                missing.push(format!("{name}::{field}: {setting:?} changes nothing"));
+            }
+        }
+    }
+    println!("{checked} configuration fields checked against the settings file");
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

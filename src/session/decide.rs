@@ -87,7 +87,11 @@ pub(super) fn message(
     let file = settings.file();
     let replies = &file.replies;
     let mut decisions = Vec::new();
-    if let Some(error) = &verdict.header_error {
+    if let Some(error) = verdict
+        .header_error
+        .as_ref()
+        .filter(|_| file.verify.on_security != Disposal::Accept)
+    {
         let reason = format!("header past the limits: {error}");
         decisions.push(Decision {
             check: "header",
@@ -124,7 +128,7 @@ pub(super) fn message(
                 .first()
                 .map(|s| (file.verify.on_bad_signature, signature_reason(s)))
         };
-        if let Some((setting, reason)) = setting {
+        if let Some((setting, reason)) = setting.filter(|(s, _)| *s != Disposal::Accept) {
             decisions.push(Decision {
                 check: "dkim",
                 action: disposal(
@@ -156,6 +160,9 @@ pub(super) fn message(
             outcome.reason
         );
         if outcome.result == DmarcResult::TempError {
+            if file.dmarc.on_temperror == Disposal::Accept {
+                return finish_edits(settings, verdict, spf_mail_from, decisions, None);
+            }
             decisions.push(Decision {
                 check: "dmarc",
                 action: disposal(
@@ -197,6 +204,24 @@ pub(super) fn message(
             }
         }
     }
+    finish_edits(
+        settings,
+        verdict,
+        spf_mail_from,
+        decisions,
+        quarantine_header,
+    )
+}
+
+/// The edits of a checked message.
+fn finish_edits(
+    settings: &Settings,
+    verdict: &Verdict,
+    spf_mail_from: Option<&spf::Outcome>,
+    decisions: Vec<Decision>,
+    quarantine_header: Option<String>,
+) -> (Vec<Decision>, Vec<Edit>) {
+    let file = settings.file();
     let mut edits: Vec<Edit> = Vec::new();
     let mut removals: Vec<usize> = verdict.remove.iter().map(|r| r.occurrence).collect();
     removals.sort_unstable_by(|a, b| b.cmp(a));
@@ -211,9 +236,7 @@ pub(super) fn message(
             value: reason,
         });
     }
-    if file.spf.received_spf
-        && let Some(outcome) = spf_mail_from
-    {
+    if let Some(outcome) = spf_mail_from.filter(|_| file.spf.received_spf) {
         let field = outcome.received_spf(&settings.inbound_config().spf.receiver);
         edits.push(insert(&field));
     }

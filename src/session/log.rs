@@ -34,7 +34,8 @@ pub struct LogRecord {
     pub action: Action,
     /// Every decision with its reason.
     pub decisions: Vec<Decision>,
-    /// Each check's reasons, for the detail record.
+    /// Each check's reasons, for the detail record (when the settings'
+    /// `log.why` is set; empty otherwise).
     pub why: Vec<String>,
 }
 
@@ -92,14 +93,20 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
         (None, _) => "local".to_owned(),
     };
     let mut results = Vec::new();
+    // The reasons are written only when the settings ask for them.
     let mut why = Vec::new();
+    let mut because = |reason: String| {
+        if session.settings.file().log.why {
+            why.push(reason);
+        }
+    };
     if let Some(outcome) = &session.spf_helo {
         results.push(("spf_helo", outcome.result.to_string()));
-        why.push(format!("spf helo {}: {}", outcome.domain, outcome.reason));
+        because(format!("spf helo {}: {}", outcome.domain, outcome.reason));
     }
     if let Some(outcome) = &session.spf_mail_from {
         results.push(("spf", outcome.result.to_string()));
-        why.push(format!("spf {}: {}", outcome.domain, outcome.reason));
+        because(format!("spf {}: {}", outcome.domain, outcome.reason));
     }
     if let Some(verdict) = &session.verdict {
         if let Some(dkim) = &verdict.dkim {
@@ -111,7 +118,7 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
                 let selector = s.selector.as_deref().unwrap_or("");
                 results.push(("dkim", format!("{}(d={domain},s={selector})", s.result)));
                 if let Some(reason) = &s.reason {
-                    why.push(format!("dkim d={domain} s={selector}: {reason}"));
+                    because(format!("dkim d={domain} s={selector}: {reason}"));
                 }
             }
         }
@@ -126,7 +133,7 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
                     verdict.disposition.as_str()
                 ),
             ));
-            why.push(format!("dmarc {domain}: {}", dmarc.reason));
+            because(format!("dmarc {domain}: {}", dmarc.reason));
         }
     }
     LogRecord {

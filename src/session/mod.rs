@@ -426,10 +426,8 @@ impl Session {
         self.helo = name.trim().to_owned();
         self.spf_helo = None;
         self.start_stage();
-        if self.mode == Mode::Verify
-            && self.settings.file().spf.check_helo
-            && let Some(ip) = self.client.address
-        {
+        let checked = self.mode == Mode::Verify && self.settings.file().spf.check_helo;
+        if let Some(ip) = self.client.address.filter(|_| checked) {
             let input = spf::Input::helo(ip, &self.helo).at(self.now);
             self.work = Work::SpfHelo(spf::Check::new(&input, &self.settings.inbound_config().spf));
             return;

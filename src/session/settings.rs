@@ -625,13 +625,32 @@ impl Settings {
     /// # Errors
     /// [`SettingsError`], naming the file and line.
     pub fn from_file(path: &Path) -> Result<Settings, SettingsError> {
+        Settings::from_file_with(path, |_| {})
+    }
+
+    /// As [`from_file`](Self::from_file), with `change` applied to the
+    /// file before it is loaded (command-line options written over it).
+    ///
+    /// # Errors
+    /// [`SettingsError`], naming the file and line.
+    pub fn from_file_with(
+        path: &Path,
+        change: impl FnOnce(&mut SettingsFile),
+    ) -> Result<Settings, SettingsError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
             file: origin.clone(),
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Settings::from_toml(&text, &origin, base)
+        let mut file = parse(&text, &origin)?;
+        change(&mut file);
+        Loader {
+            text: &text,
+            origin: &origin,
+            base,
+        }
+        .load(file)
     }
 
     /// Loads settings from TOML text; `origin` names it in errors, `base`
@@ -640,11 +659,7 @@ impl Settings {
     /// # Errors
     /// [`SettingsError`], naming `origin` and the line.
     pub fn from_toml(text: &str, origin: &str, base: &Path) -> Result<Settings, SettingsError> {
-        let file: SettingsFile = toml::from_str(text).map_err(|e| SettingsError::Syntax {
-            file: origin.to_owned(),
-            line: e.span().map_or(0, |span| line_at(text, span.start)),
-            message: e.message().to_owned(),
-        })?;
+        let file = parse(text, origin)?;
         Loader { text, origin, base }.load(file)
     }
 
@@ -725,6 +740,15 @@ impl Settings {
     pub fn dns(&self) -> &DnsSettings {
         &self.stub
     }
+}
+
+/// The file as written, defaults filled in.
+fn parse(text: &str, origin: &str) -> Result<SettingsFile, SettingsError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| SettingsError::Syntax {
+        file: origin.to_owned(),
+        line: e.span().map_or(0, |span| line_at(text, span.start)),
+        message: e.message().to_owned(),
+    })
 }
 
 /// The line (1-based) of byte offset `at`.
@@ -1019,7 +1043,12 @@ impl Loader<'_> {
                 ));
             }
         };
-        config.spf = spf::Config {
+        let receiver = if spf.receiver == HOSTNAME {
+            host_name()
+        } else {
+            spf.receiver.clone()
+        };
+        let spf_config = spf::Config {
             max_dns_mechanisms: spf.max_dns_mechanisms,
             max_void_lookups: spf.max_void_lookups,
             void_lookup_counting,
@@ -1028,13 +1057,9 @@ impl Loader<'_> {
             max_terms: spf.max_terms,
             max_explanation_len: spf.max_explanation_len,
             default_explanation: spf.default_explanation.clone(),
-            receiver: if spf.receiver == HOSTNAME {
-                host_name()
-            } else {
-                spf.receiver.clone()
-            },
-            ..spf::Config::default()
+            receiver,
         };
+        config.spf = spf_config;
         config.check_helo = spf.check_helo;
         let dm = &file.dmarc;
         let mode: dmarc::Mode = dm

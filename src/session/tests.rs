@@ -206,7 +206,7 @@ fn outside_pass_gets_results_and_continues() {
 fn spf_decisions_at_mail_from() {
     // (settings, MAIL FROM domain, expected action kind at MAIL FROM, reply code)
     type Case<'a> = (&'a str, &'a str, &'a str, Option<(u16, &'a str)>);
-    let cases: &[Case<'_>] = &[
+    let cases: &[Case] = &[
         ("", "hard.example", "reject", Some((550, "5.7.23"))),
         (
             "[spf]\nmail_from_reject = \"false\"",

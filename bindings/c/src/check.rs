@@ -62,9 +62,7 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 /// (some checks hold non-atomic reference counts); run checks on several
 /// threads by creating one per thread.
 pub struct mailauth_check {
-    driver: Driver<Box<dyn Machine<Output = Outcome>>>,
-    /// The names of the driver's pending queries, as C strings.
-    names: Vec<CString>,
+    pump: Pump<Box<dyn Machine<Output = Outcome>>>,
 }
 
 impl mailauth_check {
@@ -74,18 +72,44 @@ impl mailauth_check {
         M::Output: Into<Outcome>,
     {
         mailauth_check {
-            driver: Driver::new(Box::new(machine.map_output(Into::into))),
+            pump: Pump::new(Box::new(machine.map_output(Into::into))),
+        }
+    }
+
+    pub(crate) fn outcome(&self) -> Result<&Outcome, mailauth_status> {
+        self.pump.driver.outcome().ok_or(MAILAUTH_NOT_DONE)
+    }
+}
+
+/// A machine driven from C: its driver and the names of the open queries
+/// as C strings. The event-loop functions of checks and sessions share it.
+pub(crate) struct Pump<M: Machine> {
+    pub(crate) driver: Driver<M>,
+    /// The names of the driver's pending queries, as C strings.
+    names: Vec<CString>,
+}
+
+impl<M: Machine> Pump<M> {
+    pub(crate) fn new(machine: M) -> Pump<M> {
+        Pump {
+            driver: Driver::new(machine),
             names: Vec::new(),
         }
     }
 
-    fn poll(&mut self) -> usize {
+    /// The machine, to feed it its next stage.
+    pub(crate) fn machine_mut(&mut self) -> &mut M {
+        self.names.clear();
+        self.driver.machine_mut()
+    }
+
+    pub(crate) fn poll(&mut self, query_count: Out<usize>) -> mailauth_status {
         let pending = self.driver.poll();
         self.names = pending
             .iter()
             .map(|q| crate::string::c_string(q.name.as_str()))
             .collect();
-        pending.len()
+        query_count.write(self.names.len())
     }
 
     fn supply(&mut self, index: usize, answer: Answer) -> mailauth_status {
@@ -95,8 +119,76 @@ impl mailauth_check {
         }
     }
 
-    pub(crate) fn outcome(&self) -> Result<&Outcome, mailauth_status> {
-        self.driver.outcome().ok_or(MAILAUTH_NOT_DONE)
+    pub(crate) fn query(
+        &self,
+        index: usize,
+        name: Out<*const c_char>,
+        rr_type: Out<u16>,
+    ) -> mailauth_status {
+        let (Some(query), Some(text)) = (self.driver.pending().get(index), self.names.get(index))
+        else {
+            return MAILAUTH_INVALID_ARGUMENT;
+        };
+        rr_type.write(query.record_type.code());
+        name.write(text.as_ptr())
+    }
+
+    pub(crate) fn query_packet(
+        &self,
+        index: usize,
+        id: u16,
+        buf: *mut u8,
+        len: usize,
+        written: Out<usize>,
+    ) -> mailauth_status {
+        if buf.is_null() {
+            return MAILAUTH_NULL_PARAMETER;
+        }
+        let Some(query) = self.driver.pending().get(index) else {
+            return MAILAUTH_INVALID_ARGUMENT;
+        };
+        let packet = build_query(query, id, Some(1232));
+        if packet.len() > len {
+            return MAILAUTH_INSUFFICIENT_SIZE;
+        }
+        // SAFETY: `buf` is non-NULL and holds `len` writable bytes
+        // (contract of the exported functions); the packet is no longer
+        // (checked).
+        unsafe { std::ptr::copy_nonoverlapping(packet.as_ptr(), buf, packet.len()) };
+        written.write(packet.len())
+    }
+
+    pub(crate) fn supply_packet(&mut self, index: usize, packet: &[u8]) -> mailauth_status {
+        let Some(query) = self.driver.pending().get(index) else {
+            return MAILAUTH_UNEXPECTED_ANSWER;
+        };
+        let answer = match parse_response(query, packet) {
+            Ok((answer, _ttl)) => answer,
+            Err(PacketError::Truncated) => return MAILAUTH_DNS_TRUNCATED,
+            Err(_) => return MAILAUTH_DNS_MALFORMED,
+        };
+        self.supply(index, answer)
+    }
+
+    pub(crate) fn supply_answer(
+        &mut self,
+        index: usize,
+        answer: &mailauth_answer,
+    ) -> mailauth_status {
+        self.supply(index, answer.to_answer())
+    }
+
+    pub(crate) fn supply_status(&mut self, index: usize, status: u32) -> mailauth_status {
+        let Some(answer) = status_answer(status) else {
+            return MAILAUTH_INVALID_ARGUMENT;
+        };
+        self.supply(index, answer)
+    }
+
+    pub(crate) fn resolve(&mut self, resolver: &mailauth_resolver) -> mailauth_status {
+        self.driver.resolve(resolver.resolver());
+        self.names.clear();
+        MAILAUTH_OK
     }
 }
 
@@ -120,8 +212,7 @@ pub extern "C" fn mailauth_check_poll(
         let query_count = tri!(Out::new(query_count));
         // SAFETY: `check` is NULL or a live check used by this thread only.
         let check = tri!(unsafe { borrow_mut(check) });
-        let count = check.poll();
-        query_count.write(count)
+        check.pump.poll(query_count)
     })
 }
 
@@ -143,12 +234,7 @@ pub extern "C" fn mailauth_check_query(
         let rr_type = tri!(Out::new(rr_type));
         // SAFETY: `check` is NULL or a live check not mutated during the call.
         let check = tri!(unsafe { borrow(check) });
-        let (Some(query), Some(text)) = (check.driver.pending().get(index), check.names.get(index))
-        else {
-            return MAILAUTH_INVALID_ARGUMENT;
-        };
-        rr_type.write(query.record_type.code());
-        name.write(text.as_ptr())
+        check.pump.query(index, name, rr_type)
     })
 }
 
@@ -167,22 +253,9 @@ pub extern "C" fn mailauth_check_query_packet(
 ) -> mailauth_status {
     guard(|| {
         let written = tri!(Out::new(written));
-        if buf.is_null() {
-            return MAILAUTH_NULL_PARAMETER;
-        }
         // SAFETY: `check` is NULL or a live check not mutated during the call.
         let check = tri!(unsafe { borrow(check) });
-        let Some(query) = check.driver.pending().get(index) else {
-            return MAILAUTH_INVALID_ARGUMENT;
-        };
-        let packet = build_query(query, id, Some(1232));
-        if packet.len() > len {
-            return MAILAUTH_INSUFFICIENT_SIZE;
-        }
-        // SAFETY: `buf` is non-NULL and holds `len` writable bytes
-        // (contract); the packet is no longer (checked).
-        unsafe { std::ptr::copy_nonoverlapping(packet.as_ptr(), buf, packet.len()) };
-        written.write(packet.len())
+        check.pump.query_packet(index, id, buf, len, written)
     })
 }
 
@@ -206,15 +279,7 @@ pub extern "C" fn mailauth_check_supply_packet(
         let check = tri!(unsafe { borrow_mut(check) });
         // SAFETY: `packet` points to `len` readable bytes (contract).
         let packet = tri!(unsafe { bytes(packet, len) });
-        let Some(query) = check.driver.pending().get(index) else {
-            return MAILAUTH_UNEXPECTED_ANSWER;
-        };
-        let answer = match parse_response(query, packet) {
-            Ok((answer, _ttl)) => answer,
-            Err(PacketError::Truncated) => return MAILAUTH_DNS_TRUNCATED,
-            Err(_) => return MAILAUTH_DNS_MALFORMED,
-        };
-        check.supply(index, answer)
+        check.pump.supply_packet(index, packet)
     })
 }
 
@@ -232,7 +297,7 @@ pub extern "C" fn mailauth_check_supply_answer(
         let check = tri!(unsafe { borrow_mut(check) });
         // SAFETY: `answer` is NULL or a live answer not mutated meanwhile.
         let answer = tri!(unsafe { borrow(answer) });
-        check.supply(index, answer.to_answer())
+        check.pump.supply_answer(index, answer)
     })
 }
 
@@ -248,10 +313,7 @@ pub extern "C" fn mailauth_check_supply_status(
     guard(|| {
         // SAFETY: `check` is NULL or a live check used by this thread only.
         let check = tri!(unsafe { borrow_mut(check) });
-        let Some(answer) = status_answer(status) else {
-            return MAILAUTH_INVALID_ARGUMENT;
-        };
-        check.supply(index, answer)
+        check.pump.supply_status(index, status)
     })
 }
 
@@ -268,9 +330,7 @@ pub extern "C" fn mailauth_check_resolve(
         let check = tri!(unsafe { borrow_mut(check) });
         // SAFETY: `resolver` is NULL or a live resolver; lookups take it by
         // shared reference.
-        let resolver = tri!(unsafe { borrow(resolver) }).resolver();
-        check.driver.resolve(resolver);
-        check.names.clear();
-        MAILAUTH_OK
+        let resolver = tri!(unsafe { borrow(resolver) });
+        check.pump.resolve(resolver)
     })
 }

@@ -293,6 +293,10 @@ pub struct mailauth_resolver {
 }
 
 impl mailauth_resolver {
+    pub(crate) fn new(inner: Box<dyn Resolver>) -> mailauth_resolver {
+        mailauth_resolver { inner }
+    }
+
     pub(crate) fn resolver(&self) -> &dyn Resolver {
         self.inner.as_ref()
     }

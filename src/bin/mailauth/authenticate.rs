@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use mailauth::dkim::verify::DkimResult;
 use mailauth::dmarc::{self, Disposition, DmarcResult};
 use mailauth::inbound::{Config, Connection, Inbound, Network, Verdict};
+use mailauth::session::{Action, Client, Edit, Session, Settings, SettingsFile};
 use mailauth::spf::{self, SpfResult};
+use std::sync::Arc;
 
 use crate::output::{Failure, NEGATIVE, TEMPORARY, read_stdin};
 use crate::resolver::DnsArgs;
@@ -25,9 +27,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ADDR")]
     mail_from: String,
     /// The authserv-id written in Authentication-Results (this host's name);
-    /// existing fields that claim it are reported as forged.
-    #[arg(long, value_name = "ID", default_value = "localhost")]
-    authserv_id: String,
+    /// existing fields that claim it are reported as forged (default:
+    /// localhost, or the settings file's).
+    #[arg(long, value_name = "ID")]
+    authserv_id: Option<String>,
     /// Read the Authentication-Results fields of this authserv-id (repeatable).
     #[arg(long, value_name = "ID")]
     trusted_authserv_id: Vec<String>,
@@ -45,6 +48,11 @@ pub(crate) struct Args {
     /// Print the whole verdict as JSON.
     #[arg(long)]
     json: bool,
+    /// Run as the MTA session with this settings file (mailauth.toml):
+    /// decide as configured, print the action, the fields to add and the
+    /// log line. Options given beside it override the file's.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
@@ -52,7 +60,8 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     if args.helo.is_empty() {
         return Err(Failure::usage("--helo must not be empty", json));
     }
-    if [&args.helo, &args.mail_from, &args.authserv_id]
+    let authserv_id = args.authserv_id.as_deref().unwrap_or("localhost");
+    if [args.helo.as_str(), &args.mail_from, authserv_id]
         .iter()
         .any(|text| text.chars().any(char::is_control))
     {
@@ -61,14 +70,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
             json,
         ));
     }
+    if let Some(path) = &args.config {
+        return session(args, path);
+    }
     let resolver = args.dns.resolver(json)?;
     let message = read_stdin(json)?;
     let now = args.now.unwrap_or_else(crate::output::unix_now);
 
     let mut connection = Connection::new(args.ip, &args.helo, &args.mail_from);
     connection.authenticated = args.authenticated;
-    let mut config = Config::new(args.authserv_id.clone(), now);
-    config.spf.receiver.clone_from(&args.authserv_id);
+    let mut config = Config::new(authserv_id, now);
+    config.spf.receiver = authserv_id.to_owned();
     config
         .trusted_authserv_ids
         .clone_from(&args.trusted_authserv_id);
@@ -96,6 +108,103 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::from(exit_code(&verdict)))
+}
+
+/// The settings file, with the options given beside `--config` written
+/// over it.
+pub(crate) fn load_settings(
+    path: &std::path::Path,
+    json: bool,
+    change: impl FnOnce(&mut SettingsFile),
+) -> Result<Settings, Failure> {
+    Settings::from_file_with(path, change).map_err(|e| Failure::input(e, json))
+}
+
+/// `--config`: one SMTP transaction through the session.
+fn session(args: &Args, path: &std::path::Path) -> Result<ExitCode, Failure> {
+    let json = args.json;
+    let settings = load_settings(path, json, |file| {
+        if let Some(id) = &args.authserv_id {
+            file.authserv_id.clone_from(id);
+            file.spf.receiver.clone_from(id);
+        }
+        file.trusted_authserv_ids
+            .extend(args.trusted_authserv_id.iter().cloned());
+        file.internal_hosts
+            .extend(args.internal_network.iter().map(ToString::to_string));
+    })?;
+    let resolver: Box<dyn mailauth::dns::Resolver> =
+        if args.dns.zone.is_some() || args.dns.nameserver.is_some() {
+            args.dns.resolver(json)?
+        } else {
+            Box::new(
+                settings
+                    .dns()
+                    .resolver()
+                    .map_err(|e| Failure::input(e, json))?,
+            )
+        };
+    let message = read_stdin(json)?;
+    let now = args.now.unwrap_or_else(crate::output::unix_now);
+    let mut client = Client::new(args.ip);
+    if args.authenticated {
+        client.authenticated = Some("user".to_owned());
+    }
+    let mut session = Session::new(Arc::new(settings), client, now);
+    let mut stages = Vec::new();
+    session.helo(&args.helo);
+    stages.push(("helo", session.drive(&resolver)));
+    if !stages[0].1.ends_transaction() {
+        session.mail_from(&args.mail_from);
+        stages.push(("mail_from", session.drive(&resolver)));
+    }
+    if !stages.iter().any(|(_, a)| a.ends_transaction()) {
+        session.message(&message);
+        session.end_of_message();
+        stages.push(("end_of_message", session.drive(&resolver)));
+    }
+    let (stage, action) = stages.last().cloned().unwrap_or(("helo", Action::Continue));
+    let log = session.log_line().unwrap_or_default();
+    if json {
+        let edits: Vec<serde_json::Value> = session
+            .edits()
+            .iter()
+            .map(|edit| match edit {
+                Edit::Insert { name, value } => {
+                    serde_json::json!({"insert": name, "value": value})
+                }
+                Edit::Remove { name, occurrence } => {
+                    serde_json::json!({"remove": name, "occurrence": occurrence})
+                }
+            })
+            .collect();
+        let value = serde_json::json!({
+            "mode": session.mode().to_string(),
+            "stage": stage,
+            "action": action.kind(),
+            "reply": action.reply().map(ToString::to_string),
+            "edits": edits,
+            "log": log,
+            "verdict": session.verdict().map(verdict_json),
+        });
+        println!("{value:#}");
+    } else {
+        for edit in session.edits() {
+            match edit {
+                Edit::Insert { name, value } => println!("{name}: {value}"),
+                Edit::Remove { name, occurrence } => {
+                    eprintln!("remove {name} #{occurrence}");
+                }
+            }
+        }
+        eprintln!("{stage}: {action}");
+        eprintln!("{log}");
+    }
+    Ok(ExitCode::from(match action {
+        Action::Reject(_) | Action::Discard | Action::Quarantine(_) => NEGATIVE,
+        Action::Tempfail(_) => TEMPORARY,
+        _ => 0,
+    }))
 }
 
 /// 1 when DMARC asks to quarantine or reject, else 3 when a result is a

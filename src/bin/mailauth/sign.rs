@@ -17,7 +17,7 @@ use crate::output::{Failure, read_file, read_stdin};
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Private key file (PEM: PKCS#8 or PKCS#1 RSA; PKCS#8 Ed25519).
-    #[arg(long, short = 'k', value_name = "FILE", required_unless_present = "signing_table", requires_all = ["domain", "selector"])]
+    #[arg(long, short = 'k', value_name = "FILE", required_unless_present_any = ["signing_table", "config"], requires_all = ["domain", "selector"])]
     key: Option<PathBuf>,
     /// Signing domain (d=).
     #[arg(long, short = 'd', value_name = "DOMAIN")]
@@ -36,13 +36,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ALGORITHM", value_parser = ["rsa-sha256", "ed25519-sha256"])]
     algorithm: Option<String>,
     /// Canonicalization header/body.
-    #[arg(
-        long,
-        short = 'c',
-        value_name = "HEADER/BODY",
-        default_value = "relaxed/relaxed"
-    )]
-    canonicalization: String,
+    /// (default relaxed/relaxed, or the settings file's).
+    #[arg(long, short = 'c', value_name = "HEADER/BODY")]
+    canonicalization: Option<String>,
     /// Header fields to sign when present, comma-separated (From is always signed).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     headers: Option<Vec<String>>,
@@ -67,26 +63,39 @@ pub(crate) struct Args {
     /// Print the DKIM-Signature field and the signing parameters as JSON instead of the message.
     #[arg(long)]
     json: bool,
+    /// Sign as the settings file (mailauth.toml) says: the key by the
+    /// From address through its signing table, its canonicalization,
+    /// fields and expiry. Options given beside it override the file's.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     let json = args.json;
-    let canonicalization = Canonicalization::from_tag(&args.canonicalization).ok_or_else(|| {
-        Failure::usage(
-            format!(
-                "invalid canonicalization {:?} (expected e.g. relaxed/relaxed)",
-                args.canonicalization
-            ),
-            json,
-        )
-    })?;
-    let mut options = SignOptions {
-        canonicalization,
-        timestamp: !args.no_timestamp,
-        expire_after: args.expire,
-        body_length: args.body_length,
-        ..SignOptions::default()
+    let settings = match &args.config {
+        Some(path) => Some(crate::authenticate::load_settings(path, json, |_| {})?),
+        None => None,
     };
+    let mut options = settings
+        .as_ref()
+        .map_or_else(SignOptions::default, |s| s.sign_options().clone());
+    if let Some(text) = &args.canonicalization {
+        options.canonicalization = Canonicalization::from_tag(text).ok_or_else(|| {
+            Failure::usage(
+                format!("invalid canonicalization {text:?} (expected e.g. relaxed/relaxed)"),
+                json,
+            )
+        })?;
+    }
+    if args.no_timestamp {
+        options.timestamp = false;
+    }
+    if args.expire.is_some() {
+        options.expire_after = args.expire;
+    }
+    if args.body_length {
+        options.body_length = true;
+    }
     if let Some(headers) = &args.headers {
         options.headers = headers
             .iter()
@@ -122,10 +131,17 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .map_err(|e| Failure::usage(e, json))?
         }
         _ => {
-            return Err(Failure::usage(
-                "give --key, --domain and --selector, or --signing-table and --key-table",
-                json,
-            ));
+            let Some(settings) = &settings else {
+                return Err(Failure::usage(
+                    "give --key, --domain and --selector, --signing-table and --key-table, or --config",
+                    json,
+                ));
+            };
+            let from = message_from(&message)
+                .ok_or_else(|| Failure::input("message has no usable from address", json))?;
+            Signer::from_table(settings.signing_table(), &from, options)
+                .ok_or_else(|| Failure::input(format!("no signing rule for {from}"), json))?
+                .map_err(|e| Failure::input(e, json))?
         }
     };
     if let Some(identity) = &args.identity {

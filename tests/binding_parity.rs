@@ -176,7 +176,11 @@ fn every_outcome_field_reaches_c_and_python() {
 /// A configuration type (its source and name) and, per field, the
 /// settings text that sets it (empty: not a setting, with the reason in a
 /// comment).
-type Knobs = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Knobs = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// Every field of the configurations of the checks, and the settings key
 /// (or why there is none) that sets it: the settings file is how C

@@ -3,8 +3,9 @@
 //! example.net (tests/data/import).
 #![cfg(feature = "cli")]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use mailauth::dkim::SigningTable;
 use mailauth::dkim::crypto::SigningKey;
@@ -18,6 +19,24 @@ fn mailauth(args: &[&str]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run mailauth")
+}
+
+fn mailauth_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mailauth");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
 }
 
 fn stdout(out: &Output) -> String {
@@ -268,6 +287,58 @@ fn imported_settings_load_and_sign_as_the_signing_table_says() {
             .find(Some("203.0.113.5".parse().expect("ip")), None)
             .is_none()
     );
+}
+
+#[test]
+fn sign_with_the_imported_settings_verifies_with_the_published_keys() {
+    let (path, _) = imported_settings("sign");
+    let dir = path.parent().expect("folder");
+    // The records the admin published, from the keys' .txt files.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATA);
+    let mut zone = String::new();
+    for (domain, txt) in [
+        ("example.com", "keys/example.com/s2026.txt"),
+        ("example.net", "keys/example.net/mail.txt"),
+    ] {
+        zone.push_str(&format!("$ORIGIN {domain}.\n"));
+        zone.push_str(&std::fs::read_to_string(data.join(txt)).expect("read record"));
+        zone.push('\n');
+    }
+    let zone_path = dir.join("keys.zone");
+    std::fs::write(&zone_path, zone).expect("write zone");
+    let settings = path.display().to_string();
+    let zone = zone_path.display().to_string();
+    for (from, domain, selector) in [
+        ("alice@example.com", "example.com", "s2026"),
+        ("bob@example.net", "example.net", "mail"),
+    ] {
+        let message =
+            format!("From: <{from}>\r\nTo: carol@example.org\r\nSubject: hello\r\n\r\nHi.\r\n");
+        let out = mailauth_with_stdin(
+            &["sign", "--config", &settings, "--now", "1795000000"],
+            message.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let signed = stdout(&out);
+        // The DKIM-Signature field on top, unfolded.
+        let field = signed
+            .split("\r\nFrom:")
+            .next()
+            .expect("signature field")
+            .replace("\r\n", "");
+        assert!(
+            field.contains(&format!("d={domain};")) && field.contains(&format!("s={selector};")),
+            "{from}: {signed}"
+        );
+        // The imported canonicalization and oversigned From.
+        assert!(field.contains("c=relaxed/simple;"), "{signed}");
+        assert!(field.contains("h=from:subject:to:from;"), "{signed}");
+        let out = mailauth_with_stdin(
+            &["verify", "--zone", &zone, "--now", "1795000100"],
+            signed.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{from}: {out:?}");
+    }
 }
 
 #[test]

@@ -1426,10 +1426,11 @@ impl Builder {
             if entries.is_empty() && !has_keys {
                 continue;
             }
-            if !table.is_empty() {
-                out.push_str(&format!("\n[{table}]\n"));
-            } else {
+            if table.is_empty() {
                 out.push('\n');
+            } else if !entries.is_empty() {
+                // ([signing] with keys only needs no header of its own.)
+                out.push_str(&format!("\n[{table}]\n"));
             }
             for entry in entries {
                 let mut comment: Vec<String> = entry.from.iter().map(At::comment).collect();
@@ -1460,7 +1461,14 @@ impl Builder {
         for key in &self.keys {
             out.push_str("\n[[signing.keys]]\n");
             line(out, "name", &key.domain_name(), &key.domain_at);
-            line(out, "domain", &key.domain, &key.domain_at);
+            if key.domain == "%" {
+                out.push_str(&format!(
+                    "domain = \"%\"  # {} (several domains: d= is the From domain)\n",
+                    key.domain_at.comment()
+                ));
+            } else {
+                line(out, "domain", &key.domain, &key.domain_at);
+            }
             line(out, "selector", &key.selector, &key.selector_at);
             line(out, "key_file", &key.key_file, &key.key_file_at);
         }
@@ -1774,6 +1782,29 @@ mod tests {
                 .iter()
                 .all(|r| r.key == file.signing.keys[0].name)
         );
+    }
+
+    #[test]
+    fn several_domains_sign_with_the_from_domain() {
+        let (toml, notes) = run(
+            "Domain example.com, example.org\nSelector mail\nKeyFile /k/mail.private\n",
+            "",
+            "",
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(!toml.contains("\n\n\n"), "{toml}");
+        let file = settings(&toml);
+        assert_eq!(file.signing.keys[0].domain, "%");
+        let patterns: Vec<&str> = file
+            .signing
+            .rules
+            .iter()
+            .map(|r| r.pattern.as_str())
+            .collect();
+        assert_eq!(patterns, ["*@example.com", "*@example.org"]);
+        let (_, notes) = run("Domain example.com\nSelector mail\n", "", "");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].message.contains("go together"));
     }
 
     #[test]

@@ -60,17 +60,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
 }
 
 /// Reads a configuration file; an unreadable one ends the command (2).
+/// Bytes that are not UTF-8 (a Latin-1 comment) become U+FFFD.
 fn read_text(path: &Path) -> Result<String, Failure> {
     let bytes = std::fs::read(path).map_err(|e| Failure {
         code: USAGE,
         message: format!("cannot read {}: {e}", path.display()),
         json: false,
     })?;
-    String::from_utf8(bytes).map_err(|_| Failure {
-        code: USAGE,
-        message: format!("{}: not UTF-8 text", path.display()),
-        json: false,
-    })
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn run_import(args: &ImportArgs) -> Result<ExitCode, Failure> {

@@ -446,3 +446,19 @@ fn help_has_the_exit_tables() {
         assert_eq!(codes, ["0", "2"], "{command}");
     }
 }
+
+#[test]
+fn latin1_comments_are_read() {
+    let dir = scratch("latin1");
+    let dkim = dir.join("opendkim.conf");
+    std::fs::write(&dkim, b"# Schl\xfcssel und Signaturen\nSyslog yes\n").expect("write");
+    let out = mailauth(&[
+        "config",
+        "import",
+        "--opendkim",
+        &dkim.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(stdout(&out).contains("syslog = true  # opendkim.conf: Syslog\n"));
+    assert!(out.stderr.is_empty(), "{out:?}");
+}

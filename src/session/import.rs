@@ -595,8 +595,8 @@ impl Builder {
         self.set(at, table, key, Value::String(action.to_owned()));
     }
 
-    /// Options opendkim.conf and opendmarc.conf share; `true` when `name`
-    /// was one of them.
+    /// Options opendkim.conf and opendmarc.conf share; `true` when the
+    /// option was one of them.
     fn milter_common(&mut self, at: &At, option: &ConfOption) -> bool {
         let value = option.value.as_str();
         match at.option {
@@ -628,11 +628,19 @@ impl Builder {
                      settings file's folder"
                 ),
             ),
-            "DNSTimeout" => {
-                if let Some(seconds) = self.number(at, value) {
-                    self.set(at, "dns", "timeout_ms", Value::Integer(seconds * 1000));
-                }
-            }
+            "DNSTimeout" => match self.number(at, value) {
+                Some(0) => self.note(
+                    at,
+                    format_args!("{NOT_CARRIED}: dns.timeout_ms must be more than 0"),
+                ),
+                Some(seconds) => self.set(
+                    at,
+                    "dns",
+                    "timeout_ms",
+                    Value::Integer(seconds.saturating_mul(1000)),
+                ),
+                None => {}
+            },
             "MilterDebug" => self.note(
                 at,
                 format_args!("{NOT_CARRIED}: mailauth has no milter protocol trace"),
@@ -893,6 +901,7 @@ impl Builder {
                 "SignatureTTL" => self.set_number(&at, "signing", "signature_ttl", value),
                 "BodyLengths" => self.set_bool(&at, "signing", "body_length", value),
                 "ClockDrift" => self.set_number(&at, "verify", "clock_skew", value),
+                "MaximumHeaders" => self.set_number(&at, "verify", "max_header_bytes", value),
                 "MaximumSignaturesToVerify" => {
                     self.set_number(&at, "verify", "max_signatures", value);
                 }

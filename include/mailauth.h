@@ -980,6 +980,16 @@ mailauth_status mailauth_dmarc_outcome_testing(const mailauth_dmarc_outcome *out
 mailauth_status mailauth_dmarc_outcome_reason(const mailauth_dmarc_outcome *outcome, char **reason);
 
 /**
+ * The value of tag `tag` (`"p"`, `"sp"`, `"np"`, `"psd"`, `"t"`,
+ * `"adkim"`, `"aspf"`, `"rua"`, `"ruf"`, `"fo"`, `"pct"`, `"rf"`, `"ri"`)
+ * of the policy record that applied, as a new string: what applies,
+ * defaults included (lists comma-separated, `fo` options colon-separated).
+ * `MAILAUTH_ABSENT` when no record applied or the tag (`p`, `sp`, `np`)
+ * is absent; `MAILAUTH_INVALID_ARGUMENT` for another tag name.
+ */
+mailauth_status mailauth_dmarc_outcome_record_tag(const mailauth_dmarc_outcome *outcome, const char *tag, char **value);
+
+/**
  * Starts the pipeline for one message: `client_ip`, `helo` and `mail_from`
  * (without angle brackets, `""` for a bounce) are the SMTP facts,
  * `authserv_id` names this host in the Authentication-Results field (and

@@ -212,6 +212,11 @@ pub struct Outcome {
     /// Why: for logs and Authentication-Results, rendered by its
     /// `Display`.
     pub reason: Reason,
+    /// The policy record that applied (its report addresses `rua` and
+    /// `ruf`, `fo`, `adkim`, `aspf`, `pct`: what reports need; see
+    /// [`Record::tag_value`](super::Record::tag_value)); `None` when no
+    /// record applied.
+    pub record: Option<super::Record>,
 }
 
 impl Outcome {
@@ -228,6 +233,7 @@ impl Outcome {
             aligned: Vec::new(),
             testing: Testing::No,
             reason,
+            record: None,
         }
     }
 
@@ -552,6 +558,7 @@ pub fn evaluate(
         aligned,
         testing,
         reason,
+        record: Some(record.clone()),
     }
 }
 

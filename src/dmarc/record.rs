@@ -251,6 +251,53 @@ fn uri_list(value: &str, max: usize) -> Option<Vec<String>> {
 }
 
 impl Record {
+    /// The value of a tag as the record's parsing left it, as text: what
+    /// applies, defaults included (`p`, `sp`, `np`: the policy keyword,
+    /// `None` when absent; `psd`, `t`, `adkim`, `aspf`: one letter; `rua`,
+    /// `ruf`, `rf`: comma-separated; `fo`: colon-separated options; `pct`,
+    /// `ri`: decimal). `None` for another tag name.
+    pub fn tag_value(&self, tag: &str) -> Option<String> {
+        let policy = |p: Option<Policy>| p.map(|p| p.as_str().to_owned());
+        let mode = |m: AlignmentMode| match m {
+            AlignmentMode::Strict => "s",
+            _ => "r",
+        };
+        Some(match tag {
+            "p" => return policy(self.policy),
+            "sp" => return policy(self.subdomain_policy),
+            "np" => return policy(self.nonexistent_subdomain_policy),
+            "psd" => match self.public_suffix {
+                PublicSuffixFlag::Yes => "y",
+                PublicSuffixFlag::No => "n",
+                PublicSuffixFlag::Unknown => "u",
+            }
+            .to_owned(),
+            "t" => if self.testing { "y" } else { "n" }.to_owned(),
+            "adkim" => mode(self.dkim_alignment).to_owned(),
+            "aspf" => mode(self.spf_alignment).to_owned(),
+            "rua" => self.aggregate_report_uris.join(","),
+            "ruf" => self.failure_report_uris.join(","),
+            "fo" => {
+                let fo = &self.failure_options;
+                [
+                    (fo.all_fail, "0"),
+                    (fo.any_fail, "1"),
+                    (fo.dkim, "d"),
+                    (fo.spf, "s"),
+                ]
+                .iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, name)| *name)
+                .collect::<Vec<_>>()
+                .join(":")
+            }
+            "pct" => self.percent.to_string(),
+            "rf" => self.report_formats.join(","),
+            "ri" => self.report_interval.to_string(),
+            _ => return None,
+        })
+    }
+
     /// Parses a record (the TXT character-strings already joined), keeping
     /// bad tags out and listing them in [`Record::tag_errors`].
     ///
@@ -480,6 +527,37 @@ mod tests {
 
     fn parse(text: &str) -> Result<Record, RecordError> {
         Record::parse(text.as_bytes(), &Config::default())
+    }
+
+    #[test]
+    fn tag_values_as_text() {
+        let r = parse(
+            "v=DMARC1; p=reject; np=none; psd=n; t=y; adkim=s; \
+             rua=mailto:a@example.org, mailto:b@example.org; fo=d:s",
+        )
+        .unwrap();
+        let tags = [
+            "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri",
+        ];
+        let values: Vec<Option<String>> = tags.iter().map(|t| r.tag_value(t)).collect();
+        let expected = [
+            Some("reject"),
+            None,
+            Some("none"),
+            Some("n"),
+            Some("y"),
+            Some("s"),
+            Some("r"),
+            Some("mailto:a@example.org,mailto:b@example.org"),
+            Some(""),
+            Some("d:s"),
+            Some("100"),
+            Some("afrf"),
+            Some("86400"),
+        ];
+        let expected: Vec<Option<String>> = expected.iter().map(|v| v.map(str::to_owned)).collect();
+        assert_eq!(values, expected);
+        assert_eq!(r.tag_value("v"), None);
     }
 
     #[test]

@@ -2,8 +2,39 @@
 //! reason of every decision.
 
 use std::fmt;
+use std::net::IpAddr;
 
-use super::{Action, Decision, Session};
+use super::{Action, Decision, Mode, Session};
+use crate::dkim::verify::DkimResult;
+use crate::dmarc::{Disposition, DmarcResult, Policy};
+use crate::dns::Name;
+use crate::spf::SpfResult;
+
+/// The DKIM result of one signature, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DkimEntry {
+    /// The result.
+    pub result: DkimResult,
+    /// `d=`.
+    pub domain: Option<Name>,
+    /// `s=`.
+    pub selector: Option<String>,
+}
+
+/// The DMARC result, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DmarcEntry {
+    /// The result.
+    pub result: DmarcResult,
+    /// The From domain.
+    pub author_domain: Option<Name>,
+    /// The policy that applied.
+    pub policy: Option<Policy>,
+    /// What the policy asks.
+    pub disposition: Disposition,
+}
 
 /// What one transaction found and decided. Its Display is one line of
 /// `key=value` pairs (values with spaces quoted), keyed by the queue ID;
@@ -13,19 +44,26 @@ use super::{Action, Decision, Session};
 pub struct LogRecord {
     /// The MTA's queue ID.
     pub queue_id: Option<String>,
-    /// The client address (`local` for none) and reverse name.
-    pub client: String,
-    /// `verify` or `sign(...)`.
-    pub mode: String,
+    /// The client's address (`None`: a local submission).
+    pub client_address: Option<IpAddr>,
+    /// The client's reverse name.
+    pub client_name: Option<String>,
+    /// Signed or checked, and why.
+    pub mode: Mode,
     /// The HELO name.
     pub helo: String,
     /// The MAIL FROM address.
     pub mail_from: Option<String>,
     /// RCPT TO commands seen.
     pub recipients: usize,
-    /// `result` of each check, in order: `spf_helo`, `spf`, `dkim`
-    /// (one per signature, `result(d=...,s=...)`), `dmarc`.
-    pub results: Vec<(&'static str, String)>,
+    /// SPF of the HELO name.
+    pub spf_helo: Option<SpfResult>,
+    /// SPF of the MAIL FROM address.
+    pub spf: Option<SpfResult>,
+    /// DKIM, one entry per signature (`None` when not checked).
+    pub dkim: Option<Vec<DkimEntry>>,
+    /// DMARC.
+    pub dmarc: Option<DmarcEntry>,
     /// The signature added: `d=..., s=...`.
     pub signed: Option<String>,
     /// What the settings decided.
@@ -62,15 +100,46 @@ fn quoted(f: &mut fmt::Formatter<'_>, key: &str, value: &str) -> fmt::Result {
 impl fmt::Display for LogRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.queue_id.as_deref().unwrap_or("NOQUEUE"))?;
-        quoted(f, "client", &self.client)?;
-        quoted(f, "mode", &self.mode)?;
+        match (&self.client_address, &self.client_name) {
+            (Some(ip), Some(name)) => quoted(f, "client", &format!("{name}[{ip}]"))?,
+            (Some(ip), None) => write!(f, " client={ip}")?,
+            (None, _) => f.write_str(" client=local")?,
+        }
+        match &self.mode {
+            Mode::Verify => f.write_str(" mode=verify")?,
+            mode => quoted(f, "mode", &mode.to_string())?,
+        }
         quoted(f, "helo", &self.helo)?;
         if let Some(from) = &self.mail_from {
             quoted(f, "from", &format!("<{from}>"))?;
         }
         write!(f, " rcpts={}", self.recipients)?;
-        for (key, value) in &self.results {
-            quoted(f, key, value)?;
+        if let Some(result) = self.spf_helo {
+            write!(f, " spf_helo={result}")?;
+        }
+        if let Some(result) = self.spf {
+            write!(f, " spf={result}")?;
+        }
+        match self.dkim.as_deref() {
+            Some([]) => f.write_str(" dkim=none")?,
+            Some(entries) => {
+                for e in entries {
+                    let domain = e.domain.as_ref().map_or("", |d| d.as_str());
+                    let selector = e.selector.as_deref().unwrap_or("");
+                    quoted(f, "dkim", &format!("{}(d={domain},s={selector})", e.result))?;
+                }
+            }
+            None => {}
+        }
+        if let Some(d) = &self.dmarc {
+            let domain = d.author_domain.as_ref().map_or("", |d| d.as_str());
+            write!(
+                f,
+                " dmarc={}(from={domain},p={},disposition={})",
+                d.result.as_str(),
+                d.policy.map_or("none", |p| p.as_str()),
+                d.disposition.as_str()
+            )?;
         }
         if let Some(signed) = &self.signed {
             quoted(f, "signed", signed)?;
@@ -87,63 +156,60 @@ impl fmt::Display for LogRecord {
 }
 
 pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> LogRecord {
-    let client = match (&session.client.address, &session.client.name) {
-        (Some(ip), Some(name)) => format!("{name}[{ip}]"),
-        (Some(ip), None) => ip.to_string(),
-        (None, _) => "local".to_owned(),
-    };
-    let mut results = Vec::new();
     // The reasons are written only when the settings ask for them.
+    let want_why = session.settings.file().log.why;
     let mut why = Vec::new();
-    let mut because = |reason: String| {
-        if session.settings.file().log.why {
-            why.push(reason);
+    let mut dkim = None;
+    let mut dmarc = None;
+    if want_why {
+        if let Some(outcome) = &session.spf_helo {
+            why.push(format!("spf helo {}: {}", outcome.domain, outcome.reason));
         }
-    };
-    if let Some(outcome) = &session.spf_helo {
-        results.push(("spf_helo", outcome.result.to_string()));
-        because(format!("spf helo {}: {}", outcome.domain, outcome.reason));
-    }
-    if let Some(outcome) = &session.spf_mail_from {
-        results.push(("spf", outcome.result.to_string()));
-        because(format!("spf {}: {}", outcome.domain, outcome.reason));
+        if let Some(outcome) = &session.spf_mail_from {
+            why.push(format!("spf {}: {}", outcome.domain, outcome.reason));
+        }
     }
     if let Some(verdict) = &session.verdict {
-        if let Some(dkim) = &verdict.dkim {
-            if dkim.signatures.is_empty() {
-                results.push(("dkim", "none".to_owned()));
-            }
-            for s in &dkim.signatures {
-                let domain = s.domain.as_ref().map_or("", |d| d.as_str());
-                let selector = s.selector.as_deref().unwrap_or("");
-                results.push(("dkim", format!("{}(d={domain},s={selector})", s.result)));
-                if let Some(reason) = &s.reason {
-                    because(format!("dkim d={domain} s={selector}: {reason}"));
+        if let Some(verification) = &verdict.dkim {
+            let mut entries = Vec::with_capacity(verification.signatures.len());
+            for s in &verification.signatures {
+                if let Some(reason) = s.reason.as_ref().filter(|_| want_why) {
+                    let domain = s.domain.as_ref().map_or("", |d| d.as_str());
+                    why.push(format!("dkim d={domain}: {reason}"));
                 }
+                entries.push(DkimEntry {
+                    result: s.result,
+                    domain: s.domain.clone(),
+                    selector: s.selector.clone(),
+                });
             }
+            dkim = Some(entries);
         }
-        if let Some(dmarc) = &verdict.dmarc {
-            let domain = dmarc.author_domain.as_ref().map_or("", |d| d.as_str());
-            results.push((
-                "dmarc",
-                format!(
-                    "{}(from={domain},p={},disposition={})",
-                    dmarc.result.as_str(),
-                    dmarc.policy.map_or("none", |p| p.as_str()),
-                    verdict.disposition.as_str()
-                ),
-            ));
-            because(format!("dmarc {domain}: {}", dmarc.reason));
+        if let Some(outcome) = &verdict.dmarc {
+            if want_why {
+                let domain = outcome.author_domain.as_ref().map_or("", |d| d.as_str());
+                why.push(format!("dmarc {domain}: {}", outcome.reason));
+            }
+            dmarc = Some(DmarcEntry {
+                result: outcome.result,
+                author_domain: outcome.author_domain.clone(),
+                policy: outcome.policy,
+                disposition: verdict.disposition,
+            });
         }
     }
     LogRecord {
         queue_id: session.queue_id.clone(),
-        client,
-        mode: session.mode.to_string(),
+        client_address: session.client.address,
+        client_name: session.client.name.clone(),
+        mode: session.mode.clone(),
         helo: session.helo.clone(),
         mail_from: session.mail_from.clone(),
         recipients: session.recipients,
-        results,
+        spf_helo: session.spf_helo.as_ref().map(|o| o.result),
+        spf: session.spf_mail_from.as_ref().map(|o| o.result),
+        dkim,
+        dmarc,
         signed: session.signed.clone(),
         decided: decided.clone(),
         action: action.clone(),

@@ -60,7 +60,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use hosts::{HostsError, InternalHosts};
-pub use log::LogRecord;
+pub use log::{DkimEntry, DmarcEntry, LogRecord};
 pub use settings::{Disposal, QuarantineBy, Settings, SettingsError, SettingsFile, SpfRejection};
 
 use crate::dkim::{SignError, Signing};

@@ -336,3 +336,33 @@ pub extern "C" fn mailauth_dmarc_outcome_reason(
 ) -> mailauth_status {
     read!(outcome = dmarc_outcome(outcome), reason => give_string(reason, &outcome.reason.to_string()))
 }
+
+/// The value of tag `tag` (`"p"`, `"sp"`, `"np"`, `"psd"`, `"t"`,
+/// `"adkim"`, `"aspf"`, `"rua"`, `"ruf"`, `"fo"`, `"pct"`, `"rf"`, `"ri"`)
+/// of the policy record that applied, as a new string: what applies,
+/// defaults included (lists comma-separated, `fo` options colon-separated).
+/// `MAILAUTH_ABSENT` when no record applied or the tag (`p`, `sp`, `np`)
+/// is absent; `MAILAUTH_INVALID_ARGUMENT` for another tag name.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_record_tag(
+    outcome: *const mailauth_dmarc_outcome,
+    tag: *const c_char,
+    value: *mut *mut c_char,
+) -> mailauth_status {
+    guard(|| {
+        let value = tri!(Out::new(value));
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let tag = tri!(unsafe { text(tag) });
+        let outcome = tri!(dmarc_outcome(outcome));
+        const TAGS: &[&str] = &[
+            "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri",
+        ];
+        if !TAGS.contains(&tag) {
+            return MAILAUTH_INVALID_ARGUMENT;
+        }
+        match outcome.record.as_ref().and_then(|r| r.tag_value(tag)) {
+            Some(text) => give_string(value, &text),
+            None => MAILAUTH_ABSENT,
+        }
+    })
+}

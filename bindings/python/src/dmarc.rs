@@ -179,6 +179,23 @@ impl PyDmarcResult {
         self.outcome.reason.to_string()
     }
 
+    /// The value of a tag (`p`, `sp`, `np`, `psd`, `t`, `adkim`, `aspf`,
+    /// `rua`, `ruf`, `fo`, `pct`, `rf`, `ri`) of the policy record that
+    /// applied, defaults included (lists comma-separated, `fo` options
+    /// colon-separated); `None` when no record applied or `p`/`sp`/`np` is
+    /// absent. `ValueError` for another tag name.
+    fn record_tag(&self, tag: &str) -> PyResult<Option<String>> {
+        const TAGS: &[&str] = &[
+            "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri",
+        ];
+        if !TAGS.contains(&tag) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "not a DMARC tag: {tag:?}"
+            )));
+        }
+        Ok(self.outcome.record.as_ref().and_then(|r| r.tag_value(tag)))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "DmarcResult(result={}, author_domain={}, policy={}, disposition={}, reason={})",

@@ -92,3 +92,19 @@ def test_bad_arguments() -> None:
         dmarc.check(MESSAGE, resolver=dns.ZoneResolver(), sample=100)
     with pytest.raises(TypeError):
         dmarc.check(MESSAGE, spf="pass", resolver=dns.ZoneResolver())  # type: ignore[arg-type]
+
+
+def test_record_tags_of_the_policy_that_applied() -> None:
+    zone = zone_with(
+        extra='_dmarc TXT "v=DMARC1; p=reject; rua=mailto:agg@example.org; ruf=mailto:f@example.org; fo=1:d; adkim=s"\n'
+    )
+    result = dmarc.check(author_domain="example.org", resolver=zone)
+    assert result.record_tag("rua") == "mailto:agg@example.org"
+    assert result.record_tag("ruf") == "mailto:f@example.org"
+    assert result.record_tag("fo") == "1:d"
+    assert (result.record_tag("adkim"), result.record_tag("aspf")) == ("s", "r")
+    assert result.record_tag("pct") == "100"
+    assert result.record_tag("sp") is None
+    with pytest.raises(ValueError):
+        result.record_tag("x")
+    assert dmarc.check(author_domain="example.com", resolver=dns.ZoneResolver()).record_tag("p") is None

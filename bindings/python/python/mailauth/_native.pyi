@@ -199,6 +199,10 @@ class DmarcResult:
     def testing(self) -> bool: ...
     @property
     def reason(self) -> str: ...
+    def record_tag(
+        self,
+        tag: Literal["p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri"],
+    ) -> str | None: ...
 
 def dmarc_check(
     message: _Message | None,

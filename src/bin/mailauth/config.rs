@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use mailauth::session::Settings;
 use mailauth::session::import::{ConfFile, import};
 
-use crate::output::{Failure, USAGE};
+use crate::output::Failure;
 
 /// Options of `mailauth config`.
 #[derive(Debug, clap::Args)]
@@ -59,14 +59,11 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     }
 }
 
-/// Reads a configuration file; an unreadable one ends the command (2).
+/// Reads a configuration file; an unreadable one ends the command (4).
 /// Bytes that are not UTF-8 (a Latin-1 comment) become U+FFFD.
 fn read_text(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure {
-        code: USAGE,
-        message: format!("cannot read {}: {e}", path.display()),
-        json: false,
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display()), false))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -98,11 +95,7 @@ fn run_import(args: &ImportArgs) -> Result<ExitCode, Failure> {
 }
 
 fn run_check(args: &CheckArgs) -> Result<ExitCode, Failure> {
-    let settings = Settings::from_file(&args.file).map_err(|e| Failure {
-        code: USAGE,
-        message: e.to_string(),
-        json: false,
-    })?;
+    let settings = Settings::from_file(&args.file).map_err(|e| Failure::input(e, false))?;
     print!("{}", settings.to_toml());
     Ok(ExitCode::SUCCESS)
 }

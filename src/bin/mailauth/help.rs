@@ -18,7 +18,11 @@ Exit status:
   3  temporary failure (DNS timeout or server failure) in SPF, DKIM or
      DMARC, and DMARC asks for no action: try again later
   4  input or configuration error (unreadable zone file or message, no
-     name server configured)";
+     name server configured, a settings file that cannot be read or holds
+     an error)
+With --config, the session decides: 1 when it refuses, holds or discards
+the message (at HELO, MAIL FROM or the end of the message), 3 when it
+defers it, 0 when it accepts it.";
 
 /// `mailauth spf` (the check).
 pub(crate) const SPF: &str = "\
@@ -65,7 +69,8 @@ Exit status:
   0  the message was signed and printed
   2  bad arguments (options that do not fit together or do not fit the key)
   4  input or configuration error (unreadable key or signing table, no
-     usable From address, no signing table entry, output not writable)";
+     usable From address, no signing table entry, a settings file that
+     cannot be read or holds an error, output not writable)";
 
 /// `mailauth genkey`.
 pub(crate) const GENKEY: &str = "\
@@ -91,11 +96,13 @@ pub(crate) const CONFIG_IMPORT: &str = "\
 Exit status:
   0  the settings were written; the options not carried over (if any) are
      named on standard error, one a line: file:line: option: why
-  2  bad arguments, or a configuration file that cannot be read";
+  2  bad arguments
+  4  a configuration file cannot be read";
 
 /// `mailauth config check`.
 pub(crate) const CONFIG_CHECK: &str = "\
 Exit status:
   0  the settings file loads; the effective settings were printed
-  2  bad arguments, or the settings file (or a file it names) cannot be
-     read or holds an error (named with its file and line)";
+  2  bad arguments
+  4  the settings file (or a file it names) cannot be read or holds an
+     error (named with its file and line)";

@@ -744,6 +744,13 @@ mailauth_status mailauth_check_resolve(mailauth_check *check, const mailauth_res
 mailauth_status mailauth_dkim_verifier_new(uint64_t now, mailauth_dkim_verifier **out);
 
 /**
+ * As [`mailauth_dkim_verifier_new`], with the verification settings of a
+ * settings file (`[verify]`: minimum key bits, rsa-sha1, clock skew,
+ * signatures checked, header limits, `l=` handling, key cache).
+ */
+mailauth_status mailauth_dkim_verifier_new_with_settings(const mailauth_settings *settings, uint64_t now, mailauth_dkim_verifier **out);
+
+/**
  * Feeds the next `len` bytes of the message (header and body as received,
  * CRLF or LF line endings, split anywhere). `MAILAUTH_ALREADY_FINISHED`
  * after [`mailauth_dkim_verifier_finish`].
@@ -895,6 +902,13 @@ mailauth_status mailauth_dmarc_check_new(const char *author_domain, const mailau
 mailauth_status mailauth_dmarc_check_new_with(const char *author_domain, const mailauth_spf_outcome *spf, const mailauth_dkim_outcome *dkim, uint32_t mode, uint8_t sample, mailauth_check **out);
 
 /**
+ * As [`mailauth_dmarc_check_new_with`], with the DMARC settings of a
+ * settings file (`[dmarc]`: mode, public suffix list, tree-walk and record
+ * limits, strict records).
+ */
+mailauth_status mailauth_dmarc_check_new_with_settings(const mailauth_settings *settings, const char *author_domain, const mailauth_spf_outcome *spf, const mailauth_dkim_outcome *dkim, uint8_t sample, mailauth_check **out);
+
+/**
  * Takes the outcome of a finished DMARC check into `*out` (a new handle,
  * freed with [`mailauth_dmarc_outcome_free`]). `MAILAUTH_NOT_DONE` before
  * the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.
@@ -1021,6 +1035,16 @@ mailauth_status mailauth_inbound_set_check_helo(mailauth_inbound *inbound, bool 
  * a sample above 99.
  */
 mailauth_status mailauth_inbound_set_dmarc(mailauth_inbound *inbound, uint32_t mode, uint8_t sample);
+
+/**
+ * Uses the check settings of a settings file: `[spf]`, `[verify]` and
+ * `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+ * checked, and the trusted authserv-ids; the authserv-id given to
+ * [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
+ * set on this handle (the settings' internal hosts are the MTA session's).
+ * Before the first feed only, else `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_use_settings(mailauth_inbound *inbound, const mailauth_settings *settings);
 
 /**
  * Adds a network (`"192.0.2.0/24"`, `"2001:db8::/32"`, or one address)
@@ -1533,6 +1557,14 @@ void mailauth_signing_table_free(mailauth_signing_table *table);
 mailauth_status mailauth_dkim_signing_new(const mailauth_signing_table *table, uint64_t now, mailauth_dkim_signing **out);
 
 /**
+ * Starts signing one message as a settings file says: the key by the
+ * From address through its signing table, its canonicalization, signed
+ * and oversigned fields, expiry and header limits. Otherwise as
+ * [`mailauth_dkim_signing_new`].
+ */
+mailauth_status mailauth_dkim_signing_new_with_settings(const mailauth_settings *settings, uint64_t now, mailauth_dkim_signing **out);
+
+/**
  * Feeds the next `len` bytes of the message (as it will be sent, CRLF or
  * LF line endings, split anywhere). `MAILAUTH_ALREADY_FINISHED` after
  * [`mailauth_dkim_signing_finish`]. Problems with the message (no From, no
@@ -1566,6 +1598,13 @@ void mailauth_dkim_signing_free(mailauth_dkim_signing *signing);
  * [`crate::mailauth_check_free`].
  */
 mailauth_status mailauth_spf_check_new(const char *client_ip, const char *helo, const char *mail_from, uint64_t now, mailauth_check **out);
+
+/**
+ * As [`mailauth_spf_check_new`], with the SPF limits of a settings file
+ * (`[spf]`: DNS-term and void-lookup limits and counting, MX and PTR
+ * names, terms, explanations, the receiver name for `%{r}`).
+ */
+mailauth_status mailauth_spf_check_new_with_settings(const mailauth_settings *settings, const char *client_ip, const char *helo, const char *mail_from, uint64_t now, mailauth_check **out);
 
 /**
  * Creates an SPF check of the HELO identity (`postmaster@<helo>`); see

@@ -68,6 +68,25 @@ pub extern "C" fn mailauth_dkim_verifier_new(
     })
 }
 
+/// As [`mailauth_dkim_verifier_new`], with the verification settings of a
+/// settings file (`[verify]`: minimum key bits, rsa-sha1, clock skew,
+/// signatures checked, header limits, `l=` handling, key cache).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_verifier_new_with_settings(
+    settings: *const crate::session::mailauth_settings,
+    now: u64,
+    out: *mut *mut mailauth_dkim_verifier,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `settings` is NULL or live settings.
+        let settings = tri!(unsafe { crate::ffi::borrow(settings) }).settings();
+        out.write(into_handle(mailauth_dkim_verifier {
+            verifier: Some(Verifier::new(&settings.inbound_config().dkim, now)),
+        }))
+    })
+}
+
 /// Feeds the next `len` bytes of the message (header and body as received,
 /// CRLF or LF line endings, split anywhere). `MAILAUTH_ALREADY_FINISHED`
 /// after [`mailauth_dkim_verifier_finish`].

@@ -148,6 +148,40 @@ pub struct mailauth_dmarc_outcome {
     pub(crate) outcome: dmarc::Outcome,
 }
 
+/// As [`mailauth_dmarc_check_new_with`], with the DMARC settings of a
+/// settings file (`[dmarc]`: mode, public suffix list, tree-walk and record
+/// limits, strict records).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_check_new_with_settings(
+    settings: *const crate::session::mailauth_settings,
+    author_domain: *const c_char,
+    spf: *const mailauth_spf_outcome,
+    dkim: *const mailauth_dkim_outcome,
+    sample: u8,
+    out: *mut *mut mailauth_check,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `settings` is NULL or live settings.
+        let settings = tri!(unsafe { borrow(settings) }).settings();
+        // SAFETY: `author_domain` is NULL or NUL-terminated.
+        let author = tri!(unsafe { text(author_domain) });
+        let author = tri!(Name::new(author).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let sample = tri!(dmarc::Sample::new(sample).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        // SAFETY: `spf` is NULL or a live outcome (NULL means no SPF).
+        let spf = unsafe { spf.as_ref() }.and_then(|o| SpfAuth::from_outcome(&o.outcome));
+        // SAFETY: `dkim` is NULL or a live outcome (NULL means no DKIM).
+        let dkim = unsafe { dkim.as_ref() }
+            .map(|o| DkimAuth::from_verification(&o.outcome))
+            .unwrap_or_default();
+        let check = dmarc::Check::from_author_domain(&author, &settings.inbound_config().dmarc)
+            .with_spf(spf)
+            .with_dkim(dkim)
+            .with_sample(sample);
+        out.write(into_handle(mailauth_check::new(check)))
+    })
+}
+
 /// Takes the outcome of a finished DMARC check into `*out` (a new handle,
 /// freed with [`mailauth_dmarc_outcome_free`]). `MAILAUTH_NOT_DONE` before
 /// the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.

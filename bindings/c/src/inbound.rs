@@ -171,6 +171,39 @@ pub extern "C" fn mailauth_inbound_set_dmarc(
     })
 }
 
+/// Uses the check settings of a settings file: `[spf]`, `[verify]` and
+/// `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+/// checked, and the trusted authserv-ids; the authserv-id given to
+/// [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
+/// set on this handle (the settings' internal hosts are the MTA session's).
+/// Before the first feed only, else `MAILAUTH_TOO_LATE`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_use_settings(
+    inbound: *mut mailauth_inbound,
+    settings: *const crate::session::mailauth_settings,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        // SAFETY: `settings` is NULL or live settings.
+        let settings = tri!(unsafe { borrow(settings) }).settings();
+        match &mut inbound.state {
+            InboundState::Setup { config, .. } => {
+                let from = settings.inbound_config();
+                config.spf = from.spf.clone();
+                config.dkim = from.dkim.clone();
+                config.dmarc = from.dmarc.clone();
+                config.check_helo = from.check_helo;
+                config
+                    .trusted_authserv_ids
+                    .clone_from(&from.trusted_authserv_ids);
+                MAILAUTH_OK
+            }
+            _ => MAILAUTH_TOO_LATE,
+        }
+    })
+}
+
 /// Adds a network (`"192.0.2.0/24"`, `"2001:db8::/32"`, or one address)
 /// whose clients are not checked. Before the first feed only, else
 /// `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` when it does not parse.

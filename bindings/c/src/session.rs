@@ -24,6 +24,12 @@ pub struct mailauth_settings {
     settings: Arc<Settings>,
 }
 
+impl mailauth_settings {
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
 /// What a stage asks the MTA to do.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -120,28 +120,18 @@ pub extern "C" fn mailauth_signing_table_free(table: *mut mailauth_signing_table
     unsafe { free_handle(table) }
 }
 
-type MaybeSigning<'a> = Option<Signing<'a>>;
-
-self_cell::self_cell!(
-    /// A signer and the signing of one message that borrows it.
-    struct SignerCell {
-        owner: Signer,
-        #[covariant]
-        dependent: MaybeSigning,
-    }
-);
-
 /// Where a signing session is.
 enum State {
     /// Reading the header, to find the From address that picks the key.
     Header {
         table: SigningTable,
+        options: Box<SignOptions>,
         now: u64,
         reader: MessageReader,
         buffered: Vec<u8>,
     },
     /// The key is chosen; the message streams into the signer.
-    Body(SignerCell),
+    Body(Box<Signing<'static>>),
     /// A problem found on the way, reported by finish.
     Failed(mailauth_status),
     /// Finished.
@@ -175,14 +165,45 @@ pub extern "C" fn mailauth_dkim_signing_new(
         // SAFETY: `table` is NULL or a live table not changed meanwhile.
         let table = tri!(unsafe { borrow(table) });
         out.write(into_handle(mailauth_dkim_signing {
-            state: State::Header {
-                table: table.table.clone(),
-                now,
-                reader: MessageReader::new(SignOptions::default().header_limits),
-                buffered: Vec::new(),
-            },
+            state: State::header(table.table.clone(), SignOptions::default(), now),
         }))
     })
+}
+
+/// Starts signing one message as a settings file says: the key by the
+/// From address through its signing table, its canonicalization, signed
+/// and oversigned fields, expiry and header limits. Otherwise as
+/// [`mailauth_dkim_signing_new`].
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dkim_signing_new_with_settings(
+    settings: *const crate::session::mailauth_settings,
+    now: u64,
+    out: *mut *mut mailauth_dkim_signing,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `settings` is NULL or live settings.
+        let settings = tri!(unsafe { borrow(settings) }).settings();
+        out.write(into_handle(mailauth_dkim_signing {
+            state: State::header(
+                settings.signing_table().clone(),
+                settings.sign_options().clone(),
+                now,
+            ),
+        }))
+    })
+}
+
+impl State {
+    fn header(table: SigningTable, options: SignOptions, now: u64) -> State {
+        State::Header {
+            table,
+            now,
+            reader: MessageReader::new(options.header_limits),
+            options: Box::new(options),
+            buffered: Vec::new(),
+        }
+    }
 }
 
 fn sign_error(error: &SignError) -> mailauth_status {
@@ -207,12 +228,8 @@ impl mailauth_dkim_signing {
                 }
                 MAILAUTH_OK
             }
-            State::Body(cell) => {
-                cell.with_dependent_mut(|_, signing| {
-                    if let Some(signing) = signing {
-                        signing.update(chunk);
-                    }
-                });
+            State::Body(signing) => {
+                signing.update(chunk);
                 MAILAUTH_OK
             }
             State::Failed(_) => MAILAUTH_OK,
@@ -225,6 +242,7 @@ impl mailauth_dkim_signing {
     fn start_body(&mut self) {
         let State::Header {
             table,
+            options,
             now,
             reader,
             buffered,
@@ -241,7 +259,7 @@ impl mailauth_dkim_signing {
             self.state = State::Failed(MAILAUTH_SIGN_FAILED);
             return;
         };
-        let signer = match Signer::from_table(&table, &from, SignOptions::default()) {
+        let signer = match Signer::from_table(&table, &from, *options) {
             None => {
                 self.state = State::Failed(MAILAUTH_NO_SIGNING_RULE);
                 return;
@@ -252,12 +270,9 @@ impl mailauth_dkim_signing {
             }
             Some(Ok(signer)) => signer,
         };
-        let cell = SignerCell::new(signer, |signer| {
-            let mut signing = signer.start(now);
-            signing.update(&buffered);
-            Some(signing)
-        });
-        self.state = State::Body(cell);
+        let mut signing = signer.into_signing(now);
+        signing.update(&buffered);
+        self.state = State::Body(Box::new(signing));
     }
 
     fn finish(&mut self) -> Result<String, mailauth_status> {
@@ -266,16 +281,10 @@ impl mailauth_dkim_signing {
             self.start_body();
         }
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Body(mut cell) => {
-                let signing = cell.with_dependent_mut(|_, signing| signing.take());
-                let Some(signing) = signing else {
-                    return Err(MAILAUTH_ALREADY_FINISHED);
-                };
-                signing
-                    .finish()
-                    .map(|field| field.to_header_line())
-                    .map_err(|e| sign_error(&e))
-            }
+            State::Body(signing) => signing
+                .finish()
+                .map(|field| field.to_header_line())
+                .map_err(|e| sign_error(&e)),
             State::Failed(status) => Err(status),
             State::Finished | State::Header { .. } => Err(MAILAUTH_ALREADY_FINISHED),
         }

@@ -95,6 +95,33 @@ pub extern "C" fn mailauth_spf_check_new(
     })
 }
 
+/// As [`mailauth_spf_check_new`], with the SPF limits of a settings file
+/// (`[spf]`: DNS-term and void-lookup limits and counting, MX and PTR
+/// names, terms, explanations, the receiver name for `%{r}`).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_spf_check_new_with_settings(
+    settings: *const crate::session::mailauth_settings,
+    client_ip: *const c_char,
+    helo: *const c_char,
+    mail_from: *const c_char,
+    now: u64,
+    out: *mut *mut mailauth_check,
+) -> mailauth_status {
+    guard(|| {
+        let out = tri!(Out::new(out));
+        // SAFETY: `settings` is NULL or live settings.
+        let settings = tri!(unsafe { crate::ffi::borrow(settings) }).settings();
+        let ip = tri!(self::client_ip(client_ip));
+        // SAFETY: `helo` and `mail_from` are NULL or NUL-terminated.
+        let helo = tri!(unsafe { text(helo) });
+        // SAFETY: as above.
+        let mail_from = tri!(unsafe { text(mail_from) });
+        let input = spf::Input::mail_from(ip, helo, mail_from).at(now);
+        let check = spf::Check::new(&input, &settings.inbound_config().spf);
+        out.write(into_handle(mailauth_check::new(check)))
+    })
+}
+
 /// Creates an SPF check of the HELO identity (`postmaster@<helo>`); see
 /// [`mailauth_spf_check_new`].
 #[unsafe(no_mangle)]

@@ -82,13 +82,17 @@ impl PySettings {
     /// Loads settings from TOML text; `base_dir` is the folder relative
     /// paths start from, `origin` names the text in errors.
     #[staticmethod]
-    #[pyo3(signature = (text, base_dir = PathBuf::from("."), *, origin = "<string>"))]
+    #[pyo3(
+        signature = (text, base_dir = None, *, origin = "<string>"),
+        text_signature = "(text, base_dir='.', *, origin='<string>')"
+    )]
     fn from_toml(
         py: Python<'_>,
         text: &str,
-        base_dir: PathBuf,
+        base_dir: Option<PathBuf>,
         origin: &str,
     ) -> PyResult<PySettings> {
+        let base_dir = base_dir.unwrap_or_else(|| PathBuf::from("."));
         py.detach(|| Settings::from_toml(text, origin, &base_dir))
             .map(PySettings::new)
             .map_err(|e| settings_error(&e))

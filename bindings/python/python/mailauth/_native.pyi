@@ -4,6 +4,8 @@ import ipaddress
 import os
 from typing import Any, BinaryIO, Iterable, Literal, Sequence, Union, final
 
+from typing_extensions import Self, disjoint_base
+
 __version__: str
 CRYPTO_BACKEND: str
 DEFAULT_HEADERS: tuple[str, ...]
@@ -351,6 +353,7 @@ class Decision:
     @property
     def reason(self) -> str: ...
 
+@disjoint_base
 class Session:
     def __new__(
         cls,
@@ -360,7 +363,7 @@ class Session:
         daemon_name: str | None = None,
         auth_user: str | None = None,
         now: int | None = None,
-    ) -> Session: ...
+    ) -> Self: ...
     @property
     def settings(self) -> Settings: ...
     def helo(self, name: str) -> None: ...

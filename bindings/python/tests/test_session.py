@@ -123,12 +123,14 @@ def run(
     mail_from: str,
     data: bytes,
     client_addr: str | None = OUTSIDE,
-    **client: str,
+    client_name: str | None = None,
+    daemon_name: str | None = None,
+    auth_user: str | None = None,
 ) -> Run:
     """One transaction, header fields given one by one as a milter gets them
     and the body in chunks of 3 bytes."""
     resolver = TempZone(fx.zone)
-    session = mailauth.Session(config, client_addr, now=NOW, **client)
+    session = mailauth.Session(config, client_addr, client_name, daemon_name, auth_user, now=NOW)
     session.helo("mx.sender.example")
     helo = session.resolve(resolver)
     session.mail_from(mail_from)
@@ -317,9 +319,9 @@ def test_signature_added_by_the_session_verifies(fx: Fixture) -> None:
 
 def test_authenticating_after_connecting_turns_signing_on(fx: Fixture) -> None:
     session = mailauth.Session(settings(fx), OUTSIDE, now=NOW)
-    assert session.mode == "verify"
+    before = session.mode
     session.set_authenticated("alice")
-    assert session.mode == "sign"
+    assert (before, session.mode) == ("verify", "sign")
     assert session.mode_detail == "sign(authenticated alice)"
 
 
@@ -387,7 +389,8 @@ def test_whole_message_in_one_call(fx: Fixture) -> None:
         getattr(session, stage)(argument)
         assert session.resolve(fx.zone).kind == "continue"
     data = message(fx, sender, True)
-    session.message([data[:10], bytearray(data[10:50]), memoryview(data[50:])])
+    chunks: list[Any] = [data[:10], bytearray(data[10:50]), memoryview(data[50:])]
+    session.message(chunks)
     session.end_of_message()
     assert session.resolve(fx.zone).kind == "continue"
     assert "dkim=pass" in (session.log_line or "")
@@ -493,7 +496,7 @@ def test_async_driver_with_an_async_resolver(fx: Fixture) -> None:
 
     async def transaction() -> tuple[list[str], mailauth.Session]:
         session = mailauth.Session(settings(fx), OUTSIDE, now=NOW)
-        kinds = []
+        kinds: list[str] = []
         session.helo("mx.sender.example")
         kinds.append((await session.resolve_async(resolver)).kind)
         session.mail_from(sender)

@@ -609,6 +609,22 @@ impl PySession {
         self.read(py, |s| s.log_record().map(core::LogRecord::detail))
     }
 
+    /// The SPF result of the HELO name, once checked.
+    #[getter]
+    fn spf_helo(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.read(py, |s| s.spf_helo().cloned())
+            .map(|outcome| outcome.to_python(py))
+            .transpose()
+    }
+
+    /// The SPF result of the MAIL FROM address, once checked.
+    #[getter]
+    fn spf_mail_from(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.read(py, |s| s.spf_mail_from().cloned())
+            .map(|outcome| outcome.to_python(py))
+            .transpose()
+    }
+
     /// The inbound checks' results of the ended message (checked mail
     /// only), as `mailauth.authenticate` gives them.
     #[getter]

@@ -168,6 +168,9 @@ def test_outside_pass_gets_results_and_continues(fx: Fixture) -> None:
     assert result.helo.kind == "continue"
     assert result.mail_from.kind == "continue"
     assert result.end is not None and result.end.kind == "continue"
+    spf_helo, spf_mail_from = result.session.spf_helo, result.session.spf_mail_from
+    assert spf_helo is not None and (spf_helo.identity, spf_helo.result) == ("helo", "none")
+    assert spf_mail_from is not None and (spf_mail_from.identity, spf_mail_from.result) == ("mailfrom", "pass")
     assert result.end.code is None and result.end.reason is None
     assert result.session.mode == "verify"
     ar = inserted(result, "Authentication-Results")
@@ -532,3 +535,63 @@ def test_repr_and_equality(fx: Fixture) -> None:
     assert session.resolve(fx.zone) == action
     assert repr(session) == "<mailauth.Session mode='verify'>"
     assert repr(settings(fx)) == "Settings(origin='test.toml', authserv_id='mx.example.net')"
+
+
+def test_the_settings_resolver_is_the_default_and_caches(fx: Fixture) -> None:
+    from test_dns import LoopbackServer
+
+    server = LoopbackServer({("example.org", "TXT"): ['"v=spf1 ip4:192.0.2.0/24 -all"']})
+    try:
+        config = mailauth.Settings.from_toml(
+            f'authserv_id = "mx.example.net"\n[dns]\nnameservers = ["127.0.0.1:{server.port}"]\n'
+            "timeout_ms = 300\nattempts = 1\n"
+        )
+        session = mailauth.Session(config, "192.0.2.7", now=NOW)
+        session.mail_from("alice@example.org")
+        assert session.resolve().kind == "continue"
+        assert session.spf_mail_from is not None and session.spf_mail_from.result == "pass"
+        assert session.spf_helo is None
+    finally:
+        server.close()
+    # The server is gone: the answer comes from the cache of the settings'
+    # resolver, from asyncio too (run in a worker thread).
+    session = mailauth.Session(config, "203.0.113.9", now=NOW)
+    session.mail_from("alice@example.org")
+    assert session.resolve().kind == "reject"
+    assert session.spf_mail_from is not None and session.spf_mail_from.result == "fail"
+    session.mail_from("alice@example.org")
+    assert asyncio.run(session.resolve_async()).kind == "reject"
+
+
+def test_the_gil_is_released_while_signing(fx: Fixture) -> None:
+    import threading
+    import time
+
+    session = mailauth.Session(settings(fx), OUTSIDE, auth_user="alice", now=NOW)
+    session.mail_from("alice@example.com")
+    session.resolve(fx.zone)
+    session.message(b"From: alice@example.com\r\nSubject: big\r\n\r\n")
+    body = b"x" * (64 * 1024 * 1024)
+    done = threading.Event()
+    ticks = 0
+
+    def work() -> None:
+        session.body(body)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    started = time.perf_counter()
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+    worker.join()
+    elapsed = time.perf_counter() - started
+    session.end_of_message()
+    assert session.resolve(fx.zone).kind == "continue"
+    assert len(inserted_of(session, "DKIM-Signature")) == 1
+    assert elapsed > 0.01
+    assert ticks > 1000, (ticks, elapsed)
+
+
+def inserted_of(session: mailauth.Session, name: str) -> list[str]:
+    return [e.value or "" for e in session.edits if e.kind == "insert" and e.name == name]

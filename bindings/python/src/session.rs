@@ -376,6 +376,19 @@ impl PySession {
         self.driven.with(py, |d| feed(d.machine_mut()));
     }
 
+    /// A change that is not a stage: the action of the current stage (or
+    /// its open queries) stays.
+    fn tweak(&self, py: Python<'_>, change: impl FnOnce(&mut Session) + Send) {
+        self.driven.with(py, |d| {
+            let done = d.outcome().is_some();
+            change(d.machine_mut());
+            if done {
+                // The session still has its action: no query.
+                d.poll();
+            }
+        });
+    }
+
     /// The action of the stage, once its DNS queries are answered.
     fn finished(&self, py: Python<'_>) -> PyResult<PyAction> {
         self.driven
@@ -503,27 +516,24 @@ impl PySession {
 
     /// The MTA's queue ID, for the log record.
     fn set_queue_id(&self, py: Python<'_>, queue_id: &str) {
-        self.driven
-            .with(py, |d| d.machine_mut().set_queue_id(queue_id));
+        self.tweak(py, |s| s.set_queue_id(queue_id));
     }
 
     /// The client authenticated (SMTP AUTH) after connecting.
     fn set_authenticated(&self, py: Python<'_>, user: &str) {
-        self.driven
-            .with(py, |d| d.machine_mut().set_authenticated(user));
+        self.tweak(py, |s| s.set_authenticated(user));
     }
 
     /// The draw (0..99) for DMARC `pct=` sampling.
     fn set_dmarc_sample(&self, py: Python<'_>, sample: u8) -> PyResult<()> {
         let sample = Sample::new(sample).map_err(|e| Error::Config(format!("dmarc_{e}")))?;
-        self.driven
-            .with(py, |d| d.machine_mut().set_dmarc_sample(sample));
+        self.tweak(py, |s| s.set_dmarc_sample(sample));
         Ok(())
     }
 
     /// Sets the time (seconds since the epoch) for the next message.
     fn set_now(&self, py: Python<'_>, now: u64) {
-        self.driven.with(py, |d| d.machine_mut().set_now(now));
+        self.tweak(py, |s| s.set_now(now));
     }
 
     /// The queries the stage needs answered now; an empty list once it has

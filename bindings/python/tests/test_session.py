@@ -490,6 +490,11 @@ def test_poll_and_supply_by_hand(fx: Fixture) -> None:
                 session.supply(query, error)
     assert asked == [("hard.example", "TXT")]
     assert session.outcome().kind == "reject"
+    # Facts that are not stages keep the stage's action.
+    session.set_queue_id("4ABC")
+    session.set_now(NOW + 1)
+    assert session.outcome().kind == "reject"
+    assert (session.log_line or "").startswith("4ABC: ")
 
 
 def test_async_driver_with_an_async_resolver(fx: Fixture) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import pytest
 
@@ -112,9 +112,6 @@ class Run:
     edits: list[mailauth.Edit]
     log: str
     session: mailauth.Session
-
-
-Resolver = Union[dns.ZoneResolver, TempZone]
 
 
 def run(

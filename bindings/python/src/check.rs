@@ -6,6 +6,9 @@
 //! resolver looks up, and taken for each lookup of a Python resolver) or
 //! drives it itself with `poll()` / `supply()` (the asyncio driver of the
 //! package does that with an async resolver).
+//!
+//! [`Driven`] holds the driver and its loops; `Session` (see
+//! [`crate::session`]) uses it too, for the stages of an MTA session.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mailauth::dns::{
-    Answer, Failure, Mx, Name, NameServer, Query, RecordType, Records, Resolver, StubConfig,
-    StubResolver, Txt, ZoneResolver,
+    Answer, CachingResolver, Failure, Mx, Name, NameServer, Query, RecordType, Records, Resolver,
+    StubConfig, StubResolver, Txt, ZoneResolver,
 };
 use pyo3::exceptions::{PyOSError, PyTimeoutError, PyTypeError};
 use pyo3::prelude::*;
@@ -115,10 +115,26 @@ impl PyZoneResolver {
     }
 }
 
-/// A blocking DNS client asking recursive name servers.
+/// A blocking DNS client asking recursive name servers, with a cache in
+/// front of it when it comes from `Settings.resolver()`.
 #[pyclass(frozen, module = "mailauth.dns", name = "StubResolver")]
 pub(crate) struct PyStubResolver {
-    resolver: Arc<StubResolver>,
+    config: StubConfig,
+    /// Answers held at most (0: no cache).
+    cache_entries: usize,
+    /// What lookups go through: the client, or the cache in front of it.
+    resolver: NativeResolver,
+}
+
+impl PyStubResolver {
+    /// A resolver over a caching stub resolver (the one of `[dns]`).
+    pub(crate) fn cached(cache: CachingResolver<StubResolver>) -> PyStubResolver {
+        PyStubResolver {
+            config: cache.inner().config().clone(),
+            cache_entries: cache.config().max_entries,
+            resolver: Arc::new(cache),
+        }
+    }
 }
 
 #[pymethods]
@@ -164,15 +180,16 @@ impl PyStubResolver {
             config.tcp_only = tcp_only;
         }
         Ok(PyStubResolver {
-            resolver: Arc::new(StubResolver::new(config)),
+            resolver: Arc::new(StubResolver::new(config.clone())),
+            config,
+            cache_entries: 0,
         })
     }
 
     /// The name servers asked, as `"address:port"` strings.
     #[getter]
     fn nameservers(&self) -> Vec<String> {
-        self.resolver
-            .config()
+        self.config
             .nameservers
             .iter()
             .map(ToString::to_string)
@@ -182,7 +199,14 @@ impl PyStubResolver {
     /// Seconds to wait for one server in one round.
     #[getter]
     fn timeout(&self) -> f64 {
-        self.resolver.config().timeout.as_secs_f64()
+        self.config.timeout.as_secs_f64()
+    }
+
+    /// How many answers the resolver's cache holds at most; 0 when it has
+    /// no cache.
+    #[getter]
+    fn cache_entries(&self) -> usize {
+        self.cache_entries
     }
 
     /// Answers one query (blocking, without holding the GIL): a list of

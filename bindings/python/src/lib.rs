@@ -14,6 +14,8 @@
 //!   iterator of chunks;
 //! - [`check`]: `Check`, a type-erased sans-IO machine that Python drives
 //!   (blocking in Rust, or from asyncio through `poll`/`supply`);
+//! - [`session`]: `Settings` and `Session`, the MTA session over the
+//!   settings file;
 //! - [`spf`], [`dkim`], [`dmarc`], [`inbound`], [`authres`]: the entry
 //!   points and their frozen result classes.
 
@@ -27,6 +29,7 @@ mod dns;
 mod errors;
 mod inbound;
 mod message;
+mod session;
 mod spf;
 
 /// The native module.
@@ -42,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dmarc::register(m)?;
     authres::register(m)?;
     inbound::register(m)?;
+    session::register(m)?;
     Ok(())
 }
 

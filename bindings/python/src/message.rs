@@ -14,7 +14,7 @@ const READ_SIZE: usize = 1 << 20;
 
 /// A chunk as bytes: `bytes` is borrowed, `bytearray` and `memoryview`
 /// copied; anything else is `None`.
-fn chunk_of(item: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedBytes>> {
+pub(crate) fn chunk_of(item: &Bound<'_, PyAny>) -> PyResult<Option<PyBackedBytes>> {
     if item.is_instance_of::<PyBytes>() || item.is_instance_of::<PyByteArray>() {
         return Ok(Some(item.extract::<PyBackedBytes>()?));
     }

@@ -10,9 +10,9 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_example_runs_and_prints_what_it_shows() -> None:
+def runs_and_prints_what_it_shows(section: str) -> None:
     text = README.read_text()
-    example = re.search(r"## Example\n.*?```python\n(.*?)```", text, re.S)
+    example = re.search(rf"## {section}\n.*?```python\n(.*?)```", text, re.S)
     assert example is not None
     code = example.group(1)
     expected = [line[2:] for line in code.splitlines() if line.startswith("# ")]
@@ -29,9 +29,17 @@ def test_readme_example_runs_and_prints_what_it_shows() -> None:
             assert line == shown
 
 
+def test_readme_example_runs_and_prints_what_it_shows() -> None:
+    runs_and_prints_what_it_shows("Example")
+
+
+def test_readme_session_example_runs_and_prints_what_it_shows() -> None:
+    runs_and_prints_what_it_shows("The MTA session")
+
+
 def test_readme_resolver_example_compiles() -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict[str, object] = {}
     exec(compile(blocks[1], "README.md", "exec"), namespace)
     assert callable(getattr(namespace["DnsPython"], "lookup"))

@@ -1,4 +1,5 @@
-"""Mail authentication for Python: SPF, DKIM, DMARC and Authentication-Results.
+"""Mail authentication for Python: SPF, DKIM, DMARC and Authentication-Results,
+and the MTA session that decides with them (:class:`Session`, :class:`Settings`).
 
 The work is done by the Rust engine in the private module ``mailauth._native``;
 this package is a thin, typed layer over it.
@@ -20,30 +21,40 @@ from mailauth._driver import resolve, resolve_async
 from mailauth._inbound import AuthenticateOptions, authenticate, authenticate_async, start_authenticate
 from mailauth._native import (
     CRYPTO_BACKEND,
+    Action,
     AuthResult,
     Check,
     ConfigError,
+    Decision,
+    Edit,
     InvalidKeyError,
     MailAuthError,
     ParseError,
     RemovedField,
     ResolverError,
+    Settings,
     SignError,
     ZoneError,
     __version__,
 )
+from mailauth._session import Session
 
 __all__ = [
     "CRYPTO_BACKEND",
+    "Action",
     "AuthResult",
     "AuthenticateOptions",
     "Check",
     "ConfigError",
+    "Decision",
+    "Edit",
     "InvalidKeyError",
     "MailAuthError",
     "ParseError",
     "RemovedField",
     "ResolverError",
+    "Session",
+    "Settings",
     "SignError",
     "ZoneError",
     "__version__",

@@ -1,5 +1,6 @@
-"""Drivers over the poll/supply seam of a :class:`mailauth.Check`, and what
-the checks share: times, resolver types and keyword options."""
+"""Drivers over the poll/supply seam of a :class:`mailauth.Check` (and of a
+:class:`mailauth.Session` stage), and what the checks share: times, resolver
+types and keyword options."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import datetime
 import inspect
 import sys
 import time
-from typing import Any, Mapping, Protocol, Union
+from typing import Any, Mapping, Protocol, TypeVar, Union
 
-from mailauth._native import Check, ConfigError, DnsError, StubResolver, TempFail
+from mailauth._native import Check, ConfigError, DnsError, Query, StubResolver, TempFail
 from mailauth.dns import AsyncResolver, Resolver, system_resolver
 
 if sys.version_info >= (3, 11):
@@ -20,6 +21,20 @@ else:
 
 AnyResolver = Union[Resolver, AsyncResolver]
 Timestamp = Union[int, float, datetime.datetime, None]
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Pollable(Protocol[T_co]):
+    """What the drivers run: a :class:`mailauth.Check` or a
+    :class:`mailauth.Session` stage."""
+
+    def poll(self) -> list[Query]: ...
+
+    def supply(self, query: Query, answer: object, /) -> None: ...
+
+    def outcome(self) -> T_co: ...
 
 
 class OptionsType(Protocol):
@@ -63,7 +78,7 @@ def resolve(check: Check, resolver: Resolver | None = None) -> Any:
     return check.resolve(resolver if resolver is not None else system_resolver())
 
 
-async def resolve_async(check: Check, resolver: AnyResolver | None = None) -> Any:
+async def resolve_async(check: Pollable[T_co], resolver: AnyResolver | None = None) -> T_co:
     """Runs ``check`` to its end from asyncio.
 
     The queries of each round are looked up concurrently. ``resolver.lookup``

@@ -1,0 +1,680 @@
+/*
+ * mailauth-milter: SPF, DKIM and DMARC for Postfix and Sendmail, and DKIM
+ * signing for the domains the relay sends for, on libmilter.
+ *
+ * A thin shell around the MTA session of libmailauth: each milter callback
+ * is one session stage, resolved with the library's caching stub resolver
+ * (shared by every connection), and each decision becomes an smfi_* call.
+ * It links nothing of mailauth but libmailauth through its C ABI.
+ *
+ * Processes: a small supervisor (the PID in the PID file) starts the milter
+ * process and passes signals on: SIGHUP reloads the settings (the milter
+ * process takes it as SIGUSR1, since libmilter stops on SIGHUP), SIGTERM and
+ * SIGINT stop it after the open connections end.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <mailauth.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROGRAM "mailauth-milter"
+#define DEFAULT_CONFIG "/etc/mailauth/mailauth.toml"
+/* How long a stop waits for open connections, in seconds. */
+#define DRAIN_SECONDS 60
+
+/* ------------------------------------------------------------------ */
+/* Settings shared by the connections, reference-counted so a reload  */
+/* never frees what an open connection uses.                          */
+
+struct config {
+  mailauth_settings *settings;
+  mailauth_resolver *resolver;
+  bool syslog;
+  bool stderr_log;
+  bool why;
+  bool tempfail_on_error; /* milter.on_internal_error */
+  int refs;
+};
+
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct config *current;
+static const char *config_path = DEFAULT_CONFIG;
+static bool opt_stderr;
+static int active_connections;
+
+static void logmsg(const struct config *cfg, int priority, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logmsg(const struct config *cfg, int priority, const char *format, ...) {
+  char line[8192];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(line, sizeof line, format, args);
+  va_end(args);
+  bool to_syslog = cfg ? cfg->syslog : true;
+  bool to_stderr = opt_stderr || (cfg ? cfg->stderr_log : false);
+  if (to_syslog)
+    syslog(priority, "%s", line);
+  if (to_stderr)
+    fprintf(stderr, PROGRAM ": %s\n", line);
+}
+
+/* The value of a settings key as a new string, or NULL. */
+static char *setting(mailauth_settings *settings, const char *key) {
+  char *value = NULL;
+  if (mailauth_settings_get(settings, key, &value) != MAILAUTH_OK)
+    return NULL;
+  return value;
+}
+
+static bool setting_true(mailauth_settings *settings, const char *key) {
+  char *value = setting(settings, key);
+  bool yes = value && strcmp(value, "true") == 0;
+  mailauth_string_free(value);
+  return yes;
+}
+
+/* Loads the settings file; NULL on failure, with *error a message to free
+ * with free(3). */
+static struct config *config_load(char **error) {
+  *error = NULL;
+  struct config *cfg = calloc(1, sizeof *cfg);
+  if (!cfg)
+    return NULL;
+  char *message = NULL;
+  mailauth_status s = mailauth_settings_load_file(config_path, &cfg->settings, &message);
+  if (s != MAILAUTH_OK) {
+    *error = strdup(message ? message : config_path);
+    mailauth_string_free(message);
+    free(cfg);
+    return NULL;
+  }
+  s = mailauth_settings_new_resolver(cfg->settings, &cfg->resolver);
+  if (s != MAILAUTH_OK) {
+    size_t n = strlen(config_path) + 64;
+    *error = malloc(n);
+    if (*error)
+      snprintf(*error, n, "%s: [dns]: no usable name server", config_path);
+    mailauth_settings_free(cfg->settings);
+    free(cfg);
+    return NULL;
+  }
+  cfg->syslog = setting_true(cfg->settings, "milter.syslog");
+  cfg->stderr_log = setting_true(cfg->settings, "milter.stderr");
+  cfg->why = setting_true(cfg->settings, "log.why");
+  char *on_error = setting(cfg->settings, "milter.on_internal_error");
+  cfg->tempfail_on_error = !(on_error && strcmp(on_error, "accept") == 0);
+  mailauth_string_free(on_error);
+  cfg->refs = 1;
+  return cfg;
+}
+
+static void config_release(struct config *cfg) {
+  if (!cfg)
+    return;
+  pthread_mutex_lock(&config_lock);
+  bool last = --cfg->refs == 0;
+  pthread_mutex_unlock(&config_lock);
+  if (last) {
+    mailauth_resolver_free(cfg->resolver);
+    mailauth_settings_free(cfg->settings);
+    free(cfg);
+  }
+}
+
+static struct config *config_acquire(void) {
+  pthread_mutex_lock(&config_lock);
+  struct config *cfg = current;
+  if (cfg)
+    cfg->refs++;
+  pthread_mutex_unlock(&config_lock);
+  return cfg;
+}
+
+static void reload(void) {
+  char *error = NULL;
+  struct config *fresh = config_load(&error);
+  struct config *old = config_acquire();
+  if (!fresh) {
+    logmsg(old, LOG_ERR, "reload of %s failed, keeping the settings in use: %s", config_path,
+           error ? error : "out of memory");
+    free(error);
+    config_release(old);
+    return;
+  }
+  pthread_mutex_lock(&config_lock);
+  struct config *replaced = current;
+  current = fresh;
+  pthread_mutex_unlock(&config_lock);
+  config_release(replaced);
+  logmsg(fresh, LOG_INFO, "settings reloaded from %s", config_path);
+  config_release(old);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+struct conn {
+  struct config *cfg;
+  mailauth_session *session;
+  bool failed; /* a library call failed: the connection gets on_internal_error */
+};
+
+static struct conn *conn_of(SMFICTX *ctx) { return smfi_getpriv(ctx); }
+
+/* What an internal error does to the message: tempfail (default) or
+ * accept unchecked, as milter.on_internal_error says. */
+static sfsistat internal_error(SMFICTX *ctx, struct conn *c, const char *stage,
+                               mailauth_status status) {
+  char message[128] = "";
+  size_t written = 0;
+  mailauth_status_message(status, message, sizeof message, &written);
+  struct config *cfg = c ? c->cfg : current;
+  const char *qid = smfi_getsymval(ctx, "i");
+  logmsg(cfg, LOG_ERR, "%s: %s: internal error: %s", qid ? qid : "NOQUEUE", stage, message);
+  if (c)
+    c->failed = true;
+  if (cfg && !cfg->tempfail_on_error)
+    return SMFIS_ACCEPT;
+  smfi_setreply(ctx, "451", "4.3.0", "Message authentication failed, try again later");
+  return SMFIS_TEMPFAIL;
+}
+
+/* libmilter reads the reply text as a format: every % doubled. */
+static void set_reply(SMFICTX *ctx, const char *code, const char *enhanced, const char *text) {
+  char escaped[1024];
+  size_t j = 0;
+  for (size_t i = 0; text[i] && j + 2 < sizeof escaped; i++) {
+    if (text[i] == '%')
+      escaped[j++] = '%';
+    escaped[j++] = text[i];
+  }
+  escaped[j] = '\0';
+  smfi_setreply(ctx, (char *)code, (char *)enhanced, escaped);
+}
+
+static void log_transaction(struct conn *c, SMFICTX *ctx) {
+  const char *line = NULL;
+  if (mailauth_session_log_line(c->session, &line) == MAILAUTH_OK) {
+    const char *qid = smfi_getsymval(ctx, "i");
+    /* The queue ID of a refusal before the message is only the MTA's. */
+    if (qid && strncmp(line, "NOQUEUE:", 8) == 0)
+      logmsg(c->cfg, LOG_INFO, "%s:%s", qid, line + 8);
+    else
+      logmsg(c->cfg, LOG_INFO, "%s", line);
+    const char *detail = NULL;
+    if (c->cfg->why && mailauth_session_log_detail(c->session, &detail) == MAILAUTH_OK)
+      logmsg(c->cfg, LOG_INFO, "%s", detail);
+  }
+}
+
+/* Resolves the stage just fed and turns its action into the milter's. */
+static sfsistat finish_stage(SMFICTX *ctx, struct conn *c, const char *stage,
+                             mailauth_status status, bool end_of_message) {
+  if (status == MAILAUTH_OK)
+    status = mailauth_session_resolve(c->session, c->cfg->resolver);
+  uint32_t action = 0;
+  if (status == MAILAUTH_OK)
+    status = mailauth_session_action(c->session, &action);
+  if (status != MAILAUTH_OK)
+    return internal_error(ctx, c, stage, status);
+  if (end_of_message || action != MAILAUTH_ACTION_CONTINUE)
+    log_transaction(c, ctx);
+  switch (action) {
+  case MAILAUTH_ACTION_REJECT:
+  case MAILAUTH_ACTION_TEMPFAIL: {
+    const char *code = NULL, *enhanced = NULL, *text = NULL;
+    if (mailauth_session_reply(c->session, &code, &enhanced, &text) == MAILAUTH_OK)
+      set_reply(ctx, code, enhanced, text);
+    return action == MAILAUTH_ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+  }
+  case MAILAUTH_ACTION_DISCARD:
+    return SMFIS_DISCARD;
+  case MAILAUTH_ACTION_QUARANTINE: {
+    const char *reason = NULL;
+    if (end_of_message && mailauth_session_quarantine_reason(c->session, &reason) == MAILAUTH_OK)
+      smfi_quarantine(ctx, (char *)reason);
+    return SMFIS_CONTINUE;
+  }
+  default:
+    return SMFIS_CONTINUE;
+  }
+}
+
+/* A header value for smfi_insheader: line breaks as bare LF, as the MTA
+ * stores them (a new string). */
+static char *milter_value(const char *value) {
+  size_t n = strlen(value);
+  char *out = malloc(n + 1);
+  if (!out)
+    return NULL;
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (value[i] == '\r' && value[i + 1] == '\n')
+      continue;
+    out[j++] = value[i];
+  }
+  out[j] = '\0';
+  return out;
+}
+
+/* Applies the edit list of the ended message; false on failure. */
+static bool apply_edits(SMFICTX *ctx, struct conn *c) {
+  size_t count = 0;
+  if (mailauth_session_edit_count(c->session, &count) != MAILAUTH_OK)
+    return false;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t kind = 0;
+    const char *name = NULL, *value = NULL;
+    size_t occurrence = 0;
+    if (mailauth_session_edit(c->session, i, &kind, &name, &value, &occurrence) != MAILAUTH_OK)
+      return false;
+    if (kind == MAILAUTH_EDIT_REMOVE) {
+      if (smfi_chgheader(ctx, (char *)name, (int)occurrence, NULL) != MI_SUCCESS)
+        return false;
+    } else {
+      char *folded = milter_value(value);
+      if (!folded)
+        return false;
+      int ok = smfi_insheader(ctx, 0, (char *)name, folded);
+      free(folded);
+      if (ok != MI_SUCCESS)
+        return false;
+    }
+  }
+  return true;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr) {
+  struct conn *c = calloc(1, sizeof *c);
+  if (!c)
+    return internal_error(ctx, NULL, "connect", MAILAUTH_PANIC);
+  c->cfg = config_acquire();
+  smfi_setpriv(ctx, c);
+  pthread_mutex_lock(&config_lock);
+  active_connections++;
+  pthread_mutex_unlock(&config_lock);
+  char address[INET6_ADDRSTRLEN] = "";
+  if (hostaddr && hostaddr->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((struct sockaddr_in *)hostaddr)->sin_addr, address, sizeof address);
+  else if (hostaddr && hostaddr->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)hostaddr)->sin6_addr, address, sizeof address);
+  /* Postfix gives "unknown" or "[address]" when there is no name. */
+  const char *name = hostname;
+  if (name && (name[0] == '[' || strcmp(name, "unknown") == 0))
+    name = NULL;
+  const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
+  mailauth_status s = mailauth_session_new(c->cfg->settings, address[0] ? address : NULL, name,
+                                           daemon, NULL, &c->session);
+  if (s != MAILAUTH_OK)
+    return internal_error(ctx, c, "connect", s);
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session)
+    return internal_error(ctx, c, "helo", MAILAUTH_NOT_DONE);
+  return finish_stage(ctx, c, "helo", mailauth_session_helo(c->session, helo), false);
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session)
+    return internal_error(ctx, c, "mail from", MAILAUTH_NOT_DONE);
+  c->failed = false;
+  const char *user = smfi_getsymval(ctx, "{auth_authen}");
+  sfsistat r = finish_stage(ctx, c, "auth",
+                            mailauth_session_set_authenticated(c->session, user ? user : ""),
+                            false);
+  if (r != SMFIS_CONTINUE)
+    return r;
+  return finish_stage(ctx, c, "mail from", mailauth_session_mail_from(c->session, argv[0]),
+                      false);
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session || c->failed)
+    return internal_error(ctx, c, "rcpt", MAILAUTH_NOT_DONE);
+  return finish_stage(ctx, c, "rcpt", mailauth_session_rcpt(c->session, argv[0]), false);
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session || c->failed)
+    return internal_error(ctx, c, "header", MAILAUTH_NOT_DONE);
+  return finish_stage(ctx, c, "header", mailauth_session_header(c->session, name, value), false);
+}
+
+static sfsistat on_eoh(SMFICTX *ctx) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session || c->failed)
+    return internal_error(ctx, c, "end of header", MAILAUTH_NOT_DONE);
+  return finish_stage(ctx, c, "end of header", mailauth_session_end_of_header(c->session), false);
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session || c->failed)
+    return internal_error(ctx, c, "body", MAILAUTH_NOT_DONE);
+  return finish_stage(ctx, c, "body", mailauth_session_body(c->session, chunk, len), false);
+}
+
+static sfsistat on_eom(SMFICTX *ctx) {
+  struct conn *c = conn_of(ctx);
+  if (!c || !c->session || c->failed)
+    return internal_error(ctx, c, "end of message", MAILAUTH_NOT_DONE);
+  const char *qid = smfi_getsymval(ctx, "i");
+  if (qid)
+    mailauth_session_set_queue_id(c->session, qid);
+  sfsistat r = finish_stage(ctx, c, "end of message",
+                            mailauth_session_end_of_message(c->session), true);
+  if (r == SMFIS_CONTINUE && !apply_edits(ctx, c))
+    return internal_error(ctx, c, "edits", MAILAUTH_PANIC);
+  return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;
+}
+
+static sfsistat on_abort(SMFICTX *ctx) {
+  struct conn *c = conn_of(ctx);
+  if (c && c->session) {
+    if (mailauth_session_abort(c->session) == MAILAUTH_OK)
+      mailauth_session_resolve(c->session, c->cfg->resolver);
+    c->failed = false;
+  }
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx) {
+  struct conn *c = conn_of(ctx);
+  if (c) {
+    mailauth_session_free(c->session);
+    config_release(c->cfg);
+    free(c);
+    smfi_setpriv(ctx, NULL);
+    pthread_mutex_lock(&config_lock);
+    active_connections--;
+    pthread_mutex_unlock(&config_lock);
+  }
+  return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+    .xxfi_name = PROGRAM,
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+    .xxfi_connect = on_connect,
+    .xxfi_helo = on_helo,
+    .xxfi_envfrom = on_envfrom,
+    .xxfi_envrcpt = on_envrcpt,
+    .xxfi_header = on_header,
+    .xxfi_eoh = on_eoh,
+    .xxfi_body = on_body,
+    .xxfi_eom = on_eom,
+    .xxfi_abort = on_abort,
+    .xxfi_close = on_close,
+};
+
+/* ------------------------------------------------------------------ */
+/* Start-up                                                            */
+
+/* The path of a unix socket setting ("local:/p", "unix:/p", "/p"), or NULL. */
+static const char *socket_path(const char *socket) {
+  if (strncmp(socket, "local:", 6) == 0)
+    return socket + 6;
+  if (strncmp(socket, "unix:", 5) == 0)
+    return socket + 5;
+  if (socket[0] == '/')
+    return socket;
+  return NULL;
+}
+
+static int drop_privileges(const char *user) {
+  if (!user || !*user)
+    return 0;
+  struct passwd *pw = getpwnam(user);
+  if (!pw) {
+    logmsg(current, LOG_ERR, "milter.user: no user %s", user);
+    return -1;
+  }
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+      setuid(pw->pw_uid) != 0) {
+    logmsg(current, LOG_ERR, "cannot become user %s: %s", user, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void *reloader(void *unused) {
+  (void)unused;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0 && sig == SIGUSR1)
+      reload();
+  }
+  return NULL;
+}
+
+/* The milter process: binds, drops privileges, serves until stopped. */
+static int run_milter(const char *socket_override) {
+  char *socket = socket_override ? strdup(socket_override) : setting(current->settings, "milter.socket");
+  char *mode = setting(current->settings, "milter.socket_mode");
+  char *group = setting(current->settings, "milter.socket_group");
+  char *user = setting(current->settings, "milter.user");
+  int status = 1;
+  if (!socket || !mode)
+    goto out;
+  if (smfi_setconn(socket) != MI_SUCCESS || smfi_register(filter) != MI_SUCCESS) {
+    logmsg(current, LOG_ERR, "cannot use socket %s", socket);
+    goto out;
+  }
+  umask(0077);
+  if (smfi_opensocket(1) != MI_SUCCESS) {
+    logmsg(current, LOG_ERR, "cannot listen on %s", socket);
+    goto out;
+  }
+  const char *path = socket_path(socket);
+  if (path) {
+    mode_t m = (mode_t)strtoul(mode, NULL, 8);
+    if (group && *group) {
+      struct group *gr = getgrnam(group);
+      if (!gr || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+        logmsg(current, LOG_ERR, "milter.socket_group %s: cannot set on %s", group, path);
+        goto out;
+      }
+    }
+    if (user && *user) {
+      struct passwd *pw = getpwnam(user);
+      if (pw && chown(path, pw->pw_uid, (gid_t)-1) != 0)
+        logmsg(current, LOG_WARNING, "cannot give %s to %s", path, user);
+    }
+    if (chmod(path, m) != 0) {
+      logmsg(current, LOG_ERR, "cannot set mode %s on %s", mode, path);
+      goto out;
+    }
+  }
+  if (drop_privileges(user) != 0)
+    goto out;
+  /* Every thread blocks these: SIGUSR1 goes to the reloader, the others to
+   * libmilter's signal thread (which stops the milter on SIGTERM). */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, reloader, NULL) != 0)
+    goto out;
+  pthread_detach(thread);
+  logmsg(current, LOG_INFO, "listening on %s", socket);
+  int r = smfi_main();
+  /* Stopped (SIGTERM): let the open connections end. */
+  for (int waited = 0; waited < DRAIN_SECONDS * 10; waited++) {
+    pthread_mutex_lock(&config_lock);
+    int open = active_connections;
+    pthread_mutex_unlock(&config_lock);
+    if (open <= 0)
+      break;
+    struct timespec tenth = {0, 100000000};
+    nanosleep(&tenth, NULL);
+  }
+  logmsg(current, LOG_INFO, "stopped");
+  status = r == MI_SUCCESS ? 0 : 1;
+out:
+  mailauth_string_free(socket_override ? NULL : socket);
+  if (socket_override)
+    free(socket);
+  mailauth_string_free(mode);
+  mailauth_string_free(group);
+  mailauth_string_free(user);
+  return status;
+}
+
+/* The supervisor: passes SIGHUP on as a reload and SIGTERM/SIGINT as a
+ * stop, and ends with the milter process. */
+static volatile sig_atomic_t pending_signal;
+static void note_signal(int sig) { pending_signal = sig; }
+
+static int supervise(pid_t child) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = note_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  for (;;) {
+    int status = 0;
+    pid_t done = waitpid(child, &status, 0);
+    if (done == child)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (done < 0 && errno != EINTR)
+      return 1;
+    int sig = pending_signal;
+    pending_signal = 0;
+    if (sig == SIGHUP)
+      kill(child, SIGUSR1);
+    else if (sig == SIGTERM || sig == SIGINT)
+      kill(child, SIGTERM);
+  }
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: " PROGRAM " [-c FILE] [-f] [-p PIDFILE] [-s SOCKET] [-l] [-n] [-V]\n"
+                  "  -c FILE     settings file (default " DEFAULT_CONFIG ")\n"
+                  "  -f          stay in the foreground\n"
+                  "  -p PIDFILE  write the PID here (default milter.pid_file)\n"
+                  "  -s SOCKET   listen here (default milter.socket)\n"
+                  "  -l          log to standard error too\n"
+                  "  -n          check the settings file and exit\n"
+                  "  -V          print the version and exit\n");
+}
+
+int main(int argc, char **argv) {
+  bool foreground = false, check_only = false;
+  const char *pid_override = NULL, *socket_override = NULL;
+  int opt;
+  while ((opt = getopt(argc, argv, "c:fp:s:lnVh")) != -1) {
+    switch (opt) {
+    case 'c':
+      config_path = optarg;
+      break;
+    case 'f':
+      foreground = true;
+      break;
+    case 'p':
+      pid_override = optarg;
+      break;
+    case 's':
+      socket_override = optarg;
+      break;
+    case 'l':
+      opt_stderr = true;
+      break;
+    case 'n':
+      check_only = true;
+      break;
+    case 'V':
+      printf(PROGRAM " %s (libmailauth %s)\n", MAILAUTH_VERSION_STRING, mailauth_version());
+      return 0;
+    default:
+      usage();
+      return opt == 'h' ? 0 : 64;
+    }
+  }
+  openlog(PROGRAM, LOG_PID, LOG_MAIL);
+  char *error = NULL;
+  current = config_load(&error);
+  if (!current) {
+    fprintf(stderr, PROGRAM ": %s\n", error ? error : "out of memory");
+    free(error);
+    return 78; /* EX_CONFIG */
+  }
+  if (check_only) {
+    printf("%s: settings OK\n", config_path);
+    config_release(current);
+    return 0;
+  }
+  if (!foreground && daemon(0, 0) != 0) {
+    perror(PROGRAM ": daemon");
+    return 71;
+  }
+  char *pid_file = pid_override ? strdup(pid_override) : setting(current->settings, "milter.pid_file");
+  pid_t child = fork();
+  if (child < 0) {
+    logmsg(current, LOG_ERR, "fork: %s", strerror(errno));
+    return 71;
+  }
+  if (child == 0) {
+    if (pid_override)
+      free(pid_file);
+    else
+      mailauth_string_free(pid_file);
+    int status = run_milter(socket_override);
+    config_release(current);
+    closelog();
+    return status;
+  }
+  if (pid_file && *pid_file) {
+    FILE *f = fopen(pid_file, "w");
+    if (f) {
+      fprintf(f, "%ld\n", (long)getpid());
+      fclose(f);
+    } else {
+      logmsg(current, LOG_WARNING, "cannot write %s: %s", pid_file, strerror(errno));
+    }
+  }
+  int status = supervise(child);
+  if (pid_file && *pid_file)
+    unlink(pid_file);
+  if (pid_override)
+    free(pid_file);
+  else
+    mailauth_string_free(pid_file);
+  config_release(current);
+  closelog();
+  return status;
+}

@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use crate::check::{Outcome, PyCheck};
 use crate::errors::Error;
 use crate::message;
+use crate::session::PySettings;
 use crate::{py_repr, py_repr_opt};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,22 +33,31 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Reads `message` and starts the key lookups of its DKIM signatures.
+/// The configuration is that of `settings` (`[verify]`), else the default;
+/// the options that are not None replace its values.
 #[pyfunction]
-#[pyo3(signature = (message, *, now, allow_sha1, min_rsa_bits, max_signatures))]
+#[pyo3(signature = (message, *, now, allow_sha1, min_rsa_bits, max_signatures, settings))]
 fn dkim_verify(
     py: Python<'_>,
     message: &Bound<'_, PyAny>,
     now: u64,
-    allow_sha1: bool,
-    min_rsa_bits: usize,
-    max_signatures: usize,
+    allow_sha1: Option<bool>,
+    min_rsa_bits: Option<usize>,
+    max_signatures: Option<usize>,
+    settings: Option<&PySettings>,
 ) -> PyResult<PyCheck> {
-    let config = VerifyConfig {
-        allow_sha1,
-        min_rsa_bits,
-        max_signatures,
-        ..VerifyConfig::default()
-    };
+    let mut config = settings.map_or_else(VerifyConfig::default, |s| {
+        s.settings().inbound_config().dkim.clone()
+    });
+    if let Some(allow_sha1) = allow_sha1 {
+        config.allow_sha1 = allow_sha1;
+    }
+    if let Some(min_rsa_bits) = min_rsa_bits {
+        config.min_rsa_bits = min_rsa_bits;
+    }
+    if let Some(max_signatures) = max_signatures {
+        config.max_signatures = max_signatures;
+    }
     let mut verifier = Verifier::new(&config, now);
     message::feed(py, message, &mut |chunk| verifier.feed(chunk))?;
     let check = py.detach(|| verifier.finish());
@@ -366,9 +376,11 @@ fn generate_key(py: Python<'_>, key_type: &str, bits: Option<usize>) -> PyResult
 }
 
 /// Signs `message`; returns the DKIM-Signature field to prepend, with its
-/// name and final line break.
+/// name and final line break. The options are those of `settings`
+/// (`[signing]`), else the default; the ones that are not None replace
+/// them (`expire_after=0`: no `x=`).
 #[pyfunction]
-#[pyo3(signature = (message, *, key, domain, selector, now, identity, headers, oversign, canonicalization, timestamp, expire_after, body_length, linesep))]
+#[pyo3(signature = (message, *, key, domain, selector, now, identity, headers, oversign, canonicalization, timestamp, expire_after, body_length, linesep, settings))]
 #[allow(clippy::too_many_arguments)]
 fn dkim_sign(
     py: Python<'_>,
@@ -380,30 +392,42 @@ fn dkim_sign(
     identity: Option<&str>,
     headers: Option<Vec<String>>,
     oversign: Option<Vec<String>>,
-    canonicalization: &str,
-    timestamp: bool,
+    canonicalization: Option<&str>,
+    timestamp: Option<bool>,
     expire_after: Option<u64>,
-    body_length: bool,
+    body_length: Option<bool>,
     linesep: &str,
+    settings: Option<&PySettings>,
 ) -> PyResult<String> {
-    let canonicalization = Canonicalization::from_tag(canonicalization).ok_or_else(|| {
-        Error::Config(format!(
-            "canonicalization must be header/body with simple or relaxed, not {canonicalization:?}"
-        ))
-    })?;
     if linesep != "\r\n" && linesep != "\n" {
         return Err(Error::Config("linesep must be \"\\r\\n\" or \"\\n\"".to_owned()).into());
     }
-    let defaults = SignOptions::default();
-    let options = SignOptions {
-        canonicalization,
-        headers: headers.unwrap_or(defaults.headers),
-        oversigned: oversign.unwrap_or(defaults.oversigned),
-        timestamp,
-        expire_after,
-        body_length,
-        header_limits: defaults.header_limits,
-    };
+    let mut options = settings.map_or_else(SignOptions::default, |s| {
+        s.settings().sign_options().clone()
+    });
+    if let Some(canonicalization) = canonicalization {
+        options.canonicalization =
+            Canonicalization::from_tag(canonicalization).ok_or_else(|| {
+                Error::Config(format!(
+                    "canonicalization must be header/body with simple or relaxed, not {canonicalization:?}"
+                ))
+            })?;
+    }
+    if let Some(headers) = headers {
+        options.headers = headers;
+    }
+    if let Some(oversign) = oversign {
+        options.oversigned = oversign;
+    }
+    if let Some(timestamp) = timestamp {
+        options.timestamp = timestamp;
+    }
+    if let Some(expire_after) = expire_after {
+        options.expire_after = (expire_after > 0).then_some(expire_after);
+    }
+    if let Some(body_length) = body_length {
+        options.body_length = body_length;
+    }
     let mut signer =
         Signer::new(domain, selector, key.key.clone(), options).map_err(Error::from)?;
     if let Some(identity) = identity {

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use crate::check::{Outcome, PyCheck};
 use crate::dkim::PyDkimResult;
 use crate::errors::Error;
+use crate::session::PySettings;
 use crate::spf::PySpfResult;
 use crate::{message, py_repr, py_repr_opt};
 
@@ -18,15 +19,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The DMARC settings of the mode named `mode`.
-pub(crate) fn mode_from_str(mode: &str) -> Result<dmarc::Config, Error> {
-    let mode: Mode = mode
-        .parse()
-        .map_err(|e| Error::Config(format!("dmarc mode {mode:?}: {e}")))?;
-    Ok(dmarc::Config {
-        mode,
-        ..dmarc::Config::default()
-    })
+/// The mode named `mode`.
+pub(crate) fn mode_from_str(mode: &str) -> Result<Mode, Error> {
+    mode.parse()
+        .map_err(|e| Error::Config(format!("dmarc mode {mode:?}: {e}")))
 }
 
 /// The pct draw `sample` (0 to 99).
@@ -47,20 +43,29 @@ fn header_of_message(py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Vec
 }
 
 /// Starts a DMARC check of the message's author domain (or the given one)
-/// against SPF and DKIM results computed before.
+/// against SPF and DKIM results computed before. The configuration is
+/// that of `settings` (`[dmarc]`), else the default; a `mode` that is not
+/// None replaces its mode.
 #[pyfunction]
-#[pyo3(signature = (message, *, author_domain, spf, dkim, mode, sample))]
+#[pyo3(signature = (message, *, author_domain, spf, dkim, mode, sample, settings))]
+#[allow(clippy::too_many_arguments)]
 fn dmarc_check(
     py: Python<'_>,
     message: Option<&Bound<'_, PyAny>>,
     author_domain: Option<&str>,
     spf: Option<&PySpfResult>,
     dkim: Option<&PyDkimResult>,
-    mode: &str,
+    mode: Option<&str>,
     sample: u8,
+    settings: Option<&PySettings>,
 ) -> PyResult<PyCheck> {
     let sample = sample_from_int(sample)?;
-    let config = mode_from_str(mode)?;
+    let mut config = settings.map_or_else(dmarc::Config::default, |s| {
+        s.settings().inbound_config().dmarc.clone()
+    });
+    if let Some(mode) = mode {
+        config.mode = mode_from_str(mode)?;
+    }
     let check = match (message, author_domain) {
         (Some(message), None) => Check::from_fields(&header_of_message(py, message)?, &config),
         (None, Some(domain)) => Check::from_author_domain(

@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyTuple};
 use crate::authres::PyAuthenticationResults;
 use crate::check::{Outcome, PyCheck};
 use crate::errors::Error;
+use crate::session::PySettings;
 use crate::spf::ip_from_python;
 use crate::{dmarc, message, py_repr, py_repr_opt};
 
@@ -17,9 +18,12 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Reads `message` and starts every check of the inbound pipeline.
+/// Reads `message` and starts every check of the inbound pipeline. The
+/// check configurations (SPF, DKIM, DMARC, `check_helo` and the trusted
+/// authserv-ids) are those of `settings`, else the defaults; the options
+/// that are not None replace them.
 #[pyfunction]
-#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample))]
+#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample, settings))]
 #[allow(clippy::too_many_arguments)]
 fn authenticate_start(
     py: Python<'_>,
@@ -31,11 +35,12 @@ fn authenticate_start(
     now: u64,
     authenticated: bool,
     internal: bool,
-    check_helo: bool,
-    internal_networks: Vec<String>,
-    trusted_authserv_ids: Vec<String>,
-    dmarc_mode: &str,
+    check_helo: Option<bool>,
+    internal_networks: Option<Vec<String>>,
+    trusted_authserv_ids: Option<Vec<String>>,
+    dmarc_mode: Option<&str>,
     dmarc_sample: u8,
+    settings: Option<&PySettings>,
 ) -> PyResult<PyCheck> {
     if authserv_id.is_empty() {
         return Err(Error::Config("authserv_id must not be empty".to_owned()).into());
@@ -46,10 +51,27 @@ fn authenticate_start(
     connection.authenticated = authenticated;
     connection.internal = internal;
     let mut config = inbound::Config::new(authserv_id, now);
-    config.check_helo = check_helo;
-    config.dmarc = dmarc::mode_from_str(dmarc_mode)?;
-    config.trusted_authserv_ids = trusted_authserv_ids;
+    if let Some(settings) = settings {
+        let from = settings.settings().inbound_config();
+        config.spf = from.spf.clone();
+        config.dkim = from.dkim.clone();
+        config.dmarc = from.dmarc.clone();
+        config.check_helo = from.check_helo;
+        config
+            .trusted_authserv_ids
+            .clone_from(&from.trusted_authserv_ids);
+    }
+    if let Some(check_helo) = check_helo {
+        config.check_helo = check_helo;
+    }
+    if let Some(dmarc_mode) = dmarc_mode {
+        config.dmarc.mode = dmarc::mode_from_str(dmarc_mode)?;
+    }
+    if let Some(trusted_authserv_ids) = trusted_authserv_ids {
+        config.trusted_authserv_ids = trusted_authserv_ids;
+    }
     config.internal_networks = internal_networks
+        .unwrap_or_default()
         .iter()
         .map(|text| {
             text.parse::<Network>()

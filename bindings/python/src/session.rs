@@ -47,6 +47,11 @@ pub(crate) struct PySettings {
 }
 
 impl PySettings {
+    /// The loaded settings.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     fn new(settings: Settings) -> PySettings {
         PySettings {
             settings: Arc::new(settings),

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use crate::check::{Outcome, PyCheck};
 use crate::errors::Error;
 use crate::py_repr;
+use crate::session::PySettings;
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySpfResult>()?;
@@ -27,9 +28,11 @@ pub(crate) fn ip_from_python(ip: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
 }
 
 /// Starts an SPF check (RFC 7208 check_host()) of the MAIL FROM identity
-/// or, with `identity="helo"`, of the HELO name.
+/// or, with `identity="helo"`, of the HELO name. The configuration is
+/// that of `settings` (`[spf]`), else the default; the options that are
+/// not None replace its values.
 #[pyfunction]
-#[pyo3(signature = (ip, *, helo, mail_from, identity, now, receiver, max_void_lookups, max_dns_mechanisms))]
+#[pyo3(signature = (ip, *, helo, mail_from, identity, now, receiver, max_void_lookups, max_dns_mechanisms, settings))]
 #[allow(clippy::too_many_arguments)]
 fn spf_check(
     ip: &Bound<'_, PyAny>,
@@ -37,9 +40,10 @@ fn spf_check(
     mail_from: &str,
     identity: &str,
     now: u64,
-    receiver: &str,
-    max_void_lookups: usize,
-    max_dns_mechanisms: usize,
+    receiver: Option<&str>,
+    max_void_lookups: Option<usize>,
+    max_dns_mechanisms: Option<usize>,
+    settings: Option<&PySettings>,
 ) -> PyResult<PyCheck> {
     let ip = ip_from_python(ip)?;
     let input = match identity {
@@ -53,10 +57,18 @@ fn spf_check(
         }
     }
     .at(now);
-    let mut config = spf::Config::default();
-    config.receiver = receiver.to_owned();
-    config.max_void_lookups = max_void_lookups;
-    config.max_dns_mechanisms = max_dns_mechanisms;
+    let mut config = settings.map_or_else(spf::Config::default, |s| {
+        s.settings().inbound_config().spf.clone()
+    });
+    if let Some(receiver) = receiver {
+        receiver.clone_into(&mut config.receiver);
+    }
+    if let Some(max_void_lookups) = max_void_lookups {
+        config.max_void_lookups = max_void_lookups;
+    }
+    if let Some(max_dns_mechanisms) = max_dns_mechanisms {
+        config.max_dns_mechanisms = max_dns_mechanisms;
+    }
     Ok(PyCheck::new(spf::Check::new(&input, &config)))
 }
 

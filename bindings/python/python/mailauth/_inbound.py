@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Literal, TypedDict
 
 from mailauth._driver import AnyResolver, Timestamp, Unpack, resolve, resolve_async, unix_time, validate_options
-from mailauth._native import AuthResult, Check, authenticate_start
+from mailauth._native import AuthResult, Check, Settings, authenticate_start
 from mailauth.dkim import Message
 from mailauth.dmarc import draw_sample
 from mailauth.dns import Resolver
@@ -34,6 +34,13 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         The time of the check (DKIM ``t=`` and ``x=``, SPF ``%{t}``):
         seconds since the epoch or an aware :class:`datetime.datetime`; None
         is the current time.
+    ``settings = None``
+        A :class:`mailauth.Settings` whose check configurations the pipeline
+        starts from: ``[spf]``, ``[verify]`` and ``[dmarc]`` (limits, key
+        sizes, mode, public suffix list), ``[spf] check_helo`` and
+        ``trusted_authserv_ids``; None is the defaults below. The options
+        given replace them; ``authserv_id`` and the clients not checked
+        (``internal_networks``) are always those given here.
     ``authenticated = False``, ``internal = False``
         The client authenticated (SMTP AUTH) or is known as internal: its
         mail is not checked.
@@ -60,6 +67,7 @@ class AuthenticateOptions(_SmtpFacts, total=False):
     trusted_authserv_ids: Iterable[str]
     dmarc_mode: Literal["rfc9989", "rfc7489"]
     dmarc_sample: int | None
+    settings: Settings
 
 
 def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions]) -> Check:
@@ -67,6 +75,7 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
     The options are those of :class:`AuthenticateOptions`."""
     validate_options(options, AuthenticateOptions)
     dmarc_sample = options.get("dmarc_sample")
+    trusted = options.get("trusted_authserv_ids")
     return authenticate_start(
         message,
         ip=options["ip"],
@@ -76,11 +85,12 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
         now=unix_time(options.get("now")),
         authenticated=options.get("authenticated", False),
         internal=options.get("internal", False),
-        check_helo=options.get("check_helo", True),
+        check_helo=options.get("check_helo"),
         internal_networks=list(options.get("internal_networks", ())),
-        trusted_authserv_ids=list(options.get("trusted_authserv_ids", ())),
-        dmarc_mode=options.get("dmarc_mode", "rfc9989"),
+        trusted_authserv_ids=None if trusted is None else list(trusted),
+        dmarc_mode=options.get("dmarc_mode"),
         dmarc_sample=draw_sample() if dmarc_sample is None else dmarc_sample,
+        settings=options.get("settings"),
     )
 
 

@@ -94,9 +94,10 @@ def spf_check(
     mail_from: str,
     identity: str,
     now: int,
-    receiver: str,
-    max_void_lookups: int,
-    max_dns_mechanisms: int,
+    receiver: str | None,
+    max_void_lookups: int | None,
+    max_dns_mechanisms: int | None,
+    settings: Settings | None,
 ) -> Check: ...
 
 _DkimResultName = Literal["pass", "fail", "neutral", "policy", "temperror", "permerror"]
@@ -161,7 +162,13 @@ class PrivateKey:
 
 def generate_key(key_type: Literal["rsa", "ed25519"] = "rsa", *, bits: int | None = None) -> PrivateKey: ...
 def dkim_verify(
-    message: _Message, *, now: int, allow_sha1: bool, min_rsa_bits: int, max_signatures: int
+    message: _Message,
+    *,
+    now: int,
+    allow_sha1: bool | None,
+    min_rsa_bits: int | None,
+    max_signatures: int | None,
+    settings: Settings | None,
 ) -> Check: ...
 def dkim_sign(
     message: _Message,
@@ -173,11 +180,12 @@ def dkim_sign(
     identity: str | None,
     headers: list[str] | None,
     oversign: list[str] | None,
-    canonicalization: str,
-    timestamp: bool,
+    canonicalization: str | None,
+    timestamp: bool | None,
     expire_after: int | None,
-    body_length: bool,
+    body_length: bool | None,
     linesep: str,
+    settings: Settings | None,
 ) -> str: ...
 _DmarcResultName = Literal["pass", "fail", "none", "temperror", "permerror"]
 _Disposition = Literal["none", "quarantine", "reject"]
@@ -215,8 +223,9 @@ def dmarc_check(
     author_domain: str | None,
     spf: SpfResult | None,
     dkim: DkimResult | None,
-    mode: str,
+    mode: str | None,
     sample: int,
+    settings: Settings | None,
 ) -> Check: ...
 
 @final
@@ -298,11 +307,12 @@ def authenticate_start(
     now: int,
     authenticated: bool,
     internal: bool,
-    check_helo: bool,
-    internal_networks: list[str],
-    trusted_authserv_ids: list[str],
-    dmarc_mode: str,
+    check_helo: bool | None,
+    internal_networks: list[str] | None,
+    trusted_authserv_ids: list[str] | None,
+    dmarc_mode: str | None,
     dmarc_sample: int,
+    settings: Settings | None,
 ) -> Check: ...
 _ActionKind = Literal["continue", "reject", "tempfail", "discard", "quarantine"]
 

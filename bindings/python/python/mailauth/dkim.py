@@ -15,6 +15,7 @@ from mailauth._native import (
     Check,
     DkimResult,
     PrivateKey,
+    Settings,
     SignatureResult,
     dkim_sign,
     dkim_verify,
@@ -27,8 +28,14 @@ Message = Union[bytes, bytearray, memoryview, BinaryIO, Iterable[bytes]]
 
 class VerifyOptions(TypedDict, total=False):
     """The keyword arguments of :func:`start_verify`, :func:`verify` and
-    :func:`verify_async` (besides ``resolver``), with their defaults.
+    :func:`verify_async` (besides ``resolver``), with their defaults. The
+    options given replace those of ``settings``.
 
+    ``settings = None``
+        A :class:`mailauth.Settings` whose ``[verify]`` section the
+        verification starts from (``min_key_bits``, ``allow_sha1``,
+        ``max_signatures``, ``clock_skew``, the header limits, the key
+        cache); None is the defaults below.
     ``now = None``
         The time that decides ``x=`` expiry: seconds since the epoch or an
         aware :class:`datetime.datetime`; None is the current time.
@@ -45,6 +52,7 @@ class VerifyOptions(TypedDict, total=False):
     allow_sha1: bool
     min_rsa_bits: int
     max_signatures: int
+    settings: Settings
 
 
 def start_verify(message: Message, **options: Unpack[VerifyOptions]) -> Check:
@@ -54,9 +62,10 @@ def start_verify(message: Message, **options: Unpack[VerifyOptions]) -> Check:
     return dkim_verify(
         message,
         now=unix_time(options.get("now")),
-        allow_sha1=options.get("allow_sha1", False),
-        min_rsa_bits=options.get("min_rsa_bits", 1024),
-        max_signatures=options.get("max_signatures", 5),
+        allow_sha1=options.get("allow_sha1"),
+        min_rsa_bits=options.get("min_rsa_bits"),
+        max_signatures=options.get("max_signatures"),
+        settings=options.get("settings"),
     )
 
 
@@ -85,12 +94,13 @@ def sign(
     identity: str | None = None,
     headers: Sequence[str] | None = None,
     oversign: Sequence[str] | None = None,
-    canonicalization: str = "relaxed/relaxed",
+    canonicalization: str | None = None,
     now: Timestamp = None,
-    timestamp: bool = True,
+    timestamp: bool | None = None,
     expire_after: int | None = None,
-    body_length: bool = False,
+    body_length: bool | None = None,
     linesep: str = "\r\n",
+    settings: Settings | None = None,
 ) -> str:
     """Signs ``message`` and returns the ``DKIM-Signature`` field to prepend
     (name, folded value and final ``linesep``).
@@ -98,8 +108,17 @@ def sign(
     ``key`` is a :class:`PrivateKey` or PEM text. The algorithm follows the
     key: rsa-sha256 or ed25519-sha256. ``headers`` are signed when present
     (default :data:`DEFAULT_HEADERS`; From always); ``oversign`` names are
-    listed once more than they occur (default ``["from"]``). ``t=`` is
-    written unless ``timestamp`` is false; ``x=`` is ``now + expire_after``.
+    listed once more than they occur (default ``["from"]``).
+    ``canonicalization`` is ``"header/body"`` with ``simple`` or ``relaxed``
+    (default ``"relaxed/relaxed"``). ``t=`` is written unless ``timestamp``
+    is false (default true); ``x=`` is ``now + expire_after``, and not
+    written by default or for ``expire_after=0``; ``l=`` is written when
+    ``body_length`` is true (default false).
+
+    ``settings``, a :class:`mailauth.Settings`, gives the defaults of these
+    options instead: its ``[signing]`` section (``canonicalization``,
+    ``headers``, ``oversign_headers``, ``timestamp``, ``signature_ttl``,
+    ``body_length``). The options given (not None) replace them.
     """
     if not isinstance(key, PrivateKey):
         key = PrivateKey.from_pem(key)
@@ -117,6 +136,7 @@ def sign(
         expire_after=expire_after,
         body_length=body_length,
         linesep=linesep,
+        settings=settings,
     )
 
 

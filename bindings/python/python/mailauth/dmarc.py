@@ -12,7 +12,7 @@ import random
 from typing import Literal, TypedDict
 
 from mailauth._driver import AnyResolver, Unpack, resolve, resolve_async, validate_options
-from mailauth._native import Check, DkimResult, DmarcResult, SpfResult, dmarc_check
+from mailauth._native import Check, DkimResult, DmarcResult, Settings, SpfResult, dmarc_check
 from mailauth.dkim import Message
 from mailauth.dns import Resolver
 
@@ -33,6 +33,10 @@ class DmarcOptions(TypedDict, total=False):
         The :class:`mailauth.spf.SpfResult` of the MAIL FROM identity, if checked.
     ``dkim = None``
         The :class:`mailauth.dkim.DkimResult` of the message, if verified.
+    ``settings = None``
+        A :class:`mailauth.Settings` whose ``[dmarc]`` section the check
+        starts from (``mode``, the public suffix list, the limits); None is
+        the defaults. A ``mode`` given replaces the settings' mode.
     ``mode = "rfc9989"``
         ``"rfc9989"`` (DNS tree walk) or ``"rfc7489"`` (public suffix list,
         ``pct``).
@@ -45,6 +49,7 @@ class DmarcOptions(TypedDict, total=False):
     dkim: DkimResult | None
     mode: Literal["rfc9989", "rfc7489"]
     sample: int | None
+    settings: Settings
 
 
 def start(message: Message | None = None, **options: Unpack[DmarcOptions]) -> Check:
@@ -57,8 +62,9 @@ def start(message: Message | None = None, **options: Unpack[DmarcOptions]) -> Ch
         author_domain=options.get("author_domain"),
         spf=options.get("spf"),
         dkim=options.get("dkim"),
-        mode=options.get("mode", "rfc9989"),
+        mode=options.get("mode"),
         sample=draw_sample() if sample is None else sample,
+        settings=options.get("settings"),
     )
 
 

@@ -12,7 +12,7 @@ import ipaddress
 from typing import Literal, TypedDict, Union
 
 from mailauth._driver import AnyResolver, Timestamp, Unpack, resolve, resolve_async, unix_time, validate_options
-from mailauth._native import Check, SpfResult, spf_check
+from mailauth._native import Check, Settings, SpfResult, spf_check
 from mailauth.dns import Resolver
 
 IpAddress = Union[str, ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -24,7 +24,8 @@ class _SpfRequired(TypedDict):
 
 class SpfOptions(_SpfRequired, total=False):
     """The keyword arguments of :func:`start`, :func:`check` and
-    :func:`check_async` (besides ``resolver``), with their defaults.
+    :func:`check_async` (besides ``resolver``), with their defaults. The
+    limits and ``receiver`` given replace those of ``settings``.
 
     ``helo`` (required)
         The HELO/EHLO name the client gave.
@@ -37,6 +38,11 @@ class SpfOptions(_SpfRequired, total=False):
     ``now = None``
         The time of the ``%{t}`` macro: seconds since the epoch or an aware
         :class:`datetime.datetime`; None is the current time.
+    ``settings = None``
+        A :class:`mailauth.Settings` whose ``[spf]`` section the check
+        starts from (``receiver``, ``max_void_lookups``,
+        ``max_dns_mechanisms`` and the other limits); None is the defaults
+        below.
     ``receiver = "unknown"``
         The ``%{r}`` macro: this host's name.
     ``max_void_lookups = 2``
@@ -53,6 +59,7 @@ class SpfOptions(_SpfRequired, total=False):
     receiver: str
     max_void_lookups: int
     max_dns_mechanisms: int
+    settings: Settings
 
 
 def start(ip: IpAddress, **options: Unpack[SpfOptions]) -> Check:
@@ -65,9 +72,10 @@ def start(ip: IpAddress, **options: Unpack[SpfOptions]) -> Check:
         mail_from=options.get("mail_from", ""),
         identity=options.get("identity", "mailfrom"),
         now=unix_time(options.get("now")),
-        receiver=options.get("receiver", "unknown"),
-        max_void_lookups=options.get("max_void_lookups", 2),
-        max_dns_mechanisms=options.get("max_dns_mechanisms", 10),
+        receiver=options.get("receiver"),
+        max_void_lookups=options.get("max_void_lookups"),
+        max_dns_mechanisms=options.get("max_dns_mechanisms"),
+        settings=options.get("settings"),
     )
 
 

@@ -86,7 +86,7 @@ if [ ! -f "$WORK/msgs/index.tsv" ] || [ "$(wc -l < "$WORK/msgs/index.tsv")" != "
     $PY "$HERE/gen.py" "$WORK" "$MESSAGES"
 fi
 mkdir -p "$WORK/run" "$WORK/sock" "$WORK/logs"
-chmod 1777 "$WORK/sock"
+chmod 1777 "$WORK/sock" "$WORK/run"   # the daemons write their pid files after dropping privileges
 rm -f "$WORK"/run/*.pid "$WORK"/sock/*
 
 # ---------------------------------------------------------------- DNS: knot
@@ -291,7 +291,7 @@ wait_socket() {   # $1 socket path, $2 name
     die "$2 did not create $1 (see $WORK/logs)"
 }
 
-pid_of() { for i in $(seq 50); do [ -s "$1" ] && { tr -d ' \n' < "$1"; return 0; }; sleep 0.1; done; return 1; }
+pid_of() { for i in $(seq 50); do [ -s "$1" ] && { tr -d ' \n' < "$1"; return 0; }; sleep 0.1; done; die "no pid file $1"; }
 
 start_daemons() {   # $1 = configuration; sets GROUPS_ARGS
     GROUPS_ARGS=()

@@ -270,7 +270,9 @@ def main():
     if not wait_sink(a.sink_dir, base + len(warm), 60):
         print("warm-up: the sink did not receive every message", s.errors[:5], file=sys.stderr)
         sys.exit(1)
+    b0 = machine_busy()
     time.sleep(1.0)
+    background = (machine_busy() - b0) / TCK  # CPUs busy in the second before the run
     base = len(sink_files(a.sink_dir))
 
     load1 = os.getloadavg()[0]
@@ -293,7 +295,7 @@ def main():
                machine_cpu_s=(m1 - m0) / TCK, cpu_s=cpu, processes=counts,
                sink_once=once, sink_dup=dup, sink_missing=missing, sink_with_ar=with_ar,
                results={f"{k[0]}={k[1]}": v for k, v in sorted(results.items())},
-               load1_before=load1, load1_after=os.getloadavg()[0],
+               load1_before=load1, background_cpus=background, load1_after=os.getloadavg()[0],
                clk_tck=TCK, conns=a.conns, per_conn=a.per_conn)
     with open(a.out, "a") as f:
         f.write(json.dumps(res) + "\n")
@@ -302,7 +304,8 @@ def main():
           f"send {t1 - t0:.2f} s ({res['msgs_per_s']:.0f} msg/s), drained {t2 - t0:.2f} s, "
           f"machine CPU {res['machine_cpu_s'] * per_k:.2f} s/1000 msg, "
           + ", ".join(f"{g} {v * per_k:.2f}" for g, v in cpu.items())
-          + f"; sink once {once} dup {dup} missing {missing} with A-R {with_ar}; load {load1:.2f}")
+          + f"; sink once {once} dup {dup} missing {missing} with A-R {with_ar}; "
+          f"load {load1:.2f}, busy CPUs before {background:.2f}")
     if s.errors:
         print("  first errors:", s.errors[:3])
     if res["results"]:

@@ -32,16 +32,17 @@ def main():
     def total(r):  # every measured process: the part of the machine's time that is the benchmark's
         return sum(r["cpu_s"].values())
 
-    head = (f"{'config':9} {'run':>3} {'load':>5} {'msg/s':>6} {'send s':>6} {'drain s':>7} "
+    head = (f"{'config':9} {'run':>3} {'load':>5} {'bg':>4} {'msg/s':>6} {'send s':>6} {'drain s':>7} "
             f"{'machine':>7} {'procs':>6} " + " ".join(f"{c[:11]:>11}" for c in cols)
             + f" {'sink ok':>7} {'A-R':>5} {'err':>4}")
     print("CPU in seconds per 1,000 messages (ms per message); machine = all non-idle CPU time,\n"
-          "procs = the sum of the measured processes (the columns after it); load = 1-minute load before the run")
+          "procs = the sum of the measured processes (the columns after it); load = 1-minute load\n"
+          "before the run; bg = CPUs busy in the second before the run (other work on the machine)")
     print(head)
     print("-" * len(head))
     for l in labels:
         for r in sorted(runs[l], key=lambda r: r["run"]):
-            print(f"{l:9} {r['run']:>3} {r['load1_before']:>5.2f} {r['msgs_per_s']:>6.0f} "
+            print(f"{l:9} {r['run']:>3} {r['load1_before']:>5.2f} {r.get('background_cpus', float('nan')):>4.2f} {r['msgs_per_s']:>6.0f} "
                   f"{r['send_s']:>6.2f} {r['drain_s']:>7.2f} {r['machine_cpu_s'] * k(r):>7.2f} {total(r) * k(r):>6.2f} "
                   + " ".join(f"{r['cpu_s'][c] * k(r):>11.2f}" if c in r["cpu_s"] else f"{'-':>11}"
                              for c in cols)

@@ -12,6 +12,8 @@
 #   MAILAUTH_MILTER       the mailauth-milter binary (default: ../mailauth-milter from here)
 #   MAILAUTH_MILTER_ARGS  its arguments before the settings file (default: "-c")
 #   BENCH_MESSAGES        messages per run (default 2000), BENCH_CONNS (20), BENCH_PER_CONN (10)
+#   BENCH_QUIET_CPUS      before each run, wait until less than this many CPUs are busy
+#                         (default 0.2), at most BENCH_QUIET_WAIT seconds (default 300)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,12 +29,14 @@ while getopts "n:c:w:sr" o; do
         w) WORK=$OPTARG ;;
         s) SMOKE=1 ;;
         r) REPORT=1 ;;
-        *) sed -n '2,17p' "$0"; exit 2 ;;
+        *) sed -n '2,19p' "$0"; exit 2 ;;
     esac
 done
 MESSAGES=${BENCH_MESSAGES:-2000}
 CONNS=${BENCH_CONNS:-20}
 PER_CONN=${BENCH_PER_CONN:-10}
+QUIET_CPUS=${BENCH_QUIET_CPUS:-0.2}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-300}
 MILTER=${MAILAUTH_MILTER:-$HERE/../mailauth-milter}
 MILTER_ARGS=${MAILAUTH_MILTER_ARGS:--c}
 PY=/usr/bin/python3           # Debian's python3-dkim imports under it
@@ -54,6 +58,25 @@ if [ "$REPORT" = 1 ]; then exec $PY "$HERE/report.py" "$RESULTS"; fi
 if [ -z "${BENCH_IN_NAMESPACE:-}" ]; then
     exec unshare --mount --propagation private env BENCH_IN_NAMESPACE=1 "$0" "$@"
 fi
+
+# CPUs busy over one second (all non-idle jiffies of /proc/stat)
+busy_cpus() {
+    local a b
+    a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat); sleep 1
+    b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat)
+    echo "$a $b $(getconf CLK_TCK)" | awk '{printf "%.2f", ($2-$1)/$3}'
+}
+# wait until the machine is quiet (other work below QUIET_CPUS) for up to QUIET_WAIT seconds
+wait_quiet() {
+    local t=0 b
+    while :; do
+        b=$(busy_cpus)
+        awk -v b="$b" -v q="$QUIET_CPUS" 'BEGIN{exit !(b < q)}' && return 0
+        t=$((t + 1))
+        [ "$t" -ge "$QUIET_WAIT" ] && { log "machine still busy ($b CPUs), running anyway"; return 0; }
+        [ $((t % 30)) = 1 ] && log "waiting for a quiet machine ($b CPUs busy)"
+    done
+}
 
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -368,6 +391,7 @@ for conf in $CONFIGS_OK; do
             log "$conf: received by the sink:"
             sed -n '1,/^\r\?$/p' "$sink"/* | grep -iE -A3 '^(Authentication-Results|Received-SPF|X-)' || true
         else
+            wait_quiet
             load=$(cut -d' ' -f1 /proc/loadavg)
             log "$conf run $run (load $load)"
             $PY "$HERE/measure.py" --work "$WORK" --sink-dir "$sink" --port $SMTP_PORT \

@@ -4,7 +4,8 @@
 # It first installs what the tests need (a real DNS server, DKIM peers for
 # interoperability, Python tools), then runs the Rust unit, integration,
 # conformance and doc tests with the default crypto backend and again with
-# the pure-Rust backend.
+# the pure-Rust backend; then the C ABI, the Python bindings and the milter
+# end to end on a private Postfix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +21,6 @@ echo "== C ABI (libmailauth.so, examples/c under valgrind and sanitizers)"
 ./scripts/test-c.sh
 echo "== Python bindings (wheel in a fresh virtualenv, pytest, stubtest)"
 ./scripts/test-python.sh
+echo "== mailauth-milter on a private Postfix (plainly, under valgrind, with ASan/UBSan)"
+./milter/tests/e2e.sh
 echo "== all suites passed"

@@ -7,9 +7,10 @@
 //! the internal hosts and the configurations of every check, read once and
 //! shared by the sessions (`Arc<Settings>`).
 //!
-//! The annotated example `mailauth.toml.example` at the repository root
-//! shows every key with the option of OpenDKIM, OpenDMARC or policyd-spf it
-//! replaces.
+//! The annotated example `milter/mailauth.toml.example` in the repository
+//! shows the keys a relay usually sets with the option of OpenDKIM,
+//! OpenDMARC or policyd-spf each replaces; the manual page
+//! `milter/mailauth.toml.5` lists every key.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

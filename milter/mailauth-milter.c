@@ -175,8 +175,15 @@ static void reload(void) {
 struct conn {
   struct config *cfg;
   mailauth_session *session;
-  bool failed; /* a library call failed: the connection gets on_internal_error */
+  bool failed;           /* a library call failed: the message gets on_internal_error */
+  unsigned long no_reply; /* the SMFIP_NR_* steps the MTA agreed to send without reply */
 };
+
+/* The stages that never refuse (RCPT, header fields, end of header, body)
+ * are sent without waiting for a reply when the MTA can (milter protocol
+ * 6): a round trip less per header field and body chunk. A failure there
+ * is answered at the end of the message. */
+#define NO_REPLY_STEPS (SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static struct conn *conn_of(SMFICTX *ctx) { return smfi_getpriv(ctx); }
 
@@ -303,15 +310,70 @@ static bool apply_edits(SMFICTX *ctx, struct conn *c) {
   return true;
 }
 
-static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr) {
+/* A stage that never refuses: its result is kept for the end of the
+ * message when the MTA expects no reply. */
+static sfsistat quiet_stage(SMFICTX *ctx, struct conn *c, const char *stage,
+                            mailauth_status status, unsigned long step) {
+  if (!c || !c->session || c->failed) {
+    if (c && (c->no_reply & step))
+      return SMFIS_NOREPLY;
+    return internal_error(ctx, c, stage, MAILAUTH_NOT_DONE);
+  }
+  if (status == MAILAUTH_OK)
+    status = mailauth_session_resolve(c->session, c->cfg->resolver);
+  if (status != MAILAUTH_OK) {
+    if (c->no_reply & step) {
+      /* Logged now, answered at the end of the message. */
+      char message[128] = "";
+      size_t written = 0;
+      mailauth_status_message(status, message, sizeof message, &written);
+      logmsg(c->cfg, LOG_ERR, "%s: internal error: %s", stage, message);
+      c->failed = true;
+      return SMFIS_NOREPLY;
+    }
+    return internal_error(ctx, c, stage, status);
+  }
+  return (c->no_reply & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static struct conn *conn_new(SMFICTX *ctx) {
   struct conn *c = calloc(1, sizeof *c);
   if (!c)
-    return internal_error(ctx, NULL, "connect", MAILAUTH_PANIC);
+    return NULL;
   c->cfg = config_acquire();
   smfi_setpriv(ctx, c);
   pthread_mutex_lock(&config_lock);
   active_connections++;
   pthread_mutex_unlock(&config_lock);
+  return c;
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
+                             unsigned long unused2, unsigned long unused3, unsigned long *actions_out,
+                             unsigned long *steps_out, unsigned long *unused2_out,
+                             unsigned long *unused3_out) {
+  (void)unused2;
+  (void)unused3;
+  unsigned long needed = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+  if ((actions & needed) != needed)
+    return SMFIS_REJECT; /* the MTA cannot make our edits: libmilter fails the connection */
+  struct conn *c = conn_new(ctx);
+  if (!c)
+    return SMFIS_REJECT;
+  c->no_reply = steps & NO_REPLY_STEPS;
+  *actions_out = needed;
+  *steps_out = c->no_reply | (steps & (SMFIP_NOUNKNOWN | SMFIP_NODATA));
+  *unused2_out = 0;
+  *unused3_out = 0;
+  return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr) {
+  struct conn *c = conn_of(ctx);
+  if (!c)
+    c = conn_new(ctx);
+  if (!c)
+    return internal_error(ctx, NULL, "connect", MAILAUTH_PANIC);
   char address[INET6_ADDRSTRLEN] = "";
   if (hostaddr && hostaddr->sa_family == AF_INET)
     inet_ntop(AF_INET, &((struct sockaddr_in *)hostaddr)->sin_addr, address, sizeof address);
@@ -351,32 +413,35 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv) {
                       false);
 }
 
+static bool usable(struct conn *c) { return c && c->session && !c->failed; }
+
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv) {
   struct conn *c = conn_of(ctx);
-  if (!c || !c->session || c->failed)
-    return internal_error(ctx, c, "rcpt", MAILAUTH_NOT_DONE);
-  return finish_stage(ctx, c, "rcpt", mailauth_session_rcpt(c->session, argv[0]), false);
+  return quiet_stage(ctx, c, "rcpt",
+                     usable(c) ? mailauth_session_rcpt(c->session, argv[0]) : MAILAUTH_NOT_DONE,
+                     SMFIP_NR_RCPT);
 }
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value) {
   struct conn *c = conn_of(ctx);
-  if (!c || !c->session || c->failed)
-    return internal_error(ctx, c, "header", MAILAUTH_NOT_DONE);
-  return finish_stage(ctx, c, "header", mailauth_session_header(c->session, name, value), false);
+  return quiet_stage(ctx, c, "header",
+                     usable(c) ? mailauth_session_header(c->session, name, value)
+                               : MAILAUTH_NOT_DONE,
+                     SMFIP_NR_HDR);
 }
 
 static sfsistat on_eoh(SMFICTX *ctx) {
   struct conn *c = conn_of(ctx);
-  if (!c || !c->session || c->failed)
-    return internal_error(ctx, c, "end of header", MAILAUTH_NOT_DONE);
-  return finish_stage(ctx, c, "end of header", mailauth_session_end_of_header(c->session), false);
+  return quiet_stage(ctx, c, "end of header",
+                     usable(c) ? mailauth_session_end_of_header(c->session) : MAILAUTH_NOT_DONE,
+                     SMFIP_NR_EOH);
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
   struct conn *c = conn_of(ctx);
-  if (!c || !c->session || c->failed)
-    return internal_error(ctx, c, "body", MAILAUTH_NOT_DONE);
-  return finish_stage(ctx, c, "body", mailauth_session_body(c->session, chunk, len), false);
+  return quiet_stage(ctx, c, "body",
+                     usable(c) ? mailauth_session_body(c->session, chunk, len) : MAILAUTH_NOT_DONE,
+                     SMFIP_NR_BODY);
 }
 
 static sfsistat on_eom(SMFICTX *ctx) {
@@ -431,6 +496,7 @@ static struct smfiDesc filter = {
     .xxfi_eom = on_eom,
     .xxfi_abort = on_abort,
     .xxfi_close = on_close,
+    .xxfi_negotiate = on_negotiate,
 };
 
 /* ------------------------------------------------------------------ */

@@ -248,6 +248,24 @@ fn misuse_returns_documented_statuses() {
 }
 
 #[test]
+fn the_session_decides_as_the_rust_table_says() {
+    let data = root().join("examples/data");
+    let data = data.to_string_lossy();
+    for mode in MODES {
+        let output = run("bindings/c/tests/c/session.c", mode, &[&data], b"");
+        assert!(
+            output.status.success(),
+            "session in {mode:?}:\n{}{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = stdout(&output);
+        println!("{mode:?}: {}", text.trim());
+        assert!(text.starts_with("session: ") && text.contains("checks passed"));
+    }
+}
+
+#[test]
 fn checks_built_from_settings_use_them() {
     let data = root().join("examples/data");
     let data = data.to_string_lossy();

@@ -106,6 +106,7 @@ static const struct record RECORDS[] = {
     {"_dmarc.rej.example", 16, "v=DMARC1; p=reject"},
     {"_dmarc.quar.example", 16, "v=DMARC1; p=quarantine"},
     {"_dmarc.none.example", 16, "v=DMARC1; p=none"},
+    {"_dmarc.pct.example", 16, "v=DMARC1; p=reject; pct=50"},
     {"mx.example", 1, "192.0.2.10"},
 };
 #define RECORD_COUNT (sizeof RECORDS / sizeof RECORDS[0])
@@ -692,6 +693,37 @@ static void dmarc_decisions(enum path path) {
     free(msg);
     mailauth_settings_free(st);
   }
+}
+
+/* DMARC pct= sampling (RFC 7489 mode): the draw fixed per session. */
+static void dmarc_sampling(void) {
+  where = "dmarc pct";
+  mailauth_settings *st = settings("[dmarc]\nmode = \"rfc7489\"\nreject_failures = true");
+  char *msg = message("mallory@pct.example", NULL, "");
+  for (int draw = 0; draw < 2; draw++) {
+    mailauth_session *s = NULL;
+    EXPECT(mailauth_session_new(st, OUTSIDE, NULL, NULL, NULL, &s), MAILAUTH_OK);
+    if (s == NULL) break;
+    EXPECT(mailauth_session_set_dmarc_sample(s, draw == 0 ? 10 : 60), MAILAUTH_OK);
+    EXPECT(mailauth_session_helo(s, "mx.sender.example"), MAILAUTH_OK);
+    TRUE_THAT(settle(s, RESOLVE, zone) == MAILAUTH_ACTION_CONTINUE);
+    EXPECT(mailauth_session_mail_from(s, "mallory@sender.example"), MAILAUTH_OK);
+    TRUE_THAT(settle(s, RESOLVE, zone) == MAILAUTH_ACTION_CONTINUE);
+    EXPECT(mailauth_session_message(s, (const uint8_t *)msg, strlen(msg)), MAILAUTH_OK);
+    EXPECT(mailauth_session_end_of_message(s), MAILAUTH_OK);
+    uint32_t action = settle(s, RESOLVE, zone);
+    /* Drawn below pct=50 the policy applies; above, it does not. */
+    if (draw == 0)
+      TRUE_THAT(action == MAILAUTH_ACTION_REJECT);
+    else
+      TRUE_THAT(action != MAILAUTH_ACTION_REJECT);
+    const char *line = NULL;
+    EXPECT(mailauth_session_log_line(s, &line), MAILAUTH_OK);
+    CONTAINS(line, "dmarc=fail(from=pct.example,p=reject,");
+    mailauth_session_free(s);
+  }
+  free(msg);
+  mailauth_settings_free(st);
 }
 
 /* Who is signed rather than checked. */
@@ -1344,6 +1376,7 @@ int main(void) {
   where = "callback resolver";
   TRUE_THAT(callback_calls > 0);
   signed_mail_verifies();
+  dmarc_sampling();
   other_paths();
   bad_settings();
   settings_values();

@@ -1403,7 +1403,9 @@ mailauth_status mailauth_session_end_of_message(mailauth_session *session);
 mailauth_status mailauth_session_abort(mailauth_session *session);
 
 /**
- * The MTA's queue ID, for the log line.
+ * The MTA's queue ID, for the log line. Not a stage: the decision and
+ * open queries stay; after the end of a message its log line and detail
+ * take the ID (pointers to the old ones are then invalid).
  */
 mailauth_status mailauth_session_set_queue_id(mailauth_session *session, const char *queue_id);
 

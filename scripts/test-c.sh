@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tests the C ABI (bindings/c): the committed header is fresh, clippy is
 # clean for the binding crate, and the C programs (examples/c and the
-# misuse program) build with -Werror through pkg-config and run clean
-# plainly, under valgrind and under ASan/UBSan.
+# tests/c programs: misuse, outcomes, the MTA session) build with -Werror
+# through pkg-config and run clean plainly, under valgrind and under
+# ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -268,6 +268,14 @@ impl<M: Machine> Driver<M> {
         &mut self.machine
     }
 
+    /// The machine, for a change that leaves its work as it is (a label
+    /// such as an MTA session's queue ID): unlike
+    /// [`machine_mut`](Self::machine_mut), the outcome and the open
+    /// queries stay.
+    pub fn machine_mut_in_place(&mut self) -> &mut M {
+        &mut self.machine
+    }
+
     /// The queries of the last poll (empty once finished).
     pub fn pending(&self) -> &[Query] {
         &self.pending

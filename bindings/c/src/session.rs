@@ -92,31 +92,42 @@ struct Strings {
 pub struct mailauth_session {
     pump: Pump<Session>,
     strings: Strings,
+    /// Whether `strings` hold the current stage's decision: filled once,
+    /// so that pointers handed out stay valid until the next stage call
+    /// (polling or resolving a finished stage again keeps them).
+    settled: bool,
 }
 
 impl mailauth_session {
     fn stage(&mut self, feed: impl FnOnce(&mut Session)) -> mailauth_status {
         self.strings = Strings::default();
+        self.settled = false;
         feed(self.pump.machine_mut());
         MAILAUTH_OK
     }
 
-    /// A change that is not a stage: the decision of the current stage
-    /// (or its open queries) stays.
+    /// A change that is not a stage: the decision of the current stage,
+    /// its open queries and the strings handed out stay.
     fn tweak(&mut self, change: impl FnOnce(&mut Session)) -> mailauth_status {
-        let done = self.pump.driver.outcome().is_some();
-        change(self.pump.machine_mut());
-        if done {
-            let mut count = 0;
-            let status = self.pump.poll(tri!(Out::new(&mut count)));
-            self.settle();
-            return status;
-        }
+        change(self.pump.driver.machine_mut_in_place());
         MAILAUTH_OK
     }
 
-    /// Fills the strings once the stage has its action.
+    /// Renews the log strings of a settled stage (its queue ID changed).
+    fn refresh_log(&mut self) {
+        if !self.settled {
+            return;
+        }
+        let record = self.pump.driver.machine().log_record();
+        self.strings.log_line = record.map(|r| c_string(&r.to_string()));
+        self.strings.log_detail = record.map(|r| c_string(&r.detail()));
+    }
+
+    /// Fills the strings once the stage has its action (once per stage).
     fn settle(&mut self) {
+        if self.settled {
+            return;
+        }
         let session = self.pump.driver.machine();
         let Some(action) = self.pump.driver.outcome() else {
             return;
@@ -155,6 +166,7 @@ impl mailauth_session {
             strings.log_detail = Some(c_string(&record.detail()));
         }
         self.strings = strings;
+        self.settled = true;
     }
 
     fn action(&self) -> Result<&Action, mailauth_status> {
@@ -371,6 +383,7 @@ pub extern "C" fn mailauth_session_new(
         out.write(into_handle(mailauth_session {
             pump: Pump::new(session),
             strings: Strings::default(),
+            settled: false,
         }))
     })
 }
@@ -528,7 +541,9 @@ pub extern "C" fn mailauth_session_abort(session: *mut mailauth_session) -> mail
     stage(session, Session::abort)
 }
 
-/// The MTA's queue ID, for the log line.
+/// The MTA's queue ID, for the log line. Not a stage: the decision and
+/// open queries stay; after the end of a message its log line and detail
+/// take the ID (pointers to the old ones are then invalid).
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_session_set_queue_id(
     session: *mut mailauth_session,
@@ -539,7 +554,9 @@ pub extern "C" fn mailauth_session_set_queue_id(
         let session = tri!(unsafe { borrow_mut(session) });
         // SAFETY: NULL or NUL-terminated (contract).
         let queue_id = tri!(unsafe { text(queue_id) });
-        session.tweak(|s| s.set_queue_id(queue_id))
+        let status = session.tweak(|s| s.set_queue_id(queue_id));
+        session.refresh_log();
+        status
     })
 }
 

@@ -736,6 +736,14 @@ int main(int argc, char **argv) {
     }
   }
   openlog(PROGRAM, LOG_PID, LOG_MAIL);
+  /* From here on a SIGHUP or SIGTERM waits for the supervisor: one that
+   * comes while the settings load is taken after the fork. */
+  sigset_t blocked;
+  supervisor_signals(&blocked);
+  if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0) {
+    perror(PROGRAM ": sigprocmask");
+    return 71;
+  }
   char *error = NULL;
   current = config_load(&error);
   if (!current) {
@@ -753,12 +761,6 @@ int main(int argc, char **argv) {
     return 71;
   }
   char *pid_file = pid_override ? strdup(pid_override) : setting(current->settings, "milter.pid_file");
-  sigset_t blocked;
-  supervisor_signals(&blocked);
-  if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0) {
-    logmsg(current, LOG_ERR, "sigprocmask: %s", strerror(errno));
-    return 71;
-  }
   pid_t child = fork();
   if (child < 0) {
     logmsg(current, LOG_ERR, "fork: %s", strerror(errno));

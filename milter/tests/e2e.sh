@@ -480,16 +480,22 @@ PY
   grep -q "mailauth-milter: NOQUEUE\|mailauth-milter: [0-9A-F]*: client=" "$W/milter.log" ||
     fail "no log line in $W/milter.log"
 
-  # A SIGHUP sent as soon as the milter is executed (a reload racing a
-  # start) neither ends it nor is lost: it becomes a reload.
+  # A SIGHUP sent while the milter starts (a reload racing a start: it
+  # loads its settings, forks, binds) neither ends it nor is lost: it
+  # becomes a reload. The signal is sent as soon as main has blocked it
+  # (SigBlk in /proc): before that no program can keep it from ending it.
   if [ "$MODE" != valgrind ]; then
     rm -f "$W/milter.sock"
     : > "$W/milter.log"
     "$W/build/$MODE/mailauth-milter" -c "$W/mailauth.toml" -f 2>>"$W/milter.log" &
     MILTER_PID=$!
-    for _ in $(seq 2000); do
-      [[ $(readlink "/proc/$MILTER_PID/exe" 2>/dev/null) == */mailauth-milter ]] && break
+    blocked=""
+    for _ in $(seq 200000); do
+      blk=""
+      while read -r k v; do [ "$k" = SigBlk: ] && blk=$v; done <"/proc/$MILTER_PID/status" 2>/dev/null || true
+      if [ -n "$blk" ] && (( 16#$blk & 1 )); then blocked=yes; break; fi
     done
+    [ -n "$blocked" ] || fail "SIGHUP at start ($MODE): the milter never blocked SIGHUP while starting"
     kill -HUP "$MILTER_PID" 2>/dev/null || true
     for _ in $(seq 100); do
       [ -S "$W/milter.sock" ] && grep -q "settings reloaded" "$W/milter.log" && break

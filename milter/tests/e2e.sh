@@ -483,7 +483,9 @@ PY
   # A SIGHUP sent while the milter starts (a reload racing a start: it
   # loads its settings, forks, binds) neither ends it nor is lost: it
   # becomes a reload. The signal is sent as soon as main has blocked it
-  # (SigBlk in /proc): before that no program can keep it from ending it.
+  # (SigBlk in /proc) or the supervisor waits for it (sigwaitinfo, which
+  # unblocks what it waits for): before that no program can keep it from
+  # ending it.
   if [ "$MODE" != valgrind ]; then
     rm -f "$W/milter.sock"
     : > "$W/milter.log"
@@ -494,8 +496,11 @@ PY
       blk=""
       while read -r k v; do [ "$k" = SigBlk: ] && blk=$v; done <"/proc/$MILTER_PID/status" 2>/dev/null || true
       if [ -n "$blk" ] && (( 16#$blk & 1 )); then blocked=yes; break; fi
+      wchan=""
+      read -r wchan <"/proc/$MILTER_PID/wchan" 2>/dev/null || true
+      if [[ $wchan == do_sigtimedwait* ]]; then blocked=yes; break; fi
     done
-    [ -n "$blocked" ] || fail "SIGHUP at start ($MODE): the milter never blocked SIGHUP while starting"
+    [ -n "$blocked" ] || fail "SIGHUP at start ($MODE): the milter never blocked SIGHUP nor waited for it while starting"
     kill -HUP "$MILTER_PID" 2>/dev/null || true
     for _ in $(seq 100); do
       [ -S "$W/milter.sock" ] && grep -q "settings reloaded" "$W/milter.log" && break

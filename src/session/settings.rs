@@ -737,6 +737,21 @@ impl Settings {
         &self.inbound
     }
 
+    /// Writes the check settings over a pipeline configuration: SPF,
+    /// DKIM and DMARC, whether HELO is checked, the trusted authserv-ids.
+    /// Its authserv-id, time and who is not checked stay (the internal
+    /// hosts are the session's business).
+    pub fn apply_checks(&self, config: &mut inbound::Config) {
+        let from = &self.inbound;
+        config.spf.clone_from(&from.spf);
+        config.dkim.clone_from(&from.dkim);
+        config.dmarc.clone_from(&from.dmarc);
+        config.check_helo = from.check_helo;
+        config
+            .trusted_authserv_ids
+            .clone_from(&from.trusted_authserv_ids);
+    }
+
     /// The configuration of the DNS resolver `[dns]` describes.
     pub fn dns(&self) -> &DnsSettings {
         &self.stub

@@ -189,14 +189,7 @@ pub extern "C" fn mailauth_inbound_use_settings(
         let settings = tri!(unsafe { borrow(settings) }).settings();
         match &mut inbound.state {
             InboundState::Setup { config, .. } => {
-                let from = settings.inbound_config();
-                config.spf = from.spf.clone();
-                config.dkim = from.dkim.clone();
-                config.dmarc = from.dmarc.clone();
-                config.check_helo = from.check_helo;
-                config
-                    .trusted_authserv_ids
-                    .clone_from(&from.trusted_authserv_ids);
+                settings.apply_checks(config);
                 MAILAUTH_OK
             }
             _ => MAILAUTH_TOO_LATE,

@@ -82,15 +82,35 @@ pub extern "C" fn mailauth_spf_check_new(
     now: u64,
     out: *mut *mut mailauth_check,
 ) -> mailauth_status {
+    mail_from_check(
+        &spf::Config::default(),
+        client_ip,
+        helo,
+        mail_from,
+        now,
+        out,
+    )
+}
+
+/// An SPF check of the MAIL FROM identity with `config`.
+fn mail_from_check(
+    config: &spf::Config,
+    client_ip: *const c_char,
+    helo: *const c_char,
+    mail_from: *const c_char,
+    now: u64,
+    out: *mut *mut mailauth_check,
+) -> mailauth_status {
     guard(|| {
         let out = tri!(Out::new(out));
         let ip = tri!(self::client_ip(client_ip));
-        // SAFETY: `helo` and `mail_from` are NULL or NUL-terminated.
+        // SAFETY: `helo` and `mail_from` are NULL or NUL-terminated
+        // (contract of the exported functions).
         let helo = tri!(unsafe { text(helo) });
         // SAFETY: as above.
         let mail_from = tri!(unsafe { text(mail_from) });
         let input = spf::Input::mail_from(ip, helo, mail_from).at(now);
-        let check = spf::Check::new(&input, &spf::Config::default());
+        let check = spf::Check::new(&input, config);
         out.write(into_handle(mailauth_check::new(check)))
     })
 }
@@ -107,19 +127,18 @@ pub extern "C" fn mailauth_spf_check_new_with_settings(
     now: u64,
     out: *mut *mut mailauth_check,
 ) -> mailauth_status {
-    guard(|| {
-        let out = tri!(Out::new(out));
-        // SAFETY: `settings` is NULL or live settings.
-        let settings = tri!(unsafe { crate::ffi::borrow(settings) }).settings();
-        let ip = tri!(self::client_ip(client_ip));
-        // SAFETY: `helo` and `mail_from` are NULL or NUL-terminated.
-        let helo = tri!(unsafe { text(helo) });
-        // SAFETY: as above.
-        let mail_from = tri!(unsafe { text(mail_from) });
-        let input = spf::Input::mail_from(ip, helo, mail_from).at(now);
-        let check = spf::Check::new(&input, &settings.inbound_config().spf);
-        out.write(into_handle(mailauth_check::new(check)))
-    })
+    // SAFETY: `settings` is NULL or live settings.
+    match unsafe { crate::ffi::borrow(settings) } {
+        Ok(settings) => mail_from_check(
+            &settings.settings().inbound_config().spf,
+            client_ip,
+            helo,
+            mail_from,
+            now,
+            out,
+        ),
+        Err(status) => status,
+    }
 }
 
 /// Creates an SPF check of the HELO identity (`postmaster@<helo>`); see

@@ -52,14 +52,7 @@ fn authenticate_start(
     connection.internal = internal;
     let mut config = inbound::Config::new(authserv_id, now);
     if let Some(settings) = settings {
-        let from = settings.settings().inbound_config();
-        config.spf = from.spf.clone();
-        config.dkim = from.dkim.clone();
-        config.dmarc = from.dmarc.clone();
-        config.check_helo = from.check_helo;
-        config
-            .trusted_authserv_ids
-            .clone_from(&from.trusted_authserv_ids);
+        settings.settings().apply_checks(&mut config);
     }
     if let Some(check_helo) = check_helo {
         config.check_helo = check_helo;

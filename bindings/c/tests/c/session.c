@@ -51,6 +51,23 @@ static char *read_file(const char *dir, const char *name, size_t *len) {
   return data;
 }
 
+/* The message as SMTP carries it: every line ending CRLF (a new string). */
+static char *crlf(const char *text, size_t *len) {
+  size_t n = strlen(text);
+  char *out = malloc(2 * n + 1);
+  if (!out)
+    return NULL;
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+      out[j++] = '\r';
+    out[j++] = text[i];
+  }
+  out[j] = '\0';
+  *len = j;
+  return out;
+}
+
 static const char *DIR_;
 static mailauth_resolver *zone;
 
@@ -151,8 +168,10 @@ static void run(mailauth_settings *set, const char *addr, const char *daemon, co
     check(action_of(s) == MAILAUTH_ACTION_CONTINUE, "rcpt continues");
     check(mailauth_session_set_queue_id(s, "4QID") == MAILAUTH_OK, "queue id");
     size_t len = 0;
-    char *message = read_file(DIR_, message_file, &len);
-    check(message != NULL, "read %s", message_file);
+    char *file = read_file(DIR_, message_file, &len);
+    check(file != NULL, "read %s", message_file);
+    char *message = file ? crlf(file, &len) : NULL;
+    free(file);
     if (message) {
       if (as_milter) {
         feed_as_milter(s, message);

@@ -193,7 +193,8 @@ static sfsistat internal_error(SMFICTX *ctx, struct conn *c, const char *stage,
                                mailauth_status status) {
   char message[128] = "";
   size_t written = 0;
-  mailauth_status_message(status, message, sizeof message, &written);
+  if (mailauth_status_message(status, message, sizeof message, &written) != MAILAUTH_OK)
+    snprintf(message, sizeof message, "status %d", (int)status);
   struct config *cfg = c ? c->cfg : current;
   const char *qid = smfi_getsymval(ctx, "i");
   logmsg(cfg, LOG_ERR, "%s: %s: internal error: %s", qid ? qid : "NOQUEUE", stage, message);
@@ -201,7 +202,9 @@ static sfsistat internal_error(SMFICTX *ctx, struct conn *c, const char *stage,
     c->failed = true;
   if (cfg && !cfg->tempfail_on_error)
     return SMFIS_ACCEPT;
-  smfi_setreply(ctx, "451", "4.3.0", "Message authentication failed, try again later");
+  if (smfi_setreply(ctx, "451", "4.3.0", "Message authentication failed, try again later") !=
+      MI_SUCCESS)
+    logmsg(cfg, LOG_WARNING, "the MTA refused the internal error reply");
   return SMFIS_TEMPFAIL;
 }
 
@@ -215,7 +218,11 @@ static void set_reply(SMFICTX *ctx, const char *code, const char *enhanced, cons
     escaped[j++] = text[i];
   }
   escaped[j] = '\0';
-  smfi_setreply(ctx, (char *)code, (char *)enhanced, escaped);
+  if (smfi_setreply(ctx, (char *)code, (char *)enhanced, escaped) != MI_SUCCESS) {
+    struct conn *c = smfi_getpriv(ctx);
+    logmsg(c ? c->cfg : NULL, LOG_WARNING, "the MTA refused the reply \"%s %s %s\"", code,
+           enhanced, escaped);
+  }
 }
 
 static void log_transaction(struct conn *c, SMFICTX *ctx) {
@@ -257,8 +264,14 @@ static sfsistat finish_stage(SMFICTX *ctx, struct conn *c, const char *stage,
     return SMFIS_DISCARD;
   case MAILAUTH_ACTION_QUARANTINE: {
     const char *reason = NULL;
-    if (end_of_message && mailauth_session_quarantine_reason(c->session, &reason) == MAILAUTH_OK)
-      smfi_quarantine(ctx, (char *)reason);
+    if (!end_of_message)
+      return SMFIS_CONTINUE;
+    status = mailauth_session_quarantine_reason(c->session, &reason);
+    if (status != MAILAUTH_OK)
+      return internal_error(ctx, c, "quarantine", status);
+    /* A message that should be held is never passed on unheld. */
+    if (smfi_quarantine(ctx, (char *)reason) != MI_SUCCESS)
+      return internal_error(ctx, c, "quarantine", MAILAUTH_PANIC);
     return SMFIS_CONTINUE;
   }
   default:
@@ -326,7 +339,8 @@ static sfsistat quiet_stage(SMFICTX *ctx, struct conn *c, const char *stage,
       /* Logged now, answered at the end of the message. */
       char message[128] = "";
       size_t written = 0;
-      mailauth_status_message(status, message, sizeof message, &written);
+      if (mailauth_status_message(status, message, sizeof message, &written) != MAILAUTH_OK)
+        snprintf(message, sizeof message, "status %d", (int)status);
       logmsg(c->cfg, LOG_ERR, "%s: internal error: %s", stage, message);
       c->failed = true;
       return SMFIS_NOREPLY;
@@ -341,7 +355,11 @@ static struct conn *conn_new(SMFICTX *ctx) {
   if (!c)
     return NULL;
   c->cfg = config_acquire();
-  smfi_setpriv(ctx, c);
+  if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+    config_release(c->cfg);
+    free(c);
+    return NULL;
+  }
   pthread_mutex_lock(&config_lock);
   active_connections++;
   pthread_mutex_unlock(&config_lock);
@@ -375,10 +393,13 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr) {
   if (!c)
     return internal_error(ctx, NULL, "connect", MAILAUTH_PANIC);
   char address[INET6_ADDRSTRLEN] = "";
+  const char *text = NULL;
   if (hostaddr && hostaddr->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)hostaddr)->sin_addr, address, sizeof address);
+    text = inet_ntop(AF_INET, &((struct sockaddr_in *)hostaddr)->sin_addr, address, sizeof address);
   else if (hostaddr && hostaddr->sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)hostaddr)->sin6_addr, address, sizeof address);
+    text = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)hostaddr)->sin6_addr, address, sizeof address);
+  if (hostaddr && (hostaddr->sa_family == AF_INET || hostaddr->sa_family == AF_INET6) && !text)
+    return internal_error(ctx, c, "connect", MAILAUTH_INVALID_ARGUMENT);
   /* Postfix gives "unknown" or "[address]" when there is no name. */
   const char *name = hostname;
   if (name && (name[0] == '[' || strcmp(name, "unknown") == 0))
@@ -449,8 +470,11 @@ static sfsistat on_eom(SMFICTX *ctx) {
   if (!c || !c->session || c->failed)
     return internal_error(ctx, c, "end of message", MAILAUTH_NOT_DONE);
   const char *qid = smfi_getsymval(ctx, "i");
-  if (qid)
-    mailauth_session_set_queue_id(c->session, qid);
+  if (qid) {
+    mailauth_status s = mailauth_session_set_queue_id(c->session, qid);
+    if (s != MAILAUTH_OK)
+      return internal_error(ctx, c, "queue id", s);
+  }
   sfsistat r = finish_stage(ctx, c, "end of message",
                             mailauth_session_end_of_message(c->session), true);
   if (r == SMFIS_CONTINUE && !apply_edits(ctx, c))
@@ -461,8 +485,17 @@ static sfsistat on_eom(SMFICTX *ctx) {
 static sfsistat on_abort(SMFICTX *ctx) {
   struct conn *c = conn_of(ctx);
   if (c && c->session) {
-    if (mailauth_session_abort(c->session) == MAILAUTH_OK)
-      mailauth_session_resolve(c->session, c->cfg->resolver);
+    mailauth_status s = mailauth_session_abort(c->session);
+    if (s == MAILAUTH_OK)
+      s = mailauth_session_resolve(c->session, c->cfg->resolver);
+    if (s != MAILAUTH_OK) {
+      /* The next MAIL FROM starts afresh; nothing to answer here. */
+      char message[128] = "";
+      size_t written = 0;
+      if (mailauth_status_message(s, message, sizeof message, &written) != MAILAUTH_OK)
+        snprintf(message, sizeof message, "status %d", (int)s);
+      logmsg(c->cfg, LOG_ERR, "abort: internal error: %s", message);
+    }
     c->failed = false;
   }
   return SMFIS_CONTINUE;
@@ -590,11 +623,13 @@ static int run_milter(const char *socket_override) {
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  pthread_t thread;
-  if (pthread_create(&thread, NULL, reloader, NULL) != 0)
+  if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
     goto out;
-  pthread_detach(thread);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, reloader, NULL) != 0 || pthread_detach(thread) != 0) {
+    logmsg(current, LOG_ERR, "cannot start the reload thread");
+    goto out;
+  }
   logmsg(current, LOG_INFO, "listening on %s", socket);
   int r = smfi_main();
   /* Stopped (SIGTERM): let the open connections end. */
@@ -619,32 +654,41 @@ out:
   return status;
 }
 
-/* The supervisor: passes SIGHUP on as a reload and SIGTERM/SIGINT as a
- * stop, and ends with the milter process. */
-static volatile sig_atomic_t pending_signal;
-static void note_signal(int sig) { pending_signal = sig; }
+/* The signals the supervisor waits for. Blocked before the milter process
+ * is forked, so that neither process can be stopped by one that arrives
+ * while it starts (SIGUSR1's default action ends a process). */
+static void supervisor_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGHUP);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGUSR1);
+  sigaddset(set, SIGCHLD);
+}
 
+/* The supervisor: passes SIGHUP on as a reload and SIGTERM/SIGINT as a
+ * stop, and ends with the milter process. The signals are taken
+ * synchronously (sigwaitinfo), so none is lost between two waits. */
 static int supervise(pid_t child) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = note_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGHUP, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
+  sigset_t set;
+  supervisor_signals(&set);
   for (;;) {
     int status = 0;
-    pid_t done = waitpid(child, &status, 0);
+    pid_t done = waitpid(child, &status, WNOHANG);
     if (done == child)
       return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    if (done < 0 && errno != EINTR)
+    if (done < 0)
       return 1;
-    int sig = pending_signal;
-    pending_signal = 0;
-    if (sig == SIGHUP)
-      kill(child, SIGUSR1);
-    else if (sig == SIGTERM || sig == SIGINT)
-      kill(child, SIGTERM);
+    int sig = sigwaitinfo(&set, NULL);
+    if (sig < 0) {
+      if (errno == EINTR)
+        continue;
+      return 1;
+    }
+    if (sig == SIGHUP && kill(child, SIGUSR1) != 0)
+      logmsg(current, LOG_ERR, "cannot pass the reload on: %s", strerror(errno));
+    else if ((sig == SIGTERM || sig == SIGINT) && kill(child, SIGTERM) != 0)
+      logmsg(current, LOG_ERR, "cannot pass the stop on: %s", strerror(errno));
   }
 }
 
@@ -692,6 +736,14 @@ int main(int argc, char **argv) {
     }
   }
   openlog(PROGRAM, LOG_PID, LOG_MAIL);
+  /* From here on a SIGHUP or SIGTERM waits for the supervisor: one that
+   * comes while the settings load is taken after the fork. */
+  sigset_t blocked;
+  supervisor_signals(&blocked);
+  if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0) {
+    perror(PROGRAM ": sigprocmask");
+    return 71;
+  }
   char *error = NULL;
   current = config_load(&error);
   if (!current) {
@@ -715,6 +767,14 @@ int main(int argc, char **argv) {
     return 71;
   }
   if (child == 0) {
+    /* The milter process keeps SIGHUP, SIGTERM, SIGINT and SIGUSR1 blocked
+     * (run_milter hands them to their threads); it does not wait for
+     * children. */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    if (sigprocmask(SIG_UNBLOCK, &chld, NULL) != 0)
+      return 71;
     if (pid_override)
       free(pid_file);
     else
@@ -727,8 +787,9 @@ int main(int argc, char **argv) {
   if (pid_file && *pid_file) {
     FILE *f = fopen(pid_file, "w");
     if (f) {
-      fprintf(f, "%ld\n", (long)getpid());
-      fclose(f);
+      int w = fprintf(f, "%ld\n", (long)getpid());
+      if (fclose(f) != 0 || w < 0)
+        logmsg(current, LOG_WARNING, "cannot write %s: %s", pid_file, strerror(errno));
     } else {
       logmsg(current, LOG_WARNING, "cannot write %s: %s", pid_file, strerror(errno));
     }

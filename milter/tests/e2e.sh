@@ -479,6 +479,44 @@ PY
   fi
   grep -q "mailauth-milter: NOQUEUE\|mailauth-milter: [0-9A-F]*: client=" "$W/milter.log" ||
     fail "no log line in $W/milter.log"
+
+  # A SIGHUP sent while the milter starts (a reload racing a start: it
+  # loads its settings, forks, binds) neither ends it nor is lost: it
+  # becomes a reload. The signal is sent as soon as main has blocked it
+  # (SigBlk in /proc) or the supervisor waits for it (sigwaitinfo, which
+  # unblocks what it waits for): before that no program can keep it from
+  # ending it.
+  if [ "$MODE" != valgrind ]; then
+    rm -f "$W/milter.sock"
+    : > "$W/milter.log"
+    "$W/build/$MODE/mailauth-milter" -c "$W/mailauth.toml" -f 2>>"$W/milter.log" &
+    MILTER_PID=$!
+    blocked=""
+    for _ in $(seq 200000); do
+      blk=""
+      while read -r k v; do [ "$k" = SigBlk: ] && blk=$v; done <"/proc/$MILTER_PID/status" 2>/dev/null || true
+      if [ -n "$blk" ] && (( 16#$blk & 1 )); then blocked=yes; break; fi
+      wchan=""
+      read -r wchan <"/proc/$MILTER_PID/wchan" 2>/dev/null || true
+      if [[ $wchan == do_sigtimedwait* ]]; then blocked=yes; break; fi
+    done
+    [ -n "$blocked" ] || fail "SIGHUP at start ($MODE): the milter never blocked SIGHUP nor waited for it while starting"
+    kill -HUP "$MILTER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do
+      [ -S "$W/milter.sock" ] && grep -q "settings reloaded" "$W/milter.log" && break
+      sleep 0.1
+    done
+    if kill -0 "$MILTER_PID" 2>/dev/null && [ -S "$W/milter.sock" ] &&
+       grep -q "settings reloaded" "$W/milter.log"; then
+      stop_milter
+      if [ "$MILTER_STATUS" = 0 ]; then pass "SIGHUP at start: the milter runs and reloads ($MODE)"
+      else fail "SIGHUP at start: exit status $MILTER_STATUS after SIGTERM ($MODE)"; fi
+    else
+      fail "SIGHUP at start ($MODE): $(tail -n 3 "$W/milter.log")"
+      kill "$MILTER_PID" 2>/dev/null || true
+      wait "$MILTER_PID" 2>/dev/null || true
+    fi
+  fi
 done
 
 echo "== log lines of the last run:"

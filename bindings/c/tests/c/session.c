@@ -477,7 +477,8 @@ static void outside_pass(enum path path) {
   char label[128];
   snprintf(label, sizeof label, "outside pass, %s", path_name(path));
   where = label;
-  mailauth_settings *st = settings("");
+  /* log.why: the detail record gives each check's reasons. */
+  mailauth_settings *st = settings("[log]\nwhy = true\n");
   char *msg = message("alice@sender.example", "sender.example", "");
   struct run r;
   run(&r, st, &OUTSIDE_CLIENT, "mx.sender.example", "alice@sender.example", msg, path, zone);

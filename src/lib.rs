@@ -76,6 +76,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod arc;
 pub mod authres;
 pub mod dkim;
 pub mod dmarc;

@@ -54,6 +54,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use crate::arc;
 use crate::authres::{self, AuthenticationResults};
 use crate::dkim::verify::{DkimResult, Verification, Verifier, VerifyCheck, VerifyConfig};
 use crate::dmarc::{self, Disposition, DkimAuth, Sample, SpfAuth};
@@ -223,6 +224,17 @@ pub struct Config {
     /// this pipeline's own, as when a border MTA authenticated the message
     /// before it reached this hop. Default empty.
     pub trusted_authserv_ids: Vec<String>,
+    /// ARC chain validation (RFC 8617): `Some` validates the chain of
+    /// every checked message and reports `arc=` in Authentication-Results
+    /// (with `smtp.remote-ip` and `header.oldest-pass`). Default `None`.
+    pub arc: Option<arc::Config>,
+    /// ARC sealers (the `d=` of an ARC-Seal) whose passing chain may set a
+    /// DMARC failure aside (RFC 8617 §7.2.1): when the chain passes and a
+    /// set one of them sealed recorded `dmarc=pass`, the disposition is
+    /// `none` and the DMARC outcome says why
+    /// ([`dmarc::Outcome::policy_override`], see
+    /// [`arc::trusted_override`]). Default empty.
+    pub trusted_arc_sealers: Vec<Name>,
 }
 
 impl Config {
@@ -238,6 +250,8 @@ impl Config {
             skip_authenticated: true,
             internal_networks: Vec::new(),
             trusted_authserv_ids: Vec::new(),
+            arc: None,
+            trusted_arc_sealers: Vec::new(),
         }
     }
 }
@@ -310,6 +324,9 @@ pub struct Verdict {
     pub header_error: Option<HeaderError>,
     /// The Authentication-Results fields from trusted authserv-ids.
     pub trusted_results: Vec<AuthenticationResults>,
+    /// ARC: the chain's validation (when [`Config::arc`] is set and the
+    /// message was checked).
+    pub arc: Option<arc::Outcome>,
 }
 
 impl Verdict {
@@ -331,6 +348,7 @@ pub struct Inbound {
     skipped: Option<Skipped>,
     dmarc_sample: Sample,
     spf_given: Option<GivenSpf>,
+    arc: Option<arc::Validator>,
 }
 
 /// SPF results decided before the message (at HELO and MAIL FROM).
@@ -372,6 +390,10 @@ impl Inbound {
                 max_bytes: config.dkim.max_header_bytes,
             }))
         };
+        let arc = match (&skipped, &config.arc) {
+            (None, Some(arc)) => Some(arc::Validator::new(arc)),
+            _ => None,
+        };
         Inbound {
             connection: connection.clone(),
             config: config.clone(),
@@ -379,6 +401,7 @@ impl Inbound {
             skipped,
             dmarc_sample: Sample::ALWAYS,
             spf_given: None,
+            arc,
         }
     }
 
@@ -401,6 +424,9 @@ impl Inbound {
 
     /// Feeds the next chunk of the message.
     pub fn feed(&mut self, chunk: &[u8]) {
+        if let Some(arc) = &mut self.arc {
+            arc.feed(chunk);
+        }
         match &mut self.reading {
             Reading::Verify(verifier) => verifier.feed(chunk),
             Reading::HeaderOnly(reader) => {
@@ -461,17 +487,22 @@ impl Inbound {
             remove,
             header_error,
             trusted_results,
+            arc: None,
         };
         if self.skipped.is_some() {
             return InboundCheck {
                 config: self.config,
+                client_ip: self.connection.client_ip,
                 spf_helo: Stage::Off,
                 spf_mail_from: Stage::Off,
                 dkim: Stage::Off,
+                arc: Stage::Off,
                 dmarc: Stage::Off,
                 pending: Vec::new(),
                 verdict,
                 trusted: TrustedPasses::default(),
+                arc_fields: Vec::new(),
+                author: None,
                 done: true,
             };
         }
@@ -502,21 +533,39 @@ impl Inbound {
         }
         let trusted = TrustedPasses::from_results(&verdict.trusted_results);
         identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
+        let author = dmarc::author_domain_with(&fields, &self.config.dmarc);
+        // What a trusted ARC sealer recorded is read only when one may
+        // set a DMARC failure aside.
+        let arc_fields = if self.arc.is_some() && !self.config.trusted_arc_sealers.is_empty() {
+            fields
+                .iter()
+                .filter(|f| f.is_named(arc::ArcField::AuthenticationResults.name().as_bytes()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let dmarc = Stage::Running(dmarc::PolicyCheck::new(
-            dmarc::author_domain_with(&fields, &self.config.dmarc),
+            author.clone(),
             &identifiers,
             &self.config.dmarc,
             self.dmarc_sample,
         ));
         InboundCheck {
             config: self.config,
+            client_ip: ip,
             spf_helo,
             spf_mail_from,
             dkim: dkim.map_or(Stage::Off, Stage::Running),
+            arc: self
+                .arc
+                .map_or(Stage::Off, |v| Stage::Running(v.finish())),
             dmarc,
             pending: Vec::new(),
             verdict,
             trusted,
+            arc_fields,
+            author: author.ok(),
             done: false,
         }
     }
@@ -605,6 +654,7 @@ enum Part {
     SpfHelo,
     SpfMailFrom,
     Dkim,
+    Arc,
     Dmarc,
 }
 
@@ -621,14 +671,21 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct InboundCheck {
     config: Config,
+    client_ip: IpAddr,
     spf_helo: Stage<spf::Check>,
     spf_mail_from: Stage<spf::Check>,
     dkim: Stage<VerifyCheck>,
+    arc: Stage<arc::Validation>,
     dmarc: Stage<dmarc::PolicyCheck>,
     pending: Vec<Pending>,
     verdict: Verdict,
     /// What the trusted Authentication-Results fields passed.
     trusted: TrustedPasses,
+    /// The ARC-Authentication-Results fields, when trusted sealers are
+    /// configured.
+    arc_fields: Vec<HeaderField>,
+    /// The Author Domain, for what a trusted ARC sealer recorded.
+    author: Option<Name>,
     done: bool,
 }
 
@@ -640,6 +697,7 @@ impl InboundCheck {
         self.spf_mail_from
             .poll(Part::SpfMailFrom, &mut self.pending);
         self.dkim.poll(Part::Dkim, &mut self.pending);
+        self.arc.poll(Part::Arc, &mut self.pending);
         self.dmarc.poll(Part::Dmarc, &mut self.pending);
     }
 
@@ -647,6 +705,7 @@ impl InboundCheck {
         self.verdict.spf_helo = self.spf_helo.output().cloned();
         self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
         self.verdict.dkim = self.dkim.output().cloned();
+        self.verdict.arc = self.arc.output().cloned();
         if let Some(policy) = self.dmarc.output() {
             let trusted = &self.trusted;
             let own_spf = self
@@ -677,7 +736,20 @@ impl InboundCheck {
                 domain: domain.clone(),
                 result: DkimResult::Pass,
             }));
-            let outcome = policy.evaluate(spf.as_ref(), &dkim);
+            let mut outcome = policy.evaluate(spf.as_ref(), &dkim);
+            if outcome.disposition != Disposition::None {
+                let set_aside = self.verdict.arc.as_ref().and_then(|chain| {
+                    arc::trusted_override(
+                        chain,
+                        &self.arc_fields,
+                        &self.config.trusted_arc_sealers,
+                        self.author.as_ref(),
+                    )
+                });
+                if let Some(reason) = set_aside {
+                    outcome.set_aside(reason);
+                }
+            }
             self.verdict.disposition = outcome.disposition;
             self.verdict.dmarc = Some(outcome);
         }
@@ -690,6 +762,14 @@ impl InboundCheck {
         }
         if let Some(verification) = &self.verdict.dkim {
             ar.results.extend(verification.to_method_results());
+        }
+        if let Some(chain) = &self.verdict.arc {
+            let mut result = chain.to_method_result();
+            result.properties.insert(
+                0,
+                authres::Property::new("smtp", "remote-ip", self.client_ip.to_string()),
+            );
+            ar.results.push(result);
         }
         if let Some(outcome) = &self.verdict.dmarc {
             ar.results.push(outcome.to_method_result());
@@ -737,6 +817,7 @@ impl Machine for InboundCheck {
                 Part::SpfHelo => self.spf_helo.supply(query, answer.clone()),
                 Part::SpfMailFrom => self.spf_mail_from.supply(query, answer.clone()),
                 Part::Dkim => self.dkim.supply(query, answer.clone()),
+                Part::Arc => self.arc.supply(query, answer.clone()),
                 Part::Dmarc => self.dmarc.supply(query, answer.clone()),
             }
         }

@@ -64,9 +64,11 @@ use std::fmt;
 pub mod parse;
 pub mod seal;
 pub mod validate;
+pub mod trust;
 
 pub use parse::{ArcField, FieldError};
 pub use seal::{SealError, SealOptions, SealOutcome, SealedSet, Sealer, Sealing};
+pub use trust::trusted_override;
 pub use validate::{Validation, Validator};
 
 use crate::authres::{MethodResult, Property};

@@ -1191,4 +1191,118 @@ mod tests {
             Err(NetworkError::InvalidPrefixLength(_))
         ));
     }
+
+    /// A mailing list (lists.example.net, 198.51.100.7) receives a signed
+    /// message from example.org, checks it, tags the subject and adds a
+    /// footer (breaking the DKIM signature), then seals it.
+    fn through_the_list(zone: &mut ZoneResolver, signers: &[Signer]) -> Vec<u8> {
+        let seal_key = SigningKey::from_ed25519_seed(&[9; 32]).unwrap();
+        zone.add_txt(
+            &name("arc._domainkey.lists.example.net"),
+            KeyRecord::for_key(&seal_key).text(),
+        );
+        zone.add_txt(&name("lists.example.net"), "v=spf1 ip4:198.51.100.7 -all");
+        let original = message(&signers[..1], "");
+        let mut list_config = Config::new("lists.example.net", NOW);
+        list_config.arc = Some(arc::Config::default());
+        let seen = crate::resolve(run(&connection(), &list_config, &original), &*zone);
+        assert_eq!(seen.dmarc.as_ref().unwrap().result, dmarc::DmarcResult::Pass);
+        let changed = String::from_utf8(original)
+            .unwrap()
+            .replace("Subject: hi", "Subject: [list] hi")
+            .replace("Hello.\r\n", "Hello.\r\n-- \r\nThe list.\r\n")
+            .into_bytes();
+        let sealer = arc::Sealer::new(
+            "lists.example.net",
+            "arc",
+            Arc::new(seal_key),
+            "lists.example.net",
+            arc::SealOptions::default(),
+        )
+        .unwrap();
+        let set = match sealer
+            .seal(
+                &changed,
+                NOW,
+                seen.arc.as_ref().unwrap(),
+                &seen.authentication_results.unwrap().results,
+            )
+            .unwrap()
+        {
+            arc::SealOutcome::Sealed(set) => set,
+            other => panic!("not sealed: {other:?}"),
+        };
+        let mut sealed = set.to_header_lines().into_bytes();
+        sealed.extend_from_slice(&changed);
+        sealed
+    }
+
+    fn from_the_list() -> Connection {
+        Connection::new(
+            "198.51.100.7".parse().unwrap(),
+            "lists.example.net",
+            "list-bounces@lists.example.net",
+        )
+    }
+
+    #[test]
+    fn a_trusted_sealers_chain_sets_a_dmarc_failure_aside() {
+        let (mut zone, signers) = setup();
+        let sealed = through_the_list(&mut zone, &signers);
+        let mut config = Config::new("mx.example.com", NOW);
+        config.arc = Some(arc::Config::default());
+
+        // Not trusted: DKIM broke, SPF is the list's, DMARC rejects.
+        let verdict = crate::resolve(run(&from_the_list(), &config, &sealed), &zone);
+        let chain = verdict.arc.as_ref().unwrap();
+        assert_eq!(chain.result, arc::ArcResult::Pass);
+        assert_eq!(chain.oldest_pass, Some(0));
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+        assert!(dmarc.policy_override.is_none());
+        let ar = verdict.authentication_results.as_ref().unwrap().to_header_value();
+        assert!(
+            ar.contains("arc=pass smtp.remote-ip=198.51.100.7 header.oldest-pass=0"),
+            "{ar}"
+        );
+
+        // Trusted: the list recorded dmarc=pass, so local policy accepts.
+        config.trusted_arc_sealers = vec![name("lists.example.net")];
+        let verdict = crate::resolve(run(&from_the_list(), &config, &sealed), &zone);
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::None);
+        let set_aside = dmarc.policy_override.as_ref().unwrap();
+        assert_eq!(set_aside.kind, dmarc::OverrideKind::LocalPolicy);
+        assert_eq!(
+            set_aside.comment,
+            "arc=pass as[1].d=lists.example.net as[1].s=arc remote-ip[1]=192.0.2.10"
+        );
+        let ar = verdict.authentication_results.as_ref().unwrap().to_header_value();
+        assert!(ar.contains("local_policy: arc=pass as[1].d=lists.example.net"), "{ar}");
+
+        // Changed after the seal: the chain fails and trust does not help.
+        let tampered = String::from_utf8(sealed)
+            .unwrap()
+            .replace("The list.", "The list!")
+            .into_bytes();
+        let verdict = crate::resolve(run(&from_the_list(), &config, &tampered), &zone);
+        assert_eq!(verdict.arc.as_ref().unwrap().result, arc::ArcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+    }
+
+    #[test]
+    fn arc_is_off_by_default_and_none_without_sets() {
+        let (zone, signers) = setup();
+        let config = Config::new("mx.example.com", NOW);
+        let verdict = crate::resolve(run(&connection(), &config, &message(&signers, "")), &zone);
+        assert!(verdict.arc.is_none());
+        let mut config = Config::new("mx.example.com", NOW);
+        config.arc = Some(arc::Config::default());
+        let verdict = crate::resolve(run(&connection(), &config, &message(&signers, "")), &zone);
+        assert_eq!(verdict.arc.as_ref().unwrap().result, arc::ArcResult::None);
+        let ar = verdict.authentication_results.unwrap().to_header_value();
+        assert!(ar.contains("arc=none smtp.remote-ip=192.0.2.10"), "{ar}");
+    }
 }

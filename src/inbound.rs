@@ -557,9 +557,7 @@ impl Inbound {
             spf_helo,
             spf_mail_from,
             dkim: dkim.map_or(Stage::Off, Stage::Running),
-            arc: self
-                .arc
-                .map_or(Stage::Off, |v| Stage::Running(v.finish())),
+            arc: self.arc.map_or(Stage::Off, |v| Stage::Running(v.finish())),
             dmarc,
             pending: Vec::new(),
             verdict,
@@ -1206,7 +1204,10 @@ mod tests {
         let mut list_config = Config::new("lists.example.net", NOW);
         list_config.arc = Some(arc::Config::default());
         let seen = crate::resolve(run(&connection(), &list_config, &original), &*zone);
-        assert_eq!(seen.dmarc.as_ref().unwrap().result, dmarc::DmarcResult::Pass);
+        assert_eq!(
+            seen.dmarc.as_ref().unwrap().result,
+            dmarc::DmarcResult::Pass
+        );
         let changed = String::from_utf8(original)
             .unwrap()
             .replace("Subject: hi", "Subject: [list] hi")
@@ -1261,7 +1262,11 @@ mod tests {
         assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
         assert_eq!(verdict.disposition, Disposition::Reject);
         assert!(dmarc.policy_override.is_none());
-        let ar = verdict.authentication_results.as_ref().unwrap().to_header_value();
+        let ar = verdict
+            .authentication_results
+            .as_ref()
+            .unwrap()
+            .to_header_value();
         assert!(
             ar.contains("arc=pass smtp.remote-ip=198.51.100.7 header.oldest-pass=0"),
             "{ar}"
@@ -1279,8 +1284,15 @@ mod tests {
             set_aside.comment,
             "arc=pass as[1].d=lists.example.net as[1].s=arc remote-ip[1]=192.0.2.10"
         );
-        let ar = verdict.authentication_results.as_ref().unwrap().to_header_value();
-        assert!(ar.contains("local_policy: arc=pass as[1].d=lists.example.net"), "{ar}");
+        let ar = verdict
+            .authentication_results
+            .as_ref()
+            .unwrap()
+            .to_header_value();
+        assert!(
+            ar.contains("local_policy: arc=pass as[1].d=lists.example.net"),
+            "{ar}"
+        );
 
         // Changed after the seal: the chain fails and trust does not help.
         let tampered = String::from_utf8(sealed)

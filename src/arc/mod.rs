@@ -63,8 +63,8 @@ use std::fmt;
 
 pub mod parse;
 pub mod seal;
-pub mod validate;
 pub mod trust;
+pub mod validate;
 
 pub use parse::{ArcField, FieldError};
 pub use seal::{SealError, SealOptions, SealOutcome, SealedSet, Sealer, Sealing};

@@ -12,9 +12,9 @@
 use std::fmt;
 
 use super::ArcResult;
+use crate::dkim::Algorithm;
 use crate::dkim::canon::Canonicalization;
 use crate::dkim::tags::TagError;
-use crate::dkim::Algorithm;
 use crate::dns::{Name, NameError};
 
 /// The field name of an ARC-Authentication-Results.

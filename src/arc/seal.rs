@@ -114,7 +114,10 @@ impl SealedSet {
     /// ARC-Authentication-Results from the top.
     pub fn fields(&self) -> [(&'static str, &str); 3] {
         [
-            (super::parse::AUTHENTICATION_RESULTS, &self.authentication_results),
+            (
+                super::parse::AUTHENTICATION_RESULTS,
+                &self.authentication_results,
+            ),
             (super::parse::MESSAGE_SIGNATURE, &self.message_signature),
             (super::parse::SEAL, &self.seal),
         ]
@@ -227,7 +230,11 @@ impl Sealing<'_> {
     /// [`SealOutcome::ChainFailed`]. `results` go into the
     /// ARC-Authentication-Results after the authserv-id, in order (include
     /// the `arc=` result, [`Outcome::to_method_result`]).
-    pub fn finish(self, chain: &Outcome, results: &[MethodResult]) -> Result<SealOutcome, SealError> {
+    pub fn finish(
+        self,
+        chain: &Outcome,
+        results: &[MethodResult],
+    ) -> Result<SealOutcome, SealError> {
         let _ = (chain, results);
         todo!()
     }

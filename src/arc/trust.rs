@@ -37,7 +37,8 @@ pub fn trusted_override(
             recorded_results(fields, set.instance).is_some_and(|results| {
                 results.results.iter().any(|r| {
                     r.is_method("dmarc")
-                        && r.result.eq_ignore_ascii_case(dmarc::DmarcResult::Pass.as_str())
+                        && r.result
+                            .eq_ignore_ascii_case(dmarc::DmarcResult::Pass.as_str())
                         && match (r.property("header", "from"), author) {
                             (Some(from), Some(author)) => {
                                 Name::new(from).is_ok_and(|from| from == *author)
@@ -144,7 +145,10 @@ mod tests {
 
     #[test]
     fn a_trusted_sealer_that_saw_dmarc_pass_sets_the_failure_aside() {
-        let outcome = passing(vec![set(1, "lists.example.org"), set(2, "relay.example.net")]);
+        let outcome = passing(vec![
+            set(1, "lists.example.org"),
+            set(2, "relay.example.net"),
+        ]);
         let author = Name::new("example.com").unwrap();
         let trusted = [Name::new("LISTS.example.org").unwrap()];
         let o = trusted_override(&outcome, &header(), &trusted, Some(&author)).unwrap();
@@ -159,7 +163,10 @@ mod tests {
     #[test]
     fn no_override_without_trust_pass_or_a_dmarc_pass_on_record() {
         let author = Name::new("example.com").unwrap();
-        let outcome = passing(vec![set(1, "lists.example.org"), set(2, "relay.example.net")]);
+        let outcome = passing(vec![
+            set(1, "lists.example.org"),
+            set(2, "relay.example.net"),
+        ]);
         // The trusted sealer recorded dmarc=fail.
         let relay = [Name::new("relay.example.net").unwrap()];
         assert!(trusted_override(&outcome, &header(), &relay, Some(&author)).is_none());

@@ -19,11 +19,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::hosts::InternalHosts;
+use crate::arc;
 use crate::dkim::{
     self, Canonicalization, KeyCache, KeyEntry, KeyTableEntry, Pattern, SignOptions, SigningDomain,
     SigningTable, TableError, UnsignedBodyContent, VerifyConfig,
 };
-use crate::arc;
 use crate::dmarc::{self, PublicSuffixList};
 use crate::dns::Name;
 use crate::dns::NameServer;
@@ -969,7 +969,11 @@ impl Loader<'_> {
             return Ok(None);
         }
         if !section.verify {
-            return Err(self.error("arc", "seal", "needs arc.verify: a seal states the chain's validation"));
+            return Err(self.error(
+                "arc",
+                "seal",
+                "needs arc.verify: a seal states the chain's validation",
+            ));
         }
         if section.sealer.is_empty() {
             return Err(self.error("arc", "sealer", "needed to seal"));

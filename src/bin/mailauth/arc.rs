@@ -79,7 +79,12 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     }
 }
 
-fn validate(message: &[u8], config: &arc::Config, dns: &DnsArgs, json: bool) -> Result<Outcome, Failure> {
+fn validate(
+    message: &[u8],
+    config: &arc::Config,
+    dns: &DnsArgs,
+    json: bool,
+) -> Result<Outcome, Failure> {
     let resolver = dns.resolver(json)?;
     let mut validator = Validator::new(config);
     validator.feed(message);

@@ -92,7 +92,7 @@ fn validation_suite() {
             let message = crlf(case["message"].as_str().unwrap());
             let expected = expected_result(case["cv"].as_str().unwrap_or(""));
             let outcome = validate(&message, &zone);
-            let known = KNOWN_VALIDATION_FAILURES.iter().any(|(n, _)| n == name);
+            let known = KNOWN_VALIDATION_FAILURES.iter().any(|(n, _)| *n == name);
             if outcome.result == expected {
                 passed += usize::from(!first_copy);
                 assert!(!known, "{name} is listed as a known failure but passes");

@@ -94,6 +94,10 @@ pub enum FieldError {
     /// `h=` names no field or holds an invalid name.
     #[error("invalid list of signed header fields")]
     InvalidSignedHeaders,
+    /// An ARC-Message-Signature signs an ARC-Seal (RFC 8617 §4.1.2: ARC-Seal
+    /// fields must not be in its `h=`).
+    #[error("arc-seal listed in h= of arc-message-signature")]
+    SealSigned,
     /// An ARC-Seal carries `h=` (RFC 8617 §4.1.3).
     #[error("h= not allowed in arc-seal")]
     SignedHeadersInSeal,
@@ -130,7 +134,9 @@ pub struct MessageSignature {
     pub signature: Vec<u8>,
     /// `bh=`, decoded.
     pub body_hash: Vec<u8>,
-    /// `c=` (default simple/simple).
+    /// `c=`. When absent: relaxed/relaxed, not DKIM's simple/simple (a
+    /// deliberate reading: the ValiMail suite's `ams_fields_c_na` and
+    /// dkimpy validate an AMS without `c=` as relaxed/relaxed).
     pub canonicalization: Canonicalization,
     /// `d=`.
     pub domain: Name,
@@ -273,6 +279,9 @@ fn signed_headers(value: &[u8]) -> Result<Vec<String>, FieldError> {
         if !name.iter().all(|b| (0x21..=0x7e).contains(b)) {
             return Err(FieldError::InvalidSignedHeaders);
         }
+        if name.eq_ignore_ascii_case(SEAL.as_bytes()) {
+            return Err(FieldError::SealSigned);
+        }
         names.push(String::from_utf8_lossy(name).into_owned());
     }
     Ok(names)
@@ -316,7 +325,10 @@ impl MessageSignature {
             Some(c) => ascii(c)
                 .and_then(Canonicalization::from_tag)
                 .ok_or(FieldError::UnsupportedCanonicalization)?,
-            None => Canonicalization::default(),
+            None => Canonicalization {
+                header: crate::dkim::HeaderCanonicalization::Relaxed,
+                body: crate::dkim::BodyCanonicalization::Relaxed,
+            },
         };
         let domain = domain(&list)?;
         let signed_headers = signed_headers(list.required("h")?)?;

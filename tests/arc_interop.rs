@@ -1,8 +1,11 @@
 //! ARC interoperability with dkimpy (`arc_sign` / `arc_verify`), both ways:
 //! three hops alternate between mailauth and dkimpy (mailauth, dkimpy,
-//! mailauth, and the reverse), with rsa-sha256 and with ed25519-sha256;
-//! the chain must pass in both implementations after every hop, and fail
-//! in both when the body or a sealed header field is changed afterwards.
+//! mailauth, and the reverse) with rsa-sha256; the chain must pass in both
+//! implementations after every hop, and fail in both when the body, a
+//! sealed ARC field or a signed header field is changed afterwards.
+//! dkimpy's ARC has no ed25519-sha256 (a known failure, named below with
+//! its reason); mailauth's ed25519 chains are checked over three of its
+//! own hops, and in the ValiMail-style unit tests.
 //!
 //! Each hop adds a Received field and its Authentication-Results (with the
 //! `arc=` result it found, which dkimpy takes as `cv=`), then seals. Keys
@@ -240,7 +243,11 @@ fn three_hops(key: Key, peers: [Peer; 3]) {
     let body = text.replace("odd spacing.", "odd spacing!");
     world.assert_both(body.as_bytes(), ArcResult::Fail, "body changed");
     // A sealed header field changed: the first hop's recorded results.
-    let aar = text.replacen("hop1.example; arc=none", "hop1.example; arc=pass", 1);
+    let aar = text.replacen(
+        "ARC-Authentication-Results: i=1; hop1.example",
+        "ARC-Authentication-Results: i=1; hop0.example",
+        1,
+    );
     assert_ne!(aar, text);
     world.assert_both(aar.as_bytes(), ArcResult::Fail, "first AAR changed");
     // A signed header field changed (the Subject).
@@ -268,18 +275,33 @@ fn rsa_dkimpy_mailauth_dkimpy() {
     );
 }
 
+/// Known failure: dkimpy 1.1.8's ARC has no ed25519-sha256 (its
+/// `arc_verify` answers "unknown signature algorithm" for an ed25519
+/// set), so an ed25519 chain cannot be exchanged with it. mailauth's own ed25519 chain over three hops is checked here, and
+/// dkimpy's refusal is checked to be exactly that reason, so that this
+/// test fails (and is turned into the two-way test above) when dkimpy
+/// learns ed25519 for ARC.
 #[test]
-fn ed25519_mailauth_dkimpy_mailauth() {
-    three_hops(
-        Key::load("ed", "ed25519.pkcs8.pem"),
-        [Peer::Mailauth, Peer::Dkimpy, Peer::Mailauth],
+fn ed25519_three_mailauth_hops_and_the_dkimpy_gap() {
+    let world = World::new(Key::load("ed", "ed25519.pkcs8.pem"));
+    let mut message = ORIGINAL.to_vec();
+    for hop in 1..=3 {
+        message = world.hop(Peer::Mailauth, hop, &message);
+        let ours = world.mailauth_validate(&message);
+        assert_eq!(ours.result, ArcResult::Pass, "hop {hop}: {:?}", ours.reason);
+    }
+    let body = String::from_utf8(message.clone())
+        .unwrap()
+        .replace("odd spacing.", "odd spacing!");
+    assert_eq!(
+        world.mailauth_validate(body.as_bytes()).result,
+        ArcResult::Fail
     );
-}
-
-#[test]
-fn ed25519_dkimpy_mailauth_dkimpy() {
-    three_hops(
-        Key::load("ed", "ed25519.pkcs8.pem"),
-        [Peer::Dkimpy, Peer::Mailauth, Peer::Dkimpy],
+    let (cv, reason) = world.dkimpy_validate(&message);
+    assert_eq!(cv, "fail");
+    assert!(
+        reason.contains("unknown signature algorithm"),
+        "dkimpy now reads ed25519 ARC chains ({reason}): make this a two-way test"
     );
+    println!("known failure: dkimpy cannot validate ed25519 ARC sets ({reason})");
 }

@@ -138,7 +138,7 @@ mod tests {
             field(
                 "ARC-Authentication-Results: i=1; lists.example.org; \
                  dkim=pass header.d=example.com; dmarc=pass header.from=example.com; \
-                 arc=none smtp.remote-ip=2001:db8::1a",
+                 arc=none smtp.remote-ip=\"2001:db8::1a\"",
             ),
         ]
     }

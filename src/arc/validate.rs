@@ -170,10 +170,8 @@ impl Validator {
             let instance = match parse::instance(kind, field.value()) {
                 Ok(instance) => instance,
                 Err(error) => {
-                    structure_error.get_or_insert(StructureError::InvalidInstance {
-                        field: kind,
-                        error,
-                    });
+                    structure_error
+                        .get_or_insert(StructureError::InvalidInstance { field: kind, error });
                     continue;
                 }
             };

@@ -682,7 +682,10 @@ fn sealing_settings_are_checked() {
     let e = load("[arc]\nverify = true\nseal = true\nsealer = \"example.org\"\n");
     assert!(e.contains("no key for postmaster@example.org"), "{e}");
     let e = load("[arc]\nseal = true\nsealer = \"example.com\"\n");
-    assert!(e.contains("arc.seal") && e.contains("needs arc.verify"), "{e}");
+    assert!(
+        e.contains("arc.seal") && e.contains("needs arc.verify"),
+        "{e}"
+    );
     let e = load("[arc]\nverify = true\nmax_sets = 51\n");
     assert!(e.contains("arc.max_sets"), "{e}");
     let e = load("[arc]\nverify = true\ntrusted_sealers = [\"bad..name\"]\n");

@@ -320,7 +320,7 @@ impl Outcome {
             method: "dmarc".into(),
             result: self.result.as_str().into(),
             reason: Some(match &self.policy_override {
-                Some(o) => format!("{}; {}: {}", self.reason, o.kind, o.comment),
+                Some(o) => format!("{}; set aside by {}: {}", self.reason, o.kind, o.comment),
                 None => self.reason.to_string(),
             }),
             properties,

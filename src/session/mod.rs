@@ -810,7 +810,9 @@ impl Session {
                 }
                 return;
             }
-            Ok(arc::SealOutcome::ChainFailed) => "not sealed: the ARC chain failed".to_owned(),
+            Ok(arc::SealOutcome::ChainFailed) => {
+                "not sealed: a seal already says cv=fail".to_owned()
+            }
             Ok(arc::SealOutcome::TooManySets) => "not sealed: too many ARC sets".to_owned(),
             Err(e) => format!("not sealed: {e}"),
         };

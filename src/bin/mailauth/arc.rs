@@ -25,7 +25,7 @@ enum ArcCommand {
     #[command(after_help = crate::help::ARC_VERIFY)]
     Verify(VerifyArgs),
     /// Validate the chain, then add an ARC set recording this hop's Authentication-Results
-    /// and print the sealed message.
+    /// (cv= the validation's result) and print the sealed message.
     #[command(after_help = crate::help::ARC_SEAL)]
     Seal(SealArgs),
 }
@@ -183,7 +183,7 @@ fn seal(args: &SealArgs) -> Result<ExitCode, Failure> {
         SealOutcome::ChainFailed => {
             return Err(Failure {
                 code: NEGATIVE,
-                message: "not sealed: the ARC chain failed (no set is added to a failed chain)"
+                message: "not sealed: the chain has failed (a seal already says cv=fail)"
                     .to_owned(),
                 json,
             });

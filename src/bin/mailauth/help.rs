@@ -119,8 +119,9 @@ Exit status:
 /// `mailauth arc seal`.
 pub(crate) const ARC_SEAL: &str = "\
 Exit status:
-  0  sealed: the message with its new ARC set is printed
-  1  not sealed: the chain failed, or the message has 50 sets already
+  0  sealed: the message with its new ARC set is printed (cv=none for
+     the first set, else pass or fail as the chain validated)
+  1  not sealed: a seal already says cv=fail, or the message has 50 sets
   2  bad arguments (a bad domain, selector or authserv-id)
   4  input error (unreadable key, zone file or message, no name server
      configured)";

@@ -207,3 +207,15 @@ fn sealing_adds_a_set_that_validates() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_readme_shows_what_the_command_prints() {
+    let out = from_the_list(&["--trusted-sealer", "lists.example.net"]);
+    let printed = raw(&out.stdout).replace('\r', "");
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("read README.md");
+    assert!(
+        readme.contains(printed.trim_end()),
+        "README.md's ARC example differs from:\n{printed}"
+    );
+}

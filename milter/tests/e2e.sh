@@ -21,7 +21,7 @@ MODES=("$@")
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-DEBS=(postfix swaks libmilter-dev knot python3-dkim valgrind gcc make pkg-config)
+DEBS=(postfix swaks libmilter-dev knot python3-dkim python3-authres valgrind gcc make pkg-config)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -176,6 +176,11 @@ mail_from_reject = "fail"
 
 [dmarc]
 reject_failures = true
+
+[arc]
+verify = true
+seal = true
+sealer = "example.com"
 
 [replies]
 dmarc_reject = "550 5.7.26 Unauthenticated mail from {domain} refused by its DMARC policy"
@@ -348,6 +353,24 @@ PY
       pass "(a) inbound: $text"
     else
       fail "(a) inbound: $n field(s): $text"
+    fi
+    # The milter sealed what it accepted; dkimpy validates the chain.
+    arc=$("$PY" - "$f" "$W/keys/example.com/s1.txt" <<'PY'
+import re, sys, dkim
+raw = open(sys.argv[1], "rb").read()
+start = raw.find(b"ARC-Seal:")
+message = raw[max(start, 0):].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+record = "".join(re.findall(r'"([^"]*)"', open(sys.argv[2]).read())).encode()
+def dns(name, timeout=5):
+    return record if name.decode().lower().rstrip(".") == "s1._domainkey.example.com" else None
+cv, results, reason = dkim.arc_verify(message, dnsfunc=dns)
+print(cv.decode(), len(results), reason)
+PY
+)
+    if [[ $arc == "pass 1 "* ]]; then
+      pass "(a) sealed (ARC i=1 by example.com), dkimpy validates: $arc"
+    else
+      fail "(a) ARC seal: $arc"
     fi
   else
     fail "(a) inbound not delivered: $out"

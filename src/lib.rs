@@ -77,6 +77,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authres;
+pub mod bimi;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;

@@ -84,7 +84,7 @@ use crate::dmarc::{self, AlignedIdentifier, DmarcResult, Policy};
 use crate::dns::{Answer, Failure, Name, Query};
 use crate::machine::{Lookups, Machine, Poll, UnexpectedAnswer};
 use crate::message::HeaderField;
-use crate::message::address::{Address, parse_address_list};
+use crate::message::address::{Address, AddressError, parse_address_list};
 
 mod record;
 
@@ -632,15 +632,19 @@ pub fn requirements(dmarc: &dmarc::Outcome) -> Vec<Unmet> {
 fn several_authors(fields: &[HeaderField]) -> bool {
     let mut from = fields.iter().filter(|f| f.is_named(b"from"));
     match (from.next(), from.next()) {
-        (Some(field), None) => parse_address_list(field.value(), 2).is_ok_and(|list| {
-            list.iter()
-                .map(|a| match a {
-                    Address::Mailbox(_) => 1,
-                    Address::Group { members, .. } => members.len(),
-                })
-                .sum::<usize>()
-                > 1
-        }),
+        // Reading two addresses is enough to know.
+        (Some(field), None) => match parse_address_list(field.value(), 2) {
+            Ok(list) => {
+                list.iter()
+                    .map(|a| match a {
+                        Address::Mailbox(_) => 1,
+                        Address::Group { members, .. } => members.len(),
+                    })
+                    .sum::<usize>()
+                    > 1
+            }
+            Err(error) => matches!(error, AddressError::TooManyAddresses { .. }),
+        },
         _ => false,
     }
 }

@@ -10,6 +10,20 @@ fn name(text: &str) -> Name {
     Name::new(text).unwrap()
 }
 
+/// TXT records: (owner, text).
+type Records<'a> = Vec<(&'a str, &'a str)>;
+/// Fields, aligned DKIM domains, the selector used, why the field was not.
+type SelectorCase<'a> = (
+    Vec<HeaderField>,
+    &'a [Name],
+    &'a str,
+    Option<IgnoredSelector>,
+);
+/// DMARC records, author, DMARC settings, the requirements not met.
+type RequirementCase<'a> = (Records<'a>, &'a str, &'a dmarc::Config, Vec<Unmet>);
+/// Records, author, selector, result, `header.d`.
+type DiscoveryCase<'a> = (Records<'a>, &'a str, &'a str, BimiResult, Option<&'a str>);
+
 const LOGO: &str = "https://images.example.org/logo.svg";
 const VMC: &str = "https://images.example.org/vmc.pem";
 
@@ -281,7 +295,7 @@ fn message_selector_needs_an_aligned_signature() {
     let not_covering =
         field("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s; h=from; bh=AAAA; b=AAAA");
     let selector = field("BIMI-Selector: v=BIMI1; s=brand");
-    let cases: Vec<(Vec<HeaderField>, &[Name], &str, Option<IgnoredSelector>)> = vec![
+    let cases: Vec<SelectorCase> = vec![
         (vec![], &aligned, "default", None),
         (
             vec![signed.clone(), selector.clone()],
@@ -419,7 +433,7 @@ fn dmarc_requirements() {
     let rfc7489 = dmarc::Config::rfc7489();
     let org = || name("example.org");
     // (DMARC records, author, DMARC mode, the requirements not met)
-    let cases: Vec<(Vec<(&str, &str)>, &str, &dmarc::Config, Vec<Unmet>)> = vec![
+    let cases: Vec<RequirementCase> = vec![
         (
             vec![("_dmarc.example.org", "v=DMARC1; p=reject")],
             "example.org",
@@ -576,6 +590,46 @@ fn dmarc_requirements() {
 }
 
 #[test]
+fn one_author_address() {
+    let zone = zone(&[
+        ("_dmarc.example.org", "v=DMARC1; p=reject"),
+        (
+            "default._bimi.example.org",
+            "v=BIMI1; l=https://a.example/l.svg",
+        ),
+    ]);
+    let dmarc_config = dmarc::Config::default();
+    let dmarc = dmarc_outcome(
+        &zone,
+        "example.org",
+        "example.org",
+        DkimResult::Pass,
+        &dmarc_config,
+    );
+    let cases = [
+        ("From: a@example.org", BimiResult::Pass),
+        ("From: A <a@example.org>", BimiResult::Pass),
+        ("From: a@example.org, b@example.org", BimiResult::Skipped),
+        (
+            "From: a@example.org, b@example.org, c@example.org",
+            BimiResult::Skipped,
+        ),
+        (
+            "From: G: a@example.org, b@example.org;",
+            BimiResult::Skipped,
+        ),
+    ];
+    for (from, result) in cases {
+        let check = Check::from_message(&[field(from)], &dmarc, &dmarc_config, &Config::default());
+        let outcome = crate::resolve(check, &zone);
+        assert_eq!(outcome.result, result, "{from}");
+        if result == BimiResult::Skipped {
+            assert_eq!(outcome.reason, Reason::Skipped(vec![Unmet::SeveralAuthors]));
+        }
+    }
+}
+
+#[test]
 fn discovery_and_fallback() {
     let dmarc_record = ("_dmarc.example.org", "v=DMARC1; p=reject");
     let org_record = (
@@ -597,7 +651,7 @@ fn discovery_and_fallback() {
     );
     let other_txt = ("default._bimi.mail.example.org", "v=spf1 -all");
     // (records, author, selector, result, header.d)
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str, BimiResult, Option<&str>)> = vec![
+    let cases: Vec<DiscoveryCase> = vec![
         (
             vec![org_record],
             "example.org",

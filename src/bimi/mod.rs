@@ -16,7 +16,7 @@
 //!    DKIM signature ([`message_selector`], [`parse_selector_field`]), else
 //!    `default`;
 //! 3. the Assertion Record discovery ("Assertion Record Discovery") as a
-//!    [`Machine`](crate::Machine): `<selector>._bimi.<author domain>` TXT,
+//!    [`Machine`]: `<selector>._bimi.<author domain>` TXT,
 //!    then, when no record is there, `<selector>._bimi.<organizational
 //!    domain>`; the Organizational Domain is the one the DMARC check found
 //!    ([`dmarc::Outcome::organizational_domain`]);

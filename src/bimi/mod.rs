@@ -649,15 +649,40 @@ fn several_authors(fields: &[HeaderField]) -> bool {
     }
 }
 
-/// Where the check is.
+/// A query the check waits for, and what its answer is for.
 #[derive(Debug, Clone)]
 enum Step {
-    /// Waiting for the Organizational Domain's DMARC record.
-    OrganizationalPolicy(Query),
-    /// Waiting for `<selector>._bimi.<author domain>`.
-    Author(Query),
-    /// Waiting for `<selector>._bimi.<organizational domain>`.
-    Organizational(Query),
+    /// `_dmarc.<organizational domain>`: its requirements.
+    OrganizationalPolicy {
+        /// The query.
+        query: Query,
+        /// The Organizational Domain.
+        domain: Name,
+    },
+    /// `<selector>._bimi.<domain>`.
+    Records {
+        /// The query.
+        query: Query,
+        /// The domain the record would be for (`header.d`).
+        domain: Name,
+        /// The Organizational Domain to ask next when there is no record.
+        fallback: Option<Name>,
+    },
+}
+
+impl Step {
+    fn query(&self) -> &Query {
+        match self {
+            Step::OrganizationalPolicy { query, .. } | Step::Records { query, .. } => query,
+        }
+    }
+}
+
+/// Where the check is.
+#[derive(Debug, Clone)]
+enum State {
+    Asking(Step),
+    Finished(Outcome),
 }
 
 /// The BIMI check of one message, as a [`Machine`]: the authentication
@@ -679,9 +704,8 @@ pub struct Check {
     selector_ignored: Option<IgnoredSelector>,
     author: Option<Name>,
     organizational: Option<Name>,
-    step: Option<Step>,
+    state: State,
     lookups: Lookups,
-    outcome: Option<Outcome>,
 }
 
 impl Check {
@@ -746,52 +770,67 @@ impl Check {
             selector_ignored: choice.ignored,
             author: dmarc.author_domain.clone(),
             organizational: dmarc.organizational_domain.clone(),
-            step: None,
+            // Replaced just below, once the check can build its outcomes.
+            state: State::Asking(Step::OrganizationalPolicy {
+                query: Query::txt(Name::root()),
+                domain: Name::root(),
+            }),
             lookups: Lookups::default(),
-            outcome: None,
         };
-        if !unmet.is_empty() {
-            check.finish(Reason::Skipped(unmet), None, None);
-            return check;
-        }
-        match (&check.organizational, &dmarc.policy_domain) {
-            (Some(org), Some(policy_domain)) if org != policy_domain => {
-                // `_dmarc.<org>` fits: the DMARC check looked up that
-                // prefix at a longer name already.
-                match Name::new(&format!("_dmarc.{org}")) {
-                    Ok(name) => check.step = Some(Step::OrganizationalPolicy(Query::txt(name))),
-                    Err(_) => check.start_discovery(),
+        check.state = if !unmet.is_empty() {
+            check.finish(Reason::Skipped(unmet), None, None)
+        } else {
+            match (&check.organizational, &dmarc.policy_domain) {
+                // `_dmarc.<org>` fits in a name: the DMARC check looked up
+                // that prefix at a longer name already.
+                (Some(org), Some(policy_domain)) if org != policy_domain => {
+                    match Name::new(&format!("_dmarc.{org}")) {
+                        Ok(name) => State::Asking(Step::OrganizationalPolicy {
+                            query: Query::txt(name),
+                            domain: org.clone(),
+                        }),
+                        Err(_) => check.start_discovery(),
+                    }
                 }
+                _ => check.start_discovery(),
             }
-            _ => check.start_discovery(),
-        }
+        };
         check
     }
 
-    fn finish(&mut self, reason: Reason, domain: Option<Name>, record: Option<Record>) {
+    fn finish(&self, reason: Reason, domain: Option<Name>, record: Option<Record>) -> State {
         let mut outcome = Outcome::new(reason, self.selector.clone());
         outcome.selector_ignored = self.selector_ignored.clone();
         outcome.domain = domain;
         outcome.record = record;
-        self.step = None;
-        self.outcome = Some(outcome);
+        State::Finished(outcome)
     }
 
-    fn start_discovery(&mut self) {
+    /// The first record query: at the author domain, falling back to the
+    /// Organizational Domain when that is another domain.
+    fn start_discovery(&self) -> State {
         let Some(author) = self.author.clone() else {
-            self.finish(Reason::Skipped(vec![Unmet::NoAuthorDomain]), None, None);
-            return;
+            return self.finish(Reason::Skipped(vec![Unmet::NoAuthorDomain]), None, None);
         };
-        match self.selector.record_name(&author) {
-            Some(name) => self.step = Some(Step::Author(Query::txt(name))),
+        let fallback = self.organizational.clone().filter(|org| *org != author);
+        self.ask_records(author, fallback)
+    }
+
+    fn ask_records(&self, domain: Name, fallback: Option<Name>) -> State {
+        match self.selector.record_name(&domain) {
+            Some(name) => State::Asking(Step::Records {
+                query: Query::txt(name),
+                domain,
+                fallback,
+            }),
             None => self.finish(Reason::NameTooLong, None, None),
         }
     }
 
-    /// Takes the answer to the current step's query.
-    fn advance(&mut self, step: Step, answer: &Answer) {
+    /// The state after the answer to `step`'s query.
+    fn advance(&self, step: Step, answer: &Answer) -> State {
         match step {
-            Step::OrganizationalPolicy(query) => {
+            Step::OrganizationalPolicy { query, domain } => {
                 if let Answer::TempFail(failure) = answer {
                     return self.dns_failure(&query, *failure, false);
                 }
@@ -802,45 +841,41 @@ impl Check {
                     .filter_map(|t| dmarc::Record::parse(&t.joined(), &self.dmarc_config).ok())
                     .collect();
                 // Several records or none: the domain publishes no policy.
-                if let ([record], Some(org)) = (records.as_slice(), &self.organizational) {
+                if let [record] = records.as_slice() {
                     let mut unmet = Vec::new();
-                    record_requirements(record, &org.clone(), None, &mut unmet);
+                    record_requirements(record, &domain, None, &mut unmet);
                     if !unmet.is_empty() {
                         return self.finish(Reason::Skipped(unmet), None, None);
                     }
                 }
-                self.start_discovery();
+                self.start_discovery()
             }
-            Step::Author(query) => {
-                let Some(author) = self.author.clone() else {
-                    return self.finish(Reason::Skipped(vec![Unmet::NoAuthorDomain]), None, None);
-                };
-                let fallback = self
-                    .organizational
-                    .clone()
-                    .filter(|org| Some(org) != self.author.as_ref())
-                    .and_then(|org| self.selector.record_name(&org));
-                self.records(&query, answer, author, fallback);
-            }
-            Step::Organizational(query) => match self.organizational.clone() {
-                Some(org) => self.records(&query, answer, org, None),
-                None => self.finish(Reason::NoRecord, None, None),
-            },
+            Step::Records {
+                query,
+                domain,
+                fallback,
+            } => self.records(&query, answer, domain, fallback),
         }
     }
 
-    fn dns_failure(&mut self, query: &Query, failure: Failure, permanent: bool) {
+    fn dns_failure(&self, query: &Query, failure: Failure, permanent: bool) -> State {
         let reason = Reason::DnsFailure {
             name: query.name.clone(),
             failure,
             permanent,
         };
-        self.finish(reason, None, None);
+        self.finish(reason, None, None)
     }
 
     /// The records at `<selector>._bimi.<domain>`: no record goes on to
     /// `fallback` when there is one.
-    fn records(&mut self, query: &Query, answer: &Answer, domain: Name, fallback: Option<Name>) {
+    fn records(
+        &self,
+        query: &Query,
+        answer: &Answer,
+        domain: Name,
+        fallback: Option<Name>,
+    ) -> State {
         let texts: Vec<Vec<u8>> = match answer {
             Answer::TempFail(failure) => return self.dns_failure(query, *failure, false),
             Answer::PermFail(failure) => return self.dns_failure(query, *failure, true),
@@ -855,19 +890,19 @@ impl Check {
         let domain = Some(domain);
         match texts.as_slice() {
             [] => match fallback {
-                Some(name) => self.step = Some(Step::Organizational(Query::txt(name))),
+                Some(org) => self.ask_records(org, None),
                 None => self.finish(Reason::NoRecord, None, None),
             },
             [text] => match Record::parse(text, &self.config) {
                 Ok(record) if record.is_declination() => {
-                    self.finish(Reason::Declined, domain, Some(record));
+                    self.finish(Reason::Declined, domain, Some(record))
                 }
                 Ok(record) => self.finish(Reason::ValidRecord, domain, Some(record)),
                 Err(error) => self.finish(Reason::InvalidRecord(error), domain, None),
             },
             several => {
                 let count = several.len();
-                self.finish(Reason::SeveralRecords { count }, domain, None);
+                self.finish(Reason::SeveralRecords { count }, domain, None)
             }
         }
     }
@@ -878,25 +913,16 @@ impl Machine for Check {
 
     fn poll(&mut self) -> Poll<Outcome> {
         loop {
-            if let Some(outcome) = &self.outcome {
-                return Poll::Done(outcome.clone());
-            }
-            let Some(step) = self.step.take() else {
-                // Unreachable: a check without a step has its outcome.
-                self.finish(Reason::NoRecord, None, None);
-                continue;
+            let step = match &self.state {
+                State::Finished(outcome) => return Poll::Done(outcome.clone()),
+                State::Asking(step) => step.clone(),
             };
-            let query = match &step {
-                Step::OrganizationalPolicy(q) | Step::Author(q) | Step::Organizational(q) => {
-                    q.clone()
-                }
-            };
-            match self.lookups.answer(&query).cloned() {
-                Some(answer) => self.advance(step, &answer),
+            let query = step.query();
+            match self.lookups.answer(query).cloned() {
+                Some(answer) => self.state = self.advance(step, &answer),
                 None => {
                     self.lookups.ask(query.clone());
-                    self.step = Some(step);
-                    return Poll::Lookups(vec![query]);
+                    return Poll::Lookups(vec![query.clone()]);
                 }
             }
         }

@@ -22,7 +22,9 @@
 //!    ([`dmarc::Outcome::organizational_domain`]);
 //! 4. the record syntax ([`Record::parse`]): `v=BIMI1; l=<https URI>;
 //!    a=<https URI>`, with the Declination to Publish (`l=` and `a=` both
-//!    empty);
+//!    empty); a record with `lps=true` sends the check on to the record of
+//!    the author's local-part selector ([`local_part_selector`]), when the
+//!    check knows the From address ([`Check::from_message`]);
 //! 5. the [`Outcome`]: the result as the Authentication-Results `bimi`
 //!    method names it ([`BimiResult`]), its entry
 //!    ([`Outcome::to_method_result`]: `header.d`, `header.selector`,
@@ -39,8 +41,7 @@
 //! qualifies and the Assertion Record is valid; a caller whose Indicator
 //! or evidence validation fails calls [`Outcome::reject_indicator`] (the
 //! result becomes `fail` and no BIMI-Location field is inserted), and one
-//! that validated the evidence sets [`Outcome::authority`]. Local-part
-//! selectors (`lps=true`) are parsed but not looked up.
+//! that validated the evidence sets [`Outcome::authority`].
 //!
 //! **Fields to remove.** A BIMI-Location, BIMI-Indicator or
 //! BIMI-Logo-Preference field that arrives with a message was not written
@@ -649,6 +650,51 @@ fn several_authors(fields: &[HeaderField]) -> bool {
     }
 }
 
+/// The author's address's local part, when the From field holds exactly one
+/// mailbox.
+fn author_local_part(fields: &[HeaderField]) -> Option<String> {
+    let mut from = fields.iter().filter(|f| f.is_named(b"from"));
+    match (from.next(), from.next()) {
+        (Some(field), None) => match parse_address_list(field.value(), 1).ok()?.as_slice() {
+            [Address::Mailbox(mailbox)] => Some(mailbox.local_part.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The local-part selector of an address's local part (draft "Local-part
+/// Selectors"): the subaddress after `+` removed, each run of `_` and `.`
+/// made one `-`, dashes at both ends removed; a selector only when what
+/// remains is letters, digits and dashes, 1 to 63 characters. Selectors
+/// compare without regard to case.
+pub fn local_part_selector(local_part: &str) -> Option<Selector> {
+    let base = local_part.split('+').next().unwrap_or_default();
+    let mut normalized = String::with_capacity(base.len());
+    let mut in_run = false;
+    for c in base.chars() {
+        if c == '_' || c == '.' {
+            if !in_run {
+                normalized.push('-');
+            }
+            in_run = true;
+        } else {
+            normalized.push(c);
+            in_run = false;
+        }
+    }
+    let normalized = normalized.trim_matches('-');
+    let valid = !normalized.is_empty()
+        && normalized.len() <= 63
+        && normalized
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !valid {
+        return None;
+    }
+    Selector::new(&normalized.to_ascii_lowercase()).ok()
+}
+
 /// A query the check waits for, and what its answer is for.
 #[derive(Debug, Clone)]
 enum Step {
@@ -668,12 +714,27 @@ enum Step {
         /// The Organizational Domain to ask next when there is no record.
         fallback: Option<Name>,
     },
+    /// `<local-part selector>._bimi.<domain>`, after a record with
+    /// `lps=true` there.
+    LocalPart {
+        /// The query.
+        query: Query,
+        /// Where both records are.
+        domain: Name,
+        /// The local-part selector.
+        selector: Selector,
+        /// The record that had `lps=true`, used when the local-part
+        /// selector has no valid record.
+        original: Record,
+    },
 }
 
 impl Step {
     fn query(&self) -> &Query {
         match self {
-            Step::OrganizationalPolicy { query, .. } | Step::Records { query, .. } => query,
+            Step::OrganizationalPolicy { query, .. }
+            | Step::Records { query, .. }
+            | Step::LocalPart { query, .. } => query,
         }
     }
 }
@@ -704,6 +765,8 @@ pub struct Check {
     selector_ignored: Option<IgnoredSelector>,
     author: Option<Name>,
     organizational: Option<Name>,
+    /// The author's local-part selector, for records with `lps=true`.
+    local_part: Option<Selector>,
     state: State,
     lookups: Lookups,
 }
@@ -753,7 +816,9 @@ impl Check {
         if several_authors(fields) {
             unmet.push(Unmet::SeveralAuthors);
         }
-        Check::with_requirements(dmarc, dmarc_config, choice, unmet, config)
+        let mut check = Check::with_requirements(dmarc, dmarc_config, choice, unmet, config);
+        check.local_part = author_local_part(fields).and_then(|l| local_part_selector(&l));
+        check
     }
 
     fn with_requirements(
@@ -770,6 +835,7 @@ impl Check {
             selector_ignored: choice.ignored,
             author: dmarc.author_domain.clone(),
             organizational: dmarc.organizational_domain.clone(),
+            local_part: None,
             // Replaced just below, once the check can build its outcomes.
             state: State::Asking(Step::OrganizationalPolicy {
                 query: Query::txt(Name::root()),
@@ -855,7 +921,57 @@ impl Check {
                 domain,
                 fallback,
             } => self.records(&query, answer, domain, fallback),
+            Step::LocalPart {
+                domain,
+                selector,
+                original,
+                ..
+            } => {
+                let texts = bimi_texts(answer);
+                match texts.as_slice() {
+                    [text] => match Record::parse(text, &self.config) {
+                        Ok(record) => self.found(domain, record, selector),
+                        Err(_) => self.found(domain, original, self.selector.clone()),
+                    },
+                    // None, several or a DNS failure: the first record.
+                    _ => self.found(domain, original, self.selector.clone()),
+                }
+            }
         }
+    }
+
+    /// A valid record at `domain`: with `lps=true` and a local-part
+    /// selector not asked yet, that selector's record is asked first.
+    fn accept(&self, domain: Name, record: Record) -> State {
+        let local_part = self
+            .local_part
+            .as_ref()
+            .filter(|selector| record.local_part_selector && **selector != self.selector);
+        let asked =
+            local_part.and_then(|selector| Some((selector, selector.record_name(&domain)?)));
+        if let Some((selector, name)) = asked {
+            return State::Asking(Step::LocalPart {
+                query: Query::txt(name),
+                domain,
+                selector: selector.clone(),
+                original: record,
+            });
+        }
+        self.found(domain, record, self.selector.clone())
+    }
+
+    /// The record chosen: `declined` or `pass`, under `selector`.
+    fn found(&self, domain: Name, record: Record, selector: Selector) -> State {
+        let reason = if record.is_declination() {
+            Reason::Declined
+        } else {
+            Reason::ValidRecord
+        };
+        let mut state = self.finish(reason, Some(domain), Some(record));
+        if let State::Finished(outcome) = &mut state {
+            outcome.selector = selector;
+        }
+        state
     }
 
     fn dns_failure(&self, query: &Query, failure: Failure, permanent: bool) -> State {
@@ -879,33 +995,34 @@ impl Check {
         let texts: Vec<Vec<u8>> = match answer {
             Answer::TempFail(failure) => return self.dns_failure(query, *failure, false),
             Answer::PermFail(failure) => return self.dns_failure(query, *failure, true),
-            answer => answer
-                .txt()
-                .unwrap_or_default()
-                .iter()
-                .map(|t| t.joined())
-                .filter(|text| is_bimi_record(text))
-                .collect(),
+            answer => bimi_texts(answer),
         };
-        let domain = Some(domain);
         match texts.as_slice() {
             [] => match fallback {
                 Some(org) => self.ask_records(org, None),
                 None => self.finish(Reason::NoRecord, None, None),
             },
             [text] => match Record::parse(text, &self.config) {
-                Ok(record) if record.is_declination() => {
-                    self.finish(Reason::Declined, domain, Some(record))
-                }
-                Ok(record) => self.finish(Reason::ValidRecord, domain, Some(record)),
-                Err(error) => self.finish(Reason::InvalidRecord(error), domain, None),
+                Ok(record) => self.accept(domain, record),
+                Err(error) => self.finish(Reason::InvalidRecord(error), Some(domain), None),
             },
             several => {
                 let count = several.len();
-                self.finish(Reason::SeveralRecords { count }, domain, None)
+                self.finish(Reason::SeveralRecords { count }, Some(domain), None)
             }
         }
     }
+}
+
+/// The TXT records of an answer that start with `v=BIMI1`, joined.
+fn bimi_texts(answer: &Answer) -> Vec<Vec<u8>> {
+    answer
+        .txt()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.joined())
+        .filter(|text| is_bimi_record(text))
+        .collect()
 }
 
 impl Machine for Check {

@@ -630,6 +630,129 @@ fn one_author_address() {
 }
 
 #[test]
+fn local_part_selectors() {
+    let normalized: &[(&str, Option<&str>)] = &[
+        ("john", Some("john")),
+        ("John.Doe", Some("john-doe")),
+        ("john.doe+news", Some("john-doe")),
+        ("john__..doe", Some("john-doe")),
+        ("_john.", Some("john")),
+        ("news-letter", Some("news-letter")),
+        ("+tag", None),
+        ("._", None),
+        ("j\u{f6}rg", None),
+        ("a b", None),
+        ("a!b", None),
+    ];
+    for (local_part, selector) in normalized {
+        assert_eq!(
+            local_part_selector(local_part)
+                .as_ref()
+                .map(Selector::as_str),
+            *selector,
+            "{local_part}"
+        );
+    }
+    assert!(local_part_selector(&"a".repeat(63)).is_some());
+    assert!(local_part_selector(&"a".repeat(64)).is_none());
+
+    let dmarc_record = ("_dmarc.example.org", "v=DMARC1; p=reject");
+    let lps = (
+        "default._bimi.example.org",
+        "v=BIMI1; l=https://a.example/default.svg; lps=true",
+    );
+    let declined_lps = ("default._bimi.example.org", "v=BIMI1; l=; a=; lps=true");
+    let john = (
+        "john-doe._bimi.example.org",
+        "v=BIMI1; l=https://a.example/john.svg",
+    );
+    let broken_john = (
+        "john-doe._bimi.example.org",
+        "v=BIMI1; l=http://a.example/john.svg",
+    );
+    // (records, From, selector used, indicator or declined)
+    let cases: &[(Records, &str, &str, Option<&str>)] = &[
+        (
+            vec![lps, john],
+            "From: john.doe+x@example.org",
+            "john-doe",
+            Some("https://a.example/john.svg"),
+        ),
+        (
+            vec![lps],
+            "From: john.doe@example.org",
+            "default",
+            Some("https://a.example/default.svg"),
+        ),
+        (
+            vec![lps, broken_john],
+            "From: john.doe@example.org",
+            "default",
+            Some("https://a.example/default.svg"),
+        ),
+        (
+            vec![lps, john],
+            "From: \"j\u{f6}rg\"@example.org",
+            "default",
+            Some("https://a.example/default.svg"),
+        ),
+        (
+            vec![declined_lps, john],
+            "From: john_doe@example.org",
+            "john-doe",
+            Some("https://a.example/john.svg"),
+        ),
+        (
+            vec![declined_lps],
+            "From: john_doe@example.org",
+            "default",
+            None,
+        ),
+        // Without lps=true the local part is not looked at.
+        (
+            vec![
+                (
+                    "default._bimi.example.org",
+                    "v=BIMI1; l=https://a.example/default.svg",
+                ),
+                john,
+            ],
+            "From: john.doe@example.org",
+            "default",
+            Some("https://a.example/default.svg"),
+        ),
+    ];
+    let dmarc_config = dmarc::Config::default();
+    for (i, (records, from, selector, indicator)) in cases.iter().enumerate() {
+        let mut all = records.clone();
+        all.push(dmarc_record);
+        let zone = zone(&all);
+        let dmarc = dmarc_outcome(
+            &zone,
+            "example.org",
+            "example.org",
+            DkimResult::Pass,
+            &dmarc_config,
+        );
+        let check = Check::from_message(&[field(from)], &dmarc, &dmarc_config, &Config::default());
+        let outcome = crate::resolve(check, &zone);
+        assert_eq!(outcome.selector.as_str(), *selector, "case {i}");
+        match indicator {
+            Some(uri) => {
+                assert_eq!(outcome.result, BimiResult::Pass, "case {i}");
+                assert_eq!(outcome.record.unwrap().locations, [*uri], "case {i}");
+            }
+            None => assert_eq!(outcome.result, BimiResult::Declined, "case {i}"),
+        }
+    }
+    println!(
+        "{} normalizations, {} local-part discoveries",
+        normalized.len(),
+        cases.len()
+    );
+}
+
+#[test]
 fn discovery_and_fallback() {
     let dmarc_record = ("_dmarc.example.org", "v=DMARC1; p=reject");
     let org_record = (

@@ -4,6 +4,7 @@
 #   - dkimpy (PyPI) with pynacl (ed25519) and dnspython, in a venv at target/peers-venv
 #     (tests/dkim_interop.rs)
 #   - pyspf (PyPI), the SPF library under policyd-spf, in the same venv (tests/spf_pyspf.rs)
+#   - authres (PyPI), which dkimpy's ARC signing needs (tests/arc_interop.rs)
 # Idempotent: safe to run again. Needs root for apt-get (or sudo).
 set -euo pipefail
 
@@ -26,8 +27,8 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import dkim, nacl, dns, spf' 2>/dev/null; then
-    "$VENV/bin/python" -m pip install --quiet dkimpy pynacl dnspython pyspf
+if ! "$VENV/bin/python" -c 'import dkim, nacl, dns, spf, authres' 2>/dev/null; then
+    "$VENV/bin/python" -m pip install --quiet dkimpy pynacl dnspython pyspf authres
 fi
 
 perl -MMail::DKIM -MNet::DNS::Resolver::Mock -e 'print "Mail::DKIM $Mail::DKIM::VERSION\n"'

@@ -54,6 +54,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use crate::arc;
 use crate::authres::{self, AuthenticationResults};
 use crate::bimi;
 use crate::dkim::verify::{DkimResult, Verification, Verifier, VerifyCheck, VerifyConfig};
@@ -229,6 +230,17 @@ pub struct Config {
     /// BIMI-Location field to insert and the incoming receiver-only BIMI
     /// fields to remove (see [`Verdict::bimi`]).
     pub bimi: bimi::Config,
+    /// ARC chain validation (RFC 8617): `Some` validates the chain of
+    /// every checked message and reports `arc=` in Authentication-Results
+    /// (with `smtp.remote-ip` and `header.oldest-pass`). Default `None`.
+    pub arc: Option<arc::Config>,
+    /// ARC sealers (the `d=` of an ARC-Seal) whose passing chain may set a
+    /// DMARC failure aside (RFC 8617 §7.2.1): when the chain passes and a
+    /// set one of them sealed recorded `dmarc=pass`, the disposition is
+    /// `none` and the DMARC outcome says why
+    /// ([`dmarc::Outcome::policy_override`], see
+    /// [`arc::trusted_override`]). Default empty.
+    pub trusted_arc_sealers: Vec<Name>,
 }
 
 impl Config {
@@ -245,6 +257,8 @@ impl Config {
             internal_networks: Vec::new(),
             trusted_authserv_ids: Vec::new(),
             bimi: bimi::Config::default(),
+            arc: None,
+            trusted_arc_sealers: Vec::new(),
         }
     }
 }
@@ -331,6 +345,9 @@ pub struct Verdict {
     /// BIMI-Logo-Preference fields: only the receiver may write them, so
     /// they are to be removed whatever the result.
     pub bimi_remove: Vec<ExistingField>,
+    /// ARC: the chain's validation (when [`Config::arc`] is set and the
+    /// message was checked).
+    pub arc: Option<arc::Outcome>,
 }
 
 impl Verdict {
@@ -352,6 +369,7 @@ pub struct Inbound {
     skipped: Option<Skipped>,
     dmarc_sample: Sample,
     spf_given: Option<GivenSpf>,
+    arc: Option<arc::Validator>,
 }
 
 /// SPF results decided before the message (at HELO and MAIL FROM).
@@ -393,6 +411,10 @@ impl Inbound {
                 max_bytes: config.dkim.max_header_bytes,
             }))
         };
+        let arc = match (&skipped, &config.arc) {
+            (None, Some(arc)) => Some(arc::Validator::new(arc)),
+            _ => None,
+        };
         Inbound {
             connection: connection.clone(),
             config: config.clone(),
@@ -400,6 +422,7 @@ impl Inbound {
             skipped,
             dmarc_sample: Sample::ALWAYS,
             spf_given: None,
+            arc,
         }
     }
 
@@ -422,6 +445,9 @@ impl Inbound {
 
     /// Feeds the next chunk of the message.
     pub fn feed(&mut self, chunk: &[u8]) {
+        if let Some(arc) = &mut self.arc {
+            arc.feed(chunk);
+        }
         match &mut self.reading {
             Reading::Verify(verifier) => verifier.feed(chunk),
             Reading::HeaderOnly(reader) => {
@@ -485,19 +511,24 @@ impl Inbound {
             bimi: None,
             bimi_location: None,
             bimi_remove: Vec::new(),
+            arc: None,
         };
         let (bimi_remove, bimi_fields) = bimi_fields(&fields, &self.config);
         verdict.bimi_remove = bimi_remove;
         if self.skipped.is_some() {
             return InboundCheck {
                 config: self.config,
+                client_ip: self.connection.client_ip,
                 spf_helo: Stage::Off,
                 spf_mail_from: Stage::Off,
                 dkim: Stage::Off,
+                arc: Stage::Off,
                 dmarc: Stage::Off,
                 pending: Vec::new(),
                 verdict,
                 trusted: TrustedPasses::default(),
+                arc_fields: Vec::new(),
+                author: None,
                 done: true,
                 bimi: None,
                 bimi_fields: Vec::new(),
@@ -530,21 +561,37 @@ impl Inbound {
         }
         let trusted = TrustedPasses::from_results(&verdict.trusted_results);
         identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
+        let author = dmarc::author_domain_with(&fields, &self.config.dmarc);
+        // What a trusted ARC sealer recorded is read only when one may
+        // set a DMARC failure aside.
+        let arc_fields = if self.arc.is_some() && !self.config.trusted_arc_sealers.is_empty() {
+            fields
+                .iter()
+                .filter(|f| f.is_named(arc::ArcField::AuthenticationResults.name().as_bytes()))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let dmarc = Stage::Running(dmarc::PolicyCheck::new(
-            dmarc::author_domain_with(&fields, &self.config.dmarc),
+            author.clone(),
             &identifiers,
             &self.config.dmarc,
             self.dmarc_sample,
         ));
         InboundCheck {
             config: self.config,
+            client_ip: ip,
             spf_helo,
             spf_mail_from,
             dkim: dkim.map_or(Stage::Off, Stage::Running),
+            arc: self.arc.map_or(Stage::Off, |v| Stage::Running(v.finish())),
             dmarc,
             pending: Vec::new(),
             verdict,
             trusted,
+            arc_fields,
+            author: author.ok(),
             done: false,
             bimi: None,
             bimi_fields,
@@ -635,6 +682,7 @@ enum Part {
     SpfHelo,
     SpfMailFrom,
     Dkim,
+    Arc,
     Dmarc,
     Bimi,
 }
@@ -652,14 +700,21 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct InboundCheck {
     config: Config,
+    client_ip: IpAddr,
     spf_helo: Stage<spf::Check>,
     spf_mail_from: Stage<spf::Check>,
     dkim: Stage<VerifyCheck>,
+    arc: Stage<arc::Validation>,
     dmarc: Stage<dmarc::PolicyCheck>,
     pending: Vec<Pending>,
     verdict: Verdict,
     /// What the trusted Authentication-Results fields passed.
     trusted: TrustedPasses,
+    /// The ARC-Authentication-Results fields, when trusted sealers are
+    /// configured.
+    arc_fields: Vec<HeaderField>,
+    /// The Author Domain, for what a trusted ARC sealer recorded.
+    author: Option<Name>,
     done: bool,
     /// BIMI, started once DMARC has an outcome.
     bimi: Option<Stage<bimi::Check>>,
@@ -675,6 +730,7 @@ impl InboundCheck {
         self.spf_mail_from
             .poll(Part::SpfMailFrom, &mut self.pending);
         self.dkim.poll(Part::Dkim, &mut self.pending);
+        self.arc.poll(Part::Arc, &mut self.pending);
         self.dmarc.poll(Part::Dmarc, &mut self.pending);
         if let Some(bimi) = &mut self.bimi {
             bimi.poll(Part::Bimi, &mut self.pending);
@@ -685,6 +741,7 @@ impl InboundCheck {
         self.verdict.spf_helo = self.spf_helo.output().cloned();
         self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
         self.verdict.dkim = self.dkim.output().cloned();
+        self.verdict.arc = self.arc.output().cloned();
         if let Some(policy) = self.dmarc.output() {
             let trusted = &self.trusted;
             let own_spf = self
@@ -715,7 +772,20 @@ impl InboundCheck {
                 domain: domain.clone(),
                 result: DkimResult::Pass,
             }));
-            let outcome = policy.evaluate(spf.as_ref(), &dkim);
+            let mut outcome = policy.evaluate(spf.as_ref(), &dkim);
+            if outcome.disposition != Disposition::None {
+                let set_aside = self.verdict.arc.as_ref().and_then(|chain| {
+                    arc::trusted_override(
+                        chain,
+                        &self.arc_fields,
+                        &self.config.trusted_arc_sealers,
+                        self.author.as_ref(),
+                    )
+                });
+                if let Some(reason) = set_aside {
+                    outcome.set_aside(reason);
+                }
+            }
             self.verdict.disposition = outcome.disposition;
             self.verdict.dmarc = Some(outcome);
         }
@@ -728,6 +798,14 @@ impl InboundCheck {
         }
         if let Some(verification) = &self.verdict.dkim {
             ar.results.extend(verification.to_method_results());
+        }
+        if let Some(chain) = &self.verdict.arc {
+            let mut result = chain.to_method_result();
+            result.properties.insert(
+                0,
+                authres::Property::new("smtp", "remote-ip", self.client_ip.to_string()),
+            );
+            ar.results.push(result);
         }
         if let Some(outcome) = &self.verdict.dmarc {
             ar.results.push(outcome.to_method_result());
@@ -776,6 +854,7 @@ impl Machine for InboundCheck {
                 Part::SpfHelo => self.spf_helo.supply(query, answer.clone()),
                 Part::SpfMailFrom => self.spf_mail_from.supply(query, answer.clone()),
                 Part::Dkim => self.dkim.supply(query, answer.clone()),
+                Part::Arc => self.arc.supply(query, answer.clone()),
                 Part::Dmarc => self.dmarc.supply(query, answer.clone()),
                 Part::Bimi => {
                     if let Some(bimi) = &mut self.bimi {
@@ -1323,5 +1402,133 @@ mod tests {
         assert_eq!(verdict.bimi_location, None);
         assert_eq!(verdict.bimi_remove.len(), 2);
         assert!(verdict.header_field().unwrap().contains("bimi=skipped"));
+    }
+
+    /// A mailing list (lists.example.net, 198.51.100.7) receives a signed
+    /// message from example.org, checks it, tags the subject and adds a
+    /// footer (breaking the DKIM signature), then seals it.
+    fn through_the_list(zone: &mut ZoneResolver, signers: &[Signer]) -> Vec<u8> {
+        let seal_key = SigningKey::from_ed25519_seed(&[9; 32]).unwrap();
+        zone.add_txt(
+            &name("arc._domainkey.lists.example.net"),
+            KeyRecord::for_key(&seal_key).text(),
+        );
+        zone.add_txt(&name("lists.example.net"), "v=spf1 ip4:198.51.100.7 -all");
+        let original = message(&signers[..1], "");
+        let mut list_config = Config::new("lists.example.net", NOW);
+        list_config.arc = Some(arc::Config::default());
+        let seen = crate::resolve(run(&connection(), &list_config, &original), &*zone);
+        assert_eq!(
+            seen.dmarc.as_ref().unwrap().result,
+            dmarc::DmarcResult::Pass
+        );
+        let changed = String::from_utf8(original)
+            .unwrap()
+            .replace("Subject: hi", "Subject: [list] hi")
+            .replace("Hello.\r\n", "Hello.\r\n-- \r\nThe list.\r\n")
+            .into_bytes();
+        let sealer = arc::Sealer::new(
+            "lists.example.net",
+            "arc",
+            Arc::new(seal_key),
+            "lists.example.net",
+            arc::SealOptions::default(),
+        )
+        .unwrap();
+        let set = match sealer
+            .seal(
+                &changed,
+                NOW,
+                seen.arc.as_ref().unwrap(),
+                &seen.authentication_results.unwrap().results,
+            )
+            .unwrap()
+        {
+            arc::SealOutcome::Sealed(set) => set,
+            other => panic!("not sealed: {other:?}"),
+        };
+        let mut sealed = set.to_header_lines().into_bytes();
+        sealed.extend_from_slice(&changed);
+        sealed
+    }
+
+    fn from_the_list() -> Connection {
+        Connection::new(
+            "198.51.100.7".parse().unwrap(),
+            "lists.example.net",
+            "list-bounces@lists.example.net",
+        )
+    }
+
+    #[test]
+    fn a_trusted_sealers_chain_sets_a_dmarc_failure_aside() {
+        let (mut zone, signers) = setup();
+        let sealed = through_the_list(&mut zone, &signers);
+        let mut config = Config::new("mx.example.com", NOW);
+        config.arc = Some(arc::Config::default());
+
+        // Not trusted: DKIM broke, SPF is the list's, DMARC rejects.
+        let verdict = crate::resolve(run(&from_the_list(), &config, &sealed), &zone);
+        let chain = verdict.arc.as_ref().unwrap();
+        assert_eq!(chain.result, arc::ArcResult::Pass);
+        assert_eq!(chain.oldest_pass, Some(0));
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+        assert!(dmarc.policy_override.is_none());
+        let ar = verdict
+            .authentication_results
+            .as_ref()
+            .unwrap()
+            .to_header_value();
+        assert!(
+            ar.contains("arc=pass smtp.remote-ip=198.51.100.7 header.oldest-pass=0"),
+            "{ar}"
+        );
+
+        // Trusted: the list recorded dmarc=pass, so local policy accepts.
+        config.trusted_arc_sealers = vec![name("lists.example.net")];
+        let verdict = crate::resolve(run(&from_the_list(), &config, &sealed), &zone);
+        let dmarc = verdict.dmarc.as_ref().unwrap();
+        assert_eq!(dmarc.result, dmarc::DmarcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::None);
+        let set_aside = dmarc.policy_override.as_ref().unwrap();
+        assert_eq!(set_aside.kind, dmarc::OverrideKind::LocalPolicy);
+        assert_eq!(
+            set_aside.comment,
+            "arc=pass as[1].d=lists.example.net as[1].s=arc remote-ip[1]=192.0.2.10"
+        );
+        let ar = verdict
+            .authentication_results
+            .as_ref()
+            .unwrap()
+            .to_header_value();
+        assert!(
+            ar.contains("local_policy: arc=pass as[1].d=lists.example.net"),
+            "{ar}"
+        );
+
+        // Changed after the seal: the chain fails and trust does not help.
+        let tampered = String::from_utf8(sealed)
+            .unwrap()
+            .replace("The list.", "The list!")
+            .into_bytes();
+        let verdict = crate::resolve(run(&from_the_list(), &config, &tampered), &zone);
+        assert_eq!(verdict.arc.as_ref().unwrap().result, arc::ArcResult::Fail);
+        assert_eq!(verdict.disposition, Disposition::Reject);
+    }
+
+    #[test]
+    fn arc_is_off_by_default_and_none_without_sets() {
+        let (zone, signers) = setup();
+        let config = Config::new("mx.example.com", NOW);
+        let verdict = crate::resolve(run(&connection(), &config, &message(&signers, "")), &zone);
+        assert!(verdict.arc.is_none());
+        let mut config = Config::new("mx.example.com", NOW);
+        config.arc = Some(arc::Config::default());
+        let verdict = crate::resolve(run(&connection(), &config, &message(&signers, "")), &zone);
+        assert_eq!(verdict.arc.as_ref().unwrap().result, arc::ArcResult::None);
+        let ar = verdict.authentication_results.unwrap().to_header_value();
+        assert!(ar.contains("arc=none smtp.remote-ip=192.0.2.10"), "{ar}");
     }
 }

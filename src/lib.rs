@@ -78,6 +78,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod arc;
 pub mod authres;
 pub mod bimi;
 pub mod dkim;

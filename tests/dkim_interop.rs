@@ -17,9 +17,8 @@
 
 mod support;
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -165,40 +164,6 @@ fn perl() -> &'static str {
         "perl Mail::DKIM or Net::DNS::Resolver::Mock is missing: run scripts/setup-peers.sh"
     );
     "perl"
-}
-
-/// Runs a peer script with a JSON request on stdin; returns its JSON answer.
-fn run_peer(
-    program: &std::path::Path,
-    args: &[&str],
-    request: &serde_json::Value,
-) -> serde_json::Value {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{} failed: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad peer output ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
 }
 
 const DKIMPY: &str = r#"
@@ -371,7 +336,7 @@ fn dkimpy_verifies_mailauth_signatures() {
     let (rsa, ed) = (rsa(), ed25519());
     let mut signed = mailauth_signed(&rsa);
     signed.extend(mailauth_signed(&ed));
-    let answers = run_peer(
+    let answers = support::run_peer(
         &python,
         &["-c", DKIMPY],
         &verify_request(&signed, &[&rsa, &ed]),
@@ -381,7 +346,7 @@ fn dkimpy_verifies_mailauth_signatures() {
     // And a tampered one fails there.
     let mut tampered = signed[0].1.clone();
     tampered.extend_from_slice(b"tampered\r\n");
-    let answers = run_peer(
+    let answers = support::run_peer(
         &python,
         &["-c", DKIMPY],
         &verify_request(&[("t".into(), tampered)], &[&rsa]),
@@ -395,7 +360,7 @@ fn mail_dkim_verifies_mailauth_signatures() {
     // Mail::DKIM 1.20230212 (Debian 12) has no ed25519: rsa-sha256 only.
     let rsa = rsa();
     let signed = mailauth_signed(&rsa);
-    let answers = run_peer(
+    let answers = support::run_peer(
         std::path::Path::new(perl),
         &["-e", MAIL_DKIM],
         &verify_request(&signed, &[&rsa]),
@@ -430,7 +395,7 @@ fn peer_signed_verify_with_mailauth(
         }
     }
     let request = serde_json::json!({ "mode": "sign", "records": records(&[key]), "cases": cases });
-    let answers = run_peer(program, args, &request);
+    let answers = support::run_peer(program, args, &request);
     let public = key.key.public_key().unwrap();
     let mut zone = ZoneResolver::new();
     zone.add_txt(&Name::new(&key.dns_name()).unwrap(), key.record());
@@ -533,10 +498,10 @@ fn genkey_1024_bit_keys_interoperate() {
     let signed = mailauth_signed(&key);
     let names: Vec<String> = signed.iter().map(|(n, _)| n.clone()).collect();
     let python = python();
-    let answers = run_peer(&python, &["-c", DKIMPY], &verify_request(&signed, &[&key]));
+    let answers = support::run_peer(&python, &["-c", DKIMPY], &verify_request(&signed, &[&key]));
     expect_all_pass("dkimpy", &names, &answers);
     let perl = std::path::Path::new(perl());
-    let answers = run_peer(perl, &["-e", MAIL_DKIM], &verify_request(&signed, &[&key]));
+    let answers = support::run_peer(perl, &["-e", MAIL_DKIM], &verify_request(&signed, &[&key]));
     expect_all_pass("Mail::DKIM", &names, &answers);
     peer_signed_verify_with_mailauth("dkimpy", &python, &["-c", DKIMPY], &key, "rsa-sha256");
     peer_signed_verify_with_mailauth("Mail::DKIM", perl, &["-e", MAIL_DKIM], &key, "rsa-sha256");

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[path = "mailauth/arc.rs"]
+mod arc;
 #[path = "mailauth/authenticate.rs"]
 mod authenticate;
 #[path = "mailauth/config.rs"]
@@ -58,6 +60,8 @@ enum Command {
     /// Verify the DKIM signatures of a message (standard input).
     #[command(after_help = help::VERIFY)]
     Verify(verify::Args),
+    /// ARC (RFC 8617): `arc verify` validates a message's chain, `arc seal` adds this hop's set.
+    Arc(arc::Args),
     /// Sign a message (standard input) with DKIM and print the signed message.
     #[command(after_help = help::SIGN)]
     Sign(sign::Args),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Dmarc(args) => dmarc::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Sign(args) => sign::run(&args),
+        Command::Arc(args) => arc::run(&args),
         Command::Config(args) => config::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),

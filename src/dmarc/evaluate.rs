@@ -217,9 +217,69 @@ pub struct Outcome {
     /// [`Record::tag_value`](super::Record::tag_value)); `None` when no
     /// record applied.
     pub record: Option<super::Record>,
+    /// Local policy set the disposition aside (for instance a trusted ARC
+    /// sealer vouched for the message, RFC 8617 §7.2.1): the result stays,
+    /// the disposition is [`Disposition::None`], and reports carry this
+    /// reason (RFC 8617 §7.2.2).
+    pub policy_override: Option<PolicyOverride>,
+}
+
+/// Why local policy set a DMARC disposition aside: the `reason` of an
+/// aggregate report's `policy_evaluated` (RFC 9990, RFC 7489 appendix C).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyOverride {
+    /// The reason type.
+    pub kind: OverrideKind,
+    /// What the override rests on, for reports and Authentication-Results
+    /// (for ARC: `arc=pass as[2].d=... as[2].s=... remote-ip[1]=...`).
+    pub comment: String,
+}
+
+/// The reason types of a policy override (`PolicyOverrideType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OverrideKind {
+    /// `local_policy`.
+    LocalPolicy,
+    /// `trusted_forwarder`.
+    TrustedForwarder,
+    /// `mailing_list`.
+    MailingList,
+    /// `forwarded`.
+    Forwarded,
+    /// `other`.
+    Other,
+}
+
+impl OverrideKind {
+    /// The report word: `local_policy`, `trusted_forwarder`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideKind::LocalPolicy => "local_policy",
+            OverrideKind::TrustedForwarder => "trusted_forwarder",
+            OverrideKind::MailingList => "mailing_list",
+            OverrideKind::Forwarded => "forwarded",
+            OverrideKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for OverrideKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Outcome {
+    /// Sets the disposition aside by local policy: the disposition becomes
+    /// [`Disposition::None`] and `reason` is kept in
+    /// [`policy_override`](Self::policy_override).
+    pub fn set_aside(&mut self, reason: PolicyOverride) {
+        self.disposition = Disposition::None;
+        self.policy_override = Some(reason);
+    }
+
     /// An outcome without a policy: its result follows from `reason`.
     fn bare(author: Option<Name>, reason: Reason) -> Outcome {
         Outcome {
@@ -234,6 +294,7 @@ impl Outcome {
             testing: Testing::No,
             reason,
             record: None,
+            policy_override: None,
         }
     }
 
@@ -258,7 +319,10 @@ impl Outcome {
         MethodResult {
             method: "dmarc".into(),
             result: self.result.as_str().into(),
-            reason: Some(self.reason.to_string()),
+            reason: Some(match &self.policy_override {
+                Some(o) => format!("{}; set aside by {}: {}", self.reason, o.kind, o.comment),
+                None => self.reason.to_string(),
+            }),
             properties,
         }
     }
@@ -559,6 +623,7 @@ pub fn evaluate(
         testing,
         reason,
         record: Some(record.clone()),
+        policy_override: None,
     }
 }
 

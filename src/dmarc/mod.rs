@@ -67,8 +67,8 @@ pub mod record;
 pub use check::{Check, PolicyCheck, PolicyFound, Sample, SampleError};
 pub use discovery::{Discovery, DnsFailure, FoundPolicy, OrgDomain, PolicyLookup, PolicyStatus};
 pub use evaluate::{
-    AlignedIdentifier, AppliedPolicy, Disposition, DkimAuth, DmarcResult, Outcome, PolicySource,
-    SpfAuth, Testing, evaluate, strictest,
+    AlignedIdentifier, AppliedPolicy, Disposition, DkimAuth, DmarcResult, Outcome, OverrideKind,
+    PolicyOverride, PolicySource, SpfAuth, Testing, evaluate, strictest,
 };
 pub use psl::PublicSuffixList;
 pub use reason::{Reason, Softening, UndecidedAlignment};

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::{Action, Decision, Mode, Session};
+use crate::arc::ArcResult;
 use crate::dkim::verify::DkimResult;
 use crate::dmarc::{Disposition, DmarcResult, Policy};
 use crate::dns::Name;
@@ -64,8 +65,12 @@ pub struct LogRecord {
     pub dkim: Option<Vec<DkimEntry>>,
     /// DMARC.
     pub dmarc: Option<DmarcEntry>,
+    /// ARC chain validation.
+    pub arc: Option<ArcResult>,
     /// The signature added: `d=..., s=...`.
     pub signed: Option<String>,
+    /// The ARC set added: `i=..., d=..., s=...`.
+    pub sealed: Option<String>,
     /// What the settings decided.
     pub decided: Action,
     /// What the MTA is told (differs in test-only mode).
@@ -141,8 +146,14 @@ impl fmt::Display for LogRecord {
                 d.disposition.as_str()
             )?;
         }
+        if let Some(result) = self.arc {
+            write!(f, " arc={result}")?;
+        }
         if let Some(signed) = &self.signed {
             quoted(f, "signed", signed)?;
+        }
+        if let Some(sealed) = &self.sealed {
+            quoted(f, "sealed", sealed)?;
         }
         quoted(f, "action", &self.action.to_string())?;
         if self.decided != self.action {
@@ -161,6 +172,7 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
     let mut why = Vec::new();
     let mut dkim = None;
     let mut dmarc = None;
+    let mut arc = None;
     if want_why {
         if let Some(outcome) = &session.spf_helo {
             why.push(format!("spf helo {}: {}", outcome.domain, outcome.reason));
@@ -185,10 +197,22 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
             }
             dkim = Some(entries);
         }
+        if let Some(chain) = &verdict.arc {
+            if let Some(reason) = chain.reason.as_ref().filter(|_| want_why) {
+                why.push(format!("arc: {reason}"));
+            }
+            arc = Some(chain.result);
+        }
         if let Some(outcome) = &verdict.dmarc {
             if want_why {
                 let domain = outcome.author_domain.as_ref().map_or("", |d| d.as_str());
                 why.push(format!("dmarc {domain}: {}", outcome.reason));
+                if let Some(set_aside) = &outcome.policy_override {
+                    why.push(format!(
+                        "dmarc {domain} set aside: {}: {}",
+                        set_aside.kind, set_aside.comment
+                    ));
+                }
             }
             dmarc = Some(DmarcEntry {
                 result: outcome.result,
@@ -210,7 +234,9 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
         spf: session.spf_mail_from.as_ref().map(|o| o.result),
         dkim,
         dmarc,
+        arc,
         signed: session.signed.clone(),
+        sealed: session.sealed.clone(),
         decided: decided.clone(),
         action: action.clone(),
         decisions: session.decisions.clone(),

@@ -63,6 +63,7 @@ pub use hosts::{HostsError, InternalHosts};
 pub use log::{DkimEntry, DmarcEntry, LogRecord};
 pub use settings::{Disposal, QuarantineBy, Settings, SettingsError, SettingsFile, SpfRejection};
 
+use crate::arc;
 use crate::dkim::{SignError, Signing};
 use crate::dmarc::Sample;
 use crate::dns::{Answer, Query, Resolver};
@@ -353,6 +354,9 @@ pub struct Session {
     edits: Vec<Edit>,
     verdict: Option<Verdict>,
     signed: Option<String>,
+    /// ARC sealing of checked mail, fed beside the inbound pipeline.
+    sealing: Option<Box<arc::Sealing<'static>>>,
+    sealed: Option<String>,
     log: Option<LogRecord>,
 }
 
@@ -380,6 +384,8 @@ impl Session {
             edits: Vec::new(),
             verdict: None,
             signed: None,
+            sealing: None,
+            sealed: None,
             log: None,
         }
     }
@@ -518,7 +524,12 @@ impl Session {
     /// an MTA that has the message as it came.
     pub fn message(&mut self, chunk: &[u8]) {
         match &mut self.reading {
-            Reading::Verify(inbound) => inbound.feed(chunk),
+            Reading::Verify(inbound) => {
+                inbound.feed(chunk);
+                if let Some(sealing) = &mut self.sealing {
+                    sealing.update(chunk);
+                }
+            }
             Reading::Sign(signing, _) => signing.update(chunk),
             Reading::SignHeader(header) => {
                 let searched = header.len().saturating_sub(3);
@@ -655,6 +666,8 @@ impl Session {
         self.edits.clear();
         self.verdict = None;
         self.signed = None;
+        self.sealing = None;
+        self.sealed = None;
         self.log = None;
     }
 
@@ -762,11 +775,52 @@ impl Session {
             .with_spf(self.spf_helo.clone(), outcome.clone());
         self.spf_mail_from = Some(outcome);
         self.reading = Reading::Verify(Box::new(inbound));
+        self.sealing = self
+            .settings
+            .sealer()
+            .map(|sealer| Box::new(sealer.clone().into_sealing(self.now)));
         self.decide_stage(decision);
         if refused && self.settings.file().test_only {
             // Test-only: the message is still read and checked.
             self.log = None;
         }
+    }
+
+    /// Adds an ARC set recording this hop's results (RFC 8617 §5.1), when
+    /// the chain was validated and is not broken.
+    fn seal(&mut self, sealing: arc::Sealing<'static>, verdict: &Verdict) {
+        let (Some(chain), Some(results)) = (&verdict.arc, &verdict.authentication_results) else {
+            return;
+        };
+        let reason = match sealing.finish(chain, &results.results) {
+            Ok(arc::SealOutcome::Sealed(set)) => {
+                if let Some(sealer) = self.settings.sealer() {
+                    self.sealed = Some(format!(
+                        "i={}, d={}, s={}",
+                        set.instance(),
+                        sealer.domain(),
+                        sealer.selector()
+                    ));
+                }
+                for (name, value) in set.fields() {
+                    self.edits.push(Edit::Insert {
+                        name: name.to_owned(),
+                        value: value.trim_start().to_owned(),
+                    });
+                }
+                return;
+            }
+            Ok(arc::SealOutcome::ChainFailed) => {
+                "not sealed: a seal already says cv=fail".to_owned()
+            }
+            Ok(arc::SealOutcome::TooManySets) => "not sealed: too many ARC sets".to_owned(),
+            Err(e) => format!("not sealed: {e}"),
+        };
+        self.decisions.push(Decision {
+            check: "arc",
+            action: Action::Continue,
+            reason,
+        });
     }
 
     fn message_done(&mut self, verdict: Verdict) {
@@ -782,6 +836,9 @@ impl Session {
             .cloned()
             .unwrap_or(Action::Continue);
         self.edits = edits;
+        if let Some(sealing) = self.sealing.take() {
+            self.seal(*sealing, &verdict);
+        }
         self.verdict = Some(verdict);
         self.finish(action);
     }

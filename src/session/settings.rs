@@ -19,11 +19,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::hosts::InternalHosts;
+use crate::arc;
 use crate::dkim::{
     self, Canonicalization, KeyCache, KeyEntry, KeyTableEntry, Pattern, SignOptions, SigningDomain,
     SigningTable, TableError, UnsignedBodyContent, VerifyConfig,
 };
 use crate::dmarc::{self, PublicSuffixList};
+use crate::dns::Name;
 use crate::dns::NameServer;
 use crate::inbound;
 use crate::message::HeaderLimits;
@@ -136,6 +138,8 @@ pub struct SettingsFile {
     pub log: LogSection,
     /// The milter daemon.
     pub milter: MilterSection,
+    /// ARC.
+    pub arc: ArcSection,
 }
 
 impl Default for SettingsFile {
@@ -156,6 +160,7 @@ impl Default for SettingsFile {
             dns: DnsSection::default(),
             log: LogSection::default(),
             milter: MilterSection::default(),
+            arc: ArcSection::default(),
         }
     }
 }
@@ -522,6 +527,57 @@ impl Default for MilterSection {
     }
 }
 
+/// `[arc]`: ARC chain validation and sealing (RFC 8617; OpenARC's
+/// `Mode`, `Domain`, `Selector`, `KeyFile`, `SignHeaders`). The header
+/// bounds and the key cache are those of `[verify]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArcSection {
+    /// Validate the ARC chain of checked mail and report `arc=` in
+    /// Authentication-Results (OpenARC `Mode v`).
+    pub verify: bool,
+    /// Sealers (ARC-Seal `d=`) trusted to vouch for mail that fails DMARC
+    /// after they changed it: a passing chain with a set they sealed that
+    /// recorded `dmarc=pass` sets the DMARC disposition aside.
+    pub trusted_sealers: Vec<String>,
+    /// Most ARC sets accepted (at most 50).
+    pub max_sets: usize,
+    /// Smallest RSA key accepted, in bits.
+    pub min_key_bits: usize,
+    /// Accept rsa-sha1 signatures (RFC 8301 forbids them).
+    pub allow_sha1: bool,
+    /// Verify the older ARC-Message-Signatures too, to report
+    /// `header.oldest-pass`.
+    pub oldest_pass: bool,
+    /// Seal checked mail before it is relayed on (OpenARC `Mode s`); needs
+    /// `sealer` and `verify`.
+    pub seal: bool,
+    /// The domain sealing: its key, `d=` and `s=` are those the signing
+    /// table picks for `postmaster@<sealer>` (OpenARC `Domain`,
+    /// `Selector`, `KeyFile`).
+    pub sealer: String,
+    /// Header fields the ARC-Message-Signature signs (OpenARC
+    /// `SignHeaders`); empty: those of `[signing] headers`.
+    pub seal_headers: Vec<String>,
+}
+
+impl Default for ArcSection {
+    fn default() -> ArcSection {
+        let config = arc::Config::default();
+        ArcSection {
+            verify: false,
+            trusted_sealers: Vec::new(),
+            max_sets: config.max_sets,
+            min_key_bits: config.min_rsa_bits,
+            allow_sha1: config.allow_sha1,
+            oldest_pass: config.oldest_pass,
+            seal: false,
+            sealer: String::new(),
+            seal_headers: Vec::new(),
+        }
+    }
+}
+
 /// The resolver `[dns]` describes, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -617,6 +673,7 @@ pub struct Settings {
     sign_options: SignOptions,
     inbound: inbound::Config,
     stub: DnsSettings,
+    sealer: Option<arc::Sealer>,
 }
 
 impl Settings {
@@ -750,6 +807,15 @@ impl Settings {
         config
             .trusted_authserv_ids
             .clone_from(&from.trusted_authserv_ids);
+        config.arc.clone_from(&from.arc);
+        config
+            .trusted_arc_sealers
+            .clone_from(&from.trusted_arc_sealers);
+    }
+
+    /// The ARC sealer of `[arc]` (when `seal` is set).
+    pub fn sealer(&self) -> Option<&arc::Sealer> {
+        self.sealer.as_ref()
     }
 
     /// The configuration of the DNS resolver `[dns]` describes.
@@ -857,6 +923,7 @@ impl Loader<'_> {
         let sign_options = self.sign_options(&file.signing, &file.verify)?;
         let inbound = self.inbound(&file, &authserv_id)?;
         let stub = self.stub(&file.dns)?;
+        let sealer = self.sealer(&file, &signing_table, &sign_options, &authserv_id)?;
         for (key, reply) in [
             ("spf_reject", &file.replies.spf_reject),
             ("helo_reject", &file.replies.helo_reject),
@@ -886,7 +953,62 @@ impl Loader<'_> {
             sign_options,
             inbound,
             stub,
+            sealer,
         })
+    }
+
+    fn sealer(
+        &self,
+        file: &SettingsFile,
+        table: &SigningTable,
+        sign: &SignOptions,
+        authserv_id: &str,
+    ) -> Result<Option<arc::Sealer>, SettingsError> {
+        let section = &file.arc;
+        if !section.seal {
+            return Ok(None);
+        }
+        if !section.verify {
+            return Err(self.error(
+                "arc",
+                "seal",
+                "needs arc.verify: a seal states the chain's validation",
+            ));
+        }
+        if section.sealer.is_empty() {
+            return Err(self.error("arc", "sealer", "needed to seal"));
+        }
+        let address = format!("postmaster@{}", section.sealer);
+        let chosen = table.lookup(&address).ok_or_else(|| {
+            self.error(
+                "arc",
+                "sealer",
+                format_args!("the signing table has no key for {address}"),
+            )
+        })?;
+        let headers = if section.seal_headers.is_empty() {
+            sign.headers.clone()
+        } else {
+            for name in &section.seal_headers {
+                dkim::sign::validate_header_name(name)
+                    .map_err(|e| self.error("arc", "seal_headers", e))?;
+            }
+            section.seal_headers.clone()
+        };
+        let options = arc::SealOptions {
+            headers,
+            header_limits: sign.header_limits,
+            max_sets: section.max_sets.min(arc::MAX_INSTANCE as usize),
+        };
+        arc::Sealer::new(
+            &chosen.domain,
+            chosen.selector,
+            chosen.key.clone(),
+            authserv_id,
+            options,
+        )
+        .map(Some)
+        .map_err(|e| self.error("arc", "sealer", e))
     }
 
     fn internal_hosts(&self, file: &SettingsFile) -> Result<InternalHosts, SettingsError> {
@@ -1103,6 +1225,24 @@ impl Loader<'_> {
         config
             .trusted_authserv_ids
             .clone_from(&file.trusted_authserv_ids);
+        let section = &file.arc;
+        if section.max_sets == 0 || section.max_sets > arc::MAX_INSTANCE as usize {
+            return Err(self.error("arc", "max_sets", "must be 1 to 50"));
+        }
+        config.arc = section.verify.then(|| arc::Config {
+            max_sets: section.max_sets,
+            allow_sha1: section.allow_sha1,
+            min_rsa_bits: section.min_key_bits,
+            oldest_pass: section.oldest_pass,
+            max_header_fields: verify.max_header_fields,
+            max_header_bytes: verify.max_header_bytes,
+            key_cache: verify.key_cache.then(KeyCache::process_wide),
+        });
+        config.trusted_arc_sealers = section
+            .trusted_sealers
+            .iter()
+            .map(|d| Name::new(d).map_err(|e| self.error("arc", "trusted_sealers", e)))
+            .collect::<Result<_, _>>()?;
         // The session decides which clients are not checked.
         config.skip_authenticated = false;
         Ok(config)

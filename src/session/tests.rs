@@ -623,3 +623,71 @@ fn effective_settings_round_trip() {
     );
     assert_eq!(settings.get("nope.nothing"), None);
 }
+
+#[test]
+fn checked_mail_is_sealed_when_the_settings_ask() {
+    let settings = settings("[arc]\nverify = true\nseal = true\nsealer = \"example.com\"\n");
+    let original = message("alice@sender.example", true, "");
+    let run = run(&settings, outside(), "alice@sender.example", &original);
+    assert_eq!(run.end, Some(Action::Continue));
+    assert!(run.log.contains(" arc=none "), "{}", run.log);
+    assert!(
+        run.log.contains("sealed=\"i=1, d=example.com, s=relay\""),
+        "{}",
+        run.log
+    );
+    let ar = inserted(&run, "Authentication-Results")[0].replace("\r\n\t", " ");
+    assert!(ar.contains("arc=none smtp.remote-ip=192.0.2.10"), "{ar}");
+    // The edits as the MTA applies them: each insertion on top.
+    let mut sealed = original.clone();
+    for edit in &run.edits {
+        if let Edit::Insert { name, value } = edit {
+            let mut field = format!("{name}: {value}\r\n").into_bytes();
+            field.extend_from_slice(&sealed);
+            sealed = field;
+        }
+    }
+    let aar = inserted(&run, "ARC-Authentication-Results")[0].replace("\r\n\t", " ");
+    assert!(aar.starts_with("i=1; mx.example.net;"), "{aar}");
+    assert!(aar.contains("dmarc=pass"), "{aar}");
+    // The seal validates with the relay's key published.
+    let mut zone = fixture().zone.clone();
+    let pem = std::fs::read(fixture().dir.join("example.com.key")).unwrap();
+    let relay = SigningKey::from_pem(&pem).unwrap();
+    zone.add_txt(
+        &crate::dns::Name::new("relay._domainkey.example.com").unwrap(),
+        crate::dkim::keygen::KeyRecord::for_key(&relay).text(),
+    );
+    let mut validator = crate::arc::Validator::new(&crate::arc::Config::default());
+    validator.feed(&sealed);
+    let chain = crate::resolve(validator.finish(), &zone);
+    assert_eq!(chain.result, crate::arc::ArcResult::Pass, "{chain:?}");
+    assert_eq!(chain.sets, 1);
+}
+
+#[test]
+fn sealing_settings_are_checked() {
+    let load = |extra: &str| {
+        let text = format!(
+            "authserv_id = \"mx.example.net\"\n{extra}\n\
+             [[signing.keys]]\nname = \"com\"\ndomain = \"example.com\"\nselector = \"relay\"\nkey_file = \"example.com.key\"\n\
+             [[signing.rules]]\npattern = \"*@example.com\"\nkey = \"com\"\n"
+        );
+        Settings::from_toml(&text, "test.toml", &fixture().dir)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = load("[arc]\nverify = true\nseal = true\n");
+    assert!(e.contains("arc.sealer"), "{e}");
+    let e = load("[arc]\nverify = true\nseal = true\nsealer = \"example.org\"\n");
+    assert!(e.contains("no key for postmaster@example.org"), "{e}");
+    let e = load("[arc]\nseal = true\nsealer = \"example.com\"\n");
+    assert!(
+        e.contains("arc.seal") && e.contains("needs arc.verify"),
+        "{e}"
+    );
+    let e = load("[arc]\nverify = true\nmax_sets = 51\n");
+    assert!(e.contains("arc.max_sets"), "{e}");
+    let e = load("[arc]\nverify = true\ntrusted_sealers = [\"bad..name\"]\n");
+    assert!(e.contains("arc.trusted_sealers"), "{e}");
+}

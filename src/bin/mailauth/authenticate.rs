@@ -34,6 +34,15 @@ pub(crate) struct Args {
     /// Read the Authentication-Results fields of this authserv-id (repeatable).
     #[arg(long, value_name = "ID")]
     trusted_authserv_id: Vec<String>,
+    /// Validate the message's ARC chain (RFC 8617) and report arc= in
+    /// Authentication-Results.
+    #[arg(long)]
+    arc: bool,
+    /// An ARC sealer (ARC-Seal d=) trusted to vouch for mail it relayed: a passing chain with a
+    /// set it sealed that recorded dmarc=pass sets a DMARC failure aside (repeatable; implies
+    /// --arc).
+    #[arg(long, value_name = "DOMAIN")]
+    trusted_sealer: Vec<String>,
     /// The client authenticated (SMTP AUTH): the message is not checked.
     #[arg(long)]
     authenticated: bool,
@@ -85,6 +94,14 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         .trusted_authserv_ids
         .clone_from(&args.trusted_authserv_id);
     config.internal_networks.clone_from(&args.internal_network);
+    if args.arc || !args.trusted_sealer.is_empty() {
+        config.arc = Some(mailauth::arc::Config::default());
+    }
+    for domain in &args.trusted_sealer {
+        let name = mailauth::dns::Name::new(domain)
+            .map_err(|e| Failure::usage(format!("--trusted-sealer {domain}: {e}"), json))?;
+        config.trusted_arc_sealers.push(name);
+    }
 
     let mut inbound = Inbound::new(&connection, &config);
     inbound.feed(&message);
@@ -132,6 +149,12 @@ fn session(args: &Args, path: &std::path::Path) -> Result<ExitCode, Failure> {
             .extend(args.trusted_authserv_id.iter().cloned());
         file.internal_hosts
             .extend(args.internal_network.iter().map(ToString::to_string));
+        if args.arc || !args.trusted_sealer.is_empty() {
+            file.arc.verify = true;
+        }
+        file.arc
+            .trusted_sealers
+            .extend(args.trusted_sealer.iter().cloned());
     })?;
     let resolver: Box<dyn mailauth::dns::Resolver> =
         if args.dns.zone.is_some() || args.dns.nameserver.is_some() {
@@ -267,6 +290,23 @@ fn dmarc_json(outcome: &dmarc::Outcome) -> serde_json::Value {
         "aligned": aligned,
         "testing": format!("{:?}", outcome.testing),
         "reason": outcome.reason.to_string(),
+        "policy_override": outcome.policy_override.as_ref().map(|o| {
+            serde_json::json!({"type": o.kind.as_str(), "comment": o.comment})
+        }),
+    })
+}
+
+fn arc_json(outcome: &mailauth::arc::Outcome) -> serde_json::Value {
+    serde_json::json!({
+        "result": outcome.result.as_str(),
+        "reason": outcome.reason.as_ref().map(ToString::to_string),
+        "sets": outcome.sets,
+        "oldest_pass": outcome.oldest_pass,
+        "sealers": outcome
+            .instances
+            .iter()
+            .map(|set| format!("i={} d={} s={}", set.instance, set.seal_domain, set.seal_selector))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -295,6 +335,7 @@ fn verdict_json(verdict: &Verdict) -> serde_json::Value {
         "spf_mail_from": spf_json(verdict.spf_mail_from.as_ref()),
         "dkim": dkim,
         "dmarc": verdict.dmarc.as_ref().map(dmarc_json),
+        "arc": verdict.arc.as_ref().map(arc_json),
         "disposition": verdict.disposition.as_str(),
         "authentication_results": verdict.header_field(),
         "remove": remove,

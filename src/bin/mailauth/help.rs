@@ -106,3 +106,22 @@ Exit status:
   2  bad arguments
   4  the settings file (or a file it names) cannot be read or holds an
      error (named with its file and line)";
+
+/// `mailauth arc verify`.
+pub(crate) const ARC_VERIFY: &str = "\
+Exit status:
+  0  arc=pass: the chain validates
+  1  arc=fail or arc=none (no ARC sets)
+  2  bad arguments
+  4  input error (unreadable zone file or message, no name server
+     configured)";
+
+/// `mailauth arc seal`.
+pub(crate) const ARC_SEAL: &str = "\
+Exit status:
+  0  sealed: the message with its new ARC set is printed (cv=none for
+     the first set, else pass or fail as the chain validated)
+  1  not sealed: a seal already says cv=fail, or the message has 50 sets
+  2  bad arguments (a bad domain, selector or authserv-id)
+  4  input error (unreadable key, zone file or message, no name server
+     configured)";

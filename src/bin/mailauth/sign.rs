@@ -190,7 +190,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
 }
 
 /// Whether the message's first line ends in a bare LF.
-fn uses_lf(message: &[u8]) -> bool {
+pub(crate) fn uses_lf(message: &[u8]) -> bool {
     match message.iter().position(|&b| b == b'\n') {
         Some(0) => true,
         Some(i) => message.get(i - 1) != Some(&b'\r'),

@@ -152,6 +152,15 @@ for vector in authheaders["from_domain_vectors"]:
     if isinstance(value, str):
         add("from_address", "authheaders", value)
 
+# ------------------------------------------------------------------ BIMI
+
+# The Assertion Records and BIMI-Selector values of the BIMI tables.
+bimi_tests = (ROOT / "src" / "bimi" / "tests.rs").read_text()
+for text in re.findall(r'"((?:[vV] ?= ?BIMI|[sSl]=|v=BIMI)[^"]*)"', bimi_tests):
+    text = text.replace("{LOGO}", "https://images.example.org/logo.svg")
+    text = text.replace("{VMC}", "https://images.example.org/vmc.pem")
+    add("bimi", "bimi-tests", text.replace("\\r\\n\\t", "\r\n\t"))
+
 # ---------------------------------------------------- Authentication-Results
 
 def field_value(field: str) -> str:

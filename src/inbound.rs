@@ -56,6 +56,7 @@ use std::str::FromStr;
 
 use crate::arc;
 use crate::authres::{self, AuthenticationResults};
+use crate::bimi;
 use crate::dkim::verify::{DkimResult, Verification, Verifier, VerifyCheck, VerifyConfig};
 use crate::dmarc::{self, Disposition, DkimAuth, Sample, SpfAuth};
 use crate::dns::{Answer, Name, Query};
@@ -224,6 +225,11 @@ pub struct Config {
     /// this pipeline's own, as when a border MTA authenticated the message
     /// before it reached this hop. Default empty.
     pub trusted_authserv_ids: Vec<String>,
+    /// BIMI (off by default: [`bimi::Config::enabled`]): when enabled, a
+    /// message that DMARC lets through gets a `bimi=` result, the
+    /// BIMI-Location field to insert and the incoming receiver-only BIMI
+    /// fields to remove (see [`Verdict::bimi`]).
+    pub bimi: bimi::Config,
     /// ARC chain validation (RFC 8617): `Some` validates the chain of
     /// every checked message and reports `arc=` in Authentication-Results
     /// (with `smtp.remote-ip` and `header.oldest-pass`). Default `None`.
@@ -250,6 +256,7 @@ impl Config {
             skip_authenticated: true,
             internal_networks: Vec::new(),
             trusted_authserv_ids: Vec::new(),
+            bimi: bimi::Config::default(),
             arc: None,
             trusted_arc_sealers: Vec::new(),
         }
@@ -284,7 +291,8 @@ impl fmt::Display for Skipped {
 pub struct ExistingField {
     /// Its position among all header fields, from 0 at the top.
     pub position: usize,
-    /// Which Authentication-Results field it is, from 1 at the top (the
+    /// Which field of its name (Authentication-Results, or the BIMI field
+    /// it is in [`Verdict::bimi_remove`]) it is, from 1 at the top (the
     /// index a milter passes to `smfi_chgheader`).
     pub occurrence: usize,
     /// The field.
@@ -324,6 +332,19 @@ pub struct Verdict {
     pub header_error: Option<HeaderError>,
     /// The Authentication-Results fields from trusted authserv-ids.
     pub trusted_results: Vec<AuthenticationResults>,
+    /// BIMI, when [`Config::bimi`] is enabled and DMARC gave an outcome:
+    /// `skipped` unless DMARC passed at enforcement. Its `bimi=` entry is
+    /// in [`authentication_results`](Self::authentication_results).
+    pub bimi: Option<bimi::Outcome>,
+    /// The value of the BIMI-Location field ([`bimi::LOCATION_FIELD`]) to
+    /// insert for a BIMI `pass`, once the caller has fetched and validated
+    /// the Indicator (see [`bimi::Outcome::reject_indicator`] when that
+    /// fails).
+    pub bimi_location: Option<String>,
+    /// With BIMI enabled, the incoming BIMI-Location, BIMI-Indicator and
+    /// BIMI-Logo-Preference fields: only the receiver may write them, so
+    /// they are to be removed whatever the result.
+    pub bimi_remove: Vec<ExistingField>,
     /// ARC: the chain's validation (when [`Config::arc`] is set and the
     /// message was checked).
     pub arc: Option<arc::Outcome>,
@@ -476,7 +497,7 @@ impl Inbound {
                 .collect();
             authres::trusted_results(&kept, &self.config.trusted_authserv_ids)
         };
-        let verdict = Verdict {
+        let mut verdict = Verdict {
             skipped: self.skipped.clone(),
             spf_helo: None,
             spf_mail_from: None,
@@ -487,8 +508,13 @@ impl Inbound {
             remove,
             header_error,
             trusted_results,
+            bimi: None,
+            bimi_location: None,
+            bimi_remove: Vec::new(),
             arc: None,
         };
+        let (bimi_remove, bimi_fields) = bimi_fields(&fields, &self.config);
+        verdict.bimi_remove = bimi_remove;
         if self.skipped.is_some() {
             return InboundCheck {
                 config: self.config,
@@ -504,6 +530,8 @@ impl Inbound {
                 arc_fields: Vec::new(),
                 author: None,
                 done: true,
+                bimi: None,
+                bimi_fields: Vec::new(),
             };
         }
         let ip = self.connection.client_ip;
@@ -565,6 +593,8 @@ impl Inbound {
             arc_fields,
             author: author.ok(),
             done: false,
+            bimi: None,
+            bimi_fields,
         }
     }
 }
@@ -654,6 +684,7 @@ enum Part {
     Dkim,
     Arc,
     Dmarc,
+    Bimi,
 }
 
 /// A query of the current round and which checks wait for it.
@@ -685,6 +716,10 @@ pub struct InboundCheck {
     /// The Author Domain, for what a trusted ARC sealer recorded.
     author: Option<Name>,
     done: bool,
+    /// BIMI, started once DMARC has an outcome.
+    bimi: Option<Stage<bimi::Check>>,
+    /// The header fields BIMI reads (From, DKIM-Signature, BIMI-Selector).
+    bimi_fields: Vec<HeaderField>,
 }
 
 impl InboundCheck {
@@ -697,6 +732,9 @@ impl InboundCheck {
         self.dkim.poll(Part::Dkim, &mut self.pending);
         self.arc.poll(Part::Arc, &mut self.pending);
         self.dmarc.poll(Part::Dmarc, &mut self.pending);
+        if let Some(bimi) = &mut self.bimi {
+            bimi.poll(Part::Bimi, &mut self.pending);
+        }
     }
 
     fn conclude(&mut self) {
@@ -794,6 +832,7 @@ impl Machine for InboundCheck {
             self.advance();
             if self.pending.is_empty() {
                 self.conclude();
+                self.bimi_step();
             }
         }
         Poll::Done(self.verdict.clone())
@@ -817,9 +856,76 @@ impl Machine for InboundCheck {
                 Part::Dkim => self.dkim.supply(query, answer.clone()),
                 Part::Arc => self.arc.supply(query, answer.clone()),
                 Part::Dmarc => self.dmarc.supply(query, answer.clone()),
+                Part::Bimi => {
+                    if let Some(bimi) = &mut self.bimi {
+                        bimi.supply(query, answer.clone());
+                    }
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// The incoming receiver-only BIMI fields to remove, and the fields the
+/// BIMI check reads; both empty with BIMI off.
+fn bimi_fields(fields: &[HeaderField], config: &Config) -> (Vec<ExistingField>, Vec<HeaderField>) {
+    if !config.bimi.enabled {
+        return (Vec::new(), Vec::new());
+    }
+    let remove = bimi::receiver_fields(fields)
+        .into_iter()
+        .filter_map(|found| {
+            Some(ExistingField {
+                position: found.position,
+                occurrence: found.occurrence,
+                field: fields.get(found.position)?.clone(),
+            })
+        })
+        .collect();
+    let read = [
+        &b"from"[..],
+        b"dkim-signature",
+        bimi::SELECTOR_FIELD.as_bytes(),
+    ];
+    let kept = fields
+        .iter()
+        .filter(|f| read.iter().any(|name| f.is_named(name)))
+        .cloned()
+        .collect();
+    (remove, kept)
+}
+
+impl InboundCheck {
+    /// After the other checks: starts BIMI once DMARC has an outcome, and
+    /// once BIMI has finished, adds its result to the verdict (the
+    /// Authentication-Results field was rebuilt by `conclude`).
+    fn bimi_step(&mut self) {
+        if !self.config.bimi.enabled {
+            return;
+        }
+        match &self.bimi {
+            None => {
+                if let Some(dmarc) = &self.verdict.dmarc {
+                    let check = bimi::Check::from_message(
+                        &self.bimi_fields,
+                        dmarc,
+                        &self.config.dmarc,
+                        &self.config.bimi,
+                    );
+                    self.bimi = Some(Stage::Running(check));
+                    self.done = false;
+                }
+            }
+            Some(Stage::Done(outcome)) => {
+                if let Some(ar) = &mut self.verdict.authentication_results {
+                    ar.results.push(outcome.to_method_result());
+                }
+                self.verdict.bimi_location = outcome.location_field();
+                self.verdict.bimi = Some(outcome.clone());
+            }
+            Some(_) => {}
+        }
     }
 }
 
@@ -1188,6 +1294,114 @@ mod tests {
             "10.0.0.0/x".parse::<Network>(),
             Err(NetworkError::InvalidPrefixLength(_))
         ));
+    }
+
+    #[test]
+    fn bimi_end_to_end() {
+        let (mut zone, signers) = setup();
+        zone.add_txt(
+            &name("default._bimi.example.org"),
+            "v=BIMI1; l=https://images.example.org/logo.svg",
+        );
+        zone.add_txt(
+            &name("brand._bimi.example.org"),
+            "v=BIMI1; l=https://images.example.org/brand.svg; a=https://images.example.org/vmc.pem",
+        );
+        let forged = "BIMI-Location: v=BIMI1; l=https://evil.example/x.svg\r\n\
+                      BIMI-Indicator: PHN2Zz4=\r\n";
+        // Off by default: nothing BIMI in the verdict.
+        let off = Config::new("mx.example.net", NOW);
+        assert!(!off.bimi.enabled);
+        let verdict = crate::resolve(
+            run(&connection(), &off, &message(&signers[..1], forged)),
+            &zone,
+        );
+        assert_eq!(verdict.bimi, None);
+        assert_eq!(verdict.bimi_location, None);
+        assert!(verdict.bimi_remove.is_empty());
+        assert!(!verdict.header_field().unwrap().contains("bimi="));
+
+        let mut on = Config::new("mx.example.net", NOW);
+        on.bimi = crate::bimi::Config::enabled();
+        // DMARC p=reject passes through the example.org signature.
+        let verdict = crate::resolve(
+            run(&connection(), &on, &message(&signers[..1], forged)),
+            &zone,
+        );
+        assert_eq!(
+            verdict.dmarc.as_ref().unwrap().result,
+            dmarc::DmarcResult::Pass
+        );
+        let outcome = verdict.bimi.as_ref().unwrap();
+        assert_eq!(outcome.result, crate::bimi::BimiResult::Pass);
+        assert_eq!(
+            verdict.bimi_location.as_deref(),
+            Some("v=BIMI1; l=https://images.example.org/logo.svg")
+        );
+        let ar = verdict.authentication_results.as_ref().unwrap();
+        let methods: Vec<&str> = ar.results.iter().map(|r| r.method.as_str()).collect();
+        assert_eq!(methods, ["spf", "spf", "dkim", "dmarc", "bimi"]);
+        assert!(ar.to_header_value().ends_with(
+            "; bimi=pass header.d=example.org header.selector=default \
+             policy.authority=none \
+             policy.indicator-uri=\"https://images.example.org/logo.svg\""
+        ));
+        let removed: Vec<(usize, usize)> = verdict
+            .bimi_remove
+            .iter()
+            .map(|r| (r.position, r.occurrence))
+            .collect();
+        // After the DKIM-Signature field: BIMI-Location, BIMI-Indicator.
+        assert_eq!(removed, [(1, 1), (2, 1)]);
+
+        // A BIMI-Selector field the aligned signature covers names the
+        // record; the same field unsigned is ignored.
+        let options = SignOptions {
+            headers: vec!["from".into(), "bimi-selector".into()],
+            ..SignOptions::default()
+        };
+        let key = SigningKey::from_ed25519_seed(&[1; 32]).unwrap();
+        let covering = Signer::new("example.org", "sel", Arc::new(key), options).unwrap();
+        let selector = "BIMI-Selector: v=BIMI1; s=brand\r\n";
+        for (signer, expected) in [(&covering, "brand"), (&signers[0], "default")] {
+            let verdict = crate::resolve(
+                run(
+                    &connection(),
+                    &on,
+                    &message(std::slice::from_ref(signer), selector),
+                ),
+                &zone,
+            );
+            let outcome = verdict.bimi.unwrap();
+            assert_eq!(outcome.result, crate::bimi::BimiResult::Pass);
+            assert_eq!(outcome.selector.as_str(), expected);
+        }
+
+        // DMARC fails (no signature, SPF from elsewhere): skipped, no
+        // BIMI query, no field to insert, forged fields still removed.
+        let stranger = Connection::new(
+            "203.0.113.9".parse().unwrap(),
+            "mx.example.com",
+            "alice@example.org",
+        );
+        let mut check = run(&stranger, &on, &message(&[], forged));
+        let verdict = loop {
+            match check.poll() {
+                Poll::Done(verdict) => break verdict,
+                Poll::Lookups(queries) => {
+                    for query in queries {
+                        assert!(!query.name.as_str().contains("_bimi"), "{query}");
+                        let answer = zone.lookup(&query);
+                        check.supply(&query, answer).unwrap();
+                    }
+                }
+            }
+        };
+        let outcome = verdict.bimi.as_ref().unwrap();
+        assert_eq!(outcome.result, crate::bimi::BimiResult::Skipped);
+        assert_eq!(verdict.bimi_location, None);
+        assert_eq!(verdict.bimi_remove.len(), 2);
+        assert!(verdict.header_field().unwrap().contains("bimi=skipped"));
     }
 
     /// A mailing list (lists.example.net, 198.51.100.7) receives a signed

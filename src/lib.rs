@@ -7,6 +7,8 @@
 //! - [`spf`]: `check_host()` for the MAIL FROM and HELO identities;
 //! - [`dkim`]: streaming canonicalization, verification, signing, keys;
 //! - [`dmarc`]: the author domain, policy discovery, alignment, disposition;
+//! - [`bimi`]: the receiver's BIMI record checks (DMARC requirements,
+//!   selector, Assertion Record discovery, BIMI-Location);
 //! - [`authres`]: Authentication-Results as a data structure;
 //! - [`inbound`]: the one-call pipeline an MTA runs on received mail (SPF,
 //!   DKIM and DMARC, with the Authentication-Results field to prepend);
@@ -78,6 +80,7 @@
 
 pub mod arc;
 pub mod authres;
+pub mod bimi;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;

@@ -151,6 +151,11 @@ const OUTCOMES: &[Outcome] = &[
             ("spf_mail_from", "spf", "spf"),
             ("remove", "forged_count", "remove"),
             ("trusted_results", "trusted_result", "trusted_results"),
+            // BIMI is opt-in and set from Rust only so far (no settings
+            // key, see below): its outcome is not in C or Python yet.
+            ("bimi", "", ""),
+            ("bimi_location", "", ""),
+            ("bimi_remove", "", ""),
         ],
     },
     Outcome {
@@ -312,6 +317,10 @@ const KNOBS: &[Knobs] = &[
                 "trusted_authserv_ids",
                 "trusted_authserv_ids = [\"border.example\"]",
             ),
+            // BIMI is opt-in from Rust: the session does not act on its
+            // outcome yet (inserting BIMI-Location waits for the caller's
+            // Indicator validation), so the settings file has no key.
+            ("bimi", ""),
         ],
     ),
 ];

@@ -241,7 +241,7 @@ fn finish_edits(
             )
         })
         .collect();
-    bimi.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+    bimi.sort_unstable_by_key(|b| std::cmp::Reverse(b.1));
     edits.extend(
         bimi.into_iter()
             .map(|(name, occurrence)| Edit::Remove { name, occurrence }),

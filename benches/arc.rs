@@ -31,8 +31,20 @@ fn bench(c: &mut Criterion) {
     let body = prose_body(4 * 1024);
     let mut group = c.benchmark_group("arc");
     for (name, dkim_key, arc_key, algorithm, selector) in [
-        ("rsa2048-sha256", &rsa, key("rsa2048.pkcs8.pem"), Algorithm::RsaSha256, "rsa"),
-        ("ed25519-sha256", &ed, key("ed25519.pkcs8.pem"), Algorithm::Ed25519Sha256, "ed"),
+        (
+            "rsa2048-sha256",
+            &rsa,
+            key("rsa2048.pkcs8.pem"),
+            Algorithm::RsaSha256,
+            "rsa",
+        ),
+        (
+            "ed25519-sha256",
+            &ed,
+            key("ed25519.pkcs8.pem"),
+            Algorithm::Ed25519Sha256,
+            "ed",
+        ),
     ] {
         let sealer = Sealer::new(
             "example.org",
@@ -89,8 +101,13 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("seal-4th-set/{name}/4KiB"), |b| {
             b.iter(|| black_box(sealer.seal(black_box(&message), NOW, &chain, &results)))
         });
-        let signer = Signer::new("example.org", selector, arc_key.clone(), SignOptions::default())
-            .expect("signer");
+        let signer = Signer::new(
+            "example.org",
+            selector,
+            arc_key.clone(),
+            SignOptions::default(),
+        )
+        .expect("signer");
         group.bench_function(format!("dkim-sign/{name}/4KiB"), |b| {
             b.iter(|| black_box(signer.sign(black_box(&message), NOW)))
         });

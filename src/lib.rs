@@ -7,6 +7,7 @@
 //! - [`spf`]: `check_host()` for the MAIL FROM and HELO identities;
 //! - [`dkim`]: streaming canonicalization, verification, signing, keys;
 //! - [`dmarc`]: the author domain, policy discovery, alignment, disposition;
+//! - [`arc`]: ARC (RFC 8617) chain validation and sealing;
 //! - [`authres`]: Authentication-Results as a data structure;
 //! - [`inbound`]: the one-call pipeline an MTA runs on received mail (SPF,
 //!   DKIM and DMARC, with the Authentication-Results field to prepend);

@@ -28,12 +28,17 @@ const KNOWN_VALIDATION_FAILURES: &[(&str, &str)] = &[];
 const KNOWN_SIGNING_FAILURES: &[(&str, &str)] = &[];
 
 fn load(file: &str) -> Vec<Value> {
-    let path = format!("{}/tests/data/arc-valimail/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/arc-valimail/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn crlf(text: &str) -> Vec<u8> {
-    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
 }
 
 fn zone(scenario: &Value) -> ZoneResolver {
@@ -83,7 +88,10 @@ fn validation_suite() {
             // that one counts under the name; the first is checked too,
             // outside the count (both expect the same result).
             let first_copy = cases.contains_key(&format!("{name}_2"));
-            let name = name.strip_suffix("_2").filter(|n| cases.contains_key(*n)).unwrap_or(name);
+            let name = name
+                .strip_suffix("_2")
+                .filter(|n| cases.contains_key(*n))
+                .unwrap_or(name);
             if first_copy {
                 shadowed += 1;
             } else {
@@ -104,7 +112,9 @@ fn validation_suite() {
             }
         }
     }
-    println!("arc validation suite: {passed} of {total} passed ({shadowed} first copies of duplicated names also checked)");
+    println!(
+        "arc validation suite: {passed} of {total} passed ({shadowed} first copies of duplicated names also checked)"
+    );
     for (name, reason) in KNOWN_VALIDATION_FAILURES {
         println!("  known: {name}: {reason}");
     }
@@ -123,7 +133,8 @@ fn signing_suite() {
     let mut failures = Vec::new();
     for scenario in load("arc-draft-sign-tests.json") {
         let zone = zone(&scenario);
-        let key = SigningKey::from_pem(scenario["privatekey"].as_str().unwrap().as_bytes()).unwrap();
+        let key =
+            SigningKey::from_pem(scenario["privatekey"].as_str().unwrap().as_bytes()).unwrap();
         let key = Arc::new(key);
         let domain = scenario["domain"].as_str().unwrap();
         let selector = scenario["sel"].as_str().unwrap();

@@ -194,7 +194,10 @@ fn parse_instance(value: &[u8]) -> Result<u32, FieldError> {
 fn trim_wsp(value: &[u8]) -> &[u8] {
     let is_wsp = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = value.iter().position(|b| !is_wsp(b)).unwrap_or(value.len());
-    let end = value.iter().rposition(|b| !is_wsp(b)).map_or(start, |i| i + 1);
+    let end = value
+        .iter()
+        .rposition(|b| !is_wsp(b))
+        .map_or(start, |i| i + 1);
     value.get(start..end).unwrap_or_default()
 }
 
@@ -218,9 +221,7 @@ pub fn instance(field: ArcField, value: &[u8]) -> Result<u32, FieldError> {
 /// ARC-Authentication-Results: the instance and the rest after the `;`.
 fn aar_prefix(value: &[u8]) -> Result<(u32, &[u8]), FieldError> {
     let rest = trim_wsp(value);
-    let rest = rest
-        .strip_prefix(b"i")
-        .ok_or(FieldError::MissingInstance)?;
+    let rest = rest.strip_prefix(b"i").ok_or(FieldError::MissingInstance)?;
     let rest = trim_wsp(rest)
         .strip_prefix(b"=")
         .ok_or(FieldError::MissingInstance)?;
@@ -238,8 +239,8 @@ fn algorithm(list: &TagList<'_>) -> Result<Algorithm, FieldError> {
 }
 
 fn domain(list: &TagList<'_>) -> Result<Name, FieldError> {
-    let text = ascii(list.required("d")?)
-        .ok_or(FieldError::InvalidDomain(NameError::InvalidCharacter))?;
+    let text =
+        ascii(list.required("d")?).ok_or(FieldError::InvalidDomain(NameError::InvalidCharacter))?;
     parse_domain(text).map_err(FieldError::InvalidDomain)
 }
 

@@ -12,7 +12,7 @@ use crate::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalizatio
 use crate::dkim::sign::{
     DEFAULT_HEADERS, InvalidValue, validate_domain, validate_header_name, validate_selector,
 };
-use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey};
+use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey, SigningTable};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 
 /// How to seal. Defaults: the header fields DKIM signs by default
@@ -123,7 +123,10 @@ impl SealedSet {
     /// ARC-Authentication-Results from the top.
     pub fn fields(&self) -> [(&'static str, &str); 3] {
         [
-            (super::parse::AUTHENTICATION_RESULTS, &self.authentication_results),
+            (
+                super::parse::AUTHENTICATION_RESULTS,
+                &self.authentication_results,
+            ),
             (super::parse::MESSAGE_SIGNATURE, &self.message_signature),
             (super::parse::SEAL, &self.seal),
         ]
@@ -201,6 +204,26 @@ impl Sealer {
             algorithm,
             options: SealOptions { headers, ..options },
         })
+    }
+
+    /// Picks domain, selector and key from a DKIM signing table by
+    /// `address` (a `local@domain` or a bare domain, matched as the table
+    /// matches From addresses: for sealing, usually the sealer's own
+    /// domain); `None` when no rule matches.
+    pub fn from_table(
+        table: &SigningTable,
+        address: &str,
+        authserv_id: &str,
+        options: SealOptions,
+    ) -> Option<Result<Sealer, SealError>> {
+        let chosen = table.lookup(address)?;
+        Some(Sealer::new(
+            &chosen.domain,
+            chosen.selector,
+            chosen.key.clone(),
+            authserv_id,
+            options,
+        ))
     }
 
     /// The sealing domain (`d=`).
@@ -289,7 +312,11 @@ impl<'a> Sealing<'a> {
     /// # Errors
     /// [`SealError::ChainMismatch`] when `chain` counted another number of
     /// sets than the message holds; header bounds passed; the key failing.
-    pub fn finish(self, chain: &Outcome, results: &[MethodResult]) -> Result<SealOutcome, SealError> {
+    pub fn finish(
+        self,
+        chain: &Outcome,
+        results: &[MethodResult],
+    ) -> Result<SealOutcome, SealError> {
         let authserv_id = self.sealer.authserv_id.clone();
         self.finish_with(chain, |instance| {
             let ar = crate::authres::AuthenticationResults {
@@ -420,10 +447,14 @@ impl<'a> Sealing<'a> {
         let body_hash = self.body.finish();
         let mut signed_names = Vec::new();
         for name in &sealer.options.headers {
-            let count = fields.iter().filter(|f| f.is_named(name.as_bytes())).count();
+            let count = fields
+                .iter()
+                .filter(|f| f.is_named(name.as_bytes()))
+                .count();
             signed_names.extend(std::iter::repeat_n(name.as_str(), count));
         }
-        let aar_field = HeaderField::from_raw(format!("{AUTHENTICATION_RESULTS}: {aar}").into_bytes());
+        let aar_field =
+            HeaderField::from_raw(format!("{AUTHENTICATION_RESULTS}: {aar}").into_bytes());
         let mut header: Vec<&HeaderField> = Vec::with_capacity(fields.len() + 1);
         header.push(&aar_field);
         header.extend(fields.iter());
@@ -460,7 +491,11 @@ impl<'a> Sealing<'a> {
                 .nth(*count);
             *count += 1;
             if let Some(field) = field {
-                relaxed.append(field.raw_name().unwrap_or_default(), field.value(), &mut data);
+                relaxed.append(
+                    field.raw_name().unwrap_or_default(),
+                    field.value(),
+                    &mut data,
+                );
             }
         }
         append_unsigned(MESSAGE_SIGNATURE, &ams_tags(""), &mut data);
@@ -479,12 +514,24 @@ impl<'a> Sealing<'a> {
         for set in covered {
             for position in set.iter().flatten() {
                 if let Some(field) = fields.get(*position) {
-                    relaxed.append(field.raw_name().unwrap_or_default(), field.value(), &mut data);
+                    relaxed.append(
+                        field.raw_name().unwrap_or_default(),
+                        field.value(),
+                        &mut data,
+                    );
                 }
             }
         }
-        relaxed.append(AUTHENTICATION_RESULTS.as_bytes(), format!(" {aar}").as_bytes(), &mut data);
-        relaxed.append(MESSAGE_SIGNATURE.as_bytes(), format!(" {ams}").as_bytes(), &mut data);
+        relaxed.append(
+            AUTHENTICATION_RESULTS.as_bytes(),
+            format!(" {aar}").as_bytes(),
+            &mut data,
+        );
+        relaxed.append(
+            MESSAGE_SIGNATURE.as_bytes(),
+            format!(" {ams}").as_bytes(),
+            &mut data,
+        );
         let seal_tags = |signature: &str| {
             vec![
                 ("a", sealer.algorithm.as_str().to_owned()),
@@ -585,7 +632,11 @@ fn result_texts(value: &[u8]) -> Vec<String> {
         .into_iter()
         // The first piece is the authserv-id (and version).
         .skip(1)
-        .map(|piece| piece.trim_matches(|c: char| c.is_ascii_whitespace()).to_owned())
+        .map(|piece| {
+            piece
+                .trim_matches(|c: char| c.is_ascii_whitespace())
+                .to_owned()
+        })
         .filter(|piece| !piece.is_empty() && !piece.eq_ignore_ascii_case("none"))
         .collect()
 }

@@ -10,8 +10,7 @@ use crate::dkim::{NewKey, SigningKey, keygen};
 use crate::dns::{Name, ZoneResolver};
 use crate::machine::{Machine, Poll};
 
-const MESSAGE: &[u8] =
-    b"From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nHello.\r\n";
+const MESSAGE: &[u8] = b"From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nHello.\r\n";
 
 /// A key per hop, published as `hop<n>._domainkey.relay<n>.example`.
 struct Hops {
@@ -49,7 +48,9 @@ impl Hops {
         )
         .unwrap();
         let results = [chain.to_method_result()];
-        let SealOutcome::Sealed(set) = sealer.seal(message, 1000 + n as u64, &chain, &results).unwrap()
+        let SealOutcome::Sealed(set) = sealer
+            .seal(message, 1000 + n as u64, &chain, &results)
+            .unwrap()
         else {
             panic!("not sealed");
         };
@@ -285,7 +286,10 @@ fn structure_errors() {
     let outcome = validate_with(&message, &hops.zone, &config);
     assert_eq!(
         outcome.reason,
-        Some(Reason::Structure(StructureError::TooManySets { found: 3, max: 2 }))
+        Some(Reason::Structure(StructureError::TooManySets {
+            found: 3,
+            max: 2
+        }))
     );
     assert_eq!(outcome.sets, 3);
 }
@@ -315,7 +319,9 @@ fn instance_numbers() {
     let seal = ArcField::Seal;
     assert_eq!(parse::instance(aar, b" i=1; example.org; spf=pass"), Ok(1));
     assert_eq!(parse::instance(aar, b"i = 50 ; x"), Ok(50));
-    for bad in ["i=0; x", "i=51; x", "i=999; x", "i=01; x", "i=; x", "i=a; x", "i=1 x"] {
+    for bad in [
+        "i=0; x", "i=51; x", "i=999; x", "i=01; x", "i=; x", "i=a; x", "i=1 x",
+    ] {
         assert!(parse::instance(aar, bad.as_bytes()).is_err(), "{bad}");
     }
     assert_eq!(
@@ -441,7 +447,10 @@ fn message_signature_fields() {
 #[test]
 fn authentication_results_fields() {
     let aar = parse::AuthenticationResults::parse(b"i=2; mx.example.org; spf=pass").unwrap();
-    assert_eq!((aar.instance, aar.authserv_id.as_str()), (2, "mx.example.org"));
+    assert_eq!(
+        (aar.instance, aar.authserv_id.as_str()),
+        (2, "mx.example.org")
+    );
     assert_eq!(
         parse::AuthenticationResults::parse(b"i=2;"),
         Err(FieldError::MissingAuthservId)
@@ -468,7 +477,12 @@ fn hostile_headers_do_not_panic() {
         b"i=1; a=ed25519-sha256; cv=none; d=relay1.example; s=hop1; b=AAAA",
         b"i=1; a=rsa-sha256; d=.; s=..; h=::::; bh=; b=",
     ];
-    for name in ["ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results", "arc-seal "] {
+    for name in [
+        "ARC-Seal",
+        "ARC-Message-Signature",
+        "ARC-Authentication-Results",
+        "arc-seal ",
+    ] {
         for value in values {
             let mut message = format!("{name}:").into_bytes();
             message.extend_from_slice(value);
@@ -507,10 +521,20 @@ fn fifty_one_sets_fail() {
     ));
     // 50 sets with a limit of 50 pass the structure check (and fail on
     // the made-up signatures).
-    let fifty = remove_field(&remove_field(&remove_field(&message, "ARC-Seal: i=51"), "ARC-Message-Signature: i=51"), "ARC-Authentication-Results: i=51");
+    let fifty = remove_field(
+        &remove_field(
+            &remove_field(&message, "ARC-Seal: i=51"),
+            "ARC-Message-Signature: i=51",
+        ),
+        "ARC-Authentication-Results: i=51",
+    );
     let outcome = hops.validate(&fifty);
     assert_eq!(outcome.sets, 50);
-    assert!(!matches!(outcome.reason, Some(Reason::Structure(_))), "{:?}", outcome.reason);
+    assert!(
+        !matches!(outcome.reason, Some(Reason::Structure(_))),
+        "{:?}",
+        outcome.reason
+    );
 }
 
 #[test]
@@ -530,7 +554,11 @@ fn header_limit_fails_a_chain() {
 fn sha1_refused() {
     let hops = Hops::new(1);
     let message = chain(&hops, 1);
-    let message = replace(&message, "ARC-Seal: a=ed25519-sha256", "ARC-Seal: a=rsa-sha1");
+    let message = replace(
+        &message,
+        "ARC-Seal: a=ed25519-sha256",
+        "ARC-Seal: a=rsa-sha1",
+    );
     let outcome = hops.validate(&message);
     assert_eq!(
         outcome.reason,
@@ -579,7 +607,10 @@ fn sealing_outcomes() {
         panic!("sealed");
     };
     assert!(set.seal().contains("cv=fail"));
-    assert!(set.authentication_results().starts_with("i=2; mx.relay2.example; none"));
+    assert!(
+        set.authentication_results()
+            .starts_with("i=2; mx.relay2.example; none")
+    );
     let sealed = [set.to_header_lines().as_bytes(), &broken].concat();
     let outcome = hops.validate(&sealed);
     assert_eq!(outcome.reason, Some(Reason::ChainFailed { instance: 2 }));
@@ -589,11 +620,23 @@ fn sealing_outcomes() {
     );
     // Bad settings.
     assert!(matches!(
-        Sealer::new("relay.example", "s", hops.keys[0].clone(), "a b", SealOptions::default()),
+        Sealer::new(
+            "relay.example",
+            "s",
+            hops.keys[0].clone(),
+            "a b",
+            SealOptions::default()
+        ),
         Err(SealError::AuthservId(_))
     ));
     assert!(matches!(
-        Sealer::new("-bad", "s", hops.keys[0].clone(), "id", SealOptions::default()),
+        Sealer::new(
+            "-bad",
+            "s",
+            hops.keys[0].clone(),
+            "id",
+            SealOptions::default()
+        ),
         Err(SealError::Invalid(_))
     ));
     let options = SealOptions {
@@ -619,7 +662,11 @@ fn sealed_fields_layout() {
         method: "spf".into(),
         result: "pass".into(),
         reason: None,
-        properties: vec![crate::authres::Property::new("smtp", "mailfrom", "a@example.com")],
+        properties: vec![crate::authres::Property::new(
+            "smtp",
+            "mailfrom",
+            "a@example.com",
+        )],
     };
     let SealOutcome::Sealed(set) = sealer
         .seal(MESSAGE, 12345, &chain, &[chain.to_method_result(), spf])
@@ -634,14 +681,29 @@ fn sealed_fields_layout() {
     let names: Vec<&str> = set.fields().iter().map(|(name, _)| *name).collect();
     assert_eq!(
         names,
-        ["ARC-Authentication-Results", "ARC-Message-Signature", "ARC-Seal"]
+        [
+            "ARC-Authentication-Results",
+            "ARC-Message-Signature",
+            "ARC-Seal"
+        ]
     );
     let seal = set.seal().replace("\r\n ", " ");
     assert!(seal.starts_with("a=ed25519-sha256; b="), "{seal}");
-    assert!(seal.ends_with("; cv=none; d=relay1.example; i=1; s=hop1; t=12345"), "{seal}");
+    assert!(
+        seal.ends_with("; cv=none; d=relay1.example; i=1; s=hop1; t=12345"),
+        "{seal}"
+    );
     let ams = set.message_signature().replace("\r\n ", " ");
-    assert!(ams.contains("; c=relaxed/relaxed; d=relay1.example; h=from:subject:to; i=1; s=hop1; t=12345"), "{ams}");
-    assert!(set.to_header_lines().starts_with("ARC-Seal: a=ed25519-sha256;"));
+    assert!(
+        ams.contains(
+            "; c=relaxed/relaxed; d=relay1.example; h=from:subject:to; i=1; s=hop1; t=12345"
+        ),
+        "{ams}"
+    );
+    assert!(
+        set.to_header_lines()
+            .starts_with("ARC-Seal: a=ed25519-sha256;")
+    );
     for line in set.to_header_lines().split("\r\n") {
         assert!(line.len() <= 998);
     }

@@ -12,7 +12,7 @@ use crate::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalizatio
 use crate::dkim::sign::{
     DEFAULT_HEADERS, InvalidValue, validate_domain, validate_header_name, validate_selector,
 };
-use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey};
+use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey, SigningTable};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 
 /// How to seal. Defaults: the header fields DKIM signs by default
@@ -204,6 +204,26 @@ impl Sealer {
             algorithm,
             options: SealOptions { headers, ..options },
         })
+    }
+
+    /// Picks domain, selector and key from a DKIM signing table by
+    /// `address` (a `local@domain` or a bare domain, matched as the table
+    /// matches From addresses: for sealing, usually the sealer's own
+    /// domain); `None` when no rule matches.
+    pub fn from_table(
+        table: &SigningTable,
+        address: &str,
+        authserv_id: &str,
+        options: SealOptions,
+    ) -> Option<Result<Sealer, SealError>> {
+        let chosen = table.lookup(address)?;
+        Some(Sealer::new(
+            &chosen.domain,
+            chosen.selector,
+            chosen.key.clone(),
+            authserv_id,
+            options,
+        ))
     }
 
     /// The sealing domain (`d=`).

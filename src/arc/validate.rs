@@ -69,6 +69,10 @@ struct Pending {
     instances: Vec<SetSummary>,
     /// Lowest instance whose AMS is checked (n without oldest-pass).
     lowest_checked: u32,
+    /// The header fields, kept only when older AMSes are checked: their
+    /// header data is built one at a time, after the newest passed, so
+    /// that memory stays within one header's size.
+    fields: Vec<HeaderField>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +88,10 @@ struct PendingSet {
 #[derive(Debug, Clone)]
 struct SignatureCheck {
     signature: MessageSignature,
-    header_data: Vec<u8>,
+    /// The data signed, built up front for the newest AMS only.
+    header_data: Option<Vec<u8>>,
+    /// Where the AMS is among the header fields.
+    position: usize,
     body_hash: usize,
 }
 
@@ -323,7 +330,9 @@ impl Validator {
         let mut chain = Vec::new();
         let mut pending_sets = Vec::with_capacity(sets);
         let relaxed = HeaderCanonicalization::Relaxed;
-        for (aar_field, ams_field, seal_field, signature, seal) in parsed {
+        for ((aar_field, ams_field, seal_field, signature, seal), &(_, _, position, _)) in
+            parsed.into_iter().zip(&positions)
+        {
             let instance = seal.instance;
             for field in [aar_field, ams_field] {
                 relaxed.append(
@@ -361,13 +370,15 @@ impl Validator {
                         error: FieldError::InvalidSelector,
                     }));
                 }
-                let header_data = signed_header_data(
-                    signature.canonicalization.header,
-                    &signature.signed_headers,
-                    ams_field,
-                    signature.signature_value_range.clone(),
-                    &lookup,
-                );
+                let header_data = (instance == highest).then(|| {
+                    signed_header_data(
+                        signature.canonicalization.header,
+                        &signature.signed_headers,
+                        ams_field,
+                        signature.signature_value_range.clone(),
+                        &lookup,
+                    )
+                });
                 let key = BodyKey {
                     canonicalization: signature.canonicalization.body,
                     hash: signature.algorithm.hash(),
@@ -386,6 +397,7 @@ impl Validator {
                 Some(SignatureCheck {
                     signature,
                     header_data,
+                    position,
                     body_hash,
                 })
             } else {
@@ -403,6 +415,11 @@ impl Validator {
             chain,
             instances,
             lowest_checked,
+            fields: if lowest_checked < highest {
+                fields.to_vec()
+            } else {
+                Vec::new()
+            },
         }))
     }
 }
@@ -491,7 +508,11 @@ impl Validation {
         verify_signature(key, algorithm, data, signature)
     }
 
-    fn check_message_signature(&self, check: &SignatureCheck) -> Result<(), crate::dkim::Reason> {
+    fn check_message_signature(
+        &self,
+        check: &SignatureCheck,
+        fields: &[HeaderField],
+    ) -> Result<(), crate::dkim::Reason> {
         let signature = &check.signature;
         if signature.algorithm == Algorithm::RsaSha1 && !self.config.allow_sha1 {
             return Err(crate::dkim::Reason::Sha1Refused);
@@ -510,12 +531,24 @@ impl Validation {
         if body.digest != signature.body_hash {
             return Err(crate::dkim::Reason::BodyHashMismatch);
         }
-        verify_signature(
-            key,
-            signature.algorithm,
-            &check.header_data,
-            &signature.signature,
-        )
+        let built;
+        let header_data = match &check.header_data {
+            Some(data) => data,
+            None => {
+                let own = fields
+                    .get(check.position)
+                    .ok_or(crate::dkim::Reason::SignatureMismatch)?;
+                built = signed_header_data(
+                    signature.canonicalization.header,
+                    &signature.signed_headers,
+                    own,
+                    signature.signature_value_range.clone(),
+                    &FieldLookup::new(fields),
+                );
+                &built
+            }
+        };
+        verify_signature(key, signature.algorithm, header_data, &signature.signature)
     }
 
     fn evaluate(&self, pending: &Pending) -> Outcome {
@@ -531,7 +564,7 @@ impl Validation {
         };
         let newest_instance = newest.seal.instance;
         if let Some(check) = &newest.signature
-            && let Err(reason) = self.check_message_signature(check)
+            && let Err(reason) = self.check_message_signature(check, &pending.fields)
         {
             return fail(Reason::MessageSignature {
                 instance: newest_instance,
@@ -568,7 +601,7 @@ impl Validation {
             let mut oldest = newest_instance;
             for set in pending.sets.iter().rev().skip(1) {
                 match &set.signature {
-                    Some(check) if self.check_message_signature(check).is_ok() => {
+                    Some(check) if self.check_message_signature(check, &pending.fields).is_ok() => {
                         oldest = set.seal.instance;
                     }
                     _ => return oldest,

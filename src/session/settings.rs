@@ -1015,13 +1015,6 @@ impl Loader<'_> {
             return Err(self.error("arc", "sealer", "needed to seal"));
         }
         let address = format!("postmaster@{}", section.sealer);
-        let chosen = table.lookup(&address).ok_or_else(|| {
-            self.error(
-                "arc",
-                "sealer",
-                format_args!("the signing table has no key for {address}"),
-            )
-        })?;
         let headers = if section.seal_headers.is_empty() {
             sign.headers.clone()
         } else {
@@ -1036,15 +1029,16 @@ impl Loader<'_> {
             header_limits: sign.header_limits,
             max_sets: section.max_sets.min(arc::MAX_INSTANCE as usize),
         };
-        arc::Sealer::new(
-            &chosen.domain,
-            chosen.selector,
-            chosen.key.clone(),
-            authserv_id,
-            options,
-        )
-        .map(Some)
-        .map_err(|e| self.error("arc", "sealer", e))
+        arc::Sealer::from_table(table, &address, authserv_id, options)
+            .ok_or_else(|| {
+                self.error(
+                    "arc",
+                    "sealer",
+                    format_args!("the signing table has no key for {address}"),
+                )
+            })?
+            .map(Some)
+            .map_err(|e| self.error("arc", "sealer", e))
     }
 
     fn internal_hosts(&self, file: &SettingsFile) -> Result<InternalHosts, SettingsError> {

@@ -19,11 +19,11 @@
 
 use super::parse::{self, ArcField, FieldError, MessageSignature, Seal};
 use super::{ArcResult, Config, Outcome, Reason, SetSummary, StructureError};
-use crate::dkim::canon::{BodyHash, BodyHasher, HeaderCanonicalization};
+use crate::dkim::Algorithm;
+use crate::dkim::canon::{BodyHash, BodyHashers, HeaderCanonicalization};
 use crate::dkim::verify::{
     FieldLookup, check_key_record, public_key, read_key, signed_header_data, verify_signature,
 };
-use crate::dkim::{Algorithm, HashAlgorithm};
 use crate::dns::{Answer, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderField, HeaderLimits, MessageReader};
@@ -38,7 +38,7 @@ pub struct Validator {
     reader: MessageReader,
     prepared: bool,
     state: State,
-    hashers: Vec<(BodyKey, BodyHasher)>,
+    hashers: BodyHashers,
     fields: Vec<HeaderField>,
 }
 
@@ -49,14 +49,6 @@ enum State {
     Decided(Outcome),
     /// Signatures to check.
     Pending(Box<Pending>),
-}
-
-/// A body hash shared by every AMS that asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BodyKey {
-    canonicalization: crate::dkim::BodyCanonicalization,
-    hash: HashAlgorithm,
-    length_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +98,7 @@ impl Validator {
             }),
             prepared: false,
             state: State::Decided(Outcome::none()),
-            hashers: Vec::new(),
+            hashers: BodyHashers::default(),
             fields: Vec::new(),
         }
     }
@@ -117,11 +109,7 @@ impl Validator {
         if !self.prepared && self.reader.header_complete() {
             self.prepare();
         }
-        if !body.is_empty() {
-            for (_, hasher) in &mut self.hashers {
-                hasher.update(body);
-            }
-        }
+        self.hashers.update(body);
     }
 
     /// Ends the message; the returned machine fetches the keys and
@@ -137,8 +125,7 @@ impl Validator {
         if !self.prepared {
             self.prepare();
         }
-        let body_hashes: Vec<BodyHash> =
-            self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        let body_hashes: Vec<BodyHash> = self.hashers.finish();
         let validation = Validation::new(self.config, self.state, body_hashes);
         (validation, self.fields)
     }
@@ -379,21 +366,11 @@ impl Validator {
                         &lookup,
                     )
                 });
-                let key = BodyKey {
-                    canonicalization: signature.canonicalization.body,
-                    hash: signature.algorithm.hash(),
-                    length_limit: signature.body_length,
-                };
-                let body_hash = match self.hashers.iter().position(|(k, _)| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        self.hashers.push((
-                            key,
-                            BodyHasher::new(key.canonicalization, key.hash, key.length_limit),
-                        ));
-                        self.hashers.len() - 1
-                    }
-                };
+                let body_hash = self.hashers.index_for(
+                    signature.canonicalization.body,
+                    signature.algorithm.hash(),
+                    signature.body_length,
+                );
                 Some(SignatureCheck {
                     signature,
                     header_data,

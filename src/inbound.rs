@@ -232,7 +232,8 @@ pub struct Config {
     pub bimi: bimi::Config,
     /// ARC chain validation (RFC 8617): `Some` validates the chain of
     /// every checked message and reports `arc=` in Authentication-Results
-    /// (with `smtp.remote-ip` and `header.oldest-pass`). Default `None`.
+    /// (with `smtp.remote-ip`, and `header.oldest-pass` when
+    /// [`arc::Config::oldest_pass`] is set). Default `None`.
     pub arc: Option<arc::Config>,
     /// ARC sealers (the `d=` of an ARC-Seal) whose passing chain may set a
     /// DMARC failure aside (RFC 8617 §7.2.1): when the chain passes and a
@@ -1465,7 +1466,10 @@ mod tests {
         let (mut zone, signers) = setup();
         let sealed = through_the_list(&mut zone, &signers);
         let mut config = Config::new("mx.example.com", NOW);
-        config.arc = Some(arc::Config::default());
+        config.arc = Some(arc::Config {
+            oldest_pass: true,
+            ..arc::Config::default()
+        });
 
         // Not trusted: DKIM broke, SPF is the list's, DMARC rejects.
         let verdict = crate::resolve(run(&from_the_list(), &config, &sealed), &zone);

@@ -134,7 +134,11 @@ impl World {
     }
 
     fn mailauth_validate(&self, message: &[u8]) -> arc::Outcome {
-        let mut validator = Validator::new(&arc::Config::default());
+        let config = arc::Config {
+            oldest_pass: true,
+            ..arc::Config::default()
+        };
+        let mut validator = Validator::new(&config);
         validator.feed(message);
         mailauth::resolve(validator.finish(), &self.zone)
     }

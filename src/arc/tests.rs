@@ -59,8 +59,13 @@ impl Hops {
         out
     }
 
+    /// Validates with `header.oldest-pass` computed.
     fn validate(&self, message: &[u8]) -> Outcome {
-        validate_with(message, &self.zone, &Config::default())
+        let config = Config {
+            oldest_pass: true,
+            ..Config::default()
+        };
+        validate_with(message, &self.zone, &config)
     }
 }
 
@@ -177,12 +182,8 @@ fn oldest_pass_reports_a_broken_older_signature() {
     let outcome = hops.validate(&changed);
     assert_eq!(outcome.result, ArcResult::Pass, "{:?}", outcome.reason);
     assert_eq!(outcome.oldest_pass, Some(2));
-    // Without the option, not computed.
-    let config = Config {
-        oldest_pass: false,
-        ..Config::default()
-    };
-    let outcome = validate_with(&changed, &hops.zone, &config);
+    // Without the option (the default), not computed.
+    let outcome = validate_with(&changed, &hops.zone, &Config::default());
     assert_eq!(outcome.result, ArcResult::Pass);
     assert_eq!(outcome.oldest_pass, None);
 }

@@ -94,7 +94,11 @@ fn validate(
 fn verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
     let json = args.json;
     let message = read_stdin(json)?;
-    let mut config = arc::Config::default();
+    // A diagnosis: the older message signatures are checked too.
+    let mut config = arc::Config {
+        oldest_pass: true,
+        ..arc::Config::default()
+    };
     if args.legacy {
         config.allow_sha1 = true;
         config.min_rsa_bits = 512;

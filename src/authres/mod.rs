@@ -174,7 +174,7 @@ impl AuthenticationResults {
         self.authserv_id.eq_ignore_ascii_case(authserv_id)
     }
 
-    fn pieces(&self) -> Vec<render::Piece> {
+    pub(crate) fn pieces(&self) -> Vec<render::Piece> {
         let mut pieces = Vec::new();
         let mut head = render::value(&self.authserv_id, false);
         if let Some(version) = self.version {

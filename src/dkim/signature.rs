@@ -315,7 +315,7 @@ struct FoundTags<'l, 'a> {
     z: Option<&'l Tag<'a>>,
 }
 
-fn ascii(bytes: &[u8]) -> Option<&str> {
+pub(crate) fn ascii(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         std::str::from_utf8(bytes).ok()
     } else {
@@ -326,7 +326,7 @@ fn ascii(bytes: &[u8]) -> Option<&str> {
 /// A signing domain: a DNS name of letters, digits, hyphens and
 /// underscores (RFC 6376 §3.5 `domain-name`, with `_` allowed as some
 /// signers use it).
-fn parse_domain(text: &str) -> Result<Name, NameError> {
+pub(crate) fn parse_domain(text: &str) -> Result<Name, NameError> {
     if !text
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
@@ -337,7 +337,7 @@ fn parse_domain(text: &str) -> Result<Name, NameError> {
 }
 
 /// `selector = sub-domain *( "." sub-domain )`.
-fn valid_selector(text: &str) -> bool {
+pub(crate) fn valid_selector(text: &str) -> bool {
     !text.is_empty()
         && text.split('.').all(|label| {
             !label.is_empty()

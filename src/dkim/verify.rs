@@ -631,7 +631,7 @@ fn preliminary_report(value: &[u8]) -> SignatureResult {
 /// Header fields grouped by name (ASCII case-insensitive), each group in
 /// message order: one sorted vector of field positions, no hashing and no
 /// copy of the names.
-struct FieldIndex<'a> {
+pub(crate) struct FieldIndex<'a> {
     fields: &'a [HeaderField],
     /// Positions in `fields` of the fields that have a name, sorted by
     /// lowercased name, then by position.
@@ -687,7 +687,7 @@ impl<'a> FieldIndex<'a> {
 const SCANNED_FIELDS: usize = 64;
 
 /// How [`header_data`] finds the fields named by `h=`.
-enum FieldLookup<'a> {
+pub(crate) enum FieldLookup<'a> {
     /// A short header, scanned.
     Scan(&'a [HeaderField]),
     /// A long header, indexed.
@@ -695,7 +695,7 @@ enum FieldLookup<'a> {
 }
 
 impl<'a> FieldLookup<'a> {
-    fn new(fields: &'a [HeaderField]) -> FieldLookup<'a> {
+    pub(crate) fn new(fields: &'a [HeaderField]) -> FieldLookup<'a> {
         if fields.len() <= SCANNED_FIELDS {
             FieldLookup::Scan(fields)
         } else {
@@ -720,7 +720,25 @@ fn header_data(
     own_field: &HeaderField,
     lookup: &FieldLookup<'_>,
 ) -> Vec<u8> {
-    let canonicalization = signature.canonicalization.header;
+    signed_header_data(
+        signature.canonicalization.header,
+        &signature.signed_headers,
+        own_field,
+        signature.signature_value_range(),
+        lookup,
+    )
+}
+
+/// [`header_data`] for any signature of the DKIM kind (a DKIM-Signature or
+/// an ARC-Message-Signature): `signed_headers` is its `h=`, `value_range`
+/// where its `b=` value lies in `own_field`'s value.
+pub(crate) fn signed_header_data(
+    canonicalization: super::canon::HeaderCanonicalization,
+    signed_headers: &[String],
+    own_field: &HeaderField,
+    value_range: std::ops::Range<usize>,
+    lookup: &FieldLookup<'_>,
+) -> Vec<u8> {
     let mut data = Vec::with_capacity(
         lookup
             .fields()
@@ -742,7 +760,7 @@ fn header_data(
             // ever taken by names equal to its own, so one set of bits
             // serves every name.
             let mut taken = 0u64;
-            for name in &signature.signed_headers {
+            for name in signed_headers {
                 let found = fields
                     .iter()
                     .enumerate()
@@ -759,7 +777,7 @@ fn header_data(
             // How many instances each group gave already, kept at the
             // group's start.
             let mut used = vec![0usize; index.order.len()];
-            for name in &signature.signed_headers {
+            for name in signed_headers {
                 let group = index.group(name.as_bytes());
                 let Some(taken) = used.get_mut(group.start).filter(|_| !group.is_empty()) else {
                     continue;
@@ -781,7 +799,7 @@ fn header_data(
     canonicalization.append_without(
         own_field.raw_name().unwrap_or_default(),
         own_field.value(),
-        signature.signature_value_range(),
+        value_range,
         &mut data,
     );
     // No CRLF after the signature field (RFC 6376 §3.7).
@@ -893,14 +911,6 @@ impl VerifyCheck {
         self.done = true;
     }
 
-    /// Reads a key record, through the cache when the config has one.
-    fn read_key(&self, text: &[u8]) -> Result<Arc<ParsedKey>, KeyRecordError> {
-        match &self.config.key_cache {
-            Some(cache) => cache.get_or_parse(text),
-            None => ParsedKey::parse(text).map(Arc::new),
-        }
-    }
-
     /// RFC 6376 §6.1.2 and §6.1.3 for one signature; `None` is a pass.
     fn check_signature(
         &self,
@@ -909,48 +919,14 @@ impl VerifyCheck {
         report: &mut SignatureResult,
     ) -> Option<Reason> {
         let signature = &candidate.signature;
-        let parsed = match answer {
-            None | Some(Answer::NxDomain | Answer::NoData) => return Some(Reason::KeyNotFound),
-            Some(Answer::TempFail(failure)) => return Some(Reason::KeyLookupTempFailure(*failure)),
-            Some(Answer::PermFail(failure)) => return Some(Reason::KeyLookupPermFailure(*failure)),
-            Some(Answer::Records(Records::Txt(records))) => {
-                let mut first_error = None;
-                let mut chosen = None;
-                for txt in records {
-                    match self.read_key(&txt.joined()) {
-                        Ok(parsed) => {
-                            chosen = Some(parsed);
-                            break;
-                        }
-                        Err(error) => {
-                            first_error.get_or_insert(error);
-                        }
-                    }
-                }
-                match (chosen, first_error) {
-                    (Some(parsed), _) => parsed,
-                    (None, Some(error)) => return Some(Reason::KeyRecordSyntax(error)),
-                    (None, None) => return Some(Reason::KeyNotFound),
-                }
-            }
-            Some(_) => return Some(Reason::KeyNotFound),
+        let parsed = match read_key(answer, self.config.key_cache.as_ref()) {
+            Ok(parsed) => parsed,
+            Err(reason) => return Some(reason),
         };
         let record = &parsed.record;
         report.testing = record.testing;
-        if record.is_revoked() {
-            return Some(Reason::KeyRevoked);
-        }
-        if !record.allows_hash(signature.algorithm.hash()) {
-            return Some(Reason::HashNotAllowed(signature.algorithm.hash()));
-        }
-        if parsed.key_type() != signature.algorithm.key_type() {
-            return Some(Reason::KeyTypeMismatch {
-                key_type: parsed.key_type(),
-                algorithm: signature.algorithm,
-            });
-        }
-        if !record.allows_email() {
-            return Some(Reason::ServiceTypeMismatch);
+        if let Err(reason) = check_key_record(&parsed, signature.algorithm) {
+            return Some(reason);
         }
         if record.strict_identity
             && signature
@@ -960,49 +936,22 @@ impl VerifyCheck {
         {
             return Some(Reason::StrictIdentityViolation);
         }
-        let minimum = self.config.min_rsa_bits;
-        let key = match &parsed.key {
-            Some(Ok(key)) => key,
-            Some(Err(crypto::KeyError::UnsupportedKeySize { bits, .. })) if *bits < minimum => {
-                report.key_bits = Some(*bits);
-                return Some(Reason::KeyTooShort {
-                    bits: *bits,
-                    minimum,
-                });
-            }
-            Some(Err(error)) => return Some(Reason::BadKey(error.clone())),
-            // Revoked, returned above.
-            None => return Some(Reason::KeyRevoked),
+        let key = match public_key(&parsed, self.config.min_rsa_bits, &mut report.key_bits) {
+            Ok(key) => key,
+            Err(reason) => return Some(reason),
         };
-        report.key_bits = Some(key.bits());
-        if key.key_type() == KeyType::Rsa && key.bits() < minimum {
-            return Some(Reason::KeyTooShort {
-                bits: key.bits(),
-                minimum,
-            });
-        }
         let body = self.body_hashes.get(candidate.body_hash)?;
         report.unsigned_body_octets = body.canonical_length.saturating_sub(body.hashed_length);
         if body.digest != signature.body_hash {
             return Some(Reason::BodyHashMismatch);
         }
-        match key.verify(
+        if let Err(reason) = verify_signature(
+            key,
             signature.algorithm,
             &candidate.header_data,
             &signature.signature,
         ) {
-            Ok(()) => {}
-            Err(crypto::CryptoError::Mismatch) => return Some(Reason::SignatureMismatch),
-            Err(crypto::CryptoError::KeyTypeMismatch { .. }) => {
-                return Some(Reason::KeyTypeMismatch {
-                    key_type: key.key_type(),
-                    algorithm: signature.algorithm,
-                });
-            }
-            Err(crypto::CryptoError::UnsupportedKeySize { bits, .. }) => {
-                return Some(Reason::UnsupportedKeySize { bits });
-            }
-            Err(_) => return Some(Reason::Backend),
+            return Some(reason);
         }
         if report.unsigned_body_octets > 0
             && self.config.unsigned_body_content == UnsignedBodyContent::Fail
@@ -1010,6 +959,109 @@ impl VerifyCheck {
             return Some(Reason::UnsignedBodyContent);
         }
         None
+    }
+}
+
+/// The key record in a TXT answer, parsed (through `cache` when given).
+/// The strings of a record are joined; of several records, the first that
+/// parses is used (see the [module docs](self)).
+pub(crate) fn read_key(
+    answer: Option<&Answer>,
+    cache: Option<&KeyCache>,
+) -> Result<Arc<ParsedKey>, Reason> {
+    match answer {
+        None | Some(Answer::NxDomain | Answer::NoData) => Err(Reason::KeyNotFound),
+        Some(Answer::TempFail(failure)) => Err(Reason::KeyLookupTempFailure(*failure)),
+        Some(Answer::PermFail(failure)) => Err(Reason::KeyLookupPermFailure(*failure)),
+        Some(Answer::Records(Records::Txt(records))) => {
+            let mut first_error = None;
+            for txt in records {
+                let parsed = match cache {
+                    Some(cache) => cache.get_or_parse(&txt.joined()),
+                    None => ParsedKey::parse(&txt.joined()).map(Arc::new),
+                };
+                match parsed {
+                    Ok(parsed) => return Ok(parsed),
+                    Err(error) => {
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            Err(first_error.map_or(Reason::KeyNotFound, Reason::KeyRecordSyntax))
+        }
+        Some(_) => Err(Reason::KeyNotFound),
+    }
+}
+
+/// The checks of a key record against the algorithm of a signature:
+/// revoked, `h=`, `k=`, `s=` (RFC 6376 §6.1.2).
+pub(crate) fn check_key_record(parsed: &ParsedKey, algorithm: Algorithm) -> Result<(), Reason> {
+    let record = &parsed.record;
+    if record.is_revoked() {
+        return Err(Reason::KeyRevoked);
+    }
+    if !record.allows_hash(algorithm.hash()) {
+        return Err(Reason::HashNotAllowed(algorithm.hash()));
+    }
+    if parsed.key_type() != algorithm.key_type() {
+        return Err(Reason::KeyTypeMismatch {
+            key_type: parsed.key_type(),
+            algorithm,
+        });
+    }
+    if !record.allows_email() {
+        return Err(Reason::ServiceTypeMismatch);
+    }
+    Ok(())
+}
+
+/// The usable public key of a record, at least `minimum` bits for RSA
+/// (RFC 8301 §3.2); its size goes to `key_bits` once known.
+pub(crate) fn public_key<'k>(
+    parsed: &'k ParsedKey,
+    minimum: usize,
+    key_bits: &mut Option<usize>,
+) -> Result<&'k crypto::PublicKey, Reason> {
+    let key = match &parsed.key {
+        Some(Ok(key)) => key,
+        Some(Err(crypto::KeyError::UnsupportedKeySize { bits, .. })) if *bits < minimum => {
+            *key_bits = Some(*bits);
+            return Err(Reason::KeyTooShort {
+                bits: *bits,
+                minimum,
+            });
+        }
+        Some(Err(error)) => return Err(Reason::BadKey(error.clone())),
+        None => return Err(Reason::KeyRevoked),
+    };
+    *key_bits = Some(key.bits());
+    if key.key_type() == KeyType::Rsa && key.bits() < minimum {
+        return Err(Reason::KeyTooShort {
+            bits: key.bits(),
+            minimum,
+        });
+    }
+    Ok(key)
+}
+
+/// Checks `signature` over `data` with `key`, crypto errors as reasons.
+pub(crate) fn verify_signature(
+    key: &crypto::PublicKey,
+    algorithm: Algorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<(), Reason> {
+    match key.verify(algorithm, data, signature) {
+        Ok(()) => Ok(()),
+        Err(crypto::CryptoError::Mismatch) => Err(Reason::SignatureMismatch),
+        Err(crypto::CryptoError::KeyTypeMismatch { .. }) => Err(Reason::KeyTypeMismatch {
+            key_type: key.key_type(),
+            algorithm,
+        }),
+        Err(crypto::CryptoError::UnsupportedKeySize { bits, .. }) => {
+            Err(Reason::UnsupportedKeySize { bits })
+        }
+        Err(_) => Err(Reason::Backend),
     }
 }
 

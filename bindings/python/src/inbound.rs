@@ -231,10 +231,9 @@ impl Outcome for Verdict {
 impl PyAuthResult {
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "AuthResult(spf={}, dkim={}, arc={}, dmarc={}, disposition={}, skipped={})",
+            "AuthResult(spf={}, dkim={}, dmarc={}, disposition={}, skipped={})",
             result_name(self.spf.as_ref(), py),
             result_name(self.dkim.as_ref(), py),
-            result_name(self.arc.as_ref(), py),
             result_name(self.dmarc.as_ref(), py),
             py_repr(self.disposition),
             py_repr_opt(self.skipped.as_deref())

@@ -152,8 +152,9 @@ enum mailauth_status
    */
   MAILAUTH_TOO_LATE = 19,
   /**
-   * No ARC set was added: the message's ARC chain failed, and a sealer
-   * does not extend a failed chain (RFC 8617 §5.1.2).
+   * No ARC set was added: the newest ARC-Seal of the message already
+   * says `cv=fail`, and a chain marked failed is not extended (RFC 8617
+   * §5.1.2).
    */
   MAILAUTH_ARC_CHAIN_FAILED = 20,
   /**
@@ -926,7 +927,8 @@ mailauth_status mailauth_arc_sealing_feed(mailauth_arc_sealing *sealing, const u
  * freed with [`mailauth_arc_set_free`]).
  *
  * `chain` is the outcome of validating the same message (`none` gives
- * `cv=none` and instance 1, `pass` gives `cv=pass`). `results` is what
+ * `cv=none` and instance 1, `pass` gives `cv=pass`, `fail` gives
+ * `cv=fail`). `results` is what
  * the ARC-Authentication-Results records: the value of an
  * Authentication-Results field (`authserv-id; method=result ...`, such as
  * the one `mailauth_inbound_outcome_authentication_results` gives, with
@@ -934,8 +936,9 @@ mailauth_status mailauth_arc_sealing_feed(mailauth_arc_sealing *sealing, const u
  * taken; NULL takes them from the message's own Authentication-Results
  * fields that carry the sealer's authserv-id, copied as written.
  *
- * No set is added to a failed chain (`MAILAUTH_ARC_CHAIN_FAILED`) nor to
- * a message that already has the most sets (`MAILAUTH_ARC_TOO_MANY_SETS`);
+ * No set is added to a chain an earlier hop marked failed (its newest
+ * ARC-Seal says `cv=fail`: `MAILAUTH_ARC_CHAIN_FAILED`) nor to a message
+ * that already has the most sets (`MAILAUTH_ARC_TOO_MANY_SETS`);
  * `MAILAUTH_INVALID_ARGUMENT` when `results` does not parse or `chain`
  * counts another number of sets than the message holds;
  * `MAILAUTH_SIGN_FAILED` when the header is over the limits or the key

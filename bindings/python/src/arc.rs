@@ -198,8 +198,9 @@ impl PyArcResult {
 /// What sealing a message gave: the new ARC set, or why none is added.
 #[pyclass(frozen, get_all, module = "mailauth.arc", name = "ArcSeal")]
 pub(crate) struct PyArcSeal {
-    /// "sealed", "chain-failed" (no set is added to a failed chain) or
-    /// "too-many-sets" (the message already has the most sets).
+    /// "sealed", "chain-failed" (no set is added to a chain whose newest
+    /// ARC-Seal already says `cv=fail`) or "too-many-sets" (the message
+    /// already has the most sets).
     status: &'static str,
     /// The instance of the new set; None when not sealed.
     instance: Option<u32>,
@@ -312,7 +313,8 @@ impl PyArcSealer {
     }
 
     /// Seals `message`. `chain` is the result of validating the same
-    /// message; `results` the value of an Authentication-Results field
+    /// message ("none" gives `cv=none`, "pass" `cv=pass`, "fail"
+    /// `cv=fail`); `results` the value of an Authentication-Results field
     /// (`authserv-id; method=result ...`) whose results the
     /// ARC-Authentication-Results records, or None to take them from the
     /// message's own Authentication-Results fields that carry the sealer's

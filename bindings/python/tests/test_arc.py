@@ -111,8 +111,15 @@ def test_two_hops_pass_and_tampering_fails(key: dkim.PrivateKey, zone: dns.ZoneR
     assert broken.oldest_pass is None
     assert broken.sets == 2
 
-    # No set is added to a failed chain.
-    refused = mx.seal(tampered, chain=broken, results="mx.example.com; arc=fail", now=NOW)
+    # A chain found failing is sealed with cv=fail; a chain whose newest
+    # seal says cv=fail gets no new set.
+    marked = mx.seal(tampered, chain=broken, results="mx.example.com; arc=fail", now=NOW)
+    assert marked.status == "sealed" and marked.instance == 3
+    assert "cv=fail" in marked.fields[2][1]
+    hop3 = marked.header_lines().encode() + tampered
+    failed = arc.verify(hop3, resolver=zone)
+    assert failed.result == "fail" and failed.sets == 3
+    refused = mx.seal(hop3, chain=failed, results="mx.example.com; arc=fail", now=NOW)
     assert refused.status == "chain-failed"
     assert not refused and refused.instance is None and refused.fields == []
     assert refused.header_lines() == ""
@@ -170,7 +177,7 @@ def test_trusted_sealer_sets_dmarc_failure_aside(key: dkim.PrivateKey, zone: dns
     assert trusted.disposition == "none"
 
     with pytest.raises(mailauth.ConfigError):
-        run(arc=True, trusted_arc_sealers=["not a domain"])
+        run(arc=True, trusted_arc_sealers=["exa..mple"])
 
 
 def test_sealer_errors(key: dkim.PrivateKey, zone: dns.ZoneResolver) -> None:

@@ -8,7 +8,9 @@ use mailauth::authres::AuthenticationResults;
 use mailauth::dkim::crypto::SigningKey;
 
 use crate::check::{Outcome, mailauth_check};
-use crate::ffi::{Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, read, text, tri};
+use crate::ffi::{
+    Out, borrow, borrow_mut, bytes, free_handle, guard, into_handle, read, text, tri,
+};
 use crate::status::mailauth_status::{self, *};
 use crate::string::{give_optional, give_string};
 

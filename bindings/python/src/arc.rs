@@ -332,7 +332,9 @@ impl PyArcSealer {
             Some(value) => {
                 let value = strip_field_name(value);
                 let parsed = AuthenticationResults::parse(value.as_bytes()).map_err(|e| {
-                    Error::Config(format!("results are not an authentication-results value: {e}"))
+                    Error::Config(format!(
+                        "results are not an authentication-results value: {e}"
+                    ))
                 })?;
                 Some(parsed.results)
             }

@@ -88,7 +88,8 @@ def test_two_hops_pass_and_tampering_fails(key: dkim.PrivateKey, zone: dns.ZoneR
     aar = sealed.fields[0][1]
     assert aar.startswith("i=2; mx.example.com;") and "spf=fail" in aar
     lines = sealed.header_lines()
-    assert lines.startswith("ARC-Seal: i=2;") and lines.endswith("\r\n")
+    assert lines.startswith("ARC-Seal: ") and lines.endswith("\r\n")
+    assert "i=2;" in lines.split("ARC-Message-Signature:")[0]
     assert "\r\n" not in sealed.header_lines("\n")
     hop2 = lines.encode() + with_ar
 
@@ -103,6 +104,11 @@ def test_two_hops_pass_and_tampering_fails(key: dkim.PrivateKey, zone: dns.ZoneR
     assert {s.seal_selector for s in result.instances} == {"arc"}
     assert {s.signature_selector for s in result.instances} == {"arc"}
     assert [s.chain_status for s in result.instances] == ["none", "pass"]
+
+    # A chain longer than allowed fails.
+    limited = arc.verify(hop2, resolver=zone, max_sets=1)
+    assert limited.result == "fail" and limited.reason is not None
+    assert limited.instances == ()
 
     tampered = hop2.replace(b"Hello through", b"Hello THROUGH")
     broken = arc.verify(tampered, resolver=zone)
@@ -135,7 +141,7 @@ def test_verify_async_and_chunks(key: dkim.PrivateKey, zone: dns.ZoneResolver) -
 
 def test_options(key: dkim.PrivateKey, zone: dns.ZoneResolver) -> None:
     hop1 = sealed_once(key, zone)
-    assert arc.verify(hop1, resolver=zone, oldest_pass=False).oldest_pass is None
+    assert arc.verify(hop1, resolver=zone, oldest_pass=False, min_rsa_bits=2048).result == "pass"
     with pytest.raises(mailauth.ConfigError):
         arc.verify(hop1, resolver=zone, max_sets=0)
     with pytest.raises(TypeError):

@@ -1,5 +1,5 @@
 /*
- * mailauth: SPF, DKIM, DMARC and Authentication-Results for C programs.
+ * mailauth: SPF, DKIM, DMARC, ARC and Authentication-Results for C programs.
  *
  * Conventions:
  * - every function returns a mailauth_status; out parameters are written
@@ -151,12 +151,53 @@ enum mailauth_status
    * A setting was changed after the message started to be fed.
    */
   MAILAUTH_TOO_LATE = 19,
+  /**
+   * No ARC set was added: the newest ARC-Seal of the message already
+   * says `cv=fail`, and a chain marked failed is not extended (RFC 8617
+   * §5.1.2).
+   */
+  MAILAUTH_ARC_CHAIN_FAILED = 20,
+  /**
+   * No ARC set was added: the message already has the most ARC sets
+   * allowed.
+   */
+  MAILAUTH_ARC_TOO_MANY_SETS = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum mailauth_status mailauth_status;
 #else
 typedef uint32_t mailauth_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The ARC result of a message, also the chain status of an ARC-Seal
+ * (`cv=`).
+ */
+enum mailauth_arc_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No ARC set in the message.
+   */
+  MAILAUTH_ARC_NONE = 0,
+  /**
+   * Every ARC-Seal and the newest ARC-Message-Signature validate.
+   */
+  MAILAUTH_ARC_PASS = 1,
+  /**
+   * The chain is broken or malformed.
+   */
+  MAILAUTH_ARC_FAIL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_arc_result mailauth_arc_result;
+#else
+typedef uint32_t mailauth_arc_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -500,8 +541,53 @@ typedef uint32_t mailauth_mode;
 typedef struct mailauth_answer mailauth_answer;
 
 /**
- * A check in progress: SPF, DKIM verification, DMARC or the inbound pipeline,
- * driven by DNS answers.
+ * The outcome of ARC validation: the result, the number of sets, the
+ * oldest passing instance and one summary per set.
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_arc_outcome mailauth_arc_outcome;
+
+/**
+ * Who seals and how: the sealing domain (`d=`), selector (`s=`), private
+ * key and the authserv-id written in the ARC-Authentication-Results.
+ *
+ * Thread-safety: immutable; may be used by several threads at once.
+ */
+typedef struct mailauth_arc_sealer mailauth_arc_sealer;
+
+/**
+ * One message being sealed: feed it in chunks with
+ * [`mailauth_arc_sealing_feed`] (the same bytes the validator of the
+ * message is fed), then [`mailauth_arc_sealing_finish`] gives the new ARC
+ * set. Memory stays bounded by the header limits; the body streams.
+ *
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
+ */
+typedef struct mailauth_arc_sealing mailauth_arc_sealing;
+
+/**
+ * A new ARC set: three header fields to add at the top of the message.
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_arc_set mailauth_arc_set;
+
+/**
+ * Reads a message for ARC validation: feed it in chunks of any size with
+ * [`mailauth_arc_validator_feed`], then [`mailauth_arc_validator_finish`]
+ * gives the check that looks up the keys of every set (all in one poll).
+ * Memory stays bounded by the header limits whatever the message size.
+ *
+ * Thread-safety: not thread-safe; use it from one thread at a time (it may
+ * move between threads).
+ */
+typedef struct mailauth_arc_validator mailauth_arc_validator;
+
+/**
+ * A check in progress: SPF, DKIM verification, DMARC, ARC validation or the
+ * inbound pipeline, driven by DNS answers.
  *
  * Drive it either with [`mailauth_check_resolve`] and a blocking
  * resolver, or from an event loop:
@@ -518,7 +604,8 @@ typedef struct mailauth_answer mailauth_answer;
  *
  * Once finished, take the outcome with the function of the check's kind
  * (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
- * `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
+ * `mailauth_check_dmarc_outcome`, `mailauth_check_arc_outcome`,
+ * `mailauth_check_inbound_outcome`).
  *
  * Thread-safety: none. Use a check only on the thread that created it
  * (some checks hold non-atomic reference counts); run checks on several
@@ -671,6 +758,231 @@ extern "C" {
  * a program running against another library than it was built with.
  */
 const char *mailauth_version(void);
+
+/**
+ * Creates a validator with the default settings (at most 50 sets,
+ * rsa-sha1 and RSA keys under 1024 bits refused, `header.oldest-pass`
+ * computed).
+ */
+mailauth_status mailauth_arc_validator_new(mailauth_arc_validator **out);
+
+/**
+ * As [`mailauth_arc_validator_new`], with the `[arc]` settings of a
+ * settings file (most sets, key sizes, rsa-sha1, oldest-pass, and the
+ * header limits and key cache of `[verify]`) when its `verify` is on, the
+ * defaults otherwise.
+ */
+mailauth_status mailauth_arc_validator_new_with_settings(const mailauth_settings *settings, mailauth_arc_validator **out);
+
+/**
+ * Feeds the next `len` bytes of the message (header and body as received,
+ * CRLF or LF line endings, split anywhere). `MAILAUTH_ALREADY_FINISHED`
+ * after [`mailauth_arc_validator_finish`].
+ */
+mailauth_status mailauth_arc_validator_feed(mailauth_arc_validator *validator, const uint8_t *data, size_t len);
+
+/**
+ * Ends the message and gives in `*out` the check that looks up the keys
+ * and validates the chain (a new handle, freed with `mailauth_check_free`;
+ * take its outcome with [`mailauth_check_arc_outcome`]). Feeding or
+ * finishing again gives `MAILAUTH_ALREADY_FINISHED`.
+ */
+mailauth_status mailauth_arc_validator_finish(mailauth_arc_validator *validator, mailauth_check **out);
+
+/**
+ * Frees a validator. NULL is a no-op; freeing twice is undefined behavior.
+ */
+void mailauth_arc_validator_free(mailauth_arc_validator *validator);
+
+/**
+ * Takes the outcome of a finished ARC check into `*out` (a new handle,
+ * freed with [`mailauth_arc_outcome_free`]). `MAILAUTH_NOT_DONE` before
+ * the check finished, `MAILAUTH_WRONG_KIND` for another kind of check.
+ */
+mailauth_status mailauth_check_arc_outcome(const mailauth_check *check, mailauth_arc_outcome **out);
+
+/**
+ * Frees an ARC outcome. NULL is a no-op; freeing twice is undefined
+ * behavior.
+ */
+void mailauth_arc_outcome_free(mailauth_arc_outcome *outcome);
+
+/**
+ * The ARC result.
+ */
+mailauth_status mailauth_arc_outcome_result(const mailauth_arc_outcome *outcome, mailauth_arc_result *result);
+
+/**
+ * The ARC result's name (`"none"`, `"pass"`, `"fail"`) as a new string.
+ */
+mailauth_status mailauth_arc_outcome_result_name(const mailauth_arc_outcome *outcome, char **name);
+
+/**
+ * Why the chain fails (`"arc-seal 2: signature did not verify"`), as a new
+ * string. `MAILAUTH_ABSENT` for `none` and `pass`.
+ */
+mailauth_status mailauth_arc_outcome_reason(const mailauth_arc_outcome *outcome, char **reason);
+
+/**
+ * The number of ARC sets (the highest instance), also when the chain
+ * fails; 0 for `none`.
+ */
+mailauth_status mailauth_arc_outcome_sets(const mailauth_arc_outcome *outcome, size_t *sets);
+
+/**
+ * `header.oldest-pass` (RFC 8617 §7.2): with a `pass`, the lowest
+ * instance from which every ARC-Message-Signature up to the newest
+ * validates, 0 when all of them do. `MAILAUTH_ABSENT` when not computed
+ * or not `pass`.
+ */
+mailauth_status mailauth_arc_outcome_oldest_pass(const mailauth_arc_outcome *outcome, uint32_t *instance);
+
+/**
+ * Why the header was not read whole (it went past the configured number
+ * of fields or bytes), as a new string. `MAILAUTH_ABSENT` when it was.
+ */
+mailauth_status mailauth_arc_outcome_header_error(const mailauth_arc_outcome *outcome, char **error);
+
+/**
+ * How many set summaries the outcome has (one per ARC set, oldest first,
+ * when the structure of the chain is sound; 0 otherwise). Read each with
+ * the `mailauth_arc_outcome_set_*` functions.
+ */
+mailauth_status mailauth_arc_outcome_instance_count(const mailauth_arc_outcome *outcome, size_t *count);
+
+/**
+ * The instance (`i=`) of set `index` (0 is the oldest).
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range, here and in every
+ * `mailauth_arc_outcome_set_*` function.
+ */
+mailauth_status mailauth_arc_outcome_set_instance(const mailauth_arc_outcome *outcome, size_t index, uint32_t *instance);
+
+/**
+ * The ARC-Seal's `d=` of set `index`, as a new string.
+ */
+mailauth_status mailauth_arc_outcome_set_seal_domain(const mailauth_arc_outcome *outcome, size_t index, char **domain);
+
+/**
+ * The ARC-Seal's `s=` of set `index`, as a new string.
+ */
+mailauth_status mailauth_arc_outcome_set_seal_selector(const mailauth_arc_outcome *outcome, size_t index, char **selector);
+
+/**
+ * The ARC-Message-Signature's `d=` of set `index`, as a new string.
+ */
+mailauth_status mailauth_arc_outcome_set_signature_domain(const mailauth_arc_outcome *outcome, size_t index, char **domain);
+
+/**
+ * The ARC-Message-Signature's `s=` of set `index`, as a new string.
+ */
+mailauth_status mailauth_arc_outcome_set_signature_selector(const mailauth_arc_outcome *outcome, size_t index, char **selector);
+
+/**
+ * The ARC-Seal's chain status (`cv=`) of set `index`.
+ */
+mailauth_status mailauth_arc_outcome_set_chain_status(const mailauth_arc_outcome *outcome, size_t index, mailauth_arc_result *status);
+
+/**
+ * Creates a sealer for `domain` (`d=`) and `selector` (`s=`) with the
+ * private key `key` (`key_len` bytes of PEM or DER, PKCS#1 or PKCS#8, RSA
+ * or Ed25519: rsa-sha256 or ed25519-sha256 after the key), writing
+ * `authserv_id` in the ARC-Authentication-Results. The
+ * ARC-Message-Signature signs the usual header fields, relaxed/relaxed.
+ *
+ * `MAILAUTH_INVALID_ARGUMENT` for a bad domain, selector or authserv-id,
+ * `MAILAUTH_KEY_INVALID` for a bad key.
+ */
+mailauth_status mailauth_arc_sealer_new(const char *domain, const char *selector, const uint8_t *key, size_t key_len, const char *authserv_id, mailauth_arc_sealer **out);
+
+/**
+ * The sealer of a settings file's `[arc]` section (`seal` on: the key,
+ * domain and selector the signing table picks for the `sealer` domain,
+ * `seal_headers`, `max_sets`, and the settings' authserv-id).
+ * `MAILAUTH_ABSENT` when the settings do not seal.
+ */
+mailauth_status mailauth_arc_sealer_new_with_settings(const mailauth_settings *settings, mailauth_arc_sealer **out);
+
+/**
+ * Frees a sealer. NULL is a no-op; freeing twice is undefined behavior.
+ * Sealing sessions made from it stay valid.
+ */
+void mailauth_arc_sealer_free(mailauth_arc_sealer *sealer);
+
+/**
+ * Starts sealing one message with `sealer` (which may be freed
+ * afterwards); `now` is the sealing time in seconds since the Unix epoch
+ * (`t=`).
+ */
+mailauth_status mailauth_arc_sealing_new(const mailauth_arc_sealer *sealer, uint64_t now, mailauth_arc_sealing **out);
+
+/**
+ * Feeds the next `len` bytes of the message (as received, CRLF or LF line
+ * endings, split anywhere). `MAILAUTH_ALREADY_FINISHED` after
+ * [`mailauth_arc_sealing_finish`].
+ */
+mailauth_status mailauth_arc_sealing_feed(mailauth_arc_sealing *sealing, const uint8_t *data, size_t len);
+
+/**
+ * Ends the message and builds its new ARC set into `*out` (a new handle,
+ * freed with [`mailauth_arc_set_free`]).
+ *
+ * `chain` is the outcome of validating the same message (`none` gives
+ * `cv=none` and instance 1, `pass` gives `cv=pass`, `fail` gives
+ * `cv=fail`). `results` is what
+ * the ARC-Authentication-Results records: the value of an
+ * Authentication-Results field (`authserv-id; method=result ...`, such as
+ * the one `mailauth_inbound_outcome_authentication_results` gives, with
+ * or without its `Authentication-Results:` name), whose results are
+ * taken; NULL takes them from the message's own Authentication-Results
+ * fields that carry the sealer's authserv-id, copied as written.
+ *
+ * No set is added to a chain an earlier hop marked failed (its newest
+ * ARC-Seal says `cv=fail`: `MAILAUTH_ARC_CHAIN_FAILED`) nor to a message
+ * that already has the most sets (`MAILAUTH_ARC_TOO_MANY_SETS`);
+ * `MAILAUTH_INVALID_ARGUMENT` when `results` does not parse or `chain`
+ * counts another number of sets than the message holds;
+ * `MAILAUTH_SIGN_FAILED` when the header is over the limits or the key
+ * refuses to sign; `MAILAUTH_ALREADY_FINISHED` when called twice.
+ */
+mailauth_status mailauth_arc_sealing_finish(mailauth_arc_sealing *sealing, const mailauth_arc_outcome *chain, const char *results, mailauth_arc_set **out);
+
+/**
+ * Frees a sealing session. NULL is a no-op; freeing twice is undefined
+ * behavior.
+ */
+void mailauth_arc_sealing_free(mailauth_arc_sealing *sealing);
+
+/**
+ * Frees an ARC set. NULL is a no-op; freeing twice is undefined behavior.
+ */
+void mailauth_arc_set_free(mailauth_arc_set *set);
+
+/**
+ * The instance (`i=`) of the new set.
+ */
+mailauth_status mailauth_arc_set_instance(const mailauth_arc_set *set, uint32_t *instance);
+
+/**
+ * The name of field `index` (0 to 2) as a new string, in the order to
+ * insert the fields one by one at the top of the message (each above the
+ * previous one): `"ARC-Authentication-Results"`,
+ * `"ARC-Message-Signature"`, `"ARC-Seal"`. `MAILAUTH_INVALID_ARGUMENT`
+ * for another index.
+ */
+mailauth_status mailauth_arc_set_field_name(const mailauth_arc_set *set, size_t index, char **name);
+
+/**
+ * The value of field `index` (0 to 2, as in
+ * [`mailauth_arc_set_field_name`]) as a new string: after the `": "`,
+ * folded with CRLF SP, without the final CRLF.
+ */
+mailauth_status mailauth_arc_set_field_value(const mailauth_arc_set *set, size_t index, char **value);
+
+/**
+ * The three fields as header lines ending with CRLF, top to bottom
+ * (ARC-Seal first), ready to put in front of the message, as a new string.
+ */
+mailauth_status mailauth_arc_set_header_lines(const mailauth_arc_set *set, char **lines);
 
 /**
  * Frees a check. NULL is a no-op; freeing twice is undefined behavior.
@@ -994,6 +1306,22 @@ mailauth_status mailauth_dmarc_outcome_testing(const mailauth_dmarc_outcome *out
 mailauth_status mailauth_dmarc_outcome_reason(const mailauth_dmarc_outcome *outcome, char **reason);
 
 /**
+ * The reason type of a local policy override (`"local_policy"`,
+ * `"trusted_forwarder"`, `"mailing_list"`, `"forwarded"`, `"other"`, as
+ * in aggregate reports), as a new string: the disposition was set aside,
+ * for instance because a trusted ARC sealer vouched for the message.
+ * `MAILAUTH_ABSENT` when the policy was not overridden.
+ */
+mailauth_status mailauth_dmarc_outcome_override_type(const mailauth_dmarc_outcome *outcome, char **kind);
+
+/**
+ * What a local policy override rests on (for ARC: `"arc=pass as[2].d=...
+ * as[2].s=..."`), as a new string. `MAILAUTH_ABSENT` when the policy was
+ * not overridden.
+ */
+mailauth_status mailauth_dmarc_outcome_override_comment(const mailauth_dmarc_outcome *outcome, char **comment);
+
+/**
  * The value of tag `tag` (`"p"`, `"sp"`, `"np"`, `"psd"`, `"t"`,
  * `"adkim"`, `"aspf"`, `"rua"`, `"ruf"`, `"fo"`, `"pct"`, `"rf"`, `"ri"`)
  * of the policy record that applied, as a new string: what applies,
@@ -1061,6 +1389,26 @@ mailauth_status mailauth_inbound_add_internal_network(mailauth_inbound *inbound,
 mailauth_status mailauth_inbound_add_trusted_authserv_id(mailauth_inbound *inbound, const char *authserv_id);
 
 /**
+ * Turns ARC chain validation on or off (default off). When on, every
+ * checked message's chain is validated with the default ARC settings (or
+ * those of [`mailauth_inbound_use_settings`]) and `arc=` goes into the
+ * Authentication-Results field. Before the first feed only, else
+ * `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_set_arc(mailauth_inbound *inbound, bool enabled);
+
+/**
+ * Adds a trusted ARC sealer (an ARC-Seal `d=` domain): when a message's
+ * chain passes and a set this domain sealed recorded `dmarc=pass`, a DMARC
+ * failure is set aside (the DMARC outcome then has a policy override, see
+ * `mailauth_dmarc_outcome_override_type`). Needs ARC validation on
+ * ([`mailauth_inbound_set_arc`]). Before the first feed only, else
+ * `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` when `domain` is not a
+ * domain name.
+ */
+mailauth_status mailauth_inbound_add_trusted_arc_sealer(mailauth_inbound *inbound, const char *domain);
+
+/**
  * Feeds the next `len` bytes of the message (as received, split
  * anywhere). `MAILAUTH_ALREADY_FINISHED` after [`mailauth_inbound_finish`].
  */
@@ -1119,6 +1467,13 @@ mailauth_status mailauth_inbound_outcome_disposition(const mailauth_inbound_outc
  * evaluated (the message was not checked).
  */
 mailauth_status mailauth_inbound_outcome_dmarc(const mailauth_inbound_outcome *outcome, mailauth_dmarc_outcome **out);
+
+/**
+ * The ARC outcome, as a new handle (freed with
+ * `mailauth_arc_outcome_free`). `MAILAUTH_ABSENT` when the chain was not
+ * validated (ARC validation off, or the message not checked).
+ */
+mailauth_status mailauth_inbound_outcome_arc(const mailauth_inbound_outcome *outcome, mailauth_arc_outcome **out);
 
 /**
  * The SPF outcome for the MAIL FROM identity, as a new handle (freed with

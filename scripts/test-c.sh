@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests the C ABI (bindings/c): the committed header is fresh, clippy is
 # clean for the binding crate, and the C programs (examples/c and the
-# tests/c programs: misuse, outcomes, the MTA session) build with -Werror
+# tests/c programs: misuse, outcomes, the MTA session, ARC) build with -Werror
 # through pkg-config and run clean plainly, under valgrind and under
 # ASan/UBSan.
 set -euo pipefail

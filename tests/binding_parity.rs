@@ -115,7 +115,11 @@ const OUTCOMES: &[Outcome] = &[
         rust: "Outcome",
         c_prefix: "mailauth_dmarc_outcome_",
         python: "DmarcResult",
-        renamed: &[("record", "record_tag", "record_tag")],
+        renamed: &[
+            ("record", "record_tag", "record_tag"),
+            // Read as its reason type and comment (below).
+            ("policy_override", "override_type", "policy_override"),
+        ],
     },
     // Every tag of the record that applied, by its name.
     Outcome {
@@ -141,6 +145,29 @@ const OUTCOMES: &[Outcome] = &[
             // `mailauth dmarc lint` reports; not carried to the bindings.
             ("tag_errors", "", ""),
         ],
+    },
+    Outcome {
+        source: "src/arc",
+        rust: "Outcome",
+        c_prefix: "mailauth_arc_outcome_",
+        python: "ArcResult",
+        renamed: &[("instances", "instance_count", "instances")],
+    },
+    Outcome {
+        source: "src/arc",
+        rust: "SetSummary",
+        c_prefix: "mailauth_arc_outcome_set_",
+        python: "ArcSet",
+        renamed: &[],
+    },
+    // The reason type and comment of a policy override, read from the
+    // DMARC outcome.
+    Outcome {
+        source: "src/dmarc",
+        rust: "PolicyOverride",
+        c_prefix: "mailauth_dmarc_outcome_override_",
+        python: "PolicyOverride",
+        renamed: &[("kind", "type", "type")],
     },
     Outcome {
         source: "src/inbound.rs",
@@ -317,10 +344,35 @@ const KNOBS: &[Knobs] = &[
                 "trusted_authserv_ids",
                 "trusted_authserv_ids = [\"border.example\"]",
             ),
-            // BIMI is opt-in from Rust: the session does not act on its
-            // outcome yet (inserting BIMI-Location waits for the caller's
-            // Indicator validation), so the settings file has no key.
-            ("bimi", ""),
+            ("bimi", "[bimi]\nenabled = true"),
+            ("arc", "[arc]\nverify = true"),
+            (
+                "trusted_arc_sealers",
+                "[arc]\ntrusted_sealers = [\"sealer.example\"]",
+            ),
+        ],
+    ),
+    // Read into `inbound::Config::arc` when `[arc] verify` is on.
+    (
+        "src/arc",
+        "Config",
+        &[
+            ("max_sets", "[arc]\nverify = true\nmax_sets = 10"),
+            ("allow_sha1", "[arc]\nverify = true\nallow_sha1 = true"),
+            ("min_rsa_bits", "[arc]\nverify = true\nmin_key_bits = 2048"),
+            ("oldest_pass", "[arc]\nverify = true\noldest_pass = true"),
+            (
+                "max_header_fields",
+                "[arc]\nverify = true\n[verify]\nmax_header_fields = 10",
+            ),
+            (
+                "max_header_bytes",
+                "[arc]\nverify = true\n[verify]\nmax_header_bytes = 1000",
+            ),
+            (
+                "key_cache",
+                "[arc]\nverify = true\n[verify]\nkey_cache = false",
+            ),
         ],
     ),
 ];
@@ -331,7 +383,6 @@ fn every_configuration_field_is_a_setting() {
     let load = |text: &str| {
         Settings::from_toml(text, "parity", &root()).unwrap_or_else(|e| panic!("{text}: {e}"))
     };
-    let base = load("");
     let describe = |s: &Settings| {
         format!(
             "{:?}\n{:?}\n{:?}",
@@ -356,6 +407,13 @@ fn every_configuration_field_is_a_setting() {
             if setting.is_empty() {
                 continue;
             }
+            // ARC's configuration exists only with `[arc] verify`: its
+            // knobs are compared with that.
+            let base = if *source == "src/arc" {
+                load("[arc]\nverify = true")
+            } else {
+                load("")
+            };
             if describe(&load(setting)) == describe(&base) {
                 missing.push(format!("{name}::{field}: {setting:?} changes nothing"));
             }

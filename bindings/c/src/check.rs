@@ -18,6 +18,7 @@ pub(crate) enum Outcome {
     Dkim(mailauth::dkim::verify::Verification),
     Inbound(Box<mailauth::inbound::Verdict>),
     Dmarc(Box<mailauth::dmarc::Outcome>),
+    Arc(Box<mailauth::arc::Outcome>),
 }
 
 impl From<mailauth::spf::Outcome> for Outcome {
@@ -38,8 +39,8 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
     }
 }
 
-/// A check in progress: SPF, DKIM verification, DMARC or the inbound pipeline,
-/// driven by DNS answers.
+/// A check in progress: SPF, DKIM verification, DMARC, ARC validation or the
+/// inbound pipeline, driven by DNS answers.
 ///
 /// Drive it either with [`mailauth_check_resolve`] and a blocking
 /// resolver, or from an event loop:
@@ -56,7 +57,8 @@ impl From<mailauth::dkim::verify::Verification> for Outcome {
 ///
 /// Once finished, take the outcome with the function of the check's kind
 /// (`mailauth_check_spf_outcome`, `mailauth_check_dkim_outcome`,
-/// `mailauth_check_dmarc_outcome`, `mailauth_check_inbound_outcome`).
+/// `mailauth_check_dmarc_outcome`, `mailauth_check_arc_outcome`,
+/// `mailauth_check_inbound_outcome`).
 ///
 /// Thread-safety: none. Use a check only on the thread that created it
 /// (some checks hold non-atomic reference counts); run checks on several

@@ -371,6 +371,34 @@ pub extern "C" fn mailauth_dmarc_outcome_reason(
     read!(outcome = dmarc_outcome(outcome), reason => give_string(reason, &outcome.reason.to_string()))
 }
 
+/// The reason type of a local policy override (`"local_policy"`,
+/// `"trusted_forwarder"`, `"mailing_list"`, `"forwarded"`, `"other"`, as
+/// in aggregate reports), as a new string: the disposition was set aside,
+/// for instance because a trusted ARC sealer vouched for the message.
+/// `MAILAUTH_ABSENT` when the policy was not overridden.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_override_type(
+    outcome: *const mailauth_dmarc_outcome,
+    kind: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), kind => {
+        give_optional(kind, outcome.policy_override.as_ref().map(|o| o.kind.as_str()))
+    })
+}
+
+/// What a local policy override rests on (for ARC: `"arc=pass as[2].d=...
+/// as[2].s=..."`), as a new string. `MAILAUTH_ABSENT` when the policy was
+/// not overridden.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_dmarc_outcome_override_comment(
+    outcome: *const mailauth_dmarc_outcome,
+    comment: *mut *mut c_char,
+) -> mailauth_status {
+    read!(outcome = dmarc_outcome(outcome), comment => {
+        give_optional(comment, outcome.policy_override.as_ref().map(|o| o.comment.as_str()))
+    })
+}
+
 /// The value of tag `tag` (`"p"`, `"sp"`, `"np"`, `"psd"`, `"t"`,
 /// `"adkim"`, `"aspf"`, `"rua"`, `"ruf"`, `"fo"`, `"pct"`, `"rf"`, `"ri"`)
 /// of the policy record that applied, as a new string: what applies,

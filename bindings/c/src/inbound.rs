@@ -1,11 +1,13 @@
-//! The inbound pipeline: SPF, DKIM and DMARC for a received message, with
+//! The inbound pipeline: SPF, DKIM, ARC and DMARC for a received message, with
 //! the Authentication-Results field to prepend.
 
 use std::ffi::c_char;
 
 use mailauth::dmarc::Sample;
+use mailauth::dns::Name;
 use mailauth::inbound::{Config, Connection, ExistingField, Inbound, Network, Verdict};
 
+use crate::arc::mailauth_arc_outcome;
 use crate::check::{Outcome, mailauth_check};
 use crate::dkim::mailauth_dkim_outcome;
 use crate::dmarc::{mailauth_disposition, mailauth_dmarc_outcome};
@@ -236,6 +238,53 @@ pub extern "C" fn mailauth_inbound_add_trusted_authserv_id(
     })
 }
 
+/// Turns ARC chain validation on or off (default off). When on, every
+/// checked message's chain is validated with the default ARC settings (or
+/// those of [`mailauth_inbound_use_settings`]) and `arc=` goes into the
+/// Authentication-Results field. Before the first feed only, else
+/// `MAILAUTH_TOO_LATE`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_set_arc(
+    inbound: *mut mailauth_inbound,
+    enabled: bool,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        let (_, config) = tri!(inbound.setup());
+        if !enabled {
+            config.arc = None;
+        } else if config.arc.is_none() {
+            config.arc = Some(mailauth::arc::Config::default());
+        }
+        MAILAUTH_OK
+    })
+}
+
+/// Adds a trusted ARC sealer (an ARC-Seal `d=` domain): when a message's
+/// chain passes and a set this domain sealed recorded `dmarc=pass`, a DMARC
+/// failure is set aside (the DMARC outcome then has a policy override, see
+/// `mailauth_dmarc_outcome_override_type`). Needs ARC validation on
+/// ([`mailauth_inbound_set_arc`]). Before the first feed only, else
+/// `MAILAUTH_TOO_LATE`; `MAILAUTH_INVALID_ARGUMENT` when `domain` is not a
+/// domain name.
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_add_trusted_arc_sealer(
+    inbound: *mut mailauth_inbound,
+    domain: *const c_char,
+) -> mailauth_status {
+    guard(|| {
+        // SAFETY: `inbound` is NULL or a live handle used by this thread.
+        let inbound = tri!(unsafe { borrow_mut(inbound) });
+        // SAFETY: `domain` is NULL or NUL-terminated.
+        let domain = tri!(unsafe { text(domain) });
+        let domain = tri!(Name::new(domain).map_err(|_| MAILAUTH_INVALID_ARGUMENT));
+        let (_, config) = tri!(inbound.setup());
+        config.trusted_arc_sealers.push(domain);
+        MAILAUTH_OK
+    })
+}
+
 /// Feeds the next `len` bytes of the message (as received, split
 /// anywhere). `MAILAUTH_ALREADY_FINISHED` after [`mailauth_inbound_finish`].
 #[unsafe(no_mangle)]
@@ -379,6 +428,19 @@ pub extern "C" fn mailauth_inbound_outcome_dmarc(
 ) -> mailauth_status {
     read!(verdict = verdict(outcome), out => out.write_optional(verdict.dmarc.as_ref().map(|o| {
         into_handle(mailauth_dmarc_outcome { outcome: o.clone() })
+    })))
+}
+
+/// The ARC outcome, as a new handle (freed with
+/// `mailauth_arc_outcome_free`). `MAILAUTH_ABSENT` when the chain was not
+/// validated (ARC validation off, or the message not checked).
+#[unsafe(no_mangle)]
+pub extern "C" fn mailauth_inbound_outcome_arc(
+    outcome: *const mailauth_inbound_outcome,
+    out: *mut *mut mailauth_arc_outcome,
+) -> mailauth_status {
+    read!(verdict = verdict(outcome), out => out.write_optional(verdict.arc.as_ref().map(|o| {
+        into_handle(mailauth_arc_outcome { outcome: o.clone() })
     })))
 }
 

@@ -20,6 +20,7 @@
 // `unsafe` block with its SAFETY comment (as in rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod arc;
 mod check;
 mod dkim;
 mod dmarc;
@@ -32,6 +33,7 @@ mod spf;
 mod status;
 mod string;
 
+pub use arc::*;
 pub use check::*;
 pub use dkim::*;
 pub use dmarc::*;
@@ -84,6 +86,11 @@ mod tests {
         shareable::<super::mailauth_dkim_outcome>();
         shareable::<super::mailauth_dmarc_outcome>();
         shareable::<super::mailauth_inbound_outcome>();
+        shareable::<super::mailauth_arc_outcome>();
+        shareable::<super::mailauth_arc_sealer>();
+        shareable::<super::mailauth_arc_set>();
+        movable::<super::mailauth_arc_validator>();
+        movable::<super::mailauth_arc_sealing>();
         shareable::<super::mailauth_signing_table>();
         movable::<super::mailauth_dkim_verifier>();
         movable::<super::mailauth_dkim_signing>();

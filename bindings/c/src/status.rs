@@ -64,6 +64,13 @@ pub enum mailauth_status {
     MAILAUTH_RESOLVER_SETUP = 18,
     /// A setting was changed after the message started to be fed.
     MAILAUTH_TOO_LATE = 19,
+    /// No ARC set was added: the newest ARC-Seal of the message already
+    /// says `cv=fail`, and a chain marked failed is not extended (RFC 8617
+    /// §5.1.2).
+    MAILAUTH_ARC_CHAIN_FAILED = 20,
+    /// No ARC set was added: the message already has the most ARC sets
+    /// allowed.
+    MAILAUTH_ARC_TOO_MANY_SETS = 21,
 }
 
 /// The message of every status and the list of all of them, from one
@@ -105,6 +112,8 @@ statuses! {
     MAILAUTH_ABSENT => "value not present",
     MAILAUTH_RESOLVER_SETUP => "resolver setup failed",
     MAILAUTH_TOO_LATE => "settings must be made before the message is fed",
+    MAILAUTH_ARC_CHAIN_FAILED => "not sealed: the arc chain is marked failed",
+    MAILAUTH_ARC_TOO_MANY_SETS => "not sealed: the message has the most arc sets",
 }
 
 impl mailauth_status {

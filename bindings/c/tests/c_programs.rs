@@ -1,5 +1,5 @@
 //! The C side of the library, tested from C: the examples in examples/c and
-//! the programs in tests/c (misuse, outcomes, the MTA session) are built with
+//! the programs in tests/c (misuse, outcomes, the MTA session, ARC) are built with
 //! `gcc -std=c11 -Wall -Wextra -Werror -pedantic` against the library
 //! installed by `make install` into a temporary prefix and found through
 //! pkg-config, then run three times on the sample data: plainly, under
@@ -740,5 +740,119 @@ fn every_outcome_field_reads_the_same_from_c() {
                 );
             }
         }
+    }
+}
+
+/// The zone of `tests/c/arc.c`: the example zone with the ARC keys of
+/// example.net and example.com (`tests/data/keys/ed25519.pkcs8.pem`).
+fn arc_zone(key: &mailauth::dkim::crypto::SigningKey) -> String {
+    let record = mailauth::dkim::keygen::KeyRecord::for_key(key).text();
+    let mut zone = std::fs::read_to_string(root().join("examples/data/example.zone")).unwrap();
+    for origin in ["example.net", "example.com"] {
+        zone.push_str(&format!(
+            "\n$ORIGIN {origin}.\narc._domainkey IN TXT \"{record}\"\n"
+        ));
+    }
+    zone
+}
+
+/// Validates `message` with the core.
+fn arc_validate(message: &[u8], zone: &mailauth::dns::ZoneResolver) -> mailauth::arc::Outcome {
+    let mut validator = mailauth::arc::Validator::new(&mailauth::arc::Config::default());
+    validator.feed(message);
+    mailauth::resolve(validator.finish(), zone)
+}
+
+/// A message sealed twice by the core: by example.net, then example.com.
+fn arc_sealed_by_core(
+    key: &std::sync::Arc<mailauth::dkim::crypto::SigningKey>,
+    zone: &mailauth::dns::ZoneResolver,
+) -> Vec<u8> {
+    use mailauth::arc::{SealOptions, SealOutcome, Sealer};
+    use mailauth::authres::MethodResult;
+    let mut message = b"From: bob@example.org\r\nTo: list@lists.example.net\r\n\
+        Subject: sealed by the core\r\nMessage-ID: <core@example.org>\r\n\r\nTwo hops.\r\n"
+        .to_vec();
+    for (now, domain, authserv_id) in [
+        (1_795_000_000, "example.net", "lists.example.net"),
+        (1_795_000_100, "example.com", "mx.example.com"),
+    ] {
+        let chain = arc_validate(&message, zone);
+        let sealer = Sealer::new(
+            domain,
+            "arc",
+            key.clone(),
+            authserv_id,
+            SealOptions::default(),
+        )
+        .unwrap();
+        let results = [
+            chain.to_method_result(),
+            MethodResult {
+                method: "spf".into(),
+                result: "pass".into(),
+                reason: None,
+                properties: Vec::new(),
+            },
+        ];
+        let SealOutcome::Sealed(set) = sealer.seal(&message, now, &chain, &results).unwrap() else {
+            panic!("the core did not seal for {domain}");
+        };
+        let mut sealed = set.to_header_lines().into_bytes();
+        sealed.extend_from_slice(&message);
+        message = sealed;
+    }
+    message
+}
+
+#[test]
+fn arc_validates_seals_and_overrides_dmarc_from_c() {
+    use mailauth::arc::ArcResult;
+    let key_path = root().join("tests/data/keys/ed25519.pkcs8.pem");
+    let key = std::sync::Arc::new(
+        mailauth::dkim::crypto::SigningKey::from_pem(&std::fs::read(&key_path).unwrap()).unwrap(),
+    );
+    let zone_text = arc_zone(&key);
+    let zone = mailauth::dns::ZoneResolver::from_zone_text(&zone_text).unwrap();
+    let core_sealed = arc_sealed_by_core(&key, &zone);
+    let core_outcome = arc_validate(&core_sealed, &zone);
+    assert_eq!(core_outcome.result, ArcResult::Pass, "{core_outcome:?}");
+
+    let dir = installed().bin.join("arc-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zone_path = dir.join("arc.zone");
+    let core_path = dir.join("core-sealed.eml");
+    std::fs::write(&zone_path, &zone_text).unwrap();
+    std::fs::write(&core_path, &core_sealed).unwrap();
+    for mode in MODES {
+        let output_path = dir.join(format!("c-sealed-{mode:?}.eml"));
+        let _ = std::fs::remove_file(&output_path);
+        let args = [
+            zone_path.to_str().unwrap(),
+            key_path.to_str().unwrap(),
+            core_path.to_str().unwrap(),
+            output_path.to_str().unwrap(),
+        ];
+        let output = run("bindings/c/tests/c/arc.c", mode, &args, b"");
+        assert!(
+            output.status.success(),
+            "arc in {mode:?}:\n{}{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = stdout(&output);
+        println!("{mode:?}: {}", text.trim());
+        assert!(text.starts_with("arc: ") && text.contains("checks passed"));
+        // What C sealed, validated by the core.
+        let sealed = std::fs::read(&output_path).unwrap();
+        let outcome = arc_validate(&sealed, &zone);
+        assert_eq!(outcome.result, ArcResult::Pass, "{mode:?}: {outcome:?}");
+        assert_eq!(outcome.sets, 2);
+        let sealers: Vec<&str> = outcome
+            .instances
+            .iter()
+            .map(|set| set.seal_domain.as_str())
+            .collect();
+        assert_eq!(sealers, ["example.net", "example.com"]);
     }
 }

@@ -15,6 +15,7 @@ use crate::{message, py_repr, py_repr_opt};
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDmarcResult>()?;
+    m.add_class::<PyPolicyOverride>()?;
     m.add_function(wrap_pyfunction!(dmarc_check, m)?)?;
     Ok(())
 }
@@ -184,6 +185,20 @@ impl PyDmarcResult {
         self.outcome.reason.to_string()
     }
 
+    /// The local policy override that set the disposition aside (for
+    /// instance a trusted ARC sealer vouched for the message); None when
+    /// the policy was not overridden.
+    #[getter]
+    fn policy_override(&self) -> Option<PyPolicyOverride> {
+        self.outcome
+            .policy_override
+            .as_ref()
+            .map(|o| PyPolicyOverride {
+                kind: o.kind.as_str(),
+                comment: o.comment.clone(),
+            })
+    }
+
     /// The value of a tag (`p`, `sp`, `np`, `psd`, `t`, `adkim`, `aspf`,
     /// `rua`, `ruf`, `fo`, `pct`, `rf`, `ri`) of the policy record that
     /// applied, defaults included (lists comma-separated, `fo` options
@@ -214,5 +229,29 @@ impl PyDmarcResult {
 
     fn __str__(&self) -> &'static str {
         self.result()
+    }
+}
+
+/// Why a DMARC disposition was set aside by local policy (the
+/// `PolicyOverrideReason` of aggregate reports).
+#[pyclass(frozen, get_all, module = "mailauth.dmarc", name = "PolicyOverride")]
+pub(crate) struct PyPolicyOverride {
+    /// The reason type: "local_policy", "trusted_forwarder",
+    /// "mailing_list", "forwarded" or "other".
+    #[pyo3(name = "type")]
+    kind: &'static str,
+    /// What the override rests on (for ARC: `arc=pass as[2].d=...
+    /// as[2].s=...`).
+    comment: String,
+}
+
+#[pymethods]
+impl PyPolicyOverride {
+    fn __repr__(&self) -> String {
+        format!(
+            "PolicyOverride(type={}, comment={})",
+            py_repr(self.kind),
+            py_repr(&self.comment)
+        )
     }
 }

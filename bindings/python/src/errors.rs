@@ -123,6 +123,8 @@ pub(crate) enum Error {
     Resolver(String),
     /// An answer supplied for a query the check did not ask.
     Unexpected(mailauth::UnexpectedAnswer),
+    /// An ARC sealer that cannot be built, or a message it cannot seal.
+    Seal(mailauth::arc::SealError),
 }
 
 impl From<Error> for PyErr {
@@ -135,6 +137,15 @@ impl From<Error> for PyErr {
             Error::Zone(e) => ZoneError::new_err(e.to_string()),
             Error::Resolver(message) => ResolverError::new_err(message),
             Error::Unexpected(e) => MailAuthError::new_err(e.to_string()),
+            Error::Seal(e) => match e {
+                mailauth::arc::SealError::Invalid(_)
+                | mailauth::arc::SealError::AuthservId(_)
+                | mailauth::arc::SealError::ChainMismatch { .. } => {
+                    ConfigError::new_err(e.to_string())
+                }
+                mailauth::arc::SealError::KeyType(_) => InvalidKeyError::new_err(e.to_string()),
+                _ => SignError::new_err(e.to_string()),
+            },
         }
     }
 }
@@ -172,5 +183,11 @@ impl From<mailauth::dns::ZoneError> for Error {
 impl From<mailauth::UnexpectedAnswer> for Error {
     fn from(e: mailauth::UnexpectedAnswer) -> Error {
         Error::Unexpected(e)
+    }
+}
+
+impl From<mailauth::arc::SealError> for Error {
+    fn from(error: mailauth::arc::SealError) -> Error {
+        Error::Seal(error)
     }
 }

@@ -1,5 +1,6 @@
-//! The inbound pipeline: `authenticate_start` and the frozen `AuthResult`.
+//! The inbound pipeline (SPF, DKIM, ARC, DMARC): `authenticate_start` and the frozen `AuthResult`.
 
+use mailauth::dns::Name;
 use mailauth::inbound::{self, Connection, Inbound, Network, Verdict};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
@@ -23,7 +24,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// authserv-ids) are those of `settings`, else the defaults; the options
 /// that are not None replace them.
 #[pyfunction]
-#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample, settings))]
+#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample, settings, arc = None, trusted_arc_sealers = None))]
 #[allow(clippy::too_many_arguments)]
 fn authenticate_start(
     py: Python<'_>,
@@ -41,6 +42,8 @@ fn authenticate_start(
     dmarc_mode: Option<&str>,
     dmarc_sample: u8,
     settings: Option<&PySettings>,
+    arc: Option<bool>,
+    trusted_arc_sealers: Option<Vec<String>>,
 ) -> PyResult<PyCheck> {
     if authserv_id.is_empty() {
         return Err(Error::Config("authserv_id must not be empty".to_owned()).into());
@@ -62,6 +65,20 @@ fn authenticate_start(
     }
     if let Some(trusted_authserv_ids) = trusted_authserv_ids {
         config.trusted_authserv_ids = trusted_authserv_ids;
+    }
+    match arc {
+        Some(false) => config.arc = None,
+        Some(true) if config.arc.is_none() => config.arc = Some(mailauth::arc::Config::default()),
+        _ => {}
+    }
+    if let Some(sealers) = trusted_arc_sealers {
+        config.trusted_arc_sealers = sealers
+            .iter()
+            .map(|text| {
+                Name::new(text)
+                    .map_err(|e| Error::Config(format!("invalid arc sealer {text:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
     }
     config.internal_networks = internal_networks
         .unwrap_or_default()
@@ -129,6 +146,8 @@ pub(crate) struct PyAuthResult {
     dkim: Option<Py<PyAny>>,
     /// DMARC (None when skipped).
     dmarc: Option<Py<PyAny>>,
+    /// ARC: the chain's validation (None when skipped or ARC is off).
+    arc: Option<Py<PyAny>>,
     /// What DMARC asks the receiver to do: "none", "quarantine", "reject".
     disposition: &'static str,
     /// The Authentication-Results field to prepend, `Authentication-Results:
@@ -192,6 +211,7 @@ impl Outcome for Verdict {
                 .transpose()?,
             dkim: self.dkim.as_ref().map(|o| o.to_python(py)).transpose()?,
             dmarc: self.dmarc.as_ref().map(|o| o.to_python(py)).transpose()?,
+            arc: self.arc.as_ref().map(|o| o.to_python(py)).transpose()?,
             disposition: self.disposition.as_str(),
             header_field: self.header_field(),
             authentication_results: self

@@ -16,11 +16,12 @@
 //!   (blocking in Rust, or from asyncio through `poll`/`supply`);
 //! - [`session`]: `Settings` and `Session`, the MTA session over the
 //!   settings file;
-//! - [`spf`], [`dkim`], [`dmarc`], [`inbound`], [`authres`]: the entry
+//! - [`spf`], [`dkim`], [`dmarc`], [`arc`], [`inbound`], [`authres`]: the entry
 //!   points and their frozen result classes.
 
 use pyo3::prelude::*;
 
+mod arc;
 mod authres;
 mod check;
 mod dkim;
@@ -43,6 +44,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     spf::register(m)?;
     dkim::register(m)?;
     dmarc::register(m)?;
+    arc::register(m)?;
     authres::register(m)?;
     inbound::register(m)?;
     session::register(m)?;

@@ -1,4 +1,4 @@
-"""Mail authentication for Python: SPF, DKIM, DMARC and Authentication-Results,
+"""Mail authentication for Python: SPF, DKIM, DMARC, ARC and Authentication-Results,
 and the MTA session that decides with them (:class:`Session`, :class:`Settings`).
 
 The work is done by the Rust engine in the private module ``mailauth._native``;
@@ -16,10 +16,12 @@ configuration only.
 
 from __future__ import annotations
 
-from mailauth import authres, dkim, dmarc, dns, spf
+from mailauth import arc, authres, dkim, dmarc, dns, spf
 from mailauth._driver import resolve, resolve_async
 from mailauth._inbound import AuthenticateOptions, authenticate, authenticate_async, start_authenticate
 from mailauth._native import (
+    ArcResult,
+    ArcSealer,
     CRYPTO_BACKEND,
     Action,
     AuthResult,
@@ -39,9 +41,14 @@ from mailauth._native import (
 )
 from mailauth._session import Session
 
+arc_verify = arc.verify
+arc_verify_async = arc.verify_async
+
 __all__ = [
     "CRYPTO_BACKEND",
     "Action",
+    "ArcResult",
+    "ArcSealer",
     "AuthResult",
     "AuthenticateOptions",
     "Check",
@@ -58,6 +65,9 @@ __all__ = [
     "SignError",
     "ZoneError",
     "__version__",
+    "arc",
+    "arc_verify",
+    "arc_verify_async",
     "authenticate",
     "authenticate_async",
     "authres",

@@ -1,4 +1,4 @@
-"""The inbound pipeline: SPF, DKIM and DMARC for one received message."""
+"""The inbound pipeline: SPF, DKIM, ARC and DMARC for one received message."""
 
 from __future__ import annotations
 
@@ -57,6 +57,16 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         :func:`mailauth.dmarc.check`.
     ``dmarc_sample = None``
         The draw (0..99) for ``pct`` in RFC 7489 mode; None draws at random.
+    ``arc = False``
+        Validate the ARC chain (the result is ``arc`` of the
+        :class:`mailauth.AuthResult`, and ``arc=`` goes into the
+        Authentication-Results field); None or absent keeps what
+        ``settings`` says (``[arc] verify``).
+    ``trusted_arc_sealers = ()``
+        ARC sealers (ARC-Seal ``d=`` domains) trusted to vouch for mail: when
+        the chain passes and a set one of them sealed recorded
+        ``dmarc=pass``, a DMARC failure is set aside (the DMARC result's
+        ``policy_override``). Needs ``arc``.
     """
 
     now: Timestamp
@@ -68,6 +78,8 @@ class AuthenticateOptions(_SmtpFacts, total=False):
     dmarc_mode: Literal["rfc9989", "rfc7489"]
     dmarc_sample: int | None
     settings: Settings
+    arc: bool
+    trusted_arc_sealers: Iterable[str]
 
 
 def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions]) -> Check:
@@ -76,6 +88,7 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
     validate_options(options, AuthenticateOptions)
     dmarc_sample = options.get("dmarc_sample")
     trusted = options.get("trusted_authserv_ids")
+    sealers = options.get("trusted_arc_sealers")
     return authenticate_start(
         message,
         ip=options["ip"],
@@ -91,13 +104,15 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
         dmarc_mode=options.get("dmarc_mode"),
         dmarc_sample=draw_sample() if dmarc_sample is None else dmarc_sample,
         settings=options.get("settings"),
+        arc=options.get("arc"),
+        trusted_arc_sealers=None if sealers is None else list(sealers),
     )
 
 
 def authenticate(
     message: Message, *, resolver: Resolver | None = None, **options: Unpack[AuthenticateOptions]
 ) -> AuthResult:
-    """Runs SPF (MAIL FROM and HELO), DKIM and DMARC on a received message,
+    """Runs SPF (MAIL FROM and HELO), DKIM, DMARC and (with ``arc=True``) ARC on a message,
     asking ``resolver`` (the system's by default). The options are those of
     :class:`AuthenticateOptions`. Every lookup of a round is asked before
     any answer is awaited, so a resolver that answers in parallel waits one

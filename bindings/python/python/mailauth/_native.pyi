@@ -212,10 +212,21 @@ class DmarcResult:
     def testing(self) -> bool: ...
     @property
     def reason(self) -> str: ...
+    @property
+    def policy_override(self) -> PolicyOverride | None: ...
     def record_tag(
         self,
         tag: Literal["p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri"],
     ) -> str | None: ...
+
+_OverrideType = Literal["local_policy", "trusted_forwarder", "mailing_list", "forwarded", "other"]
+
+@final
+class PolicyOverride:
+    @property
+    def type(self) -> _OverrideType: ...
+    @property
+    def comment(self) -> str: ...
 
 def dmarc_check(
     message: _Message | None,
@@ -285,6 +296,8 @@ class AuthResult:
     @property
     def dmarc(self) -> DmarcResult | None: ...
     @property
+    def arc(self) -> ArcResult | None: ...
+    @property
     def disposition(self) -> _Disposition: ...
     @property
     def header_field(self) -> str | None: ...
@@ -313,7 +326,81 @@ def authenticate_start(
     dmarc_mode: str | None,
     dmarc_sample: int,
     settings: Settings | None,
+    arc: bool | None = None,
+    trusted_arc_sealers: list[str] | None = None,
 ) -> Check: ...
+
+_ArcResultName = Literal["none", "pass", "fail"]
+
+@final
+class ArcSet:
+    @property
+    def instance(self) -> int: ...
+    @property
+    def seal_domain(self) -> str: ...
+    @property
+    def seal_selector(self) -> str: ...
+    @property
+    def signature_domain(self) -> str: ...
+    @property
+    def signature_selector(self) -> str: ...
+    @property
+    def chain_status(self) -> _ArcResultName: ...
+
+@final
+class ArcResult:
+    @property
+    def result(self) -> _ArcResultName: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def sets(self) -> int: ...
+    @property
+    def oldest_pass(self) -> int | None: ...
+    @property
+    def instances(self) -> tuple[ArcSet, ...]: ...
+    @property
+    def header_error(self) -> str | None: ...
+    def __bool__(self) -> bool: ...
+
+@final
+class ArcSeal:
+    @property
+    def status(self) -> Literal["sealed", "chain-failed", "too-many-sets"]: ...
+    @property
+    def instance(self) -> int | None: ...
+    @property
+    def fields(self) -> list[tuple[str, str]]: ...
+    def header_lines(self, linesep: str = "\r\n") -> str: ...
+    def __bool__(self) -> bool: ...
+
+@final
+class ArcSealer:
+    def __new__(
+        cls, *, key: PrivateKey, domain: str, selector: str, authserv_id: str, headers: list[str] | None = None
+    ) -> ArcSealer: ...
+    @staticmethod
+    def from_settings(settings: Settings) -> ArcSealer | None: ...
+    @property
+    def domain(self) -> str: ...
+    @property
+    def selector(self) -> str: ...
+    @property
+    def authserv_id(self) -> str: ...
+    @property
+    def algorithm(self) -> Literal["rsa-sha256", "ed25519-sha256"]: ...
+    def seal(self, message: _Message, *, chain: ArcResult, results: str | None, now: int) -> ArcSeal: ...
+
+def arc_validate(
+    message: _Message,
+    *,
+    allow_sha1: bool | None,
+    min_rsa_bits: int | None,
+    max_sets: int | None,
+    oldest_pass: bool | None,
+    settings: Settings | None,
+) -> Check: ...
+
 _ActionKind = Literal["continue", "reject", "tempfail", "discard", "quarantine"]
 
 @final
@@ -445,7 +532,13 @@ __all__ = [
     "generate_key",
     "DEFAULT_HEADERS",
     "DmarcResult",
+    "PolicyOverride",
     "dmarc_check",
+    "ArcSet",
+    "ArcResult",
+    "ArcSealer",
+    "ArcSeal",
+    "arc_validate",
     "AuthenticationResults",
     "MethodResult",
     "Property",

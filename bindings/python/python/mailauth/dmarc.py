@@ -12,7 +12,7 @@ import random
 from typing import Literal, TypedDict
 
 from mailauth._driver import AnyResolver, Unpack, resolve, resolve_async, validate_options
-from mailauth._native import Check, DkimResult, DmarcResult, Settings, SpfResult, dmarc_check
+from mailauth._native import Check, DkimResult, DmarcResult, PolicyOverride, Settings, SpfResult, dmarc_check
 from mailauth.dkim import Message
 from mailauth.dns import Resolver
 
@@ -87,4 +87,4 @@ async def check_async(
     return result
 
 
-__all__ = ["DmarcOptions", "DmarcResult", "check", "check_async", "draw_sample", "start"]
+__all__ = ["DmarcOptions", "DmarcResult", "PolicyOverride", "check", "check_async", "draw_sample", "start"]

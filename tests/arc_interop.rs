@@ -13,6 +13,8 @@
 //! with `authres` (`scripts/setup-peers.sh`); a missing peer fails the test.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "support/peer.rs"]
+mod peer;
 mod support;
 
 use std::path::PathBuf;
@@ -144,7 +146,7 @@ impl World {
     }
 
     fn dkimpy_validate(&self, message: &[u8]) -> (String, String) {
-        let answer = support::run_peer(
+        let answer = peer::run_peer(
             &self.python,
             &["-c", DKIMPY_ARC],
             &serde_json::json!({
@@ -195,7 +197,7 @@ impl World {
                 }
             }
             Peer::Dkimpy => {
-                let answer = support::run_peer(
+                let answer = peer::run_peer(
                     &self.python,
                     &["-c", DKIMPY_ARC],
                     &serde_json::json!({

@@ -15,6 +15,8 @@
 //! makes the tests fail and say so. Run with `--nocapture` to see counts.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "support/peer.rs"]
+mod peer;
 mod support;
 
 use std::path::PathBuf;
@@ -336,7 +338,7 @@ fn dkimpy_verifies_mailauth_signatures() {
     let (rsa, ed) = (rsa(), ed25519());
     let mut signed = mailauth_signed(&rsa);
     signed.extend(mailauth_signed(&ed));
-    let answers = support::run_peer(
+    let answers = peer::run_peer(
         &python,
         &["-c", DKIMPY],
         &verify_request(&signed, &[&rsa, &ed]),
@@ -346,7 +348,7 @@ fn dkimpy_verifies_mailauth_signatures() {
     // And a tampered one fails there.
     let mut tampered = signed[0].1.clone();
     tampered.extend_from_slice(b"tampered\r\n");
-    let answers = support::run_peer(
+    let answers = peer::run_peer(
         &python,
         &["-c", DKIMPY],
         &verify_request(&[("t".into(), tampered)], &[&rsa]),
@@ -360,7 +362,7 @@ fn mail_dkim_verifies_mailauth_signatures() {
     // Mail::DKIM 1.20230212 (Debian 12) has no ed25519: rsa-sha256 only.
     let rsa = rsa();
     let signed = mailauth_signed(&rsa);
-    let answers = support::run_peer(
+    let answers = peer::run_peer(
         std::path::Path::new(perl),
         &["-e", MAIL_DKIM],
         &verify_request(&signed, &[&rsa]),
@@ -395,7 +397,7 @@ fn peer_signed_verify_with_mailauth(
         }
     }
     let request = serde_json::json!({ "mode": "sign", "records": records(&[key]), "cases": cases });
-    let answers = support::run_peer(program, args, &request);
+    let answers = peer::run_peer(program, args, &request);
     let public = key.key.public_key().unwrap();
     let mut zone = ZoneResolver::new();
     zone.add_txt(&Name::new(&key.dns_name()).unwrap(), key.record());
@@ -498,10 +500,10 @@ fn genkey_1024_bit_keys_interoperate() {
     let signed = mailauth_signed(&key);
     let names: Vec<String> = signed.iter().map(|(n, _)| n.clone()).collect();
     let python = python();
-    let answers = support::run_peer(&python, &["-c", DKIMPY], &verify_request(&signed, &[&key]));
+    let answers = peer::run_peer(&python, &["-c", DKIMPY], &verify_request(&signed, &[&key]));
     expect_all_pass("dkimpy", &names, &answers);
     let perl = std::path::Path::new(perl());
-    let answers = support::run_peer(perl, &["-e", MAIL_DKIM], &verify_request(&signed, &[&key]));
+    let answers = peer::run_peer(perl, &["-e", MAIL_DKIM], &verify_request(&signed, &[&key]));
     expect_all_pass("Mail::DKIM", &names, &answers);
     peer_signed_verify_with_mailauth("dkimpy", &python, &["-c", DKIMPY], &key, "rsa-sha256");
     peer_signed_verify_with_mailauth("Mail::DKIM", perl, &["-e", MAIL_DKIM], &key, "rsa-sha256");

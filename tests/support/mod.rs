@@ -21,7 +21,6 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -281,38 +280,4 @@ pub fn peers_python(modules: &str, packages: &str) -> PathBuf {
         venv.display()
     );
     python
-}
-
-/// Runs a peer script with a JSON request on stdin; returns its JSON answer.
-pub fn run_peer(
-    program: &std::path::Path,
-    args: &[&str],
-    request: &serde_json::Value,
-) -> serde_json::Value {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{} failed: {}",
-        program.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad peer output ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
 }

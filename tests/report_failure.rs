@@ -19,14 +19,15 @@ fn verdict() -> Verdict {
          _dmarc 300 IN TXT \"v=DMARC1; p=reject; ruf=mailto:ruf@example.com; fo=1:d:s\"\n\
          @ 300 IN TXT \"v=spf1 -all\"\n",
     )
-    .unwrap();
-    let ip: IpAddr = "192.0.2.9".parse().unwrap();
+    .expect("zone");
+    let ip: IpAddr = "192.0.2.9".parse().expect("address");
     let connection = Connection::new(ip, "mx.example.org", "alice@example.com");
     let config = inbound::Config::new("mx.example.net", 1_700_000_000);
     let mut inbound = Inbound::new(&connection, &config);
     inbound.feed(MESSAGE);
     let result = mailauth::resolve(inbound.finish(), &zone);
-    Verdict::from_inbound(&result, &connection, Some("example.net"), 1_700_000_000).unwrap()
+    Verdict::from_inbound(&result, &connection, Some("example.net"), 1_700_000_000)
+        .expect("a verdict to report")
 }
 
 #[test]

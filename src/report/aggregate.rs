@@ -317,6 +317,15 @@ pub struct PolicyPublished {
 }
 
 impl PolicyPublished {
+    /// A policy published at `domain` with only `p` known.
+    pub fn new(domain: impl Into<String>, policy: PublishedPolicy) -> PolicyPublished {
+        PolicyPublished {
+            domain: domain.into(),
+            policy: Some(policy),
+            ..PolicyPublished::default()
+        }
+    }
+
     /// What a report says about `record`, found at `domain`.
     pub fn from_record(domain: &str, record: &crate::dmarc::Record) -> PolicyPublished {
         PolicyPublished {

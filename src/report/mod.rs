@@ -88,6 +88,35 @@ fn address_domain(address: &str) -> Option<String> {
 }
 
 impl Verdict {
+    /// A verdict with the given facts and nothing else: no DKIM or SPF
+    /// result, neither aligned, DMARC `fail`, disposition `none`, no report
+    /// address. The fields are public, to be filled in (a store reading its
+    /// rows back, a test).
+    pub fn new(
+        time: u64,
+        source_ip: IpAddr,
+        header_from: impl Into<String>,
+        policy_published: PolicyPublished,
+    ) -> Verdict {
+        Verdict {
+            time,
+            source_ip,
+            header_from: header_from.into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: Vec::new(),
+            spf: Vec::new(),
+            dmarc_result: DmarcResult::Fail,
+            dkim_aligned: AlignedResult::Fail,
+            spf_aligned: AlignedResult::Fail,
+            disposition: Disposition::None,
+            reasons: Vec::new(),
+            policy_published,
+            aggregate_report_uris: Vec::new(),
+            failure_report_uris: Vec::new(),
+        }
+    }
+
     /// The facts of a message checked by the inbound pipeline at `now`
     /// (seconds since the Unix epoch), received over `connection`, for
     /// the recipient domain `envelope_to` (`None` when there are several

@@ -656,6 +656,11 @@ fn aligned(result: &Option<AlignedResult>) -> &str {
     result.as_ref().map_or("fail", AlignedResult::as_str)
 }
 
+/// `Char` of XML 1.0 (§2.2).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
 /// Writes indented XML, escaping every text.
 struct XmlWriter {
     out: String,
@@ -689,7 +694,17 @@ impl XmlWriter {
 
     fn leaf(&mut self, name: &str, text: &str) {
         self.indent();
-        let _ = writeln!(self.out, "<{name}>{}</{name}>", escape(text));
+        // Characters XML 1.0 cannot carry (most controls) become U+FFFD.
+        let text = if text.chars().all(xml_char) {
+            escape(text)
+        } else {
+            let clean: String = text
+                .chars()
+                .map(|c| if xml_char(c) { c } else { '\u{fffd}' })
+                .collect();
+            escape(clean).into_owned().into()
+        };
+        let _ = writeln!(self.out, "<{name}>{text}</{name}>");
     }
 
     fn optional(&mut self, name: &str, text: Option<&str>) {

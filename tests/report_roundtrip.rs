@@ -374,7 +374,7 @@ fn limits_and_hostile_input() {
     let bomb = gzip(&bomb);
     assert!(matches!(
         read_aggregate(&bomb, &limits),
-        Err(ReadError::RatioExceeded { limit: 200 })
+        Err(ReadError::RatioExceeded { limit: 400 })
     ));
     let mut small = limits;
     small.max_decompressed_bytes = 200;

@@ -418,6 +418,20 @@ fn limits_and_hostile_input() {
         read_aggregate(xml.as_bytes(), &tight),
         Err(ReadError::Xml(XmlError::TooManyRecords { limit: 0 }))
     );
+    let wrapped = format!(
+        "<wrapper>{}",
+        xml.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "")
+    );
+    assert_eq!(
+        read_aggregate(wrapped.as_bytes(), &tight),
+        Err(ReadError::Xml(XmlError::TooManyRecords { limit: 0 }))
+    );
+    assert_eq!(
+        read_aggregate(wrapped.as_bytes(), &limits)
+            .expect("wrapped")
+            .len(),
+        1
+    );
     tight.xml.max_bytes = 100;
     assert_eq!(
         read_aggregate(xml.as_bytes(), &tight),

@@ -23,6 +23,8 @@ mod help;
 mod lint;
 #[path = "mailauth/output.rs"]
 mod output;
+#[path = "mailauth/report.rs"]
+mod report;
 #[path = "mailauth/resolver.rs"]
 mod resolver;
 #[path = "mailauth/sign.rs"]
@@ -36,7 +38,8 @@ mod verify;
 
 /// Mail authentication from the command line: the whole inbound check (SPF,
 /// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
-/// and key checks, SPF and DMARC record linters, the settings file.
+/// and key checks, SPF and DMARC record linters, the settings file, DMARC
+/// report reading.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = help::TOP)]
 struct Cli {
@@ -75,6 +78,9 @@ enum Command {
     /// an OpenDKIM KeyTable), like opendkim-testkey.
     #[command(after_help = help::TESTKEY)]
     Testkey(testkey::Args),
+    /// DMARC reports: `report parse FILE...` reads received aggregate reports and
+    /// summarizes them per sending source.
+    Report(report::Args),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
         Command::Config(args) => config::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -204,6 +204,14 @@ impl Verdict {
             }
             _ => {}
         }
+        // Local policy set the disposition aside (a trusted ARC sealer,
+        // RFC 8617 §7.2.2).
+        if let Some(set_aside) = &outcome.policy_override {
+            reasons.push(PolicyOverrideReason {
+                kind: PolicyOverride::parse(set_aside.kind.as_str()),
+                comment: Some(set_aside.comment.clone()),
+            });
+        }
         Some(Verdict {
             time: now,
             source_ip: connection.client_ip,

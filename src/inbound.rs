@@ -1511,6 +1511,15 @@ mod tests {
             ar.contains("local_policy: arc=pass as[1].d=lists.example.net"),
             "{ar}"
         );
+        // Aggregate reports carry the override as RFC 8617 §7.2.2 shows.
+        let recorded =
+            crate::report::Verdict::from_inbound(&verdict, &from_the_list(), None, NOW).unwrap();
+        assert_eq!(recorded.reasons.len(), 1);
+        assert_eq!(recorded.reasons[0].kind.as_str(), "local_policy");
+        assert_eq!(
+            recorded.reasons[0].comment.as_deref(),
+            Some(set_aside.comment.as_str())
+        );
 
         // Changed after the seal: the chain fails and trust does not help.
         let tampered = String::from_utf8(sealed)

@@ -34,7 +34,6 @@ pub type Connect = Box<dyn FnMut() -> Result<Box<dyn ReportStore>, StoreError> +
 
 /// The recorder's limits and timings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct RecorderConfig {
     /// Verdicts waiting for the writer at most; past that new ones are
     /// dropped and counted. Default 100 000 (a few tens of MB at most).

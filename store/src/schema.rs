@@ -73,6 +73,6 @@ pub(crate) const RELEASE: &str = "UPDATE report_period SET claimed_until = 0
 
 pub(crate) const PRUNE_ROWS: &str = "DELETE FROM report_row WHERE EXISTS (
     SELECT 1 FROM report_period p WHERE p.period_start = report_row.period_start
-    AND p.policy_domain = report_row.policy_domain AND p.period_end < $1)";
+    AND p.policy_domain = report_row.policy_domain AND p.period_end <= $1)";
 
-pub(crate) const PRUNE_PERIODS: &str = "DELETE FROM report_period WHERE period_end < $1";
+pub(crate) const PRUNE_PERIODS: &str = "DELETE FROM report_period WHERE period_end <= $1";

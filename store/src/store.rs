@@ -142,7 +142,7 @@ pub trait ReportStore: Send {
     /// [`StoreError`].
     fn release(&mut self, period_start: u64, policy_domain: &str) -> Result<(), StoreError>;
 
-    /// Deletes every period (reported or not) that ended before `before`;
+    /// Deletes every period (reported or not) that ended at or before `before`;
     /// returns how many periods were deleted.
     ///
     /// # Errors

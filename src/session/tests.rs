@@ -596,6 +596,13 @@ fn bad_settings_name_file_and_line() {
             "test.toml:2: replies.dmarc_reject",
         ),
         ("[dmarc]\nmode = \"rfc1234\"\n", "test.toml:2: dmarc.mode"),
+        ("[report]\nperiod = 90000\n", "test.toml:2: report.period"),
+        (
+            "[report]\nrecord = true\nstore = \"postgres\"\n",
+            "report.connection: a PostgreSQL store needs",
+        ),
+        ("[report]\nstore = \"mysql\"\n", "test.toml:2:"),
+        ("[report]\nbatch_size = 0\n", "test.toml:2: report.batch_size"),
     ];
     for (text, expected) in cases {
         let error = Settings::from_toml(text, "test.toml", dir)
@@ -622,4 +629,26 @@ fn effective_settings_round_trip() {
         Some("mx.example.net")
     );
     assert_eq!(settings.get("nope.nothing"), None);
+}
+
+#[test]
+fn report_paths_are_taken_from_the_settings_folder() {
+    let settings = Settings::from_toml(
+        "[report]\npath = \"reports.sqlite\"\ndirectory = \"out\"\n",
+        "test.toml",
+        Path::new("/etc/mailauth"),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.report_store_path(),
+        Path::new("/etc/mailauth/reports.sqlite")
+    );
+    assert_eq!(
+        settings.report_directory(),
+        Some(Path::new("/etc/mailauth/out"))
+    );
+    let defaults = Settings::from_toml("", "test.toml", Path::new(".")).unwrap();
+    assert_eq!(defaults.file().report.period, 86_400);
+    assert!(!defaults.file().report.record);
+    assert_eq!(defaults.report_directory(), None);
 }

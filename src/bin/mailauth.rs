@@ -21,6 +21,8 @@ mod help;
 mod lint;
 #[path = "mailauth/output.rs"]
 mod output;
+#[path = "mailauth/report.rs"]
+mod report;
 #[path = "mailauth/resolver.rs"]
 mod resolver;
 #[path = "mailauth/sign.rs"]
@@ -34,7 +36,8 @@ mod verify;
 
 /// Mail authentication from the command line: the whole inbound check (SPF,
 /// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
-/// and key checks, SPF and DMARC record linters, the settings file.
+/// and key checks, SPF and DMARC record linters, the settings file, DMARC
+/// aggregate reports.
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = help::TOP)]
 struct Cli {
@@ -71,6 +74,9 @@ enum Command {
     /// an OpenDKIM KeyTable), like opendkim-testkey.
     #[command(after_help = help::TESTKEY)]
     Testkey(testkey::Args),
+    /// DMARC aggregate reports from the report store: `report send` builds and sends
+    /// (or writes to a folder) the report of each ended period (runs `mailauth-report`).
+    Report(report::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
         Command::Config(args) => config::run(&args),
         Command::Genkey(args) => genkey::run(&args),
         Command::Testkey(args) => testkey::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -529,6 +529,7 @@ impl Default for MilterSection {
 /// Which database holds the report store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum StoreKind {
     /// One SQLite file ([`ReportSection::path`]): the default, for one
     /// relay.

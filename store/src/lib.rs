@@ -20,6 +20,7 @@ mod period;
 mod postgres;
 pub mod recorder;
 mod schema;
+pub mod settings;
 mod sqlite;
 mod store;
 

@@ -83,6 +83,7 @@ pub mod dns;
 pub mod inbound;
 pub mod machine;
 pub mod message;
+pub mod report;
 pub mod session;
 pub mod spf;
 mod word;

@@ -103,6 +103,7 @@ struct Run {
     end: Option<Action>,
     edits: Vec<Edit>,
     log: String,
+    report: Option<crate::report::Verdict>,
 }
 
 fn run(settings: &Arc<Settings>, client: Client, mail_from: &str, message: &[u8]) -> Run {
@@ -146,6 +147,7 @@ fn run(settings: &Arc<Settings>, client: Client, mail_from: &str, message: &[u8]
         mail_from,
         end,
         edits: session.edits().to_vec(),
+        report: session.report_verdict(),
         log: session.log_line().unwrap_or_default(),
     }
 }
@@ -199,6 +201,15 @@ fn outside_pass_gets_results_and_continues() {
         run.log
     );
     assert!(run.log.contains("action=continue"), "{}", run.log);
+    // What a front end records for DMARC reports.
+    let report = run.report.expect("a report verdict");
+    assert_eq!(report.report_key(), "sender.example");
+    assert_eq!(report.header_from, "sender.example");
+    assert_eq!(report.envelope_from.as_deref(), Some("sender.example"));
+    assert_eq!(report.envelope_to.as_deref(), Some("example.net"));
+    assert_eq!(report.source_ip.to_string(), "192.0.2.10");
+    assert_eq!(report.time, NOW);
+    assert_eq!(report.dmarc_result, crate::dmarc::DmarcResult::Pass);
 }
 
 /// SPF at MAIL FROM, per policyd-spf setting.
@@ -412,6 +423,7 @@ fn internal_authenticated_and_originating_clients_are_signed() {
             sig[0]
         );
         assert!(inserted(&run, "Authentication-Results").is_empty());
+        assert_eq!(run.report, None, "signed mail is not checked nor reported");
         let logged = if mode.contains(' ') {
             format!("mode=\"{mode}\"")
         } else {

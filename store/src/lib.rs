@@ -16,6 +16,8 @@
 //! This crate does I/O (files, sockets, a thread), so it lives beside the
 //! sans-IO core, which it depends on for the report model.
 
+mod handle;
+mod model;
 mod period;
 mod postgres;
 pub mod recorder;
@@ -24,6 +26,8 @@ pub mod settings;
 mod sqlite;
 mod store;
 
+pub use handle::Store;
+pub use model::{PeriodReport, policy_from_json, policy_json, record_from_json, record_json, row_key};
 pub use period::{BadPeriod, DAY, MIN_PERIOD, Period, Periods};
 pub use postgres::PostgresStore;
 pub use recorder::{Connect, Recordable, Recorder, RecorderConfig};

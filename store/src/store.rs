@@ -111,6 +111,22 @@ pub trait ReportStore: Send {
         policy_domain: &str,
     ) -> Result<Option<Stored>, StoreError>;
 
+    /// What was counted for one period and policy domain as the core's
+    /// report model ([`crate::PeriodReport`]); `None` when nothing was.
+    ///
+    /// # Errors
+    /// [`StoreError`], [`StoreError::Data`] for rows this crate did not
+    /// write.
+    fn load_report(
+        &mut self,
+        period_start: u64,
+        policy_domain: &str,
+    ) -> Result<Option<crate::PeriodReport>, StoreError> {
+        self.load(period_start, policy_domain)?
+            .map(|stored| crate::PeriodReport::from_stored(&stored))
+            .transpose()
+    }
+
     /// Takes the right to report a period until `now + lease` seconds;
     /// `false` when it is reported already or another sender holds it.
     ///

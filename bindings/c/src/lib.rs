@@ -30,6 +30,7 @@ mod session;
 mod sign;
 mod spf;
 mod status;
+mod store;
 mod string;
 
 pub use check::*;
@@ -41,6 +42,7 @@ pub use session::*;
 pub use sign::*;
 pub use spf::*;
 pub use status::*;
+pub use store::*;
 pub use string::*;
 
 /// The major version of the library: the ABI version, also in the SONAME

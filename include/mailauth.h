@@ -1748,9 +1748,9 @@ mailauth_status mailauth_store_written(const mailauth_store *store, uint64_t *ou
 mailauth_status mailauth_store_flush(const mailauth_store *store, uint64_t timeout_ms);
 
 /**
- * Frees the store. Verdicts still queued are written by the writer
- * thread as it ends (call `mailauth_store_flush` first to wait for
- * them). NULL is a no-op.
+ * Frees the store: waits until the writer thread has written what is
+ * queued (a database that is down is retried a few times, for some
+ * seconds at most) and ended. NULL is a no-op.
  */
 void mailauth_store_free(mailauth_store *store);
 

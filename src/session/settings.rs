@@ -1007,8 +1007,7 @@ impl Loader<'_> {
             }
         }
         let report_path = self.path(&report.path);
-        let report_directory =
-            (!report.directory.is_empty()).then(|| self.path(&report.directory));
+        let report_directory = (!report.directory.is_empty()).then(|| self.path(&report.directory));
         Ok(Settings {
             file,
             origin: self.origin.to_owned(),

@@ -614,7 +614,10 @@ fn bad_settings_name_file_and_line() {
             "report.connection: a PostgreSQL store needs",
         ),
         ("[report]\nstore = \"mysql\"\n", "test.toml:2:"),
-        ("[report]\nbatch_size = 0\n", "test.toml:2: report.batch_size"),
+        (
+            "[report]\nbatch_size = 0\n",
+            "test.toml:2: report.batch_size",
+        ),
     ];
     for (text, expected) in cases {
         let error = Settings::from_toml(text, "test.toml", dir)

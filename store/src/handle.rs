@@ -76,6 +76,12 @@ impl Store {
         self.recorder.flush(timeout)
     }
 
+    /// Drops this handle; the last one waits for what is queued to be
+    /// written (see [`Recorder::close`]).
+    pub fn close(self) {
+        self.recorder.close();
+    }
+
     /// The recorder underneath.
     pub fn recorder(&self) -> &Recorder<Verdict> {
         &self.recorder

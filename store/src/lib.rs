@@ -27,7 +27,9 @@ mod sqlite;
 mod store;
 
 pub use handle::Store;
-pub use model::{PeriodReport, policy_from_json, policy_json, record_from_json, record_json, row_key};
+pub use model::{
+    PeriodReport, policy_from_json, policy_json, record_from_json, record_json, row_key,
+};
 pub use period::{BadPeriod, DAY, MIN_PERIOD, Period, Periods};
 pub use postgres::PostgresStore;
 pub use recorder::{Connect, Recordable, Recorder, RecorderConfig};

@@ -203,10 +203,8 @@ impl ReportStore for PostgresStore {
     }
 
     fn release(&mut self, period_start: u64, policy_domain: &str) -> Result<(), StoreError> {
-        self.client.execute(
-            schema::RELEASE,
-            &[&int(period_start)?, &policy_domain],
-        )?;
+        self.client
+            .execute(schema::RELEASE, &[&int(period_start)?, &policy_domain])?;
         Ok(())
     }
 

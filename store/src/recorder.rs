@@ -90,6 +90,7 @@ struct Shared {
     counters: Counters,
     flush: Mutex<FlushState>,
     flushed: Condvar,
+    writer: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 /// The handle front ends record verdicts with: cheap to clone, `Send` and
@@ -130,6 +131,7 @@ impl<T: Recordable> Recorder<T> {
             counters: Counters::default(),
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
+            writer: Mutex::new(None),
         });
         let writer = Writer {
             receiver,
@@ -140,9 +142,12 @@ impl<T: Recordable> Recorder<T> {
             pending_verdicts: 0,
             config,
         };
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("mailauth-store".to_owned())
             .spawn(move || writer.run())?;
+        if let Ok(mut slot) = shared.writer.lock() {
+            *slot = Some(handle);
+        }
         Ok(Recorder { queue, shared })
     }
 
@@ -175,6 +180,23 @@ impl<T> Recorder<T> {
     /// Failed writes or connections so far.
     pub fn failures(&self) -> u64 {
         self.shared.counters.failures.load(Ordering::Relaxed)
+    }
+
+    /// Drops this handle; when it is the last one, waits for the writer
+    /// thread to write what is queued (retrying a failed store
+    /// [`RecorderConfig::final_attempts`] times) and end. For an orderly
+    /// stop: a program that exits without it loses what is queued.
+    pub fn close(self) {
+        let Recorder { queue, shared } = self;
+        drop(queue);
+        // This handle and the writer's: no other handle can send.
+        if Arc::strong_count(&shared) != 2 {
+            return;
+        }
+        let handle = shared.writer.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
     }
 
     /// Waits up to `timeout` until every verdict this thread queued before
@@ -272,7 +294,10 @@ impl<T: Recordable> Writer<T> {
                     }
                 }
                 Err(error) => {
-                    self.shared.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    self.shared
+                        .counters
+                        .failures
+                        .fetch_add(1, Ordering::Relaxed);
                     self.store = None;
                     log::warn!(
                         target: "mailauth_store",

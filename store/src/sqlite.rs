@@ -53,7 +53,8 @@ impl SqliteStore {
         // WAL lets readers and one writer work at once; NORMAL sync is
         // durable across a process crash (a power loss may lose the last
         // transactions: counts for a report, not mail).
-        let _mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
+        let _mode: String =
+            connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         migrate(&mut connection)?;
         Ok(SqliteStore { connection })

@@ -6,9 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{BACKENDS, Backend, Place, TestVerdict};
-use mailauth_store::{
-    Connect, Entry, Period, Periods, Recorder, RecorderConfig, StoreError,
-};
+use mailauth_store::{Connect, Entry, Period, Periods, Recorder, RecorderConfig, StoreError};
 
 const DAY_START: u64 = 1_699_920_000; // 2023-11-14T00:00:00Z
 
@@ -80,7 +78,12 @@ fn a_period_is_due_once_ended_and_reported_once() {
             ])
             .unwrap();
         // Nothing is due before the first day ends.
-        assert!(store.due(day(0).end - 1, day(0).end - 1).unwrap().is_empty());
+        assert!(
+            store
+                .due(day(0).end - 1, day(0).end - 1)
+                .unwrap()
+                .is_empty()
+        );
         let now = day(1).start + 10;
         let due = store.due(now, now).unwrap();
         let names: Vec<_> = due
@@ -101,10 +104,26 @@ fn a_period_is_due_once_ended_and_reported_once() {
         assert_eq!(store.due(now, now).unwrap().len(), 2);
         // A claim whose lease ran out can be taken again.
         assert!(store.claim(day(0).start, "example.com", now, 600).unwrap());
-        assert!(store.claim(day(0).start, "example.com", now + 601, 600).unwrap());
-        assert!(store.mark_reported(day(0).start, "example.com", now).unwrap());
-        assert!(!store.mark_reported(day(0).start, "example.com", now).unwrap());
-        assert!(!store.claim(day(0).start, "example.com", now + 9999, 600).unwrap());
+        assert!(
+            store
+                .claim(day(0).start, "example.com", now + 601, 600)
+                .unwrap()
+        );
+        assert!(
+            store
+                .mark_reported(day(0).start, "example.com", now)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_reported(day(0).start, "example.com", now)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .claim(day(0).start, "example.com", now + 9999, 600)
+                .unwrap()
+        );
         let later = day(2).start;
         let due: Vec<_> = store
             .due(later, later)
@@ -202,10 +221,9 @@ fn the_recorder_aggregates_and_writes_batches() {
                     for i in 0..250 {
                         let result = if i % 5 == 0 { "fail" } else { "pass" };
                         let source = format!("192.0.2.{t}");
-                        assert!(recorder.record(
-                            TestVerdict::new("example.com", &source, result),
-                            time
-                        ));
+                        assert!(
+                            recorder.record(TestVerdict::new("example.com", &source, result), time)
+                        );
                     }
                     // No policy domain: nothing to report.
                     recorder.record(TestVerdict::new("", "192.0.2.9", "none"), time);
@@ -218,7 +236,11 @@ fn the_recorder_aggregates_and_writes_batches() {
         assert!(recorder.flush(Duration::from_secs(30)), "{backend:?}");
         assert_eq!(recorder.written(), 1000);
         assert_eq!(recorder.lost(), 0);
-        let stored = place.open().load(DAY_START, "example.com").unwrap().unwrap();
+        let stored = place
+            .open()
+            .load(DAY_START, "example.com")
+            .unwrap()
+            .unwrap();
         let total: u64 = stored.rows.iter().map(|(_, count)| count).sum();
         assert_eq!(total, 1000, "{backend:?}");
         assert_eq!(stored.rows.len(), 8, "4 sources x 2 results");
@@ -272,7 +294,11 @@ fn a_store_that_is_down_drops_and_counts_then_recovers() {
     up.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(recorder.flush(Duration::from_secs(30)));
     assert_eq!(recorder.written(), accepted);
-    let stored = place.open().load(DAY_START, "example.com").unwrap().unwrap();
+    let stored = place
+        .open()
+        .load(DAY_START, "example.com")
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.rows[0].1, accepted);
 }
 
@@ -293,6 +319,9 @@ fn verdicts_fall_into_their_periods() {
     let first = store.load(DAY_START, "example.com").unwrap().unwrap();
     assert_eq!(first.period.end, DAY_START + 3600);
     assert_eq!(first.rows[0].1, 2);
-    let second = store.load(DAY_START + 3600, "example.com").unwrap().unwrap();
+    let second = store
+        .load(DAY_START + 3600, "example.com")
+        .unwrap()
+        .unwrap();
     assert_eq!(second.rows[0].1, 1);
 }

@@ -21,7 +21,23 @@ use crate::string::give_string;
 ///
 /// Thread-safety: use it from any number of threads at once.
 pub struct mailauth_store {
-    store: Store,
+    store: Option<Store>,
+}
+
+impl mailauth_store {
+    fn store(&self) -> Result<&Store, mailauth_status> {
+        self.store.as_ref().ok_or(MAILAUTH_NULL_PARAMETER)
+    }
+}
+
+impl Drop for mailauth_store {
+    fn drop(&mut self) {
+        // The writer thread writes what is queued and ends before the
+        // handle is gone.
+        if let Some(store) = self.store.take() {
+            store.close();
+        }
+    }
 }
 
 /// Opens the report store the settings describe (`report.store`,
@@ -44,7 +60,7 @@ pub extern "C" fn mailauth_store_open(
         let settings = tri!(unsafe { borrow(settings) });
         let out = tri!(Out::new(out));
         match Store::open(settings.shared()) {
-            Ok(store) => out.write(into_handle(mailauth_store { store })),
+            Ok(store) => out.write(into_handle(mailauth_store { store: Some(store) })),
             Err(e) => {
                 if let Ok(error) = Out::new(error) {
                     let _ = give_string(error, &e.to_string());
@@ -70,7 +86,7 @@ pub extern "C" fn mailauth_store_record(
         let store = tri!(unsafe { borrow(store) });
         // SAFETY: NULL or a live session used by this thread only.
         let session = tri!(unsafe { borrow(session) });
-        store.store.record_session(session.session());
+        tri!(store.store()).record_session(session.session());
         MAILAUTH_OK
     })
 }
@@ -85,7 +101,7 @@ pub extern "C" fn mailauth_store_lost(
     guard(|| {
         // SAFETY: NULL or a live store (contract).
         let store = tri!(unsafe { borrow(store) });
-        tri!(Out::new(out)).write(store.store.lost())
+        tri!(Out::new(out)).write(tri!(store.store()).lost())
     })
 }
 
@@ -98,7 +114,7 @@ pub extern "C" fn mailauth_store_written(
     guard(|| {
         // SAFETY: NULL or a live store (contract).
         let store = tri!(unsafe { borrow(store) });
-        tri!(Out::new(out)).write(store.store.written())
+        tri!(Out::new(out)).write(tri!(store.store()).written())
     })
 }
 
@@ -113,7 +129,7 @@ pub extern "C" fn mailauth_store_flush(
     guard(|| {
         // SAFETY: NULL or a live store (contract).
         let store = tri!(unsafe { borrow(store) });
-        if store.store.flush(Duration::from_millis(timeout_ms)) {
+        if tri!(store.store()).flush(Duration::from_millis(timeout_ms)) {
             MAILAUTH_OK
         } else {
             MAILAUTH_NOT_DONE
@@ -121,9 +137,9 @@ pub extern "C" fn mailauth_store_flush(
     })
 }
 
-/// Frees the store. Verdicts still queued are written by the writer
-/// thread as it ends (call `mailauth_store_flush` first to wait for
-/// them). NULL is a no-op.
+/// Frees the store: waits until the writer thread has written what is
+/// queued (a database that is down is retried a few times, for some
+/// seconds at most) and ended. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_store_free(store: *mut mailauth_store) {
     // SAFETY: the contract of this function is the one `free_handle` needs.

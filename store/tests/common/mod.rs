@@ -148,7 +148,10 @@ impl Recordable for TestVerdict {
             period,
             policy_domain: self.policy_domain.clone(),
             key: format!("{}|{}", self.source, self.result),
-            record: format!("{{\"source\":\"{}\",\"result\":\"{}\"}}", self.source, self.result),
+            record: format!(
+                "{{\"source\":\"{}\",\"result\":\"{}\"}}",
+                self.source, self.result
+            ),
             policy: "{\"p\":\"none\"}".to_owned(),
             count: 1,
         })

@@ -128,7 +128,10 @@ fn send(args: &SendArgs) -> Result<ExitCode, Failure> {
     let mut failed = 0usize;
     for due in store.due(ready_at, now).map_err(store_failure)? {
         let (start, domain) = (due.period.start, due.policy_domain.as_str());
-        if !store.claim(start, domain, now, LEASE).map_err(store_failure)? {
+        if !store
+            .claim(start, domain, now, LEASE)
+            .map_err(store_failure)?
+        {
             continue; // Another sender has it.
         }
         let outcome = match store.load_report(start, domain) {

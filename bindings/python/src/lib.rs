@@ -31,6 +31,7 @@ mod inbound;
 mod message;
 mod session;
 mod spf;
+mod store;
 
 /// The native module.
 #[pymodule]
@@ -46,6 +47,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     authres::register(m)?;
     inbound::register(m)?;
     session::register(m)?;
+    store::register(m)?;
     Ok(())
 }
 

@@ -34,6 +34,7 @@ from mailauth._native import (
     ResolverError,
     Settings,
     SignError,
+    Store,
     ZoneError,
     __version__,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Session",
     "Settings",
     "SignError",
+    "Store",
     "ZoneError",
     "__version__",
     "authenticate",

@@ -15,6 +15,9 @@
 //! groups in SQL groups by the same key.
 
 pub mod aggregate;
+mod mime;
+pub mod read;
+pub mod xml;
 
 use std::net::IpAddr;
 

@@ -15,6 +15,8 @@
 //! groups in SQL groups by the same key.
 
 pub mod aggregate;
+pub mod deliver;
+pub mod failure;
 mod mime;
 pub mod read;
 pub mod xml;

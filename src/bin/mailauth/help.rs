@@ -52,6 +52,20 @@ Exit status:
   4  input or configuration error (unreadable zone file, no name server
      configured)";
 
+/// `mailauth report parse`.
+pub(crate) const REPORT_PARSE: &str = "\
+Reads each FILE: a report e-mail (its gzip, zip or XML attachments), a
+.xml.gz or .zip file, or bare XML (RFC 9990 or RFC 7489 form), and prints
+one line per report and a table per sending source: messages, the share
+with an aligned DKIM pass and an aligned SPF pass, and the dispositions.
+
+Exit status:
+  0  every file was read
+  2  bad arguments
+  4  a file could not be read or holds no readable report (the others are
+     still summarized; the errors are printed, or listed under \"errors\"
+     with --json)";
+
 /// `mailauth verify`.
 pub(crate) const VERIFY: &str = "\
 Exit status:

@@ -108,7 +108,10 @@ fn reports_are_written_once_to_a_folder() {
     );
     let message = std::fs::read(&files[0]).unwrap();
     let text_message = String::from_utf8_lossy(&message);
-    assert!(text_message.contains("dmarc@sender.example"), "{text_message}");
+    assert!(
+        text_message.contains("dmarc@sender.example"),
+        "{text_message}"
+    );
     let reports = read_aggregate(&message, &ReadLimits::default()).unwrap();
     assert_eq!(reports.len(), 1);
     let report = &reports[0];
@@ -147,10 +150,17 @@ fn a_failed_send_is_tried_again_next_run() {
     let kept = dir.join("sent.eml");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\n[ \"$1\" = -t ] || exit 64\ncat > '{}'\n", kept.display()),
+        format!(
+            "#!/bin/sh\n[ \"$1\" = -t ] || exit 64\ncat > '{}'\n",
+            kept.display()
+        ),
     )
     .unwrap();
-    Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
     let settings = settings_file(&dir, &format!("sendmail = \"{} -t\"\n", script.display()));
     let (code, text) = send(&settings, &[]);
     assert_eq!(code, 0, "{text}");

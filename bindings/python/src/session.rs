@@ -409,11 +409,7 @@ impl PySession {
             .ok_or_else(|| MailAuthError::new_err("the stage has not finished: poll() first"))
     }
 
-    pub(crate) fn read<T: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&Session) -> T + Send,
-    ) -> T {
+    pub(crate) fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Session) -> T + Send) -> T {
         self.driven.with(py, |d| f(d.machine()))
     }
 }

@@ -171,8 +171,8 @@ enum Delivered {
     File(PathBuf, u64),
     /// Handed to the sendmail command.
     Sent(usize, u64),
-    /// The domain asks for no aggregate reports (no usable `rua`).
-    NoDestination,
+    /// Nowhere to send it (no usable or authorized `rua`), and why.
+    NoDestination(String),
     /// Nothing was counted.
     Nothing,
 }
@@ -186,7 +186,7 @@ impl std::fmt::Display for Delivered {
             Delivered::Sent(recipients, messages) => {
                 write!(f, "{messages} messages, sent to {recipients} recipient(s)")
             }
-            Delivered::NoDestination => f.write_str("no rua destination: not reported"),
+            Delivered::NoDestination(why) => write!(f, "{why}: not reported"),
             Delivered::Nothing => f.write_str("nothing counted"),
         }
     }
@@ -200,14 +200,15 @@ fn deliver(
 ) -> Result<Delivered, String> {
     let report = &settings.file().report;
     let domain = &period.policy_published.domain;
-    let recipients = message::recipients(settings, period)?;
-    if recipients.is_empty() {
-        return Ok(Delivered::NoDestination);
+    if period.records.is_empty() {
+        return Ok(Delivered::Nothing);
     }
-    let report_id = format!("{domain}.{}.{}", period.period.start, period.period.end);
-    let feedback = period.feedback(&report.org_name, &report.email, &report_id);
+    let report_id = format!("{domain}!{}!{}", period.period.start, period.period.end);
     let messages = period.message_count();
-    let bytes = message::build(settings, &feedback, &recipients, now)?;
+    let email = match message::build(settings, period, &report_id, now)? {
+        Ok(email) => email,
+        Err(message::NoEmail::Nowhere(why)) => return Ok(Delivered::NoDestination(why)),
+    };
     match directory {
         Some(directory) => {
             std::fs::create_dir_all(directory)
@@ -216,14 +217,14 @@ fn deliver(
             let path = directory.join(&name);
             // Written whole or not at all: a reader never sees half a report.
             let partial = directory.join(format!(".{name}.partial"));
-            std::fs::write(&partial, &bytes)
+            std::fs::write(&partial, &email.bytes)
                 .and_then(|()| std::fs::rename(&partial, &path))
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             Ok(Delivered::File(path, messages))
         }
         None => {
-            sendmail(&report.sendmail, &bytes)?;
-            Ok(Delivered::Sent(recipients.len(), messages))
+            sendmail(&report.sendmail, &email.bytes)?;
+            Ok(Delivered::Sent(email.recipients.len(), messages))
         }
     }
 }

@@ -468,6 +468,7 @@ __all__ = [
     "RemovedField",
     "authenticate_start",
     "Settings",
+    "Store",
     "Session",
     "Action",
     "Edit",

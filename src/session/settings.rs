@@ -979,7 +979,7 @@ impl Loader<'_> {
         }
         let report = &file.report;
         let period_ok = (60..=86_400).contains(&report.period)
-            || (report.period > 86_400 && report.period % 86_400 == 0);
+            || (report.period > 86_400 && report.period.is_multiple_of(86_400));
         if !period_ok {
             return Err(self.error(
                 "report",

@@ -7,6 +7,8 @@
 //! through scripts/pg-test-server.sh. Peak memory: run under
 //! `/usr/bin/time -v` (see store/README.md for the figures).
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

@@ -31,7 +31,7 @@ impl Periods {
     /// # Errors
     /// [`BadPeriod`] under a minute, or over a day and not whole days.
     pub fn new(length: u64) -> Result<Periods, BadPeriod> {
-        if length < MIN_PERIOD || (length > DAY && length % DAY != 0) {
+        if length < MIN_PERIOD || (length > DAY && !length.is_multiple_of(DAY)) {
             return Err(BadPeriod(length));
         }
         Ok(Periods { length })

@@ -2,6 +2,8 @@
 //! report model, on both backends: the records equal those the core's
 //! own aggregation makes of the same verdicts.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

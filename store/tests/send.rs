@@ -3,6 +3,8 @@
 //! report reader) or piped to a sendmail command; a period is reported
 //! once, and a failed send is tried again at the next run.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

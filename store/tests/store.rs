@@ -1,6 +1,8 @@
 //! The report store on both backends: schema, counting, due periods,
 //! claims, marking reported, pruning, and the recorder in front of it.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

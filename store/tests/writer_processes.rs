@@ -4,6 +4,8 @@
 //! This binary is its own child: run with `MAILAUTH_STORE_WRITER=PLACE`
 //! it records verdicts into PLACE and exits; otherwise it is the test.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::{Command, ExitCode};

@@ -7,6 +7,8 @@
 //! ends). A test never skips a backend: when no server can be started it
 //! fails and says why.
 
+#![allow(clippy::unwrap_used)]
+
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;

@@ -8,7 +8,6 @@
 //! fails and says why.
 
 #![allow(clippy::unwrap_used)]
-
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;

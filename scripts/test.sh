@@ -17,7 +17,7 @@ echo "== cargo test (default features: aws-lc backend, cli)"
 cargo test --all-targets
 cargo test --doc
 echo "== report store (mailauth-store): SQLite, and PostgreSQL on a private server"
-./scripts/pg-test-server.sh run cargo test -p mailauth-store --all-targets
+./scripts/pg-test-server.sh run cargo test -p mailauth-store
 echo "== cargo test (pure-Rust crypto backend)"
 cargo test --no-default-features --features pure-rust,stub-resolver --lib --tests
 echo "== C ABI (libmailauth.so, examples/c under valgrind and sanitizers)"

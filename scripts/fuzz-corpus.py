@@ -4,8 +4,8 @@
 Every seed comes from data already in the repository: the SPF records and
 zones of the openspf suites, the DKIM-Signature fields, key records and
 messages of the DKIM vectors and corpora, the DMARC records and From values
-of the DMARC tables, the Authentication-Results vectors, and the example
-zone. DNS response packets are encoded here from records of the example
+of the DMARC tables, the Authentication-Results vectors, the example
+zone, and the received DMARC aggregate reports. DNS response packets are encoded here from records of the example
 zone, for the question the dns_packet target asks (example.com).
 
 Run it from anywhere (standard library only); it replaces the corpus
@@ -332,6 +332,13 @@ packets = {
 }
 for name, packet in packets.items():
     add("dns_packet", name, packet)
+
+# ------------------------------------------------------- DMARC reports
+
+# The received aggregate reports (e-mail, zip, XML), but the large one.
+for path in sorted((DATA / "dmarc-reports" / "aggregate").iterdir()):
+    if not path.name.startswith("!large"):
+        add("report_aggregate", "parsedmarc", path.read_bytes())
 
 # ----------------------------------------------------------------- write
 

@@ -9,9 +9,11 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages the tests run: knotd (real authoritative DNS server on
-# loopback), dig (for debugging), the Perl DKIM peer, PostgreSQL (a private
-# server on a unix socket for the report store tests, scripts/pg-test-server.sh).
-DEBS=(knot dnsutils libmail-dkim-perl libnet-dns-resolver-mock-perl python3-venv postgresql)
+# loopback), dig (for debugging), the Perl DKIM peer, xmllint (checks
+# rendered DMARC aggregate reports against the RFC 9990 schema), PostgreSQL
+# (a private server on a unix socket for the report store tests,
+# scripts/pg-test-server.sh).
+DEBS=(knot dnsutils libmail-dkim-perl libnet-dns-resolver-mock-perl python3-venv libxml2-utils postgresql)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

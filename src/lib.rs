@@ -10,6 +10,9 @@
 //! - [`authres`]: Authentication-Results as a data structure;
 //! - [`inbound`]: the one-call pipeline an MTA runs on received mail (SPF,
 //!   DKIM and DMARC, with the Authentication-Results field to prepend);
+//! - [`report`]: DMARC reports: the aggregate report model (RFC 9990), its
+//!   XML, the report e-mail, failure reports (RFC 9991), reading received
+//!   reports;
 //! - [`dns`]: queries, answers and the resolvers that ship with the crate.
 //!
 //! ## Data flow

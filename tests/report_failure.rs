@@ -131,3 +131,59 @@ fn rate_limiter_per_destination() {
     assert!(limiter.allow("ruf@b.example", 4603));
     assert!(!limiter.allow("ruf@b.example", 4604));
 }
+
+#[test]
+fn verdict_from_inbound() {
+    let v = verdict();
+    assert_eq!(v.time, 1_700_000_000);
+    assert_eq!(v.header_from, "example.com");
+    assert_eq!(v.envelope_from.as_deref(), Some("example.com"));
+    assert_eq!(v.envelope_to.as_deref(), Some("example.net"));
+    assert_eq!(v.report_key(), "example.com");
+    assert_eq!(v.dmarc_result, mailauth::dmarc::DmarcResult::Fail);
+    assert_eq!(v.disposition, mailauth::report::Disposition::Reject);
+    assert_eq!(v.failure_report_uris, ["mailto:ruf@example.com"]);
+    assert_eq!(v.spf.len(), 1);
+    assert_eq!(v.spf[0].domain, "example.com");
+    assert_eq!(v.spf[0].scope, Some(mailauth::report::SpfScope::MailFrom));
+    assert_eq!(
+        v.spf[0].result,
+        mailauth::report::aggregate::SpfResult::Fail
+    );
+
+    // A DKIM signature that cannot verify is recorded with its domain and
+    // selector; a null sender has no envelope domain.
+    let signed = [
+        &b"DKIM-Signature: v=1; a=rsa-sha256; d=Example.COM; s=sel2024; h=from;\r\n bh=AAAA; b=AAAA\r\n"[..],
+        MESSAGE,
+    ]
+    .concat();
+    let zone = ZoneResolver::from_zone_text(
+        "$ORIGIN example.com.\n_dmarc 300 IN TXT \"v=DMARC1; p=none; t=y\"\n",
+    )
+    .expect("zone");
+    let ip: IpAddr = "2001:db8::7".parse().expect("address");
+    let connection = Connection::new(ip, "mx.example.org", "<>");
+    let config = inbound::Config::new("mx.example.net", 1_700_000_000);
+    let mut inbound = Inbound::new(&connection, &config);
+    inbound.feed(&signed);
+    let result = mailauth::resolve(inbound.finish(), &zone);
+    let v = Verdict::from_inbound(&result, &connection, None, 1_700_000_001).expect("verdict");
+    assert_eq!(v.source_ip, ip);
+    assert_eq!(v.envelope_from, None);
+    assert_eq!(v.dkim.len(), 1);
+    assert_eq!(v.dkim[0].domain, "example.com");
+    assert_eq!(v.dkim[0].selector.as_deref(), Some("sel2024"));
+    assert_ne!(
+        v.dkim[0].result,
+        mailauth::report::aggregate::DkimResult::Pass
+    );
+    assert_eq!(v.policy_published.testing, Some(true));
+
+    // Without a DMARC record there is nothing to report.
+    let empty = ZoneResolver::new();
+    let mut inbound = Inbound::new(&connection, &config);
+    inbound.feed(MESSAGE);
+    let result = mailauth::resolve(inbound.finish(), &empty);
+    assert_eq!(Verdict::from_inbound(&result, &connection, None, 0), None);
+}

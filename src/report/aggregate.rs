@@ -2,7 +2,7 @@
 //! appendix C): what a `<feedback>` document says, as types.
 //!
 //! The same types serve both directions: a report built from recorded
-//! [`Verdict`](super::Verdict)s with [`Feedback::from_verdicts`] and
+//! verdicts ([`Verdict`]) with [`Feedback::from_verdicts`] and
 //! rendered, and a received report parsed. Keyword values that real
 //! reports spell in other ways (vendors send `softfail` for a DMARC
 //! result, `forwarded` in RFC 9990 reports, typos) are kept as `Other`
@@ -317,6 +317,15 @@ pub struct PolicyPublished {
 }
 
 impl PolicyPublished {
+    /// A policy published at `domain` with only `p` known.
+    pub fn new(domain: impl Into<String>, policy: PublishedPolicy) -> PolicyPublished {
+        PolicyPublished {
+            domain: domain.into(),
+            policy: Some(policy),
+            ..PolicyPublished::default()
+        }
+    }
+
     /// What a report says about `record`, found at `domain`.
     pub fn from_record(domain: &str, record: &crate::dmarc::Record) -> PolicyPublished {
         PolicyPublished {

@@ -392,9 +392,9 @@ pub fn report_email(
         feedback.metadata.date_range.end
     ));
     out.push_str(&format!(
-        "--{b}\r\nContent-Type: application/gzip; name=\"{name}\"\r\n\
+        "--{b}\r\nContent-Type: application/gzip;\r\n name=\"{name}\"\r\n\
          Content-Transfer-Encoding: base64\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n"
+         Content-Disposition: attachment;\r\n filename=\"{name}\"\r\n\r\n"
     ));
     let encoded = base64::engine::general_purpose::STANDARD.encode(&compressed);
     for chunk in encoded.as_bytes().chunks(76) {

@@ -13,6 +13,26 @@
 //! Grouping messages into report records is defined once, by
 //! [`Verdict::record_key`] and [`aggregate::Aggregator`]; a store that
 //! groups in SQL groups by the same key.
+//!
+//! ```
+//! use mailauth::report::aggregate::PublishedPolicy;
+//! use mailauth::report::read::{read_aggregate, ReadLimits};
+//! use mailauth::report::xml::XmlForm;
+//! use mailauth::report::{DateRange, Feedback, PolicyPublished, ReportMetadata, Verdict};
+//!
+//! let policy = PolicyPublished::new("example.com", PublishedPolicy::Reject);
+//! let verdicts: Vec<Verdict> = (0..3)
+//!     .map(|i| Verdict::new(1_700_000_000 + i, "192.0.2.1".parse().unwrap(), "example.com", policy.clone()))
+//!     .collect();
+//! let range = DateRange { begin: 1_700_000_000, end: 1_700_086_399 };
+//! let metadata = ReportMetadata::new("Example", "dmarc@example.net", "r-1", range);
+//! let report = Feedback::from_verdicts(metadata, &verdicts).unwrap();
+//! assert_eq!((report.records.len(), report.records[0].row.count), (1, 3));
+//!
+//! let xml = report.to_xml(XmlForm::Rfc9990);
+//! let read = read_aggregate(xml.as_bytes(), &ReadLimits::default()).unwrap();
+//! assert_eq!(read, vec![report]);
+//! ```
 
 pub mod aggregate;
 pub mod deliver;
@@ -88,6 +108,35 @@ fn address_domain(address: &str) -> Option<String> {
 }
 
 impl Verdict {
+    /// A verdict with the given facts and nothing else: no DKIM or SPF
+    /// result, neither aligned, DMARC `fail`, disposition `none`, no report
+    /// address. The fields are public, to be filled in (a store reading its
+    /// rows back, a test).
+    pub fn new(
+        time: u64,
+        source_ip: IpAddr,
+        header_from: impl Into<String>,
+        policy_published: PolicyPublished,
+    ) -> Verdict {
+        Verdict {
+            time,
+            source_ip,
+            header_from: header_from.into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: Vec::new(),
+            spf: Vec::new(),
+            dmarc_result: DmarcResult::Fail,
+            dkim_aligned: AlignedResult::Fail,
+            spf_aligned: AlignedResult::Fail,
+            disposition: Disposition::None,
+            reasons: Vec::new(),
+            policy_published,
+            aggregate_report_uris: Vec::new(),
+            failure_report_uris: Vec::new(),
+        }
+    }
+
     /// The facts of a message checked by the inbound pipeline at `now`
     /// (seconds since the Unix epoch), received over `connection`, for
     /// the recipient domain `envelope_to` (`None` when there are several

@@ -189,8 +189,15 @@ fn local_name(qualified: &str) -> String {
     }
 }
 
-/// Reads an XML document into a tree, within `limits`.
-fn read_tree(input: &[u8], limits: &XmlLimits) -> Result<Node, XmlError> {
+/// Reads an XML document into a tree, within `limits`. Each `<record>`
+/// child of a `<feedback>` element is handed to `on_record` as soon as it
+/// ends and is not kept in the tree, so that memory stays proportional to
+/// one record, not to the report.
+fn read_tree(
+    input: &[u8],
+    limits: &XmlLimits,
+    mut on_record: impl FnMut(&Node) -> Result<(), XmlError>,
+) -> Result<Node, XmlError> {
     if input.len() > limits.max_bytes {
         return Err(XmlError::TooLarge {
             limit: limits.max_bytes,
@@ -224,7 +231,7 @@ fn read_tree(input: &[u8], limits: &XmlLimits) -> Result<Node, XmlError> {
                     });
                 }
                 let name = local_name(start.name().as_ref());
-                if stack.len() == 1 && name == "record" {
+                if name == "record" && stack.last().is_some_and(|p| p.name == "feedback") {
                     records += 1;
                     if records > limits.max_records {
                         return Err(XmlError::TooManyRecords {
@@ -241,6 +248,9 @@ fn read_tree(input: &[u8], limits: &XmlLimits) -> Result<Node, XmlError> {
                 // check_end_names makes quick-xml refuse an unmatched end.
                 let node = stack.pop().ok_or(XmlError::Truncated)?;
                 match stack.last_mut() {
+                    Some(parent) if parent.name == "feedback" && node.name == "record" => {
+                        on_record(&node)?;
+                    }
                     Some(parent) => parent.children.push(node),
                     None => root = Some(node),
                 }
@@ -444,16 +454,16 @@ impl Feedback {
     /// # Errors
     /// An [`XmlError`] saying why the document is not a readable report.
     pub fn from_xml(input: &[u8], limits: &XmlLimits) -> Result<Feedback, XmlError> {
-        let root = read_tree(input, limits)?;
+        let mut records = Vec::new();
+        let root = read_tree(input, limits, |node| {
+            records.push(record(node)?);
+            Ok(())
+        })?;
         if root.name != "feedback" {
             return Err(XmlError::NotAReport { root: root.name });
         }
         let metadata = metadata(root.required("report_metadata", "feedback")?)?;
         let policy_published = policy_published(root.required("policy_published", "feedback")?)?;
-        let records = root
-            .children("record")
-            .map(record)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Feedback {
             version: root.optional("version"),
             metadata,
@@ -656,6 +666,11 @@ fn aligned(result: &Option<AlignedResult>) -> &str {
     result.as_ref().map_or("fail", AlignedResult::as_str)
 }
 
+/// `Char` of XML 1.0 (§2.2).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
 /// Writes indented XML, escaping every text.
 struct XmlWriter {
     out: String,
@@ -689,7 +704,17 @@ impl XmlWriter {
 
     fn leaf(&mut self, name: &str, text: &str) {
         self.indent();
-        let _ = writeln!(self.out, "<{name}>{}</{name}>", escape(text));
+        // Characters XML 1.0 cannot carry (most controls) become U+FFFD.
+        let text = if text.chars().all(xml_char) {
+            escape(text)
+        } else {
+            let clean: String = text
+                .chars()
+                .map(|c| if xml_char(c) { c } else { '\u{fffd}' })
+                .collect();
+            escape(clean).into_owned().into()
+        };
+        let _ = writeln!(self.out, "<{name}>{text}</{name}>");
     }
 
     fn optional(&mut self, name: &str, text: Option<&str>) {

@@ -720,6 +720,19 @@ typedef struct mailauth_signing_table mailauth_signing_table;
 typedef struct mailauth_spf_outcome mailauth_spf_outcome;
 
 /**
+ * The report store of a settings file's `[report]` section, recording
+ * the DMARC verdict of each message (see `mailauth_store_record`).
+ *
+ * Recording never blocks: verdicts go into a bounded queue that a writer
+ * thread drains into the database; when the database is down the writer
+ * retries with backoff, and once the queue is full verdicts are dropped
+ * and counted (`mailauth_store_lost`).
+ *
+ * Thread-safety: use it from any number of threads at once.
+ */
+typedef struct mailauth_store mailauth_store;
+
+/**
  * A blocking lookup done by the caller, for [`mailauth_resolver_callbacks`].
  *
  * Called with the name (NUL-terminated, no final dot, valid only during the
@@ -2048,6 +2061,53 @@ mailauth_status mailauth_spf_outcome_received_spf(const mailauth_spf_outcome *ou
  * when the message and its NUL do not fit (64 bytes always suffice).
  */
 mailauth_status mailauth_status_message(uint32_t code, char *buf, size_t len, size_t *written);
+
+/**
+ * Opens the report store the settings describe (`report.store`,
+ * `report.path` or `report.connection`, the queue limits) and starts its
+ * writer thread. The database itself is opened by that thread, so a
+ * database that is down does not make this fail. On failure `*error`
+ * (when `error` is not NULL) receives a message (free it with
+ * `mailauth_string_free`) and the status is `MAILAUTH_INVALID_ARGUMENT`.
+ *
+ * Open it in the process that records (after any fork: the writer is a
+ * thread).
+ */
+mailauth_status mailauth_store_open(const mailauth_settings *settings, mailauth_store **out, char **error);
+
+/**
+ * Records the DMARC verdict of the session's ended message (after
+ * `mailauth_session_end_of_message` and its resolve): queued, never
+ * waited for. `MAILAUTH_OK` also when there is nothing to record (signed
+ * mail, a message refused before its end, no DMARC policy) and when the
+ * queue was full (the verdict is then counted by `mailauth_store_lost`).
+ */
+mailauth_status mailauth_store_record(const mailauth_store *store, const mailauth_session *session);
+
+/**
+ * The number of verdicts dropped so far because the queue was full (the
+ * database was down or slower than the mail).
+ */
+mailauth_status mailauth_store_lost(const mailauth_store *store, uint64_t *out);
+
+/**
+ * The number of verdicts written to the database so far.
+ */
+mailauth_status mailauth_store_written(const mailauth_store *store, uint64_t *out);
+
+/**
+ * Waits up to `timeout_ms` milliseconds until every verdict recorded
+ * before is written: `MAILAUTH_OK`, or `MAILAUTH_NOT_DONE` on timeout
+ * (the database is down). For an orderly stop, not for the mail path.
+ */
+mailauth_status mailauth_store_flush(const mailauth_store *store, uint64_t timeout_ms);
+
+/**
+ * Frees the store: waits until the writer thread has written what is
+ * queued (a database that is down is retried a few times, for some
+ * seconds at most) and ended. NULL is a no-op.
+ */
+void mailauth_store_free(mailauth_store *store);
 
 /**
  * Frees a string returned by the library. NULL is a no-op.

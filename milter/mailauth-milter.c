@@ -56,6 +56,12 @@ struct config {
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct config *current;
+/* The DMARC report store (report.record): opened once by the milter
+ * process, kept across reloads (a changed [report] section needs a
+ * restart). Recording never blocks; verdicts dropped because the store is
+ * down are counted by the library and logged here. */
+static mailauth_store *store;
+static uint64_t store_lost_logged;
 static const char *config_path = DEFAULT_CONFIG;
 static bool opt_stderr;
 static int active_connections;
@@ -465,6 +471,26 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len) {
                      SMFIP_NR_BODY);
 }
 
+/* Records the ended message's DMARC verdict (never waits for the store)
+ * and logs verdicts the store dropped since the last time. */
+static void record_verdict(struct conn *c) {
+  mailauth_status s = mailauth_store_record(store, c->session);
+  if (s != MAILAUTH_OK) {
+    logmsg(c->cfg, LOG_ERR, "report store: cannot record: status %d", (int)s);
+    return;
+  }
+  uint64_t lost = 0;
+  if (mailauth_store_lost(store, &lost) != MAILAUTH_OK)
+    return;
+  uint64_t logged = __atomic_load_n(&store_lost_logged, __ATOMIC_RELAXED);
+  if (lost > logged &&
+      __atomic_compare_exchange_n(&store_lost_logged, &logged, lost, false, __ATOMIC_RELAXED,
+                                  __ATOMIC_RELAXED))
+    logmsg(c->cfg, LOG_WARNING,
+           "report store: %llu DMARC verdicts dropped (store down or slow), %llu in all",
+           (unsigned long long)(lost - logged), (unsigned long long)lost);
+}
+
 static sfsistat on_eom(SMFICTX *ctx) {
   struct conn *c = conn_of(ctx);
   if (!c || !c->session || c->failed)
@@ -477,6 +503,8 @@ static sfsistat on_eom(SMFICTX *ctx) {
   }
   sfsistat r = finish_stage(ctx, c, "end of message",
                             mailauth_session_end_of_message(c->session), true);
+  if (store)
+    record_verdict(c);
   if (r == SMFIS_CONTINUE && !apply_edits(ctx, c))
     return internal_error(ctx, c, "edits", MAILAUTH_PANIC);
   return r == SMFIS_CONTINUE ? SMFIS_ACCEPT : r;
@@ -615,6 +643,16 @@ static int run_milter(const char *socket_override) {
   }
   if (drop_privileges(user) != 0)
     goto out;
+  /* The report store, as the user the milter runs as (it owns the SQLite
+   * file); its writer is a thread of this process. */
+  if (setting_true(current->settings, "report.record")) {
+    char *error = NULL;
+    if (mailauth_store_open(current->settings, &store, &error) != MAILAUTH_OK) {
+      logmsg(current, LOG_ERR, "report store: %s", error ? error : "cannot open");
+      mailauth_string_free(error);
+      goto out;
+    }
+  }
   /* Every thread blocks these: SIGUSR1 goes to the reloader, the others to
    * libmilter's signal thread (which stops the milter on SIGTERM). */
   sigset_t set;
@@ -645,6 +683,17 @@ static int run_milter(const char *socket_override) {
   logmsg(current, LOG_INFO, "stopped");
   status = r == MI_SUCCESS ? 0 : 1;
 out:
+  if (store) {
+    /* Writes what is queued (a store that is down is retried briefly). */
+    uint64_t written = 0, lost = 0;
+    mailauth_store_flush(store, 10000);
+    mailauth_store_written(store, &written);
+    mailauth_store_lost(store, &lost);
+    mailauth_store_free(store);
+    store = NULL;
+    logmsg(current, LOG_INFO, "report store: %llu verdicts written, %llu dropped",
+           (unsigned long long)written, (unsigned long long)lost);
+  }
   mailauth_string_free(socket_override ? NULL : socket);
   if (socket_override)
     free(socket);

@@ -10,8 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages the tests run: knotd (real authoritative DNS server on
 # loopback), dig (for debugging), the Perl DKIM peer, xmllint (checks
-# rendered DMARC aggregate reports against the RFC 9990 schema).
-DEBS=(knot dnsutils libmail-dkim-perl libnet-dns-resolver-mock-perl python3-venv libxml2-utils)
+# rendered DMARC aggregate reports against the RFC 9990 schema), PostgreSQL
+# (a private server on a unix socket for the report store tests,
+# scripts/pg-test-server.sh).
+DEBS=(knot dnsutils libmail-dkim-perl libnet-dns-resolver-mock-perl python3-venv libxml2-utils postgresql)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,8 +4,9 @@
 # It first installs what the tests need (a real DNS server, DKIM peers for
 # interoperability, Python tools), then runs the Rust unit, integration,
 # conformance and doc tests with the default crypto backend and again with
-# the pure-Rust backend; then the C ABI, the Python bindings and the milter
-# end to end on a private Postfix.
+# the pure-Rust backend, the report store against SQLite and a private
+# PostgreSQL server; then the C ABI, the Python bindings and the milter end
+# to end on a private Postfix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,8 @@ export RUST_BACKTRACE=1
 echo "== cargo test (default features: aws-lc backend, cli)"
 cargo test --all-targets
 cargo test --doc
+echo "== report store (mailauth-store): SQLite, and PostgreSQL on a private server"
+./scripts/pg-test-server.sh run cargo test -p mailauth-store
 echo "== cargo test (pure-Rust crypto backend)"
 cargo test --no-default-features --features pure-rust,stub-resolver --lib --tests
 echo "== C ABI (libmailauth.so, examples/c under valgrind and sanitizers)"

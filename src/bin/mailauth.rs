@@ -39,7 +39,7 @@ mod verify;
 /// Mail authentication from the command line: the whole inbound check (SPF,
 /// DKIM, DMARC), SPF checks, DKIM verification and signing, key generation
 /// and key checks, SPF and DMARC record linters, the settings file, DMARC
-/// report reading.
+/// reports (reading received ones, sending ours from the report store).
 #[derive(Debug, Parser)]
 #[command(name = "mailauth", version, after_help = help::TOP)]
 struct Cli {
@@ -79,7 +79,8 @@ enum Command {
     #[command(after_help = help::TESTKEY)]
     Testkey(testkey::Args),
     /// DMARC reports: `report parse FILE...` reads received aggregate reports and
-    /// summarizes them per sending source.
+    /// summarizes them per sending source; `report send` builds and sends the aggregate
+    /// report of each ended period from the report store (runs `mailauth-report`).
     Report(report::Args),
 }
 

@@ -638,3 +638,37 @@ impl Feedback {
             .fold(0u64, |sum, r| sum.saturating_add(r.row.count))
     }
 }
+
+impl RecordKey {
+    /// A record key from its parts (a store reading records back).
+    pub fn new(
+        source_ip: IpAddr,
+        policy_evaluated: PolicyEvaluated,
+        identifiers: Identifiers,
+        auth_results: AuthResults,
+    ) -> RecordKey {
+        RecordKey {
+            source_ip,
+            policy_evaluated,
+            identifiers,
+            auth_results,
+        }
+    }
+}
+
+impl PolicyEvaluated {
+    /// A policy evaluation from its parts (a store reading records back).
+    pub fn new(
+        disposition: Disposition,
+        dkim: Option<AlignedResult>,
+        spf: Option<AlignedResult>,
+        reasons: Vec<PolicyOverrideReason>,
+    ) -> PolicyEvaluated {
+        PolicyEvaluated {
+            disposition,
+            dkim,
+            spf,
+            reasons,
+        }
+    }
+}

@@ -254,6 +254,7 @@ const ORDER: &[(&str, &[&str])] = &[
             "on_internal_error",
         ],
     ),
+    ("report", &["record"]),
 ];
 
 /// Where an option was read: the file (path and name) and the line.
@@ -1109,13 +1110,15 @@ impl Builder {
                         Some("used with mode = \"rfc7489\""),
                     );
                 }
-                "HistoryFile" => self.note(
-                    &at,
-                    format_args!(
-                        "{NOT_CARRIED}: the store of aggregate report data is not in the \
-                         settings yet"
-                    ),
-                ),
+                "HistoryFile" => {
+                    self.set_with(
+                        &at,
+                        "report",
+                        "record",
+                        Value::Boolean(true),
+                        Some("verdicts go to the report store (report.path), not a history file"),
+                    );
+                }
                 "SPFSelfValidate" => self.note(
                     &at,
                     format_args!("{NOT_CARRIED}: mailauth always checks SPF itself ([spf])"),

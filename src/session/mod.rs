@@ -346,6 +346,9 @@ pub struct Session {
     mail_from: Option<String>,
     spf_mail_from: Option<spf::Outcome>,
     recipients: usize,
+    /// The recipients' domain when they all share one (DMARC reports'
+    /// `envelope_to`); `None` when none came or several domains.
+    recipient_domain: Option<String>,
     queue_id: Option<String>,
     reading: Reading,
     work: Work,
@@ -376,6 +379,7 @@ impl Session {
             mail_from: None,
             spf_mail_from: None,
             recipients: 0,
+            recipient_domain: None,
             queue_id: None,
             reading: Reading::None,
             work: Work::Idle,
@@ -466,8 +470,19 @@ impl Session {
     }
 
     /// RCPT TO.
-    pub fn rcpt(&mut self, _address: &str) {
+    pub fn rcpt(&mut self, address: &str) {
         self.start_stage();
+        let domain = address
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.trim_end_matches('.').to_ascii_lowercase());
+        self.recipient_domain = if self.recipients == 0 || domain == self.recipient_domain {
+            domain
+        } else {
+            None
+        };
         self.recipients += 1;
         self.action = Some(Action::Continue);
     }
@@ -624,6 +639,23 @@ impl Session {
         self.verdict.as_ref()
     }
 
+    /// What DMARC reports need of the ended message
+    /// ([`report::Verdict`](crate::report::Verdict)): for a front end to
+    /// record in a report store (the session does no I/O). `None` when
+    /// the message was not checked (signed mail, a refusal before the end
+    /// of the message) or no DMARC policy applied.
+    pub fn report_verdict(&self) -> Option<crate::report::Verdict> {
+        let verdict = self.verdict.as_ref()?;
+        let ip = self.client.address?;
+        let connection = Connection::new(ip, &self.helo, self.mail_from.as_deref().unwrap_or(""));
+        crate::report::Verdict::from_inbound(
+            verdict,
+            &connection,
+            self.recipient_domain.as_deref(),
+            self.now,
+        )
+    }
+
     /// The SPF result of the HELO name.
     pub fn spf_helo(&self) -> Option<&spf::Outcome> {
         self.spf_helo.as_ref()
@@ -659,6 +691,7 @@ impl Session {
         self.mail_from = None;
         self.spf_mail_from = None;
         self.recipients = 0;
+        self.recipient_domain = None;
         self.queue_id = None;
         self.reading = Reading::None;
         self.work = Work::Idle;

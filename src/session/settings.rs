@@ -143,6 +143,9 @@ pub struct SettingsFile {
     pub arc: ArcSection,
     /// BIMI.
     pub bimi: BimiSection,
+    /// DMARC aggregate reports: the store verdicts are recorded in, and
+    /// how reports are sent.
+    pub report: ReportSection,
 }
 
 impl Default for SettingsFile {
@@ -165,6 +168,7 @@ impl Default for SettingsFile {
             milter: MilterSection::default(),
             arc: ArcSection::default(),
             bimi: BimiSection::default(),
+            report: ReportSection::default(),
         }
     }
 }
@@ -613,6 +617,88 @@ impl Default for BimiSection {
     }
 }
 
+/// Which database holds the report store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// One SQLite file ([`ReportSection::path`]): the default, for one
+    /// relay.
+    Sqlite,
+    /// A PostgreSQL database ([`ReportSection::connection`]): for a fleet
+    /// of MTAs writing into one store.
+    Postgres,
+}
+
+/// `[report]`: DMARC aggregate reports (RFC 9990), OpenDMARC's
+/// `HistoryFile` and `opendmarc-reports` in one. Front ends record each
+/// verdict in the store (`mailauth-store`); `mailauth report send` builds
+/// and sends the reports of ended periods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSection {
+    /// Record every verdict in the store (OpenDMARC `HistoryFile` set).
+    pub record: bool,
+    /// `"sqlite"` or `"postgres"`.
+    pub store: StoreKind,
+    /// The SQLite file (relative to the settings file's folder).
+    pub path: String,
+    /// The PostgreSQL connection string (`host=/run/postgresql
+    /// dbname=mailauth`, or a `postgresql://` URL).
+    pub connection: String,
+    /// The reporting organisation's name (opendmarc-reports
+    /// `--report-org`).
+    pub org_name: String,
+    /// The address reports come from (opendmarc-reports
+    /// `--report-email`).
+    pub email: String,
+    /// Seconds per reporting period, aligned to UTC midnight (RFC 9990's
+    /// default `ri=86400`). From 60 to 86400, or whole days.
+    pub period: u64,
+    /// Seconds after a period ends before it is reported, so that
+    /// verdicts still queued reach the store.
+    pub delay: u64,
+    /// Days a period stays in the store (`mailauth report send` prunes
+    /// older ones).
+    pub keep_days: u64,
+    /// The command a report e-mail is piped to.
+    pub sendmail: String,
+    /// Write report e-mails as files in this folder instead of sending
+    /// them; empty: send.
+    pub directory: String,
+    /// Verdicts queued for the store's writer at most; beyond, new ones
+    /// are dropped and counted (mail never waits for the store).
+    pub queue_capacity: usize,
+    /// Verdicts written per transaction at most.
+    pub batch_size: usize,
+    /// Milliseconds before a partial batch is written.
+    pub flush_interval_ms: u64,
+    /// Milliseconds an SQLite write waits for another process's.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for ReportSection {
+    fn default() -> ReportSection {
+        ReportSection {
+            record: false,
+            store: StoreKind::Sqlite,
+            path: "/var/lib/mailauth/reports.sqlite".to_owned(),
+            connection: String::new(),
+            org_name: String::new(),
+            email: String::new(),
+            period: 86_400,
+            delay: 300,
+            keep_days: 31,
+            sendmail: "/usr/sbin/sendmail -t".to_owned(),
+            directory: String::new(),
+            queue_capacity: 100_000,
+            batch_size: 1_000,
+            flush_interval_ms: 1_000,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
 /// The resolver `[dns]` describes, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -709,6 +795,8 @@ pub struct Settings {
     inbound: inbound::Config,
     stub: DnsSettings,
     sealer: Option<arc::Sealer>,
+    report_path: PathBuf,
+    report_directory: Option<PathBuf>,
 }
 
 impl Settings {
@@ -858,6 +946,18 @@ impl Settings {
     pub fn dns(&self) -> &DnsSettings {
         &self.stub
     }
+
+    /// The SQLite report store file (`report.path`, taken from the
+    /// settings file's folder).
+    pub fn report_store_path(&self) -> &Path {
+        &self.report_path
+    }
+
+    /// The folder report e-mails are written to (`report.directory`, taken
+    /// from the settings file's folder), `None` when they are sent.
+    pub fn report_directory(&self) -> Option<&Path> {
+        self.report_directory.as_deref()
+    }
 }
 
 /// The file as written, defaults filled in.
@@ -980,9 +1080,42 @@ impl Loader<'_> {
         {
             return Err(self.error("dmarc", "quarantine_header", "not a header field name"));
         }
+        let report = &file.report;
+        let period_ok = (60..=86_400).contains(&report.period)
+            || (report.period > 86_400 && report.period.is_multiple_of(86_400));
+        if !period_ok {
+            return Err(self.error(
+                "report",
+                "period",
+                "from 60 to 86400 seconds, or whole days",
+            ));
+        }
+        if report.record && report.store == StoreKind::Postgres && report.connection.is_empty() {
+            return Err(self.error(
+                "report",
+                "connection",
+                "a PostgreSQL store needs a connection string",
+            ));
+        }
+        if report.record && report.store == StoreKind::Sqlite && report.path.is_empty() {
+            return Err(self.error("report", "path", "an SQLite store needs a file"));
+        }
+        for (key, value) in [
+            ("queue_capacity", report.queue_capacity as u64),
+            ("batch_size", report.batch_size as u64),
+            ("flush_interval_ms", report.flush_interval_ms),
+        ] {
+            if value == 0 {
+                return Err(self.error("report", key, "must be at least 1"));
+            }
+        }
+        let report_path = self.path(&report.path);
+        let report_directory = (!report.directory.is_empty()).then(|| self.path(&report.directory));
         Ok(Settings {
             file,
             origin: self.origin.to_owned(),
+            report_path,
+            report_directory,
             authserv_id,
             internal,
             signing_table,

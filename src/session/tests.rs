@@ -104,6 +104,7 @@ struct Run {
     end: Option<Action>,
     edits: Vec<Edit>,
     log: String,
+    report: Option<crate::report::Verdict>,
 }
 
 fn run(settings: &Arc<Settings>, client: Client, mail_from: &str, message: &[u8]) -> Run {
@@ -147,6 +148,7 @@ fn run(settings: &Arc<Settings>, client: Client, mail_from: &str, message: &[u8]
         mail_from,
         end,
         edits: session.edits().to_vec(),
+        report: session.report_verdict(),
         log: session.log_line().unwrap_or_default(),
     }
 }
@@ -200,6 +202,15 @@ fn outside_pass_gets_results_and_continues() {
         run.log
     );
     assert!(run.log.contains("action=continue"), "{}", run.log);
+    // What a front end records for DMARC reports.
+    let report = run.report.expect("a report verdict");
+    assert_eq!(report.report_key(), "sender.example");
+    assert_eq!(report.header_from, "sender.example");
+    assert_eq!(report.envelope_from.as_deref(), Some("sender.example"));
+    assert_eq!(report.envelope_to.as_deref(), Some("example.net"));
+    assert_eq!(report.source_ip.to_string(), "192.0.2.10");
+    assert_eq!(report.time, NOW);
+    assert_eq!(report.dmarc_result, crate::dmarc::DmarcResult::Pass);
 }
 
 /// SPF at MAIL FROM, per policyd-spf setting.
@@ -413,6 +424,7 @@ fn internal_authenticated_and_originating_clients_are_signed() {
             sig[0]
         );
         assert!(inserted(&run, "Authentication-Results").is_empty());
+        assert_eq!(run.report, None, "signed mail is not checked nor reported");
         let logged = if mode.contains(' ') {
             format!("mode=\"{mode}\"")
         } else {
@@ -597,6 +609,16 @@ fn bad_settings_name_file_and_line() {
             "test.toml:2: replies.dmarc_reject",
         ),
         ("[dmarc]\nmode = \"rfc1234\"\n", "test.toml:2: dmarc.mode"),
+        ("[report]\nperiod = 90000\n", "test.toml:2: report.period"),
+        (
+            "[report]\nrecord = true\nstore = \"postgres\"\n",
+            "report.connection: a PostgreSQL store needs",
+        ),
+        ("[report]\nstore = \"mysql\"\n", "test.toml:2:"),
+        (
+            "[report]\nbatch_size = 0\n",
+            "test.toml:2: report.batch_size",
+        ),
     ];
     for (text, expected) in cases {
         let error = Settings::from_toml(text, "test.toml", dir)
@@ -732,4 +754,26 @@ fn bimi_when_the_settings_ask() {
     // The Authentication-Results field ends on top, above BIMI-Location.
     let last = run.edits.last().unwrap();
     assert!(matches!(last, Edit::Insert { name, .. } if name == "Authentication-Results"));
+}
+
+#[test]
+fn report_paths_are_taken_from_the_settings_folder() {
+    let settings = Settings::from_toml(
+        "[report]\npath = \"reports.sqlite\"\ndirectory = \"out\"\n",
+        "test.toml",
+        Path::new("/etc/mailauth"),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.report_store_path(),
+        Path::new("/etc/mailauth/reports.sqlite")
+    );
+    assert_eq!(
+        settings.report_directory(),
+        Some(Path::new("/etc/mailauth/out"))
+    );
+    let defaults = Settings::from_toml("", "test.toml", Path::new(".")).unwrap();
+    assert_eq!(defaults.file().report.period, 86_400);
+    assert!(!defaults.file().report.record);
+    assert_eq!(defaults.report_directory(), None);
 }

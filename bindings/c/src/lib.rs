@@ -31,6 +31,7 @@ mod session;
 mod sign;
 mod spf;
 mod status;
+mod store;
 mod string;
 
 pub use arc::*;
@@ -43,6 +44,7 @@ pub use session::*;
 pub use sign::*;
 pub use spf::*;
 pub use status::*;
+pub use store::*;
 pub use string::*;
 
 /// The major version of the library: the ABI version, also in the SONAME

@@ -28,6 +28,10 @@ impl mailauth_settings {
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    pub(crate) fn shared(&self) -> &Arc<Settings> {
+        &self.settings
+    }
 }
 
 /// What a stage asks the MTA to do.
@@ -99,6 +103,11 @@ pub struct mailauth_session {
 }
 
 impl mailauth_session {
+    /// The session (read only).
+    pub(crate) fn session(&self) -> &Session {
+        self.pump.driver.machine()
+    }
+
     fn stage(&mut self, feed: impl FnOnce(&mut Session)) -> mailauth_status {
         self.strings = Strings::default();
         self.settled = false;

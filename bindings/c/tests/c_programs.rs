@@ -263,6 +263,52 @@ fn session_runs_every_stage_from_c() {
 }
 
 #[test]
+fn sessions_record_in_the_report_store() {
+    for mode in MODES {
+        let dir =
+            std::env::temp_dir().join(format!("mailauth-c-store-{}-{mode:?}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = run(
+            "bindings/c/tests/c/store.c",
+            mode,
+            &[&dir.to_string_lossy()],
+            b"",
+        );
+        assert!(
+            output.status.success(),
+            "store in {mode:?}:\n{}{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = stdout(&output);
+        println!("{mode:?}: {}", text.trim());
+        assert!(text.starts_with("store: ") && text.contains("checks passed"));
+        // What C recorded reads back from the store.
+        let mut store = mailauth_store::SqliteStore::open(
+            &dir.join("reports.sqlite"),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        let due =
+            mailauth_store::ReportStore::due(&mut store, u64::MAX >> 2, u64::MAX >> 2).unwrap();
+        assert_eq!(due.len(), 1, "{due:?}");
+        assert_eq!(due[0].policy_domain, "sender.example");
+        let report = mailauth_store::ReportStore::load_report(
+            &mut store,
+            due[0].period.start,
+            "sender.example",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(report.message_count(), 2);
+        assert_eq!(report.records.len(), 1);
+        assert_eq!(report.records[0].row.source_ip.to_string(), "192.0.2.10");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
 fn checks_built_from_settings_use_them() {
     let data = root().join("examples/data");
     let data = data.to_string_lossy();

@@ -32,6 +32,7 @@ mod inbound;
 mod message;
 mod session;
 mod spf;
+mod store;
 
 /// The native module.
 #[pymodule]
@@ -48,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     authres::register(m)?;
     inbound::register(m)?;
     session::register(m)?;
+    store::register(m)?;
     Ok(())
 }
 

@@ -52,6 +52,11 @@ impl PySettings {
         &self.settings
     }
 
+    /// The loaded settings, shared.
+    pub(crate) fn shared(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
     fn new(settings: Settings) -> PySettings {
         PySettings {
             settings: Arc::new(settings),
@@ -404,7 +409,7 @@ impl PySession {
             .ok_or_else(|| MailAuthError::new_err("the stage has not finished: poll() first"))
     }
 
-    fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Session) -> T + Send) -> T {
+    pub(crate) fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Session) -> T + Send) -> T {
         self.driven.with(py, |d| f(d.machine()))
     }
 }

@@ -1,9 +1,17 @@
-//! `mailauth report`: DMARC report tools (`report parse FILE...`).
+//! `mailauth report`: DMARC report tools (`report parse FILE...`; `report
+//! send` and `report due` from the report store).
+//!
+//! The report store does I/O against SQLite or PostgreSQL, so it lives in
+//! the `mailauth-store` crate, which depends on this one; this crate cannot
+//! depend on it back. `mailauth report send|due ARGS` therefore runs the
+//! `mailauth-report` program that crate installs (beside this program,
+//! else on `PATH`), as git and cargo run their external subcommands.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use mailauth::report::read::{ReadLimits, read_aggregate};
 use mailauth::report::{AlignedResult, Feedback};
@@ -24,6 +32,23 @@ enum ReportCommand {
     /// summarize them per sending source.
     #[command(after_help = crate::help::REPORT_PARSE)]
     Parse(ParseArgs),
+    /// Build and send (or write to a folder with `--dir`) the aggregate report of each
+    /// ended period from the report store of `--settings FILE` (settings `[report]`);
+    /// `mailauth report send --help` lists its options.
+    #[command(disable_help_flag = true)]
+    Send(StoreArgs),
+    /// List the periods and policy domains of the report store that are due.
+    #[command(disable_help_flag = true)]
+    Due(StoreArgs),
+}
+
+/// Options of `mailauth report send` and `due`, passed on to
+/// `mailauth-report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// `--settings FILE [--dir DIR] [--now UNIX_TIME]`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    args: Vec<OsString>,
 }
 
 /// Options of `mailauth report parse`.
@@ -40,7 +65,37 @@ pub(crate) struct ParseArgs {
 pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     match &args.command {
         ReportCommand::Parse(parse) => parse_reports(parse),
+        ReportCommand::Send(store) => run_store_program("send", store),
+        ReportCommand::Due(store) => run_store_program("due", store),
     }
+}
+
+const STORE_PROGRAM: &str = "mailauth-report";
+
+/// Runs `mailauth-report SUBCOMMAND ARGS` (beside this program, else from
+/// `PATH`) and exits with its status.
+fn run_store_program(subcommand: &str, args: &StoreArgs) -> Result<ExitCode, Failure> {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(STORE_PROGRAM)))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(STORE_PROGRAM));
+    let status = Command::new(&program)
+        .arg(subcommand)
+        .args(&args.args)
+        .status()
+        .map_err(|e| Failure {
+            code: output::TEMPORARY,
+            message: format!(
+                "cannot run {} ({e}): it comes with the mailauth-store package",
+                program.display()
+            ),
+            json: false,
+        })?;
+    Ok(match status.code() {
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::from(output::TEMPORARY),
+    })
 }
 
 /// The figures of one sending source over all reports.

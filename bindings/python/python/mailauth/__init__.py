@@ -36,6 +36,7 @@ from mailauth._native import (
     ResolverError,
     Settings,
     SignError,
+    Store,
     ZoneError,
     __version__,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Session",
     "Settings",
     "SignError",
+    "Store",
     "ZoneError",
     "__version__",
     "arc",

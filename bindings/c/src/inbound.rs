@@ -58,7 +58,7 @@ impl mailauth_inbound {
     }
 
     /// The settings, while they may change.
-    fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
+    pub(crate) fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
         match &mut self.state {
             InboundState::Setup {
                 connection, config, ..
@@ -328,7 +328,9 @@ pub extern "C" fn mailauth_inbound_outcome_free(outcome: *mut mailauth_inbound_o
     unsafe { free_handle(outcome) }
 }
 
-fn verdict<'a>(outcome: *const mailauth_inbound_outcome) -> Result<&'a Verdict, mailauth_status> {
+pub(crate) fn verdict<'a>(
+    outcome: *const mailauth_inbound_outcome,
+) -> Result<&'a Verdict, mailauth_status> {
     // SAFETY: `outcome` is NULL or a live verdict (contract of the callers).
     unsafe { borrow(outcome) }.map(|o| &o.verdict)
 }

@@ -20,6 +20,7 @@
 // `unsafe` block with its SAFETY comment (as in rustls-ffi).
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod bimi;
 mod check;
 mod dkim;
 mod dmarc;
@@ -32,6 +33,7 @@ mod spf;
 mod status;
 mod string;
 
+pub use bimi::*;
 pub use check::*;
 pub use dkim::*;
 pub use dmarc::*;

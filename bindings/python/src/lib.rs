@@ -16,12 +16,13 @@
 //!   (blocking in Rust, or from asyncio through `poll`/`supply`);
 //! - [`session`]: `Settings` and `Session`, the MTA session over the
 //!   settings file;
-//! - [`spf`], [`dkim`], [`dmarc`], [`inbound`], [`authres`]: the entry
+//! - [`spf`], [`dkim`], [`dmarc`], [`inbound`], [`bimi`], [`authres`]: the entry
 //!   points and their frozen result classes.
 
 use pyo3::prelude::*;
 
 mod authres;
+mod bimi;
 mod check;
 mod dkim;
 mod dmarc;
@@ -45,6 +46,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dmarc::register(m)?;
     authres::register(m)?;
     inbound::register(m)?;
+    bimi::register(m)?;
     session::register(m)?;
     Ok(())
 }

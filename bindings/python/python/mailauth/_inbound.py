@@ -57,6 +57,18 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         :func:`mailauth.dmarc.check`.
     ``dmarc_sample = None``
         The draw (0..99) for ``pct`` in RFC 7489 mode; None draws at random.
+    ``bimi = False``
+        Run BIMI (:mod:`mailauth.bimi`) once DMARC has an outcome: the
+        result is in ``bimi`` and in the Authentication-Results field, the
+        BIMI-Location field to insert for a ``pass`` in ``bimi_location``,
+        and the incoming BIMI-Location, BIMI-Indicator and
+        BIMI-Logo-Preference fields to remove in ``bimi_remove``.
+    ``bimi_require_signed_selector = True``
+        Use a BIMI-Selector field only when a DMARC-aligned, passing DKIM
+        signature covers it.
+    ``bimi_max_record_bytes = 2048``, ``bimi_max_location_uris = 1``
+        The longest BIMI record read, and the most URIs in its ``l=``; a
+        record past either is invalid (``fail``).
     """
 
     now: Timestamp
@@ -68,6 +80,10 @@ class AuthenticateOptions(_SmtpFacts, total=False):
     dmarc_mode: Literal["rfc9989", "rfc7489"]
     dmarc_sample: int | None
     settings: Settings
+    bimi: bool
+    bimi_require_signed_selector: bool
+    bimi_max_record_bytes: int
+    bimi_max_location_uris: int
 
 
 def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions]) -> Check:
@@ -91,6 +107,10 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
         dmarc_mode=options.get("dmarc_mode"),
         dmarc_sample=draw_sample() if dmarc_sample is None else dmarc_sample,
         settings=options.get("settings"),
+        bimi=options.get("bimi"),
+        bimi_require_signed_selector=options.get("bimi_require_signed_selector"),
+        bimi_max_record_bytes=options.get("bimi_max_record_bytes"),
+        bimi_max_location_uris=options.get("bimi_max_location_uris"),
     )
 
 

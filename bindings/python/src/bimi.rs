@@ -96,7 +96,7 @@ fn bimi_record_parse(
     max_location_uris: Option<usize>,
 ) -> PyResult<PyBimiRecord> {
     let bytes: Vec<u8> = if let Ok(text) = text.cast::<PyString>() {
-        text.to_str()?.as_bytes().to_vec()
+        text.extract::<String>()?.into_bytes()
     } else if let Ok(bytes) = text.cast::<PyBytes>() {
         bytes.as_bytes().to_vec()
     } else {

@@ -176,6 +176,17 @@ for example in load(DATA / "authentication-results" / "rfc8601-appendix-b-exampl
     for field in example["fields"]:
         add("authres", "rfc8601", field_value(field["field"]))
 
+# ------------------------------------------------------------------- ARC
+# The ARC fields of the ValiMail validation suite's messages.
+
+for scenario in load(DATA / "arc-valimail" / "arc-draft-validation-tests.json"):
+    for case in scenario["tests"].values():
+        raw = case["message"].replace("\n", "\r\n").encode()
+        fields, _ = split_message(raw)
+        for name, value in fields:
+            if name.lower().startswith("arc-"):
+                add("arc_fields", "valimail", value)
+
 # ------------------------------------------------------------- zone text
 
 example_zone = (ROOT / "examples" / "data" / "example.zone").read_text()

@@ -7,6 +7,7 @@
 //! - [`spf`]: `check_host()` for the MAIL FROM and HELO identities;
 //! - [`dkim`]: streaming canonicalization, verification, signing, keys;
 //! - [`dmarc`]: the author domain, policy discovery, alignment, disposition;
+//! - [`arc`]: ARC (RFC 8617) chain validation and sealing;
 //! - [`bimi`]: the receiver's BIMI record checks (DMARC requirements,
 //!   selector, Assertion Record discovery, BIMI-Location);
 //! - [`authres`]: Authentication-Results as a data structure;

@@ -20,6 +20,20 @@
 //! Memory stays constant whatever the body size: the body is hashed while
 //! it streams.
 //!
+//! # Readings of RFC 8617
+//!
+//! Where the RFC leaves room, this module reads it as the ValiMail ARC test
+//! suite does (`tests/arc_suite.rs`, all cases pass):
+//! - an ARC-Message-Signature without `c=` is relaxed/relaxed (suite case
+//!   `ams_fields_c_na`); its `h=` may be empty or hold empty names, need not
+//!   name From, and must not name ARC-Seal (`ams_fields_h_includes_as`);
+//! - a chain found failing is sealed with `cv=fail`, the seal then covering
+//!   the new set alone (`i1_base_fail`); a chain whose newest seal already
+//!   says `cv=fail` gets no new set (`no_additional_sig`);
+//! - `t=` is not checked against any clock;
+//! - `header.oldest-pass` is 0 when every ARC-Message-Signature validates,
+//!   else the lowest instance from which all newer ones do.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use mailauth::arc::{self, ArcResult, SealOptions, SealOutcome, Sealer, Validator};

@@ -10,9 +10,10 @@ use super::{ArcResult, MAX_INSTANCE, Outcome};
 use crate::authres::{MethodResult, render};
 use crate::dkim::canon::{BodyCanonicalization, BodyHasher, HeaderCanonicalization};
 use crate::dkim::sign::{
-    DEFAULT_HEADERS, InvalidValue, validate_domain, validate_header_name, validate_selector,
+    DEFAULT_HEADERS, InvalidValue, append_signed_fields, validate_domain, validate_header_name,
+    validate_selector,
 };
-use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey};
+use crate::dkim::{Algorithm, CryptoError, KeyType, SigningKey, SigningTable};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 
 /// How to seal. Defaults: the header fields DKIM signs by default
@@ -204,6 +205,26 @@ impl Sealer {
             algorithm,
             options: SealOptions { headers, ..options },
         })
+    }
+
+    /// Picks domain, selector and key from a DKIM signing table by
+    /// `address` (a `local@domain` or a bare domain, matched as the table
+    /// matches From addresses: for sealing, usually the sealer's own
+    /// domain); `None` when no rule matches.
+    pub fn from_table(
+        table: &SigningTable,
+        address: &str,
+        authserv_id: &str,
+        options: SealOptions,
+    ) -> Option<Result<Sealer, SealError>> {
+        let chosen = table.lookup(address)?;
+        Some(Sealer::new(
+            &chosen.domain,
+            chosen.selector,
+            chosen.key.clone(),
+            authserv_id,
+            options,
+        ))
     }
 
     /// The sealing domain (`d=`).
@@ -452,32 +473,7 @@ impl<'a> Sealing<'a> {
             ]
         };
         let mut data = Vec::new();
-        let mut taken: Vec<(&str, usize)> = Vec::new();
-        for name in &signed_names {
-            let count = match taken.iter_mut().find(|(n, _)| n == name) {
-                Some((_, count)) => count,
-                None => {
-                    taken.push((name, 0));
-                    match taken.last_mut() {
-                        Some((_, count)) => count,
-                        None => continue,
-                    }
-                }
-            };
-            let field = header
-                .iter()
-                .rev()
-                .filter(|f| f.is_named(name.as_bytes()))
-                .nth(*count);
-            *count += 1;
-            if let Some(field) = field {
-                relaxed.append(
-                    field.raw_name().unwrap_or_default(),
-                    field.value(),
-                    &mut data,
-                );
-            }
-        }
+        append_signed_fields(relaxed, &header, &signed_names, &mut data);
         append_unsigned(MESSAGE_SIGNATURE, &ams_tags(""), &mut data);
         let signature = sealer.key.sign(sealer.algorithm, &data)?;
         let ams = render(&ams_tags(&b64.encode(signature)));

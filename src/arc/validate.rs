@@ -19,11 +19,11 @@
 
 use super::parse::{self, ArcField, FieldError, MessageSignature, Seal};
 use super::{ArcResult, Config, Outcome, Reason, SetSummary, StructureError};
-use crate::dkim::canon::{BodyHash, BodyHasher, HeaderCanonicalization};
+use crate::dkim::Algorithm;
+use crate::dkim::canon::{BodyHash, BodyHashers, HeaderCanonicalization};
 use crate::dkim::verify::{
     FieldLookup, check_key_record, public_key, read_key, signed_header_data, verify_signature,
 };
-use crate::dkim::{Algorithm, HashAlgorithm};
 use crate::dns::{Answer, Query};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 use crate::message::{HeaderField, HeaderLimits, MessageReader};
@@ -38,7 +38,7 @@ pub struct Validator {
     reader: MessageReader,
     prepared: bool,
     state: State,
-    hashers: Vec<(BodyKey, BodyHasher)>,
+    hashers: BodyHashers,
     fields: Vec<HeaderField>,
 }
 
@@ -51,14 +51,6 @@ enum State {
     Pending(Box<Pending>),
 }
 
-/// A body hash shared by every AMS that asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct BodyKey {
-    canonicalization: crate::dkim::BodyCanonicalization,
-    hash: HashAlgorithm,
-    length_limit: Option<u64>,
-}
-
 #[derive(Debug, Clone)]
 struct Pending {
     /// One per instance, oldest first.
@@ -69,6 +61,10 @@ struct Pending {
     instances: Vec<SetSummary>,
     /// Lowest instance whose AMS is checked (n without oldest-pass).
     lowest_checked: u32,
+    /// The header fields, kept only when older AMSes are checked: their
+    /// header data is built one at a time, after the newest passed, so
+    /// that memory stays within one header's size.
+    fields: Vec<HeaderField>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +80,10 @@ struct PendingSet {
 #[derive(Debug, Clone)]
 struct SignatureCheck {
     signature: MessageSignature,
-    header_data: Vec<u8>,
+    /// The data signed, built up front for the newest AMS only.
+    header_data: Option<Vec<u8>>,
+    /// Where the AMS is among the header fields.
+    position: usize,
     body_hash: usize,
 }
 
@@ -99,7 +98,7 @@ impl Validator {
             }),
             prepared: false,
             state: State::Decided(Outcome::none()),
-            hashers: Vec::new(),
+            hashers: BodyHashers::default(),
             fields: Vec::new(),
         }
     }
@@ -110,11 +109,7 @@ impl Validator {
         if !self.prepared && self.reader.header_complete() {
             self.prepare();
         }
-        if !body.is_empty() {
-            for (_, hasher) in &mut self.hashers {
-                hasher.update(body);
-            }
-        }
+        self.hashers.update(body);
     }
 
     /// Ends the message; the returned machine fetches the keys and
@@ -130,8 +125,7 @@ impl Validator {
         if !self.prepared {
             self.prepare();
         }
-        let body_hashes: Vec<BodyHash> =
-            self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        let body_hashes: Vec<BodyHash> = self.hashers.finish();
         let validation = Validation::new(self.config, self.state, body_hashes);
         (validation, self.fields)
     }
@@ -323,7 +317,9 @@ impl Validator {
         let mut chain = Vec::new();
         let mut pending_sets = Vec::with_capacity(sets);
         let relaxed = HeaderCanonicalization::Relaxed;
-        for (aar_field, ams_field, seal_field, signature, seal) in parsed {
+        for ((aar_field, ams_field, seal_field, signature, seal), &(_, _, position, _)) in
+            parsed.into_iter().zip(&positions)
+        {
             let instance = seal.instance;
             for field in [aar_field, ams_field] {
                 relaxed.append(
@@ -361,31 +357,24 @@ impl Validator {
                         error: FieldError::InvalidSelector,
                     }));
                 }
-                let header_data = signed_header_data(
-                    signature.canonicalization.header,
-                    &signature.signed_headers,
-                    ams_field,
-                    signature.signature_value_range.clone(),
-                    &lookup,
+                let header_data = (instance == highest).then(|| {
+                    signed_header_data(
+                        signature.canonicalization.header,
+                        &signature.signed_headers,
+                        ams_field,
+                        signature.signature_value_range.clone(),
+                        &lookup,
+                    )
+                });
+                let body_hash = self.hashers.index_for(
+                    signature.canonicalization.body,
+                    signature.algorithm.hash(),
+                    signature.body_length,
                 );
-                let key = BodyKey {
-                    canonicalization: signature.canonicalization.body,
-                    hash: signature.algorithm.hash(),
-                    length_limit: signature.body_length,
-                };
-                let body_hash = match self.hashers.iter().position(|(k, _)| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        self.hashers.push((
-                            key,
-                            BodyHasher::new(key.canonicalization, key.hash, key.length_limit),
-                        ));
-                        self.hashers.len() - 1
-                    }
-                };
                 Some(SignatureCheck {
                     signature,
                     header_data,
+                    position,
                     body_hash,
                 })
             } else {
@@ -403,6 +392,11 @@ impl Validator {
             chain,
             instances,
             lowest_checked,
+            fields: if lowest_checked < highest {
+                fields.to_vec()
+            } else {
+                Vec::new()
+            },
         }))
     }
 }
@@ -491,7 +485,11 @@ impl Validation {
         verify_signature(key, algorithm, data, signature)
     }
 
-    fn check_message_signature(&self, check: &SignatureCheck) -> Result<(), crate::dkim::Reason> {
+    fn check_message_signature(
+        &self,
+        check: &SignatureCheck,
+        fields: &[HeaderField],
+    ) -> Result<(), crate::dkim::Reason> {
         let signature = &check.signature;
         if signature.algorithm == Algorithm::RsaSha1 && !self.config.allow_sha1 {
             return Err(crate::dkim::Reason::Sha1Refused);
@@ -510,12 +508,24 @@ impl Validation {
         if body.digest != signature.body_hash {
             return Err(crate::dkim::Reason::BodyHashMismatch);
         }
-        verify_signature(
-            key,
-            signature.algorithm,
-            &check.header_data,
-            &signature.signature,
-        )
+        let built;
+        let header_data = match &check.header_data {
+            Some(data) => data,
+            None => {
+                let own = fields
+                    .get(check.position)
+                    .ok_or(crate::dkim::Reason::SignatureMismatch)?;
+                built = signed_header_data(
+                    signature.canonicalization.header,
+                    &signature.signed_headers,
+                    own,
+                    signature.signature_value_range.clone(),
+                    &FieldLookup::new(fields),
+                );
+                &built
+            }
+        };
+        verify_signature(key, signature.algorithm, header_data, &signature.signature)
     }
 
     fn evaluate(&self, pending: &Pending) -> Outcome {
@@ -531,7 +541,7 @@ impl Validation {
         };
         let newest_instance = newest.seal.instance;
         if let Some(check) = &newest.signature
-            && let Err(reason) = self.check_message_signature(check)
+            && let Err(reason) = self.check_message_signature(check, &pending.fields)
         {
             return fail(Reason::MessageSignature {
                 instance: newest_instance,
@@ -568,7 +578,7 @@ impl Validation {
             let mut oldest = newest_instance;
             for set in pending.sets.iter().rev().skip(1) {
                 match &set.signature {
-                    Some(check) if self.check_message_signature(check).is_ok() => {
+                    Some(check) if self.check_message_signature(check, &pending.fields).is_ok() => {
                         oldest = set.seal.instance;
                     }
                     _ => return oldest,

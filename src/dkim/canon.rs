@@ -500,6 +500,56 @@ fn search(
     }
 }
 
+/// The body hashes of several signatures, each distinct (canonicalization,
+/// hash, length limit) computed once however many signatures share it:
+/// the body streams through every hasher (DKIM verification, ARC
+/// validation).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyHashers {
+    hashers: Vec<(BodyHashParameters, BodyHasher)>,
+}
+
+/// What makes two body hashes the same: canonicalization, hash, `l=`.
+type BodyHashParameters = (BodyCanonicalization, HashAlgorithm, Option<u64>);
+
+impl BodyHashers {
+    /// The index of the hash for these parameters (its place in
+    /// [`finish`](Self::finish)), adding a hasher when none has them yet.
+    pub(crate) fn index_for(
+        &mut self,
+        canonicalization: BodyCanonicalization,
+        hash: HashAlgorithm,
+        length_limit: Option<u64>,
+    ) -> usize {
+        let key = (canonicalization, hash, length_limit);
+        if let Some(i) = self.hashers.iter().position(|(k, _)| *k == key) {
+            return i;
+        }
+        self.hashers
+            .push((key, BodyHasher::new(canonicalization, hash, length_limit)));
+        self.hashers.len() - 1
+    }
+
+    /// Feeds body bytes to every hasher.
+    pub(crate) fn update(&mut self, body: &[u8]) {
+        if !body.is_empty() {
+            for (_, hasher) in &mut self.hashers {
+                hasher.update(body);
+            }
+        }
+    }
+
+    /// Drops every hasher (nothing left to verify).
+    pub(crate) fn clear(&mut self) {
+        self.hashers.clear();
+    }
+
+    /// The hashes, in the order of [`index_for`](Self::index_for).
+    pub(crate) fn finish(self) -> Vec<BodyHash> {
+        self.hashers.into_iter().map(|(_, h)| h.finish()).collect()
+    }
+}
+
 /// Streaming body canonicalization and hashing (RFC 6376 §3.4.3, §3.4.4,
 /// §3.7): the value compared with `bh=`.
 ///

@@ -496,19 +496,25 @@ fn signed_header_names(signer: &Signer, fields: &[HeaderField]) -> Vec<String> {
 }
 
 /// Appends the signed fields in `h=` order, each name taking the next
-/// instance from the bottom of the header (RFC 6376 §5.4.2).
-fn append_signed_fields(
+/// instance from the bottom of the header (RFC 6376 §5.4.2; an
+/// ARC-Message-Signature selects its fields the same way, RFC 8617
+/// §4.1.2).
+pub(crate) fn append_signed_fields<F, N>(
     canon: HeaderCanonicalization,
-    fields: &[HeaderField],
-    names: &[String],
+    fields: &[F],
+    names: &[N],
     out: &mut Vec<u8>,
-) {
+) where
+    F: std::borrow::Borrow<HeaderField>,
+    N: AsRef<str>,
+{
     let mut used: Vec<(&str, usize)> = Vec::new();
     for name in names {
-        let taken = match used.iter_mut().find(|(n, _)| *n == name.as_str()) {
+        let name = name.as_ref();
+        let taken = match used.iter_mut().find(|(n, _)| *n == name) {
             Some((_, taken)) => taken,
             None => {
-                used.push((name.as_str(), 0));
+                used.push((name, 0));
                 match used.last_mut() {
                     Some((_, taken)) => taken,
                     None => continue,
@@ -517,8 +523,9 @@ fn append_signed_fields(
         };
         let instance = fields
             .iter()
+            .map(std::borrow::Borrow::borrow)
             .rev()
-            .filter(|f| f.is_named(name.as_bytes()))
+            .filter(|f: &&HeaderField| f.is_named(name.as_bytes()))
             .nth(*taken);
         *taken += 1;
         if let Some(field) = instance {

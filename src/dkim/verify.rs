@@ -35,7 +35,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::cache::{KeyCache, ParsedKey};
-use super::canon::{BodyCanonicalization, BodyHash, BodyHasher};
+use super::canon::{BodyHash, BodyHashers};
 use super::crypto;
 use super::key::KeyRecordError;
 use super::signature::{Identity, Signature, SignatureFieldError};
@@ -385,14 +385,6 @@ impl Verification {
 /// Length of the `header.b` prefix (RFC 6008 §4 suggests at least 8).
 const SIGNATURE_PREFIX_LEN: usize = 8;
 
-/// A body hash computed once for every signature that shares it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct BodyHashKey {
-    canonicalization: BodyCanonicalization,
-    hash: HashAlgorithm,
-    length_limit: Option<u64>,
-}
-
 /// A DKIM-Signature field found in the header.
 #[derive(Debug)]
 struct Found {
@@ -423,7 +415,7 @@ pub struct Verifier {
     reader: MessageReader,
     prepared: bool,
     found: Vec<Found>,
-    hashers: Vec<(BodyHashKey, BodyHasher)>,
+    hashers: BodyHashers,
     /// The header fields, kept once the header is complete.
     fields: Vec<HeaderField>,
 }
@@ -441,7 +433,7 @@ impl Verifier {
             }),
             prepared: false,
             found: Vec::new(),
-            hashers: Vec::new(),
+            hashers: BodyHashers::default(),
             fields: Vec::new(),
         }
     }
@@ -452,11 +444,7 @@ impl Verifier {
         if !self.prepared && self.reader.header_complete() {
             self.prepare();
         }
-        if !body.is_empty() {
-            for (_, hasher) in &mut self.hashers {
-                hasher.update(body);
-            }
-        }
+        self.hashers.update(body);
     }
 
     /// Ends the message; the returned machine fetches the keys and checks
@@ -474,8 +462,7 @@ impl Verifier {
         if !self.prepared {
             self.prepare();
         }
-        let body_hashes: Vec<BodyHash> =
-            self.hashers.into_iter().map(|(_, h)| h.finish()).collect();
+        let body_hashes: Vec<BodyHash> = self.hashers.finish();
         let check = VerifyCheck::new(
             self.found,
             body_hashes,
@@ -544,21 +531,11 @@ impl Verifier {
             }
             let index = index.get_or_insert_with(|| FieldLookup::new(&fields));
             let header_data = header_data(&signature, field, index);
-            let key = BodyHashKey {
-                canonicalization: signature.canonicalization.body,
-                hash: signature.algorithm.hash(),
-                length_limit: signature.body_length,
-            };
-            let body_hash = match self.hashers.iter().position(|(k, _)| *k == key) {
-                Some(i) => i,
-                None => {
-                    self.hashers.push((
-                        key,
-                        BodyHasher::new(key.canonicalization, key.hash, key.length_limit),
-                    ));
-                    self.hashers.len() - 1
-                }
-            };
+            let body_hash = self.hashers.index_for(
+                signature.canonicalization.body,
+                signature.algorithm.hash(),
+                signature.body_length,
+            );
             self.found.push(Found {
                 report,
                 state: FoundState::Candidate {

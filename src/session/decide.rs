@@ -229,6 +229,23 @@ fn finish_edits(
         name: crate::authres::FIELD_NAME.to_owned(),
         occurrence,
     }));
+    // Incoming receiver-only BIMI fields, each name highest first.
+    let mut bimi: Vec<(String, usize)> = verdict
+        .bimi_remove
+        .iter()
+        .map(|r| {
+            let name = r.field.raw_name().unwrap_or_default();
+            (
+                String::from_utf8_lossy(name).trim().to_owned(),
+                r.occurrence,
+            )
+        })
+        .collect();
+    bimi.sort_unstable_by_key(|b| std::cmp::Reverse(b.1));
+    edits.extend(
+        bimi.into_iter()
+            .map(|(name, occurrence)| Edit::Remove { name, occurrence }),
+    );
     // Applied in order, each at the top: the last ends first.
     if let Some(reason) = quarantine_header {
         edits.push(Edit::Insert {
@@ -239,6 +256,12 @@ fn finish_edits(
     if let Some(outcome) = spf_mail_from.filter(|_| file.spf.received_spf) {
         let field = outcome.received_spf(&settings.inbound_config().spf.receiver);
         edits.push(insert(&field));
+    }
+    if let Some(location) = &verdict.bimi_location {
+        edits.push(Edit::Insert {
+            name: crate::bimi::LOCATION_FIELD.to_owned(),
+            value: location.clone(),
+        });
     }
     if let Some(field) = verdict.header_field() {
         edits.push(insert(&field));

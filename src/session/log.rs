@@ -67,6 +67,8 @@ pub struct LogRecord {
     pub dmarc: Option<DmarcEntry>,
     /// ARC chain validation.
     pub arc: Option<ArcResult>,
+    /// BIMI.
+    pub bimi: Option<crate::bimi::BimiResult>,
     /// The signature added: `d=..., s=...`.
     pub signed: Option<String>,
     /// The ARC set added: `i=..., d=..., s=...`.
@@ -148,6 +150,9 @@ impl fmt::Display for LogRecord {
         }
         if let Some(result) = self.arc {
             write!(f, " arc={result}")?;
+        }
+        if let Some(result) = self.bimi {
+            write!(f, " bimi={result}")?;
         }
         if let Some(signed) = &self.signed {
             quoted(f, "signed", signed)?;
@@ -235,6 +240,11 @@ pub(super) fn record(session: &Session, decided: &Action, action: &Action) -> Lo
         dkim,
         dmarc,
         arc,
+        bimi: session
+            .verdict
+            .as_ref()
+            .and_then(|v| v.bimi.as_ref())
+            .map(|b| b.result),
         signed: session.signed.clone(),
         sealed: session.sealed.clone(),
         decided: decided.clone(),

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::hosts::InternalHosts;
 use crate::arc;
+use crate::bimi;
 use crate::dkim::{
     self, Canonicalization, KeyCache, KeyEntry, KeyTableEntry, Pattern, SignOptions, SigningDomain,
     SigningTable, TableError, UnsignedBodyContent, VerifyConfig,
@@ -140,6 +141,8 @@ pub struct SettingsFile {
     pub milter: MilterSection,
     /// ARC.
     pub arc: ArcSection,
+    /// BIMI.
+    pub bimi: BimiSection,
 }
 
 impl Default for SettingsFile {
@@ -161,6 +164,7 @@ impl Default for SettingsFile {
             log: LogSection::default(),
             milter: MilterSection::default(),
             arc: ArcSection::default(),
+            bimi: BimiSection::default(),
         }
     }
 }
@@ -578,6 +582,37 @@ impl Default for ArcSection {
     }
 }
 
+/// `[bimi]`: BIMI record checks of mail that passes DMARC at enforcement
+/// (the `bimi=` result, the BIMI-Location field for a `pass`, incoming
+/// BIMI-Location and BIMI-Indicator fields removed). Fetching and
+/// validating the Indicator (SVG, mark certificate) stays with the mail
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BimiSection {
+    /// Check BIMI.
+    pub enabled: bool,
+    /// Use a BIMI-Selector field only when a passing, aligned DKIM
+    /// signature covers it.
+    pub require_signed_selector: bool,
+    /// Longest Assertion Record read.
+    pub max_record_bytes: usize,
+    /// Most URIs in `l=`.
+    pub max_location_uris: usize,
+}
+
+impl Default for BimiSection {
+    fn default() -> BimiSection {
+        let config = bimi::Config::default();
+        BimiSection {
+            enabled: config.enabled,
+            require_signed_selector: config.require_signed_selector,
+            max_record_bytes: config.max_record_bytes,
+            max_location_uris: config.max_location_uris,
+        }
+    }
+}
+
 /// The resolver `[dns]` describes, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -808,6 +843,7 @@ impl Settings {
             .trusted_authserv_ids
             .clone_from(&from.trusted_authserv_ids);
         config.arc.clone_from(&from.arc);
+        config.bimi.clone_from(&from.bimi);
         config
             .trusted_arc_sealers
             .clone_from(&from.trusted_arc_sealers);
@@ -979,13 +1015,6 @@ impl Loader<'_> {
             return Err(self.error("arc", "sealer", "needed to seal"));
         }
         let address = format!("postmaster@{}", section.sealer);
-        let chosen = table.lookup(&address).ok_or_else(|| {
-            self.error(
-                "arc",
-                "sealer",
-                format_args!("the signing table has no key for {address}"),
-            )
-        })?;
         let headers = if section.seal_headers.is_empty() {
             sign.headers.clone()
         } else {
@@ -1000,15 +1029,16 @@ impl Loader<'_> {
             header_limits: sign.header_limits,
             max_sets: section.max_sets.min(arc::MAX_INSTANCE as usize),
         };
-        arc::Sealer::new(
-            &chosen.domain,
-            chosen.selector,
-            chosen.key.clone(),
-            authserv_id,
-            options,
-        )
-        .map(Some)
-        .map_err(|e| self.error("arc", "sealer", e))
+        arc::Sealer::from_table(table, &address, authserv_id, options)
+            .ok_or_else(|| {
+                self.error(
+                    "arc",
+                    "sealer",
+                    format_args!("the signing table has no key for {address}"),
+                )
+            })?
+            .map(Some)
+            .map_err(|e| self.error("arc", "sealer", e))
     }
 
     fn internal_hosts(&self, file: &SettingsFile) -> Result<InternalHosts, SettingsError> {
@@ -1238,6 +1268,13 @@ impl Loader<'_> {
             max_header_bytes: verify.max_header_bytes,
             key_cache: verify.key_cache.then(KeyCache::process_wide),
         });
+        let b = &file.bimi;
+        config.bimi = bimi::Config {
+            enabled: b.enabled,
+            max_record_bytes: b.max_record_bytes,
+            max_location_uris: b.max_location_uris,
+            require_signed_selector: b.require_signed_selector,
+        };
         config.trusted_arc_sealers = section
             .trusted_sealers
             .iter()

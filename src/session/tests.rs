@@ -33,6 +33,7 @@ fn fixture() -> &'static Fixture {
              sender 300 IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n\
              sel._domainkey.sender 300 IN TXT \"{}\"\n\
              _dmarc.sender 300 IN TXT \"v=DMARC1; p=reject\"\n\
+             default._bimi.sender 300 IN TXT \"v=BIMI1; l=https://images.sender.example/logo.svg\"\n\
              soft 300 IN TXT \"v=spf1 ~all\"\n\
              hard 300 IN TXT \"v=spf1 -all\"\n\
              broken 300 IN TXT \"v=spf1 foo:bar -all\"\n\
@@ -690,4 +691,45 @@ fn sealing_settings_are_checked() {
     assert!(e.contains("arc.max_sets"), "{e}");
     let e = load("[arc]\nverify = true\ntrusted_sealers = [\"bad..name\"]\n");
     assert!(e.contains("arc.trusted_sealers"), "{e}");
+}
+
+#[test]
+fn bimi_when_the_settings_ask() {
+    let forged = "BIMI-Location: v=BIMI1; l=https://evil.example/x.svg\r\n";
+    let original = message("alice@sender.example", true, forged);
+    // Off by default: the forged field stays, nothing is added.
+    let run_off = run(&settings(""), outside(), "alice@sender.example", &original);
+    assert!(
+        !run_off
+            .edits
+            .iter()
+            .any(|e| matches!(e, Edit::Remove { .. }))
+    );
+    assert!(inserted(&run_off, "BIMI-Location").is_empty());
+
+    let run = run(
+        &settings("[bimi]\nenabled = true\n"),
+        outside(),
+        "alice@sender.example",
+        &original,
+    );
+    assert_eq!(run.end, Some(Action::Continue));
+    assert!(
+        run.edits.contains(&Edit::Remove {
+            name: "BIMI-Location".to_owned(),
+            occurrence: 1
+        }),
+        "{:?}",
+        run.edits
+    );
+    assert_eq!(
+        inserted(&run, "BIMI-Location"),
+        ["v=BIMI1; l=https://images.sender.example/logo.svg"]
+    );
+    let ar = inserted(&run, "Authentication-Results")[0].replace("\r\n\t", " ");
+    assert!(ar.contains("bimi=pass"), "{ar}");
+    assert!(run.log.contains(" bimi=pass "), "{}", run.log);
+    // The Authentication-Results field ends on top, above BIMI-Location.
+    let last = run.edits.last().unwrap();
+    assert!(matches!(last, Edit::Insert { name, .. } if name == "Authentication-Results"));
 }

@@ -1296,8 +1296,9 @@ mailauth_status mailauth_inbound_set_check_helo(mailauth_inbound *inbound, bool 
 mailauth_status mailauth_inbound_set_dmarc(mailauth_inbound *inbound, uint32_t mode, uint8_t sample);
 
 /**
- * Uses the check settings of a settings file: `[spf]`, `[verify]` and
- * `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+ * Uses the check settings of a settings file: `[spf]`, `[verify]`,
+ * `[dmarc]` (limits, key sizes, mode, public suffix list) and `[bimi]`
+ * (see [`crate::mailauth_inbound_set_bimi`]), whether HELO is
  * checked, and the trusted authserv-ids; the authserv-id given to
  * [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
  * set on this handle (the settings' internal hosts are the MTA session's).

@@ -171,8 +171,9 @@ pub extern "C" fn mailauth_inbound_set_dmarc(
     })
 }
 
-/// Uses the check settings of a settings file: `[spf]`, `[verify]` and
-/// `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+/// Uses the check settings of a settings file: `[spf]`, `[verify]`,
+/// `[dmarc]` (limits, key sizes, mode, public suffix list) and `[bimi]`
+/// (see [`crate::mailauth_inbound_set_bimi`]), whether HELO is
 /// checked, and the trusted authserv-ids; the authserv-id given to
 /// [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
 /// set on this handle (the settings' internal hosts are the MTA session's).

@@ -160,6 +160,19 @@ def test_limits() -> None:
     assert result.bimi.record is not None and len(result.bimi.record.locations) == 2
 
 
+def test_settings_and_options() -> None:
+    settings = mailauth.Settings.from_toml("[bimi]\nenabled = true\nmax_record_bytes = 30\n")
+    result = run(message("example.org", FORGED), settings=settings)
+    assert result.bimi is not None and result.bimi.result == "fail"
+    assert result.bimi.reason == "invalid bimi record: record longer than 30 octets"
+    assert len(result.bimi_remove) == 2
+    # An option given replaces the setting.
+    result = run(message("example.org", FORGED), settings=settings, bimi_max_record_bytes=2048)
+    assert result.bimi is not None and result.bimi.result == "pass"
+    result = run(message("example.org", FORGED), settings=settings, bimi=False)
+    assert result.bimi is None and result.bimi_remove == ()
+
+
 def test_parse_record() -> None:
     record = bimi.parse_record("v=BIMI1; l=https://a.example.com/l.svg; lps=true; avp=brand")
     assert record.locations == ("https://a.example.com/l.svg",)

@@ -6,7 +6,7 @@
  * the outcome and its record, the BIMI-Location field to insert, the
  * forged BIMI-Location and BIMI-Indicator fields listed for removal (also
  * when BIMI is skipped because DMARC fails), nothing BIMI with BIMI off,
- * the BIMI limits, the record parser, and misuse (NULL handles, indexes
+ * the BIMI limits and the [bimi] settings, the record parser, and misuse (NULL handles, indexes
  * out of range, settings after the first feed). Mirrors the BIMI test of
  * src/inbound.rs.
  *
@@ -353,6 +353,42 @@ static void bimi_limits(const mailauth_resolver *zone) {
   mailauth_inbound_outcome_free(verdict);
 }
 
+/* The [bimi] section of a settings file reaches the pipeline. */
+static void bimi_from_settings(const mailauth_resolver *zone) {
+  where = "settings";
+  static const char toml[] = "[bimi]\nenabled = true\nmax_record_bytes = 30\n";
+  mailauth_settings *settings = NULL;
+  char *error = NULL;
+  EXPECT(mailauth_settings_load_text(toml, NULL, &settings, &error), MAILAUTH_OK);
+  mailauth_string_free(error);
+  if (settings == NULL) return;
+  mailauth_inbound *inbound = NULL;
+  EXPECT(mailauth_inbound_new("192.0.2.25", "mx.sender.example", "alice@example.org",
+                              "mx.example.com", NOW, &inbound),
+         MAILAUTH_OK);
+  EXPECT(mailauth_inbound_use_settings(inbound, settings), MAILAUTH_OK);
+  mailauth_settings_free(settings);
+  const char *text = message("example.org");
+  EXPECT(mailauth_inbound_feed(inbound, (const uint8_t *)text, strlen(text)), MAILAUTH_OK);
+  mailauth_check *check = NULL;
+  EXPECT(mailauth_inbound_finish(inbound, &check), MAILAUTH_OK);
+  mailauth_inbound_free(inbound);
+  EXPECT(mailauth_check_resolve(check, zone), MAILAUTH_OK);
+  mailauth_inbound_outcome *verdict = NULL;
+  EXPECT(mailauth_check_inbound_outcome(check, &verdict), MAILAUTH_OK);
+  mailauth_check_free(check);
+  const mailauth_bimi_outcome *bimi = NULL;
+  EXPECT(mailauth_inbound_outcome_bimi(verdict, &bimi), MAILAUTH_OK);
+  char *reason = NULL;
+  EXPECT(mailauth_bimi_outcome_reason(bimi, &reason), MAILAUTH_OK);
+  SAME(reason, "invalid bimi record: record longer than 30 octets");
+  mailauth_string_free(reason);
+  size_t count = 0;
+  EXPECT(mailauth_inbound_outcome_bimi_remove_count(verdict, &count), MAILAUTH_OK);
+  TRUE_THAT(count == 2);
+  mailauth_inbound_outcome_free(verdict);
+}
+
 static void record_parse(void) {
   where = "record";
   static const char good[] = "v=BIMI1; l=https://a.example.com/l.svg; lps=true";
@@ -463,6 +499,7 @@ int main(void) {
   bimi_skipped(zone);
   bimi_off(zone);
   bimi_limits(zone);
+  bimi_from_settings(zone);
   record_parse();
   misuse();
   mailauth_resolver_free(zone);

@@ -36,8 +36,8 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         is the current time.
     ``settings = None``
         A :class:`mailauth.Settings` whose check configurations the pipeline
-        starts from: ``[spf]``, ``[verify]`` and ``[dmarc]`` (limits, key
-        sizes, mode, public suffix list), ``[spf] check_helo`` and
+        starts from: ``[spf]``, ``[verify]``, ``[dmarc]`` (limits, key
+        sizes, mode, public suffix list), ``[bimi]``, ``[spf] check_helo`` and
         ``trusted_authserv_ids``; None is the defaults below. The options
         given replace them; ``authserv_id`` and the clients not checked
         (``internal_networks``) are always those given here.

@@ -202,6 +202,49 @@ typedef uint32_t mailauth_arc_result;
 #endif // __cplusplus
 
 /**
+ * The BIMI result, as the Authentication-Results `bimi` method names it.
+ */
+enum mailauth_bimi_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The message qualifies and the Assertion Record is valid (fetching
+   * and validating the Indicator is the caller's).
+   */
+  MAILAUTH_BIMI_PASS = 0,
+  /**
+   * No Assertion Record.
+   */
+  MAILAUTH_BIMI_NONE = 1,
+  /**
+   * The record is invalid, or several records were found.
+   */
+  MAILAUTH_BIMI_FAIL = 2,
+  /**
+   * A DNS lookup failed temporarily.
+   */
+  MAILAUTH_BIMI_TEMPERROR = 3,
+  /**
+   * The domain published a Declination to Publish.
+   */
+  MAILAUTH_BIMI_DECLINED = 4,
+  /**
+   * BIMI was not performed: DMARC did not pass at enforcement, or the
+   * From field does not hold one author.
+   */
+  MAILAUTH_BIMI_SKIPPED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mailauth_bimi_result mailauth_bimi_result;
+#else
+typedef uint32_t mailauth_bimi_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The DKIM result of one signature (RFC 8601 §2.7.1).
  */
 enum mailauth_dkim_result
@@ -584,6 +627,25 @@ typedef struct mailauth_arc_set mailauth_arc_set;
  * move between threads).
  */
 typedef struct mailauth_arc_validator mailauth_arc_validator;
+
+/**
+ * The BIMI outcome of a verdict, borrowed from it (see
+ * [`mailauth_inbound_outcome_bimi`]): valid until the verdict is freed,
+ * never freed on its own.
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_bimi_outcome mailauth_bimi_outcome;
+
+/**
+ * A BIMI Assertion Record: borrowed from an outcome
+ * ([`mailauth_bimi_outcome_record`]), or owned when made by
+ * [`mailauth_bimi_record_parse`] (then freed with
+ * [`mailauth_bimi_record_free`]).
+ *
+ * Thread-safety: immutable; may be read from several threads at once.
+ */
+typedef struct mailauth_bimi_record mailauth_bimi_record;
 
 /**
  * A check in progress: SPF, DKIM verification, DMARC, ARC validation or the
@@ -998,6 +1060,203 @@ mailauth_status mailauth_arc_set_field_value(const mailauth_arc_set *set, size_t
 mailauth_status mailauth_arc_set_header_lines(const mailauth_arc_set *set, char **lines);
 
 /**
+ * Turns BIMI on or off (default off). When on, a message that DMARC lets
+ * through gets a `bimi=` result in the Authentication-Results field, the
+ * BIMI-Location field to insert for a `pass`
+ * ([`mailauth_inbound_outcome_bimi_location`]), and the incoming
+ * BIMI-Location, BIMI-Indicator and BIMI-Logo-Preference fields to remove
+ * whatever the result ([`mailauth_inbound_outcome_bimi_remove_count`]).
+ * Before the first feed only, else `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_set_bimi(mailauth_inbound *inbound, bool enabled);
+
+/**
+ * Uses a BIMI-Selector field only when a DMARC-aligned, passing DKIM
+ * signature covers it (default true); false trusts it regardless. Before
+ * the first feed only, else `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_set_bimi_require_signed_selector(mailauth_inbound *inbound, bool required);
+
+/**
+ * The longest Assertion Record read, in octets (default 2048); a longer
+ * one is invalid (`fail`). Before the first feed only, else
+ * `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_set_bimi_max_record_bytes(mailauth_inbound *inbound, size_t max_record_bytes);
+
+/**
+ * The most URIs in a record's `l=` (default 1); a record with more is
+ * invalid (`fail`). Before the first feed only, else `MAILAUTH_TOO_LATE`.
+ */
+mailauth_status mailauth_inbound_set_bimi_max_location_uris(mailauth_inbound *inbound, size_t max_location_uris);
+
+/**
+ * The BIMI outcome of the verdict, borrowed: `*out` is valid until the
+ * verdict is freed and is not freed on its own. `MAILAUTH_ABSENT` when
+ * BIMI did not run (off, or the message was not checked).
+ */
+mailauth_status mailauth_inbound_outcome_bimi(const mailauth_inbound_outcome *outcome, const mailauth_bimi_outcome **out);
+
+/**
+ * The value of the BIMI-Location field to insert for a BIMI `pass`
+ * (`v=BIMI1; l=<indicator URI>`, and `; a=<evidence URI>` when the record
+ * has one), as a new string; insert it once the Indicator was fetched and
+ * validated. `MAILAUTH_ABSENT` for any other result, or when BIMI did not
+ * run.
+ */
+mailauth_status mailauth_inbound_outcome_bimi_location(const mailauth_inbound_outcome *outcome, char **value);
+
+/**
+ * How many BIMI-Location, BIMI-Indicator and BIMI-Logo-Preference fields
+ * came with the message: only the receiver may write them, so each is to
+ * be removed (0 when BIMI is off).
+ */
+mailauth_status mailauth_inbound_outcome_bimi_remove_count(const mailauth_inbound_outcome *outcome, size_t *count);
+
+/**
+ * Which field of its name BIMI field `index` to remove is, counting the
+ * fields of that name from 1 at the top (the index a milter passes to
+ * `smfi_chgheader` with the name of
+ * [`mailauth_inbound_outcome_bimi_remove_name`]).
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range, here and in the
+ * other `mailauth_inbound_outcome_bimi_remove_*` functions.
+ */
+mailauth_status mailauth_inbound_outcome_bimi_remove_occurrence(const mailauth_inbound_outcome *outcome, size_t index, size_t *occurrence);
+
+/**
+ * The position of BIMI field `index` to remove among all header fields,
+ * from 0 at the top.
+ */
+mailauth_status mailauth_inbound_outcome_bimi_remove_position(const mailauth_inbound_outcome *outcome, size_t index, size_t *position);
+
+/**
+ * The name of BIMI field `index` to remove, as it appeared in the message
+ * (`BIMI-Location`, `BIMI-Indicator` or `BIMI-Logo-Preference` in any
+ * case), as a new string.
+ */
+mailauth_status mailauth_inbound_outcome_bimi_remove_name(const mailauth_inbound_outcome *outcome, size_t index, char **name);
+
+/**
+ * BIMI field `index` to remove, as it appeared in the message, name
+ * included, without the final line break: `*data` points to `*len` bytes
+ * owned by the verdict (valid until it is freed; not NUL-terminated, not
+ * necessarily UTF-8).
+ */
+mailauth_status mailauth_inbound_outcome_bimi_remove_field(const mailauth_inbound_outcome *outcome, size_t index, const uint8_t **data, size_t *len);
+
+/**
+ * The BIMI result.
+ */
+mailauth_status mailauth_bimi_outcome_result(const mailauth_bimi_outcome *outcome, mailauth_bimi_result *result);
+
+/**
+ * The BIMI result as its keyword (`pass`, `none`, `fail`, `temperror`,
+ * `declined`, `skipped`), as a new string.
+ */
+mailauth_status mailauth_bimi_outcome_result_name(const mailauth_bimi_outcome *outcome, char **name);
+
+/**
+ * Why the result is what it is (`valid bimi record`, `no bimi record`,
+ * `not at enforcement or not authenticated: dmarc fail`, ...), as a new
+ * string.
+ */
+mailauth_status mailauth_bimi_outcome_reason(const mailauth_bimi_outcome *outcome, char **reason);
+
+/**
+ * The selector looked up (`header.selector`; `default` unless a
+ * BIMI-Selector field named another), as a new string.
+ */
+mailauth_status mailauth_bimi_outcome_selector(const mailauth_bimi_outcome *outcome, char **selector);
+
+/**
+ * Why the message's BIMI-Selector field was not used (several fields, a
+ * malformed one, or one no aligned DKIM signature covers), as a new
+ * string. `MAILAUTH_ABSENT` when it was used or there was none.
+ */
+mailauth_status mailauth_bimi_outcome_selector_ignored(const mailauth_bimi_outcome *outcome, char **why);
+
+/**
+ * Where the record evaluated was found (`header.d`: the author domain, or
+ * its Organizational Domain), as a new string. `MAILAUTH_ABSENT` when no
+ * record was looked at (`skipped`, `none`).
+ */
+mailauth_status mailauth_bimi_outcome_domain(const mailauth_bimi_outcome *outcome, char **domain);
+
+/**
+ * The valid record (for `pass` and `declined`), borrowed from the
+ * outcome: valid until the verdict is freed, never freed on its own.
+ * `MAILAUTH_ABSENT` for other results.
+ */
+mailauth_status mailauth_bimi_outcome_record(const mailauth_bimi_outcome *outcome, const mailauth_bimi_record **out);
+
+/**
+ * The evidence status (`policy.authority`: `none`, `pass` or `fail`), as
+ * a new string; `none` unless evidence was validated (the library does not
+ * fetch it).
+ */
+mailauth_status mailauth_bimi_outcome_authority(const mailauth_bimi_outcome *outcome, char **authority);
+
+/**
+ * Parses a BIMI Assertion Record (its TXT character-strings joined) with
+ * the default limits (2048 octets, one `l=` URI). See
+ * [`mailauth_bimi_record_parse_with`].
+ */
+mailauth_status mailauth_bimi_record_parse(const uint8_t *data, size_t len, mailauth_bimi_record **out, char **error);
+
+/**
+ * Parses a BIMI Assertion Record (`v=BIMI1; l=<https URI>; a=<https
+ * URI>`) of at most `max_record_bytes` octets with at most
+ * `max_location_uris` URIs in `l=` into `*out` (a new handle, freed with
+ * [`mailauth_bimi_record_free`]). A record that is not valid gives
+ * `MAILAUTH_INVALID_ARGUMENT`, and `*error` (when `error` is not NULL)
+ * receives why (`no l= tag`, `invalid a= uri: not https`, ...; free it
+ * with `mailauth_string_free`).
+ */
+mailauth_status mailauth_bimi_record_parse_with(const uint8_t *data, size_t len, size_t max_record_bytes, size_t max_location_uris, mailauth_bimi_record **out, char **error);
+
+/**
+ * Frees a record made by [`mailauth_bimi_record_parse`]. NULL is a
+ * no-op; freeing twice, or freeing a record borrowed from an outcome, is
+ * undefined behavior.
+ */
+void mailauth_bimi_record_free(mailauth_bimi_record *record);
+
+/**
+ * How many Indicator URIs `l=` holds (0 when `l=` is empty).
+ */
+mailauth_status mailauth_bimi_record_location_count(const mailauth_bimi_record *record, size_t *count);
+
+/**
+ * Indicator URI `index` of `l=`, as a new string.
+ * `MAILAUTH_INVALID_ARGUMENT` for an index out of range.
+ */
+mailauth_status mailauth_bimi_record_location(const mailauth_bimi_record *record, size_t index, char **uri);
+
+/**
+ * The URI of the Evidence Document (`a=`), as a new string.
+ * `MAILAUTH_ABSENT` when `a=` is absent or empty.
+ */
+mailauth_status mailauth_bimi_record_evidence(const mailauth_bimi_record *record, char **uri);
+
+/**
+ * Whether the record has `lps=true` (the domain publishes local-part
+ * selectors).
+ */
+mailauth_status mailauth_bimi_record_local_part_selector(const mailauth_bimi_record *record, bool *enabled);
+
+/**
+ * The avatar preference of `avp=` (`brand` or `personal`), as a new
+ * string. `MAILAUTH_ABSENT` when `avp=` is absent or holds another value.
+ */
+mailauth_status mailauth_bimi_record_avatar_preference(const mailauth_bimi_record *record, char **preference);
+
+/**
+ * Whether the record is a Declination to Publish (`l=` and `a=` both
+ * empty).
+ */
+mailauth_status mailauth_bimi_record_is_declination(const mailauth_bimi_record *record, bool *declination);
+
+/**
  * Frees a check. NULL is a no-op; freeing twice is undefined behavior.
  */
 void mailauth_check_free(mailauth_check *check);
@@ -1378,8 +1637,9 @@ mailauth_status mailauth_inbound_set_check_helo(mailauth_inbound *inbound, bool 
 mailauth_status mailauth_inbound_set_dmarc(mailauth_inbound *inbound, uint32_t mode, uint8_t sample);
 
 /**
- * Uses the check settings of a settings file: `[spf]`, `[verify]` and
- * `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+ * Uses the check settings of a settings file: `[spf]`, `[verify]`,
+ * `[dmarc]` (limits, key sizes, mode, public suffix list) and `[bimi]`
+ * (see [`crate::mailauth_inbound_set_bimi`]), whether HELO is
  * checked, and the trusted authserv-ids; the authserv-id given to
  * [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
  * set on this handle (the settings' internal hosts are the MTA session's).

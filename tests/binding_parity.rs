@@ -178,11 +178,7 @@ const OUTCOMES: &[Outcome] = &[
             ("spf_mail_from", "spf", "spf"),
             ("remove", "forged_count", "remove"),
             ("trusted_results", "trusted_result", "trusted_results"),
-            // BIMI is opt-in and set from Rust only so far (no settings
-            // key, see below): its outcome is not in C or Python yet.
-            ("bimi", "", ""),
-            ("bimi_location", "", ""),
-            ("bimi_remove", "", ""),
+            ("bimi_remove", "bimi_remove_count", "bimi_remove"),
         ],
     },
     Outcome {
@@ -191,6 +187,29 @@ const OUTCOMES: &[Outcome] = &[
         c_prefix: "mailauth_inbound_outcome_forged_",
         python: "RemovedField",
         renamed: &[("field", "field", "raw")],
+    },
+    // The BIMI fields to remove are of the same type, read through
+    // `mailauth_inbound_outcome_bimi_remove_*` in C.
+    Outcome {
+        source: "src/inbound.rs",
+        rust: "ExistingField",
+        c_prefix: "mailauth_inbound_outcome_bimi_remove_",
+        python: "RemovedField",
+        renamed: &[("field", "field", "raw")],
+    },
+    Outcome {
+        source: "src/bimi",
+        rust: "Outcome",
+        c_prefix: "mailauth_bimi_outcome_",
+        python: "BimiResult",
+        renamed: &[],
+    },
+    Outcome {
+        source: "src/bimi",
+        rust: "Record",
+        c_prefix: "mailauth_bimi_record_",
+        python: "BimiRecord",
+        renamed: &[("locations", "location", "locations")],
     },
 ];
 
@@ -373,6 +392,19 @@ const KNOBS: &[Knobs] = &[
                 "key_cache",
                 "[arc]\nverify = true\n[verify]\nkey_cache = false",
             ),
+        ],
+    ),
+    (
+        "src/bimi",
+        "Config",
+        &[
+            ("enabled", "[bimi]\nenabled = true"),
+            (
+                "require_signed_selector",
+                "[bimi]\nrequire_signed_selector = false",
+            ),
+            ("max_record_bytes", "[bimi]\nmax_record_bytes = 1000"),
+            ("max_location_uris", "[bimi]\nmax_location_uris = 2"),
         ],
     ),
 ];

@@ -374,6 +374,18 @@ pub enum IgnoredSelector {
     Unsigned,
 }
 
+impl fmt::Display for IgnoredSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IgnoredSelector::Several { count } => write!(f, "{count} bimi-selector fields"),
+            IgnoredSelector::Invalid(error) => write!(f, "invalid bimi-selector field: {error}"),
+            IgnoredSelector::Unsigned => {
+                f.write_str("bimi-selector field not covered by an aligned dkim signature")
+            }
+        }
+    }
+}
+
 /// The selector of a message and, when its BIMI-Selector field was not
 /// used, why.
 #[derive(Debug, Clone, PartialEq, Eq)]

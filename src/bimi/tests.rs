@@ -1134,3 +1134,19 @@ fn hostile_records_are_bounded() {
         let _ = parse_selector_field(bytes);
     }
 }
+
+#[test]
+fn ignored_selector_reads_as_text() {
+    assert_eq!(
+        IgnoredSelector::Several { count: 2 }.to_string(),
+        "2 bimi-selector fields"
+    );
+    assert_eq!(
+        IgnoredSelector::Invalid(SelectorError::MissingSelector).to_string(),
+        "invalid bimi-selector field: no s= tag"
+    );
+    assert_eq!(
+        IgnoredSelector::Unsigned.to_string(),
+        "bimi-selector field not covered by an aligned dkim signature"
+    );
+}

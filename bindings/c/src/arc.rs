@@ -56,7 +56,8 @@ pub struct mailauth_arc_validator {
 
 /// Creates a validator with the default settings (at most 50 sets,
 /// rsa-sha1 and RSA keys under 1024 bits refused, `header.oldest-pass`
-/// computed).
+/// not computed for more than one set: `[arc] oldest_pass` through
+/// [`mailauth_arc_validator_new_with_settings`] asks for it).
 #[unsafe(no_mangle)]
 pub extern "C" fn mailauth_arc_validator_new(
     out: *mut *mut mailauth_arc_validator,

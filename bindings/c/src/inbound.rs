@@ -60,7 +60,7 @@ impl mailauth_inbound {
     }
 
     /// The settings, while they may change.
-    fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
+    pub(crate) fn setup(&mut self) -> Result<(&mut Connection, &mut Config), mailauth_status> {
         match &mut self.state {
             InboundState::Setup {
                 connection, config, ..
@@ -173,8 +173,9 @@ pub extern "C" fn mailauth_inbound_set_dmarc(
     })
 }
 
-/// Uses the check settings of a settings file: `[spf]`, `[verify]` and
-/// `[dmarc]` (limits, key sizes, mode, public suffix list), whether HELO is
+/// Uses the check settings of a settings file: `[spf]`, `[verify]`,
+/// `[dmarc]` (limits, key sizes, mode, public suffix list) and `[bimi]`
+/// (see [`crate::mailauth_inbound_set_bimi`]), whether HELO is
 /// checked, and the trusted authserv-ids; the authserv-id given to
 /// [`mailauth_inbound_new`] and the time stay. Who is not checked stays as
 /// set on this handle (the settings' internal hosts are the MTA session's).
@@ -377,7 +378,9 @@ pub extern "C" fn mailauth_inbound_outcome_free(outcome: *mut mailauth_inbound_o
     unsafe { free_handle(outcome) }
 }
 
-fn verdict<'a>(outcome: *const mailauth_inbound_outcome) -> Result<&'a Verdict, mailauth_status> {
+pub(crate) fn verdict<'a>(
+    outcome: *const mailauth_inbound_outcome,
+) -> Result<&'a Verdict, mailauth_status> {
     // SAFETY: `outcome` is NULL or a live verdict (contract of the callers).
     unsafe { borrow(outcome) }.map(|o| &o.verdict)
 }

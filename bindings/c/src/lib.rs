@@ -21,6 +21,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod arc;
+mod bimi;
 mod check;
 mod dkim;
 mod dmarc;
@@ -35,6 +36,7 @@ mod store;
 mod string;
 
 pub use arc::*;
+pub use bimi::*;
 pub use check::*;
 pub use dkim::*;
 pub use dmarc::*;

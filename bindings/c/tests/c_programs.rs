@@ -327,6 +327,22 @@ fn checks_built_from_settings_use_them() {
 }
 
 #[test]
+fn bimi_from_c() {
+    for mode in MODES {
+        let output = run("bindings/c/tests/c/bimi.c", mode, &[], b"");
+        assert!(
+            output.status.success(),
+            "bimi in {mode:?}:\n{}{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = stdout(&output);
+        println!("{mode:?}: {}", text.trim());
+        assert!(text.starts_with("bimi: ") && text.contains("checks passed"));
+    }
+}
+
+#[test]
 fn spf_example() {
     let zone = "examples/c/data/example.zone";
     for mode in MODES {

@@ -1,11 +1,12 @@
 //! The inbound pipeline (SPF, DKIM, ARC, DMARC): `authenticate_start` and the frozen `AuthResult`.
 
 use mailauth::dns::Name;
-use mailauth::inbound::{self, Connection, Inbound, Network, Verdict};
+use mailauth::inbound::{self, Connection, ExistingField, Inbound, Network, Verdict};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::authres::PyAuthenticationResults;
+use crate::bimi::PyBimiResult;
 use crate::check::{Outcome, PyCheck};
 use crate::errors::Error;
 use crate::session::PySettings;
@@ -24,7 +25,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// authserv-ids) are those of `settings`, else the defaults; the options
 /// that are not None replace them.
 #[pyfunction]
-#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample, settings, arc = None, trusted_arc_sealers = None))]
+#[pyo3(signature = (message, *, ip, helo, mail_from, authserv_id, now, authenticated, internal, check_helo, internal_networks, trusted_authserv_ids, dmarc_mode, dmarc_sample, settings, arc = None, trusted_arc_sealers = None, bimi = None, bimi_require_signed_selector = None, bimi_max_record_bytes = None, bimi_max_location_uris = None))]
 #[allow(clippy::too_many_arguments)]
 fn authenticate_start(
     py: Python<'_>,
@@ -44,6 +45,10 @@ fn authenticate_start(
     settings: Option<&PySettings>,
     arc: Option<bool>,
     trusted_arc_sealers: Option<Vec<String>>,
+    bimi: Option<bool>,
+    bimi_require_signed_selector: Option<bool>,
+    bimi_max_record_bytes: Option<usize>,
+    bimi_max_location_uris: Option<usize>,
 ) -> PyResult<PyCheck> {
     if authserv_id.is_empty() {
         return Err(Error::Config("authserv_id must not be empty".to_owned()).into());
@@ -80,6 +85,13 @@ fn authenticate_start(
             })
             .collect::<Result<_, _>>()?;
     }
+    crate::bimi::apply_options(
+        &mut config.bimi,
+        bimi,
+        bimi_require_signed_selector,
+        bimi_max_record_bytes,
+        bimi_max_location_uris,
+    );
     config.internal_networks = internal_networks
         .unwrap_or_default()
         .iter()
@@ -164,6 +176,14 @@ pub(crate) struct PyAuthResult {
     /// fields or bytes), or None. Forgeries past the bound are not in
     /// `remove`: an MTA should refuse such a message.
     header_error: Option<String>,
+    /// BIMI (None unless enabled and DMARC gave an outcome).
+    bimi: Option<Py<PyBimiResult>>,
+    /// The value of the BIMI-Location field to insert for a BIMI "pass",
+    /// or None.
+    bimi_location: Option<String>,
+    /// The incoming BIMI-Location, BIMI-Indicator and BIMI-Logo-Preference
+    /// fields, to remove (empty with BIMI off).
+    bimi_remove: Py<PyTuple>,
 }
 
 fn result_name(object: Option<&Py<PyAny>>, py: Python<'_>) -> String {
@@ -173,25 +193,29 @@ fn result_name(object: Option<&Py<PyAny>>, py: Python<'_>) -> String {
         .map_or_else(|| "None".to_owned(), |r| py_repr(&r))
 }
 
+/// Fields of the message to remove, as Python objects.
+fn removed_fields(py: Python<'_>, fields: &[ExistingField]) -> PyResult<Py<PyTuple>> {
+    let fields = fields
+        .iter()
+        .map(|r| {
+            let raw = r.field.raw();
+            let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+            let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+            Py::new(
+                py,
+                PyRemovedField {
+                    position: r.position,
+                    occurrence: r.occurrence,
+                    raw: raw.to_vec(),
+                },
+            )
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, fields)?.unbind())
+}
+
 impl Outcome for Verdict {
     fn to_python(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let remove = self
-            .remove
-            .iter()
-            .map(|r| {
-                let raw = r.field.raw();
-                let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-                let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-                Py::new(
-                    py,
-                    PyRemovedField {
-                        position: r.position,
-                        occurrence: r.occurrence,
-                        raw: raw.to_vec(),
-                    },
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()?;
         let trusted = self
             .trusted_results
             .iter()
@@ -219,9 +243,16 @@ impl Outcome for Verdict {
                 .as_ref()
                 .map(|ar| Py::new(py, PyAuthenticationResults::new(py, ar)?))
                 .transpose()?,
-            remove: PyTuple::new(py, remove)?.unbind(),
+            remove: removed_fields(py, &self.remove)?,
             trusted_results: PyTuple::new(py, trusted)?.unbind(),
             header_error: self.header_error.map(|e| e.to_string()),
+            bimi: self
+                .bimi
+                .as_ref()
+                .map(|o| Py::new(py, PyBimiResult::new(py, o)?))
+                .transpose()?,
+            bimi_location: self.bimi_location.clone(),
+            bimi_remove: removed_fields(py, &self.bimi_remove)?,
         };
         Ok(Py::new(py, result)?.into_any())
     }

@@ -16,13 +16,14 @@
 //!   (blocking in Rust, or from asyncio through `poll`/`supply`);
 //! - [`session`]: `Settings` and `Session`, the MTA session over the
 //!   settings file;
-//! - [`spf`], [`dkim`], [`dmarc`], [`arc`], [`inbound`], [`authres`]: the entry
+//! - [`spf`], [`dkim`], [`dmarc`], [`arc`], [`inbound`], [`bimi`], [`authres`]: the entry
 //!   points and their frozen result classes.
 
 use pyo3::prelude::*;
 
 mod arc;
 mod authres;
+mod bimi;
 mod check;
 mod dkim;
 mod dmarc;
@@ -48,6 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     arc::register(m)?;
     authres::register(m)?;
     inbound::register(m)?;
+    bimi::register(m)?;
     session::register(m)?;
     store::register(m)?;
     Ok(())

@@ -154,9 +154,11 @@ static void core_sealed_chain(const mailauth_resolver *resolver, const char *mes
   EXPECT(mailauth_arc_outcome_header_error(outcome, &s), MAILAUTH_ABSENT);
   TRUE_THAT(s == SENTINEL);
   TRUE_THAT(sets_of(outcome) == 2);
+  /* Two sets: header.oldest-pass is not computed by default (it costs a
+     signature check per older set). */
   uint32_t oldest = 77;
-  EXPECT(mailauth_arc_outcome_oldest_pass(outcome, &oldest), MAILAUTH_OK);
-  TRUE_THAT(oldest == 0);
+  EXPECT(mailauth_arc_outcome_oldest_pass(outcome, &oldest), MAILAUTH_ABSENT);
+  TRUE_THAT(oldest == 77);
   size_t count = 0;
   EXPECT(mailauth_arc_outcome_instance_count(outcome, &count), MAILAUTH_OK);
   TRUE_THAT(count == 2);

@@ -16,7 +16,7 @@ configuration only.
 
 from __future__ import annotations
 
-from mailauth import arc, authres, dkim, dmarc, dns, spf
+from mailauth import arc, authres, bimi, dkim, dmarc, dns, spf
 from mailauth._driver import resolve, resolve_async
 from mailauth._inbound import AuthenticateOptions, authenticate, authenticate_async, start_authenticate
 from mailauth._native import (
@@ -73,6 +73,7 @@ __all__ = [
     "authenticate",
     "authenticate_async",
     "authres",
+    "bimi",
     "dkim",
     "dmarc",
     "dns",

@@ -36,8 +36,8 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         is the current time.
     ``settings = None``
         A :class:`mailauth.Settings` whose check configurations the pipeline
-        starts from: ``[spf]``, ``[verify]`` and ``[dmarc]`` (limits, key
-        sizes, mode, public suffix list), ``[spf] check_helo`` and
+        starts from: ``[spf]``, ``[verify]``, ``[dmarc]`` (limits, key
+        sizes, mode, public suffix list), ``[bimi]``, ``[spf] check_helo`` and
         ``trusted_authserv_ids``; None is the defaults below. The options
         given replace them; ``authserv_id`` and the clients not checked
         (``internal_networks``) are always those given here.
@@ -67,6 +67,18 @@ class AuthenticateOptions(_SmtpFacts, total=False):
         the chain passes and a set one of them sealed recorded
         ``dmarc=pass``, a DMARC failure is set aside (the DMARC result's
         ``policy_override``). Needs ``arc``.
+    ``bimi = False``
+        Run BIMI (:mod:`mailauth.bimi`) once DMARC has an outcome: the
+        result is in ``bimi`` and in the Authentication-Results field, the
+        BIMI-Location field to insert for a ``pass`` in ``bimi_location``,
+        and the incoming BIMI-Location, BIMI-Indicator and
+        BIMI-Logo-Preference fields to remove in ``bimi_remove``.
+    ``bimi_require_signed_selector = True``
+        Use a BIMI-Selector field only when a DMARC-aligned, passing DKIM
+        signature covers it.
+    ``bimi_max_record_bytes = 2048``, ``bimi_max_location_uris = 1``
+        The longest BIMI record read, and the most URIs in its ``l=``; a
+        record past either is invalid (``fail``).
     """
 
     now: Timestamp
@@ -80,6 +92,10 @@ class AuthenticateOptions(_SmtpFacts, total=False):
     settings: Settings
     arc: bool
     trusted_arc_sealers: Iterable[str]
+    bimi: bool
+    bimi_require_signed_selector: bool
+    bimi_max_record_bytes: int
+    bimi_max_location_uris: int
 
 
 def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions]) -> Check:
@@ -106,6 +122,10 @@ def start_authenticate(message: Message, **options: Unpack[AuthenticateOptions])
         settings=options.get("settings"),
         arc=options.get("arc"),
         trusted_arc_sealers=None if sealers is None else list(sealers),
+        bimi=options.get("bimi"),
+        bimi_require_signed_selector=options.get("bimi_require_signed_selector"),
+        bimi_max_record_bytes=options.get("bimi_max_record_bytes"),
+        bimi_max_location_uris=options.get("bimi_max_location_uris"),
     )
 
 

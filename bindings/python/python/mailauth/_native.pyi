@@ -309,6 +309,12 @@ class AuthResult:
     def trusted_results(self) -> tuple[AuthenticationResults, ...]: ...
     @property
     def header_error(self) -> str | None: ...
+    @property
+    def bimi(self) -> BimiResult | None: ...
+    @property
+    def bimi_location(self) -> str | None: ...
+    @property
+    def bimi_remove(self) -> tuple[RemovedField, ...]: ...
 
 def authenticate_start(
     message: _Message,
@@ -328,6 +334,10 @@ def authenticate_start(
     settings: Settings | None,
     arc: bool | None = None,
     trusted_arc_sealers: list[str] | None = None,
+    bimi: bool | None = None,
+    bimi_require_signed_selector: bool | None = None,
+    bimi_max_record_bytes: int | None = None,
+    bimi_max_location_uris: int | None = None,
 ) -> Check: ...
 
 _ArcResultName = Literal["none", "pass", "fail"]
@@ -400,6 +410,42 @@ def arc_validate(
     oldest_pass: bool | None,
     settings: Settings | None,
 ) -> Check: ...
+
+_BimiResultName = Literal["pass", "none", "fail", "temperror", "declined", "skipped"]
+
+@final
+class BimiRecord:
+    @property
+    def locations(self) -> tuple[str, ...]: ...
+    @property
+    def evidence(self) -> str | None: ...
+    @property
+    def local_part_selector(self) -> bool: ...
+    @property
+    def avatar_preference(self) -> Literal["brand", "personal"] | None: ...
+    @property
+    def is_declination(self) -> bool: ...
+
+@final
+class BimiResult:
+    @property
+    def result(self) -> _BimiResultName: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def selector(self) -> str: ...
+    @property
+    def selector_ignored(self) -> str | None: ...
+    @property
+    def domain(self) -> str | None: ...
+    @property
+    def record(self) -> BimiRecord | None: ...
+    @property
+    def authority(self) -> Literal["none", "pass", "fail"]: ...
+
+def bimi_record_parse(
+    text: str | bytes, *, max_record_bytes: int | None = None, max_location_uris: int | None = None
+) -> BimiRecord: ...
 
 _ActionKind = Literal["continue", "reject", "tempfail", "discard", "quarantine"]
 
@@ -560,6 +606,9 @@ __all__ = [
     "AuthResult",
     "RemovedField",
     "authenticate_start",
+    "BimiResult",
+    "BimiRecord",
+    "bimi_record_parse",
     "Settings",
     "Store",
     "Session",

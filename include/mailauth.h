@@ -837,7 +837,8 @@ const char *mailauth_version(void);
 /**
  * Creates a validator with the default settings (at most 50 sets,
  * rsa-sha1 and RSA keys under 1024 bits refused, `header.oldest-pass`
- * computed).
+ * not computed for more than one set: `[arc] oldest_pass` through
+ * [`mailauth_arc_validator_new_with_settings`] asks for it).
  */
 mailauth_status mailauth_arc_validator_new(mailauth_arc_validator **out);
 

@@ -581,6 +581,10 @@ for path in sorted(glob.glob(folder + "/*.eml")):
             z = zipfile.ZipFile(io.BytesIO(data))
             data = z.read(z.namelist()[0])
         root = ET.fromstring(data)
+        # RFC 9990 reports are in the urn:ietf:params:xml:ns:dmarc-2.0
+        # namespace: read the element names without it.
+        for element in root.iter():
+            element.tag = element.tag.rsplit("}", 1)[-1]
         reports[root.findtext("policy_published/domain")] = (message, root)
 problems = []
 if sorted(reports) != ["example.com", "sender.example"]:

@@ -359,6 +359,30 @@ impl Verdict {
             .as_ref()
             .map(AuthenticationResults::to_header_field)
     }
+
+    /// The caller's Indicator validation (fetching the SVG, checking the
+    /// mark certificate, which the core leaves to it) failed: BIMI's
+    /// `pass` becomes `fail` with `why` as reason
+    /// ([`bimi::Outcome::reject_indicator`]), no BIMI-Location is to be
+    /// inserted, and the `bimi=` entry of
+    /// [`authentication_results`](Self::authentication_results) says so.
+    /// Nothing changes for another result.
+    pub fn reject_bimi_indicator(&mut self, why: impl Into<String>) {
+        let Some(outcome) = &mut self.bimi else {
+            return;
+        };
+        if outcome.result != bimi::BimiResult::Pass {
+            return;
+        }
+        outcome.reject_indicator(why);
+        self.bimi_location = None;
+        let entry = outcome.to_method_result();
+        if let Some(ar) = &mut self.authentication_results
+            && let Some(old) = ar.results.iter_mut().find(|r| r.is_method("bimi"))
+        {
+            *old = entry;
+        }
+    }
 }
 
 /// Reads one message for the pipeline: feed it, then [`finish`](Self::finish).
@@ -1354,6 +1378,21 @@ mod tests {
             .collect();
         // After the DKIM-Signature field: BIMI-Location, BIMI-Indicator.
         assert_eq!(removed, [(1, 1), (2, 1)]);
+
+        // The caller's Indicator check failed: fail, no BIMI-Location.
+        let mut rejected = verdict.clone();
+        rejected.reject_bimi_indicator("the SVG is not SVG Tiny PS");
+        let outcome = rejected.bimi.as_ref().unwrap();
+        assert_eq!(outcome.result, crate::bimi::BimiResult::Fail);
+        assert_eq!(rejected.bimi_location, None);
+        let ar = rejected.header_field().unwrap();
+        assert!(ar.contains("bimi=fail"), "{ar}");
+        assert!(ar.contains("SVG Tiny PS"), "{ar}");
+        assert!(!ar.contains("bimi=pass"), "{ar}");
+        // Only a pass changes.
+        let mut again = rejected.clone();
+        again.reject_bimi_indicator("twice");
+        assert_eq!(again, rejected);
 
         // A BIMI-Selector field the aligned signature covers names the
         // record; the same field unsigned is ignored.

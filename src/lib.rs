@@ -85,6 +85,7 @@
 pub mod arc;
 pub mod authres;
 pub mod bimi;
+pub mod cache;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;

@@ -15,10 +15,10 @@
 //! which use the default settings) shares the keys it read. A config may
 //! name its own cache instead, or none.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock};
+
+use crate::cache::{CacheStats, RecordCache};
 
 use super::KeyType;
 use super::crypto::{KeyError, PublicKey};
@@ -50,60 +50,25 @@ impl ParsedKey {
 }
 
 /// The number of entries a [`KeyCache::default`] holds.
-pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
+pub const DEFAULT_MAX_ENTRIES: usize = crate::cache::DEFAULT_MAX_ENTRIES;
 
 /// Parsed key records shared by verifiers, up to a fixed number of entries
-/// (the least recently used goes first). Cloning gives another handle on the
-/// same cache; it may be used from several threads at once.
-#[derive(Clone)]
+/// (the least recently used goes first): a [`RecordCache`] of keys.
+/// Cloning gives another handle on the same cache; it may be used from
+/// several threads at once.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct KeyCache {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    max_entries: usize,
-    entries: Mutex<Entries>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-}
-
-#[derive(Default)]
-struct Entries {
-    /// Record text → (parsed key, the tick of its last use).
-    ///
-    /// An ordered map rather than a hash table: the process-wide cache lives
-    /// until exit, and every pointer of a B-tree reaches the start of its
-    /// block, so leak checkers (valgrind's `--leak-check=full`) see what it
-    /// holds as still reachable. A hash table points into the middle of its
-    /// allocation, which valgrind reports as "possibly lost" in every C
-    /// program that verified a signature. Lookups compare a few record
-    /// texts instead of hashing one; both cost well under a microsecond.
-    map: BTreeMap<Box<[u8]>, (Arc<ParsedKey>, u64)>,
-    tick: u64,
+    cache: RecordCache<ParsedKey>,
 }
 
 /// Counters of a [`KeyCache`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct KeyCacheStats {
-    /// Entries held now.
-    pub entries: usize,
-    /// Lookups answered from the cache.
-    pub hits: u64,
-    /// Lookups that had to read the record.
-    pub misses: u64,
-}
+pub type KeyCacheStats = CacheStats;
 
 impl KeyCache {
     /// A cache of at most `max_entries` key records; 0 keeps nothing.
     pub fn new(max_entries: usize) -> KeyCache {
         KeyCache {
-            shared: Arc::new(Shared {
-                max_entries,
-                entries: Mutex::new(Entries::default()),
-                hits: AtomicU64::new(0),
-                misses: AtomicU64::new(0),
-            }),
+            cache: RecordCache::new(max_entries),
         }
     }
 
@@ -117,88 +82,30 @@ impl KeyCache {
 
     /// The most entries this cache holds.
     pub fn max_entries(&self) -> usize {
-        self.shared.max_entries
+        self.cache.max_entries()
     }
 
     /// How many entries it holds and how lookups went.
     pub fn stats(&self) -> KeyCacheStats {
-        KeyCacheStats {
-            entries: self.lock().map.len(),
-            hits: self.shared.hits.load(Ordering::Relaxed),
-            misses: self.shared.misses.load(Ordering::Relaxed),
-        }
+        self.cache.stats()
     }
 
     /// Drops every entry (the counters stay).
     pub fn clear(&self) {
-        self.lock().map.clear();
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Entries> {
-        // Nothing panics while the lock is held; a poisoned map is still whole.
-        self.shared
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.cache.clear();
     }
 
     /// The parsed form of the record `text`, read now if it is not held.
     /// Records that do not parse are not kept.
     pub(crate) fn get_or_parse(&self, text: &[u8]) -> Result<Arc<ParsedKey>, KeyRecordError> {
-        {
-            let mut entries = self.lock();
-            entries.tick += 1;
-            let tick = entries.tick;
-            if let Some((parsed, last_used)) = entries.map.get_mut(text) {
-                *last_used = tick;
-                let parsed = Arc::clone(parsed);
-                drop(entries);
-                self.shared.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(parsed);
-            }
-        }
-        self.shared.misses.fetch_add(1, Ordering::Relaxed);
-        // Parsed without the lock: other threads go on meanwhile.
-        let parsed = Arc::new(ParsedKey::parse(text)?);
-        if self.shared.max_entries > 0 {
-            let mut entries = self.lock();
-            if entries.map.len() >= self.shared.max_entries
-                && !entries.map.contains_key(text)
-                && let Some(oldest) = entries
-                    .map
-                    .iter()
-                    .min_by_key(|(_, (_, last_used))| *last_used)
-                    .map(|(text, _)| text.clone())
-            {
-                entries.map.remove(&oldest);
-            }
-            let tick = entries.tick;
-            entries.map.insert(text.into(), (Arc::clone(&parsed), tick));
-        }
-        Ok(parsed)
+        self.cache.get_or_parse(0, text, ParsedKey::parse)
     }
 }
-
-impl Default for KeyCache {
-    /// A cache of [`DEFAULT_MAX_ENTRIES`] entries.
-    fn default() -> KeyCache {
-        KeyCache::new(DEFAULT_MAX_ENTRIES)
-    }
-}
-
-impl PartialEq for KeyCache {
-    /// Two handles are equal when they share one cache.
-    fn eq(&self, other: &KeyCache) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-}
-
-impl Eq for KeyCache {}
 
 impl fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyCache")
-            .field("max_entries", &self.shared.max_entries)
+            .field("max_entries", &self.max_entries())
             .field("stats", &self.stats())
             .finish()
     }

@@ -954,8 +954,8 @@ pub(crate) fn read_key(
             let mut first_error = None;
             for txt in records {
                 let parsed = match cache {
-                    Some(cache) => cache.get_or_parse(&txt.joined()),
-                    None => ParsedKey::parse(&txt.joined()).map(Arc::new),
+                    Some(cache) => cache.get_or_parse(&txt.joined_bytes()),
+                    None => ParsedKey::parse(&txt.joined_bytes()).map(Arc::new),
                 };
                 match parsed {
                     Ok(parsed) => return Ok(parsed),

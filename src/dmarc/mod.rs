@@ -194,6 +194,25 @@ pub struct Config {
     /// Refuse a record with any bad tag as a permerror, as strict parsers
     /// do (default false: bad tags are ignored, as both RFCs ask).
     pub strict_records: bool,
+    /// Where policy records read are kept, parsed, for the next check that
+    /// meets the same record text (default:
+    /// [`RecordCache::process_wide`]); `None` parses every record it meets.
+    pub record_cache: Option<RecordCache>,
+}
+
+/// Parsed DMARC policy records kept across checks, keyed by the exact
+/// record text (see [`crate::cache`]).
+pub type RecordCache = crate::cache::RecordCache<Record>;
+
+impl crate::cache::RecordCache<Record> {
+    /// The cache of DMARC records shared by the whole process, of
+    /// [`crate::cache::DEFAULT_MAX_ENTRIES`] entries: the one
+    /// [`Config::default`] uses.
+    pub fn process_wide() -> RecordCache {
+        static PROCESS_WIDE: std::sync::LazyLock<RecordCache> =
+            std::sync::LazyLock::new(RecordCache::default);
+        PROCESS_WIDE.clone()
+    }
 }
 
 impl Default for Config {
@@ -207,6 +226,7 @@ impl Default for Config {
             max_from_addresses: 100,
             max_identifiers: 16,
             strict_records: false,
+            record_cache: Some(RecordCache::process_wide()),
         }
     }
 }

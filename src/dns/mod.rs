@@ -29,9 +29,11 @@ mod packet;
 mod stub;
 mod zone;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::word::Word;
 
@@ -207,15 +209,19 @@ impl fmt::Display for Query {
 /// One TXT record: its character-strings, kept apart as on the wire.
 ///
 /// The bytes are untrusted: they may be any octets, not only UTF-8.
+/// Cloning is cheap (the strings are shared, reference-counted), so an
+/// answer handed to several checks is not copied.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Txt {
-    strings: Vec<Vec<u8>>,
+    strings: Arc<[Vec<u8>]>,
 }
 
 impl Txt {
     /// A record made of these character-strings.
     pub fn new(strings: Vec<Vec<u8>>) -> Txt {
-        Txt { strings }
+        Txt {
+            strings: strings.into(),
+        }
     }
 
     /// A record holding one string, split into 255-octet character-strings
@@ -237,6 +243,16 @@ impl Txt {
     /// (RFC 7208 §3.3), DKIM (RFC 6376 §3.6.2.2) and DMARC read them.
     pub fn joined(&self) -> Vec<u8> {
         self.strings.concat()
+    }
+
+    /// [`Txt::joined`], borrowed when the record is one character-string
+    /// (as most are): no copy then.
+    pub fn joined_bytes(&self) -> Cow<'_, [u8]> {
+        match &*self.strings {
+            [one] => Cow::Borrowed(one),
+            [] => Cow::Borrowed(&[]),
+            more => Cow::Owned(more.concat()),
+        }
     }
 }
 

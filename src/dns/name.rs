@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Longest name in text form, without the trailing dot (RFC 1035 §3.1:
 /// 255 octets on the wire).
@@ -42,8 +43,11 @@ pub enum NameError {
 ///
 /// Case is kept for display; comparison and hashing ignore ASCII case
 /// (RFC 4343).
+///
+/// Cloning is cheap (the text is shared, reference-counted), so names are
+/// passed around by value freely.
 #[derive(Clone)]
-pub struct Name(Box<str>);
+pub struct Name(Arc<str>);
 
 impl Name {
     /// Validates `text` as a domain name.
@@ -56,10 +60,8 @@ impl Name {
 
     /// [`Name::new`] for text already in a `String`, kept rather than
     /// copied.
-    pub(crate) fn from_string(mut text: String) -> Result<Name, NameError> {
-        let len = validate(&text)?.len();
-        text.truncate(len);
-        Ok(Name(text.into_boxed_str()))
+    pub(crate) fn from_string(text: String) -> Result<Name, NameError> {
+        Name::new(&text)
     }
 
     /// The root name, `.`: no labels.
@@ -130,10 +132,22 @@ impl Name {
     /// # Errors
     /// A [`NameError`] when the label or the result is invalid.
     pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
-        if self.is_root() {
-            return Name::new(&format!("{label}."));
+        // Built in a buffer on the stack: the name is allocated once.
+        let mut buffer = [0u8; MAX_NAME_LEN + 2];
+        let parts: [&[u8]; 3] = [label.as_bytes(), b".", self.0.as_bytes()];
+        let mut len = 0;
+        for part in parts {
+            let end = len + part.len();
+            let Some(slot) = buffer.get_mut(len..end) else {
+                return Name::new(&format!("{label}.{}", self.0));
+            };
+            slot.copy_from_slice(part);
+            len = end;
         }
-        Name::new(&format!("{label}.{}", self.0))
+        match std::str::from_utf8(buffer.get(..len).unwrap_or_default()) {
+            Ok(text) => Name::new(text),
+            Err(_) => Name::new(&format!("{label}.{}", self.0)),
+        }
     }
 
     /// The name in lower case.

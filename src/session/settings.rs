@@ -337,6 +337,8 @@ pub struct SpfSection {
     pub max_explanation_len: usize,
     /// The explanation of a `fail` whose record gives none.
     pub default_explanation: String,
+    /// Keep parsed SPF records across messages.
+    pub record_cache: bool,
 }
 
 impl Default for SpfSection {
@@ -358,6 +360,7 @@ impl Default for SpfSection {
             max_terms: config.max_terms,
             max_explanation_len: config.max_explanation_len,
             default_explanation: config.default_explanation,
+            record_cache: true,
         }
     }
 }
@@ -393,6 +396,8 @@ pub struct DmarcSection {
     pub max_identifiers: usize,
     /// A record with any bad tag is a permerror.
     pub strict_records: bool,
+    /// Keep parsed DMARC records across messages.
+    pub record_cache: bool,
 }
 
 impl Default for DmarcSection {
@@ -412,6 +417,7 @@ impl Default for DmarcSection {
             max_from_addresses: config.max_from_addresses,
             max_identifiers: config.max_identifiers,
             strict_records: config.strict_records,
+            record_cache: true,
         }
     }
 }
@@ -1359,6 +1365,7 @@ impl Loader<'_> {
             max_explanation_len: spf.max_explanation_len,
             default_explanation: spf.default_explanation.clone(),
             receiver,
+            record_cache: spf.record_cache.then(spf::RecordCache::process_wide),
         };
         config.spf = spf_config;
         config.check_helo = spf.check_helo;
@@ -1384,6 +1391,7 @@ impl Loader<'_> {
             max_from_addresses: dm.max_from_addresses,
             max_identifiers: dm.max_identifiers,
             strict_records: dm.strict_records,
+            record_cache: dm.record_cache.then(dmarc::RecordCache::process_wide),
         };
         config
             .trusted_authserv_ids

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::macros::{MacroString, Values, reverse_name};
 use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
-use super::{Config, Input, Limit, Outcome, Reason, SpfResult, VoidLookupCounting};
+use super::{Config, Identity, Input, Limit, Outcome, Reason, SpfResult, VoidLookupCounting};
 use crate::dns::{Answer, Name, Query, RecordType, Records};
 use crate::machine::{Machine, Poll, UnexpectedAnswer};
 
@@ -34,14 +34,19 @@ use crate::machine::{Machine, Poll, UnexpectedAnswer};
 #[derive(Debug, Clone)]
 pub struct Check {
     config: Config,
-    outcome_base: Outcome,
+    identity: Identity,
+    client_ip: IpAddr,
     /// The client address used for matching (IPv4-mapped IPv6 turned into
     /// IPv4, §5 notes).
     ip: IpAddr,
-    sender_local: String,
-    sender_domain: String,
+    helo: String,
+    /// `<local-part>@<domain>` as checked.
+    sender: String,
+    /// Where the domain starts in `sender`.
+    domain_start: usize,
     now: u64,
-    answers: HashMap<Query, Answer>,
+    /// The answers so far, shared rather than copied when a term reads one.
+    answers: HashMap<Query, Arc<Answer>>,
     outstanding: Vec<Query>,
     wanted: Vec<Query>,
     stage: Stage,
@@ -58,7 +63,7 @@ enum Stage {
     /// The top-level result is fail: fetching the `exp=` text.
     Explaining {
         spec: Option<MacroString>,
-        domain: String,
+        domain: Name,
         reason: Reason,
     },
 }
@@ -87,6 +92,14 @@ enum Step {
     Blocked,
 }
 
+/// Why a frame ended, its reason built only when it is kept: an included
+/// record's match is replaced by the including directive's.
+enum Ending {
+    /// The frame's current directive matched.
+    Matched,
+    Because(Reason),
+}
+
 /// What evaluating one directive gave.
 enum Eval {
     Match,
@@ -110,24 +123,19 @@ impl Check {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
             v4 => v4,
         };
-        let (sender_local, sender_domain) = input.sender_parts();
-        let (sender_local, sender_domain) = (sender_local.to_owned(), sender_domain.to_owned());
-        let outcome_base = Outcome {
-            result: SpfResult::None,
-            identity: input.identity,
-            client_ip: input.ip,
-            helo: input.helo.clone(),
-            sender: format!("{sender_local}@{sender_domain}"),
-            domain: sender_domain.clone(),
-            reason: Reason::InvalidDomain,
-            explanation: None,
-        };
+        let (local, domain) = input.sender_parts();
+        let mut sender = String::with_capacity(local.len() + 1 + domain.len());
+        sender.push_str(local);
+        sender.push('@');
+        sender.push_str(domain);
         Check {
             config: config.clone(),
-            outcome_base,
+            identity: input.identity,
+            client_ip: input.ip,
             ip,
-            sender_local,
-            sender_domain,
+            helo: input.helo.clone(),
+            sender,
+            domain_start: local.len() + 1,
             now: input.now,
             answers: HashMap::new(),
             outstanding: Vec::new(),
@@ -140,18 +148,33 @@ impl Check {
         }
     }
 
+    fn sender_local(&self) -> &str {
+        self.sender
+            .get(..self.domain_start.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
+    fn sender_domain(&self) -> &str {
+        self.sender.get(self.domain_start..).unwrap_or_default()
+    }
+
     fn finish(&mut self, result: SpfResult, reason: Reason, explanation: Option<String>) {
-        let mut outcome = self.outcome_base.clone();
-        outcome.result = result;
-        outcome.reason = reason;
-        outcome.explanation = explanation;
-        self.done = Some(outcome);
+        self.done = Some(Outcome {
+            result,
+            identity: self.identity,
+            client_ip: self.client_ip,
+            helo: std::mem::take(&mut self.helo),
+            domain: self.sender_domain().to_owned(),
+            sender: std::mem::take(&mut self.sender),
+            reason,
+            explanation,
+        });
     }
 
     /// The answer to `query`, or `None` after registering it as wanted.
-    fn answer(&mut self, query: Query) -> Option<Answer> {
+    fn answer(&mut self, query: Query) -> Option<Arc<Answer>> {
         match self.answers.get(&query) {
-            Some(answer) => Some(answer.clone()),
+            Some(answer) => Some(Arc::clone(answer)),
             None => {
                 if !self.wanted.contains(&query) {
                     self.wanted.push(query);
@@ -163,11 +186,11 @@ impl Check {
 
     fn values<'a>(&'a self, domain: &'a str, validated_name: &'a str) -> Values<'a> {
         Values {
-            sender_local: &self.sender_local,
-            sender_domain: &self.sender_domain,
+            sender_local: self.sender_local(),
+            sender_domain: self.sender_domain(),
             domain,
             ip: self.ip,
-            helo: &self.outcome_base.helo,
+            helo: &self.helo,
             receiver: &self.config.receiver,
             timestamp: self.now,
             validated_name,
@@ -206,14 +229,15 @@ impl Check {
         let Some(answer) = self.answer(Query::new(reverse, RecordType::Ptr)) else {
             return Err(AwaitingAnswers);
         };
-        let Answer::Records(Records::Ptr(names)) = answer else {
+        let Answer::Records(Records::Ptr(names)) = &*answer else {
             return Ok(Vec::new());
         };
         // The root names no host: nothing to look up (and never a query).
         let candidates: Vec<Name> = names
-            .into_iter()
+            .iter()
             .take(self.config.max_ptr_names)
             .filter(|n| !n.is_root() && filter.is_none_or(|d| n.is_subdomain_of(d)))
+            .cloned()
             .collect();
         let mut blocked = false;
         let mut validated = Vec::new();
@@ -266,6 +290,21 @@ impl Check {
         Ok(spec.expand_domain(&self.values(domain, &p)))
     }
 
+    /// The name a domain-spec expands to for the current `domain`, or the
+    /// expansion when it is not a valid name. A macro-free spec was
+    /// validated when its record was parsed: nothing is built then.
+    fn expand_name(
+        &mut self,
+        spec: &MacroString,
+        domain: &Name,
+    ) -> Result<Result<Name, String>, AwaitingAnswers> {
+        if let Some(name) = spec.literal_name() {
+            return Ok(Ok(name.clone()));
+        }
+        let expanded = self.expand_domain(spec, domain.as_str())?;
+        Ok(Name::new(&expanded).map_err(|_| expanded))
+    }
+
     fn step(&mut self) -> Step {
         match &self.stage {
             Stage::Start => {
@@ -279,7 +318,7 @@ impl Check {
 
     /// §4.3: the domain must be a valid FQDN, else the result is none.
     fn start(&mut self) {
-        let domain = match Name::new(&self.sender_domain) {
+        let domain = match Name::new(self.sender_domain()) {
             Ok(name)
                 if name.label_count() >= 2
                     && name
@@ -308,6 +347,7 @@ impl Check {
             self.finish(SpfResult::None, Reason::InvalidDomain, None);
             return Step::Continue;
         };
+        // Both shared, not copied.
         let domain = frame.domain.clone();
         let Some(record) = frame.record.clone() else {
             return self.fetch_record(domain);
@@ -319,11 +359,7 @@ impl Check {
                 Err(AwaitingAnswers) => Step::Blocked,
                 Ok(Eval::Descended) => Step::Continue,
                 Ok(Eval::Match) => {
-                    let reason = Reason::Matched {
-                        mechanism: directive.as_str().to_owned(),
-                        domain: domain.as_str().to_owned(),
-                    };
-                    self.frame_result(qualifier_result(qualifier), reason);
+                    self.frame_result(qualifier_result(qualifier), Ending::Matched);
                     Step::Continue
                 }
                 Ok(Eval::NoMatch) => {
@@ -333,7 +369,7 @@ impl Check {
                     Step::Continue
                 }
                 Ok(Eval::Error(result, reason)) => {
-                    self.frame_result(result, reason);
+                    self.frame_result(result, Ending::Because(reason));
                     Step::Continue
                 }
             };
@@ -342,17 +378,17 @@ impl Check {
         let Some(redirect) = &record.redirect else {
             self.frame_result(
                 SpfResult::Neutral,
-                Reason::NoMatch {
+                Ending::Because(Reason::NoMatch {
                     domain: domain.as_str().to_owned(),
-                },
+                }),
             );
             return Step::Continue;
         };
-        let Ok(target) = self.expand_domain(redirect, domain.as_str()) else {
+        let Ok(target) = self.expand_name(redirect, &domain) else {
             return Step::Blocked;
         };
         let followed = self.dns_term(|this| {
-            Ok(match Name::new(&target) {
+            Ok(match target {
                 Ok(name) => {
                     if let Some(frame) = this.frames.last_mut() {
                         frame.domain = name;
@@ -362,7 +398,7 @@ impl Check {
                     }
                     Eval::Descended
                 }
-                Err(_) => Eval::Error(
+                Err(target) => Eval::Error(
                     SpfResult::PermError,
                     Reason::InvalidTarget {
                         term: format!("redirect={redirect}"),
@@ -372,9 +408,19 @@ impl Check {
             })
         });
         if let Ok(Eval::Error(result, reason)) = followed {
-            self.frame_result(result, reason);
+            self.frame_result(result, Ending::Because(reason));
         }
         Step::Continue
+    }
+
+    /// The record `text` parsed, from the record cache when it holds it.
+    fn parse_record(&self, text: &[u8]) -> Result<Arc<Record>, super::RecordError> {
+        let max_terms = self.config.max_terms;
+        let parse = |text: &[u8]| Record::parse(text, max_terms);
+        match &self.config.record_cache {
+            Some(cache) => cache.get_or_parse(max_terms as u64, text, parse),
+            None => parse(text).map(Arc::new),
+        }
     }
 
     /// §4.4 / §4.5: fetch and select the record of the frame's domain.
@@ -382,55 +428,60 @@ impl Check {
         let Some(answer) = self.answer(Query::txt(domain.clone())) else {
             return Step::Blocked;
         };
-        let name = domain.as_str().to_owned();
-        let txts = match answer {
+        let no_record = |domain: &Name| {
+            Ending::Because(Reason::NoRecord {
+                domain: domain.as_str().to_owned(),
+            })
+        };
+        let txts = match &*answer {
             Answer::Records(Records::Txt(txts)) => txts,
             Answer::TempFail(failure) | Answer::PermFail(failure) => {
                 self.frame_result(
                     SpfResult::TempError,
-                    Reason::DnsFailure {
+                    Ending::Because(Reason::DnsFailure {
                         query: Query::txt(domain),
-                        failure,
-                    },
+                        failure: *failure,
+                    }),
                 );
                 return Step::Continue;
             }
             _ => {
-                self.frame_result(SpfResult::None, Reason::NoRecord { domain: name });
+                self.frame_result(SpfResult::None, no_record(&domain));
                 return Step::Continue;
             }
         };
-        let mut spf: Vec<Vec<u8>> = txts
+        let mut spf = txts
             .iter()
-            .map(crate::dns::Txt::joined)
-            .filter(|t| is_spf_record(t))
-            .collect();
-        let text = match spf.len() {
-            0 => {
-                self.frame_result(SpfResult::None, Reason::NoRecord { domain: name });
+            .map(crate::dns::Txt::joined_bytes)
+            .filter(|t| is_spf_record(t));
+        let text = match (spf.next(), spf.next()) {
+            (None, _) => {
+                self.frame_result(SpfResult::None, no_record(&domain));
                 return Step::Continue;
             }
-            1 => spf.pop().unwrap_or_default(),
-            _ => {
+            (Some(text), None) => text,
+            (Some(_), Some(_)) => {
                 self.frame_result(
                     SpfResult::PermError,
-                    Reason::MultipleRecords { domain: name },
+                    Ending::Because(Reason::MultipleRecords {
+                        domain: domain.as_str().to_owned(),
+                    }),
                 );
                 return Step::Continue;
             }
         };
-        match Record::parse(&text, self.config.max_terms) {
+        match self.parse_record(&text) {
             Ok(record) => {
                 if let Some(frame) = self.frames.last_mut() {
-                    frame.record = Some(Arc::new(record));
+                    frame.record = Some(record);
                 }
             }
             Err(error) => self.frame_result(
                 SpfResult::PermError,
-                Reason::Syntax {
-                    domain: name,
+                Ending::Because(Reason::Syntax {
+                    domain: domain.as_str().to_owned(),
                     error,
-                },
+                }),
             ),
         }
         Step::Continue
@@ -487,7 +538,7 @@ impl Check {
     ) -> Result<Option<Name>, AwaitingAnswers> {
         match spec {
             None => Ok(Some(domain.clone())),
-            Some(spec) => Ok(Name::new(&self.expand_domain(spec, domain.as_str())?).ok()),
+            Some(spec) => Ok(self.expand_name(spec, domain)?.ok()),
         }
     }
 
@@ -510,28 +561,25 @@ impl Check {
                 IpAddr::V6(ip) if ip6_in(*network, *prefix_len, ip) => Eval::Match,
                 _ => Eval::NoMatch,
             },
-            Mechanism::Include { domain: spec } => {
-                let expanded = self.expand_domain(spec, domain.as_str())?;
-                match Name::new(&expanded) {
-                    Ok(name) => {
-                        self.frames.push(Frame {
-                            kind: FrameKind::Include,
-                            domain: name,
-                            redirected: false,
-                            record: None,
-                            next: 0,
-                        });
-                        Eval::Descended
-                    }
-                    Err(_) => Eval::Error(
-                        SpfResult::PermError,
-                        Reason::InvalidTarget {
-                            term: format!("include:{spec}"),
-                            target: expanded,
-                        },
-                    ),
+            Mechanism::Include { domain: spec } => match self.expand_name(spec, domain)? {
+                Ok(name) => {
+                    self.frames.push(Frame {
+                        kind: FrameKind::Include,
+                        domain: name,
+                        redirected: false,
+                        record: None,
+                        next: 0,
+                    });
+                    Eval::Descended
                 }
-            }
+                Err(target) => Eval::Error(
+                    SpfResult::PermError,
+                    Reason::InvalidTarget {
+                        term: format!("include:{spec}"),
+                        target,
+                    },
+                ),
+            },
             Mechanism::A { domain: spec, cidr } => {
                 let Some(name) = self.target(spec.as_ref(), domain)? else {
                     return Ok(Eval::NoMatch);
@@ -547,11 +595,11 @@ impl Check {
                 // Always an A query, whatever the client's family (§5.7).
                 let query = Query::new(name, RecordType::A);
                 let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
-                match answer {
+                match &*answer {
                     Answer::Records(_) => Eval::Match,
                     Answer::NxDomain | Answer::NoData => self.void_eval(),
                     Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                        dns_error(query, failure)
+                        dns_error(query, *failure)
                     }
                 }
             }
@@ -561,16 +609,16 @@ impl Check {
                 };
                 let query = Query::new(name, RecordType::Mx);
                 let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
-                match answer {
+                match &*answer {
                     Answer::Records(Records::Mx(mxs)) => {
                         if mxs.len() > self.config.max_mx_names {
                             Eval::Error(SpfResult::PermError, Reason::LimitExceeded(Limit::MxNames))
                         } else {
-                            self.mx_eval(&mxs, *cidr)?
+                            self.mx_eval(mxs, *cidr)?
                         }
                     }
                     Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                        dns_error(query, failure)
+                        dns_error(query, *failure)
                     }
                     _ => self.void_eval(),
                 }
@@ -596,7 +644,7 @@ impl Check {
                     let reverse = Name::new(&reverse_name(self.ip)).ok();
                     let void = reverse
                         .and_then(|r| self.answers.get(&Query::new(r, RecordType::Ptr)))
-                        .is_some_and(Answer::is_void);
+                        .is_some_and(|answer| answer.is_void());
                     if void {
                         self.void_eval()
                     } else {
@@ -643,8 +691,10 @@ impl Check {
         let Ok(reverse) = Name::new(&reverse_name(self.ip)) else {
             return Ok(());
         };
-        let Some(Answer::Records(Records::Ptr(names))) =
-            self.answers.get(&Query::new(reverse, RecordType::Ptr))
+        let Some(Answer::Records(Records::Ptr(names))) = self
+            .answers
+            .get(&Query::new(reverse, RecordType::Ptr))
+            .map(|answer| &**answer)
         else {
             return Ok(());
         };
@@ -655,7 +705,7 @@ impl Check {
             .filter(|n| {
                 self.answers
                     .get(&self.address_query((*n).clone()))
-                    .is_some_and(Answer::is_void)
+                    .is_some_and(|answer| answer.is_void())
             })
             .count();
         for _ in 0..voids {
@@ -667,13 +717,14 @@ impl Check {
     /// The address lookups of every MX host, asked together. A null MX
     /// (RFC 7505 §3) names no host: it asks nothing and matches nothing.
     fn mx_eval(&mut self, mxs: &[crate::dns::Mx], cidr: DualCidr) -> Result<Eval, AwaitingAnswers> {
-        let mut answers = Vec::with_capacity(mxs.len());
+        let hosts = || mxs.iter().filter(|mx| !mx.is_null());
         let mut blocked = false;
-        for mx in mxs.iter().filter(|mx| !mx.is_null()) {
-            let query = self.address_query(mx.exchange.clone());
-            match self.answer(query.clone()) {
-                Some(answer) => answers.push((query, answer)),
-                None => blocked = true,
+        for mx in hosts() {
+            if self
+                .answer(self.address_query(mx.exchange.clone()))
+                .is_none()
+            {
+                blocked = true;
             }
         }
         if blocked {
@@ -682,15 +733,16 @@ impl Check {
         if self.per_lookup_voids() {
             // pyspf looks up every host in preference order, failing on the
             // first DNS error or on one void too many, then compares.
-            answers.sort_by_key(|(query, _)| {
-                mxs.iter()
-                    .find(|mx| mx.exchange == query.name)
-                    .map_or(u16::MAX, |mx| mx.preference)
-            });
-            for (query, answer) in &answers {
-                match answer {
+            let mut by_preference: Vec<&crate::dns::Mx> = hosts().collect();
+            by_preference.sort_by_key(|mx| mx.preference);
+            for mx in by_preference {
+                let query = self.address_query(mx.exchange.clone());
+                let Some(answer) = self.answers.get(&query).cloned() else {
+                    continue;
+                };
+                match &*answer {
                     Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                        return Ok(dns_error(query.clone(), *failure));
+                        return Ok(dns_error(query, *failure));
                     }
                     answer if answer.is_void() => {
                         if let Err(reason) = self.count_void() {
@@ -701,12 +753,13 @@ impl Check {
                 }
             }
         }
-        for (query, answer) in answers {
-            match answer {
-                Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                    return Ok(dns_error(query, failure));
+        for mx in hosts() {
+            let query = self.address_query(mx.exchange.clone());
+            match self.answers.get(&query).map(|answer| &**answer) {
+                Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
+                    return Ok(dns_error(query, *failure));
                 }
-                answer if self.answer_matches(&answer, cidr) => return Ok(Eval::Match),
+                Some(answer) if self.answer_matches(answer, cidr) => return Ok(Eval::Match),
                 _ => {}
             }
         }
@@ -715,12 +768,24 @@ impl Check {
 
     /// Ends the innermost frame with `result`, handing it to the including
     /// frame or, at the top, finishing the check.
-    fn frame_result(&mut self, result: SpfResult, reason: Reason) {
+    fn frame_result(&mut self, result: SpfResult, ending: Ending) {
         let Some(frame) = self.frames.pop() else {
             return;
         };
+        let reason = |ending: Ending, frame: &Frame| match ending {
+            Ending::Because(reason) => reason,
+            Ending::Matched => Reason::Matched {
+                mechanism: frame
+                    .record
+                    .as_ref()
+                    .and_then(|r| r.directives.get(frame.next))
+                    .map_or_else(String::new, |d| d.as_str().to_owned()),
+                domain: frame.domain.as_str().to_owned(),
+            },
+        };
         let Some(parent) = self.frames.last_mut() else {
             // The top-level frame.
+            let reason = reason(ending, &frame);
             let (result, reason) = match (result, &reason) {
                 // A redirect target without a record is a permerror (§6.1).
                 (SpfResult::None, Reason::NoRecord { domain }) if frame.redirected => (
@@ -735,7 +800,7 @@ impl Check {
                 let spec = frame.record.and_then(|r| r.explanation.clone());
                 self.stage = Stage::Explaining {
                     spec,
-                    domain: frame.domain.as_str().to_owned(),
+                    domain: frame.domain,
                     reason,
                 };
             } else {
@@ -745,51 +810,39 @@ impl Check {
         };
         debug_assert_eq!(frame.kind, FrameKind::Include);
         // §5.2: how an included result maps into the including record.
-        let parent_record = parent.record.clone();
-        let parent_next = parent.next;
-        let parent_domain = parent.domain.as_str().to_owned();
         match result {
             SpfResult::Pass => {
-                let (qualifier, mechanism) = parent_record
+                let qualifier = parent
+                    .record
                     .as_ref()
-                    .and_then(|r| r.directives.get(parent_next))
-                    .map_or((Qualifier::Pass, String::new()), |d| {
-                        (d.qualifier, d.as_str().to_owned())
-                    });
-                self.frame_result(
-                    qualifier_result(qualifier),
-                    Reason::Matched {
-                        mechanism,
-                        domain: parent_domain,
-                    },
-                );
+                    .and_then(|r| r.directives.get(parent.next))
+                    .map_or(Qualifier::Pass, |d| d.qualifier);
+                self.frame_result(qualifier_result(qualifier), Ending::Matched);
             }
             SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => parent.next += 1,
-            SpfResult::TempError => self.frame_result(SpfResult::TempError, reason),
-            SpfResult::PermError => self.frame_result(SpfResult::PermError, reason),
+            SpfResult::TempError | SpfResult::PermError => {
+                let reason = reason(ending, &frame);
+                self.frame_result(result, Ending::Because(reason));
+            }
             SpfResult::None => {
-                let reason = match reason {
+                let reason = match reason(ending, &frame) {
                     Reason::NoRecord { domain } if frame.redirected => {
                         Reason::RedirectNoRecord { domain }
                     }
                     Reason::NoRecord { domain } => Reason::IncludeNoRecord { domain },
                     other => other,
                 };
-                self.frame_result(SpfResult::PermError, reason);
+                self.frame_result(SpfResult::PermError, Ending::Because(reason));
             }
         }
     }
 
     /// §6.2: the explanation of a fail.
     fn explain(&mut self) -> Step {
-        let Stage::Explaining {
-            spec,
-            domain,
-            reason,
-        } = self.stage.clone()
-        else {
+        let Stage::Explaining { spec, domain, .. } = &self.stage else {
             return Step::Continue;
         };
+        let (spec, domain) = (spec.clone(), domain.clone());
         let text = match spec {
             None => None,
             Some(spec) => match self.explanation_from(&spec, &domain) {
@@ -799,10 +852,14 @@ impl Check {
         };
         let text = match text {
             Some(text) => text,
-            None => match self.default_explanation(&domain) {
+            None => match self.default_explanation(domain.as_str()) {
                 Err(AwaitingAnswers) => return Step::Blocked,
                 Ok(text) => text,
             },
+        };
+        let Stage::Explaining { reason, .. } = std::mem::replace(&mut self.stage, Stage::Start)
+        else {
+            return Step::Continue;
         };
         self.finish(SpfResult::Fail, reason, Some(text));
         Step::Continue
@@ -813,10 +870,9 @@ impl Check {
     fn explanation_from(
         &mut self,
         spec: &MacroString,
-        domain: &str,
+        domain: &Name,
     ) -> Result<Option<String>, AwaitingAnswers> {
-        let target = self.expand_domain(spec, domain)?;
-        let Ok(name) = Name::new(&target) else {
+        let Ok(name) = self.expand_name(spec, domain)? else {
             return Ok(None);
         };
         let Some(answer) = self.answer(Query::txt(name)) else {
@@ -825,13 +881,13 @@ impl Check {
         let Some([txt]) = answer.txt() else {
             return Ok(None);
         };
-        let Ok(text) = String::from_utf8(txt.joined()) else {
+        let Ok(text) = std::str::from_utf8(&txt.joined_bytes()).map(str::to_owned) else {
             return Ok(None);
         };
         if !text.is_ascii() {
             return Ok(None);
         }
-        self.expand_explanation(&text, domain)
+        self.expand_explanation(&text, domain.as_str())
     }
 
     fn expand_explanation(
@@ -895,7 +951,8 @@ impl Machine for Check {
             match self.step() {
                 Step::Continue => {}
                 Step::Blocked => {
-                    self.outstanding = std::mem::take(&mut self.wanted);
+                    // Swapped, not moved: both keep their buffers.
+                    std::mem::swap(&mut self.outstanding, &mut self.wanted);
                     if self.outstanding.is_empty() {
                         // A step that blocks always wants something; guard
                         // against looping forever regardless.
@@ -908,7 +965,7 @@ impl Machine for Check {
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         if self.outstanding.contains(query) && !self.answers.contains_key(query) {
-            self.answers.insert(query.clone(), answer);
+            self.answers.insert(query.clone(), Arc::new(answer));
             Ok(())
         } else {
             Err(UnexpectedAnswer {

@@ -16,6 +16,7 @@
 //! name can keep (§7.3 truncates from the left, so the left part is never
 //! needed); an explanation stops at a configured length.
 
+use crate::dns::Name;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -139,6 +140,9 @@ enum Item {
 pub struct MacroString {
     text: String,
     items: Vec<Item>,
+    /// For a string without macros (most domain-specs): the name it
+    /// expands to, when that is a valid name, validated once at parsing.
+    literal_name: Option<Name>,
 }
 
 impl fmt::Display for MacroString {
@@ -209,10 +213,24 @@ impl MacroString {
         if !literal.is_empty() {
             items.push(Item::Literal(literal));
         }
+        let literal_name = match items.as_slice() {
+            [Item::Literal(literal)] if context == Context::Domain => {
+                Name::new(&truncate_domain(literal.clone())).ok()
+            }
+            _ => None,
+        };
         Ok(MacroString {
             text: text.to_owned(),
             items,
+            literal_name,
         })
+    }
+
+    /// The name a macro-free domain-spec expands to, validated when the
+    /// record was parsed; `None` for a string with macros or one that is
+    /// not a valid name (expand it then).
+    pub(crate) fn literal_name(&self) -> Option<&Name> {
+        self.literal_name.as_ref()
     }
 
     /// The source text.

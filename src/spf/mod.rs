@@ -190,6 +190,25 @@ pub struct Config {
     pub default_explanation: String,
     /// The receiving host's domain, for `%{r}` (§7.3).
     pub receiver: String,
+    /// Where records read are kept, parsed, for the next check that meets
+    /// the same record text (default: [`RecordCache::process_wide`]);
+    /// `None` parses every record it meets.
+    pub record_cache: Option<RecordCache>,
+}
+
+/// Parsed SPF records kept across checks, keyed by the exact record text
+/// (see [`crate::cache`]).
+pub type RecordCache = crate::cache::RecordCache<Record>;
+
+impl crate::cache::RecordCache<Record> {
+    /// The cache of SPF records shared by the whole process, of
+    /// [`crate::cache::DEFAULT_MAX_ENTRIES`] entries: the one
+    /// [`Config::default`] uses.
+    pub fn process_wide() -> RecordCache {
+        static PROCESS_WIDE: std::sync::LazyLock<RecordCache> =
+            std::sync::LazyLock::new(RecordCache::default);
+        PROCESS_WIDE.clone()
+    }
 }
 
 impl Default for Config {
@@ -204,6 +223,7 @@ impl Default for Config {
             max_explanation_len: 1024,
             default_explanation: "%{c} is not one of %{d}'s designated mail senders".to_owned(),
             receiver: "unknown".to_owned(),
+            record_cache: Some(RecordCache::process_wide()),
         }
     }
 }

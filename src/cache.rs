@@ -1,0 +1,276 @@
+//! Records parsed once and kept across messages.
+//!
+//! Mail from one domain keeps meeting the same DNS records: its SPF record
+//! and those it includes, its DMARC policy, its DKIM keys. A
+//! [`RecordCache`] keeps what was read from each, keyed by the exact text
+//! of the TXT record: a changed record is a different entry, so the cache
+//! never changes a result, it only saves the parsing. DNS caching is a
+//! separate matter (see [`crate::dns::CachingResolver`]); these caches hold
+//! no TTL.
+//!
+//! Each kind of record has one cache for the whole process
+//! (`process_wide`), which the default configurations hold:
+//! [`spf::RecordCache`](crate::spf::RecordCache) in
+//! [`spf::Config::record_cache`](crate::spf::Config::record_cache),
+//! [`dmarc::RecordCache`](crate::dmarc::RecordCache) in
+//! [`dmarc::Config::record_cache`](crate::dmarc::Config::record_cache),
+//! [`KeyCache`](crate::dkim::KeyCache) for DKIM and ARC keys. A
+//! configuration may name its own cache instead, or none.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The number of entries a cache built with `default()` holds.
+pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
+
+/// Parsed records shared by checks, up to a fixed number of entries (the
+/// least recently used goes first). Cloning gives another handle on the
+/// same cache; it may be used from several threads at once.
+pub struct RecordCache<T> {
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    max_entries: usize,
+    entries: Mutex<Entries<T>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+struct Entries<T> {
+    /// Record text → (the parse settings it was read under, the parsed
+    /// record, the tick of its last use).
+    ///
+    /// An ordered map rather than a hash table: the process-wide caches
+    /// live until exit, and every pointer of a B-tree reaches the start of
+    /// its block, so leak checkers (valgrind's `--leak-check=full`) see what
+    /// they hold as still reachable. A hash table points into the middle of
+    /// its allocation, which valgrind reports as "possibly lost" in every C
+    /// program that checked a message.
+    map: BTreeMap<Box<[u8]>, Entry<T>>,
+    tick: u64,
+}
+
+struct Entry<T> {
+    settings: u64,
+    parsed: Arc<T>,
+    last_used: u64,
+}
+
+/// Counters of a cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Entries held now.
+    pub entries: usize,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that had to read the record.
+    pub misses: u64,
+}
+
+impl<T> RecordCache<T> {
+    /// A cache of at most `max_entries` records; 0 keeps nothing.
+    pub fn new(max_entries: usize) -> RecordCache<T> {
+        RecordCache {
+            shared: Arc::new(Shared {
+                max_entries,
+                entries: Mutex::new(Entries {
+                    map: BTreeMap::new(),
+                    tick: 0,
+                }),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The most entries this cache holds.
+    pub fn max_entries(&self) -> usize {
+        self.shared.max_entries
+    }
+
+    /// How many entries it holds and how lookups went.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            entries: self.lock().map.len(),
+            hits: self.shared.hits.load(Ordering::Relaxed),
+            misses: self.shared.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops every entry (the counters stay).
+    pub fn clear(&self) {
+        self.lock().map.clear();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<T>> {
+        // Nothing panics while the lock is held; a poisoned map is still whole.
+        self.shared
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The parsed form of the record `text`, read by `parse` now if it is
+    /// not held. `settings` stands for whatever else the parsing depends on
+    /// (a limit, a mode): an entry read under other settings is read again.
+    /// Records that do not parse are not kept.
+    pub(crate) fn get_or_parse<E>(
+        &self,
+        settings: u64,
+        text: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        {
+            let mut entries = self.lock();
+            entries.tick += 1;
+            let tick = entries.tick;
+            if let Some(entry) = entries.map.get_mut(text)
+                && entry.settings == settings
+            {
+                entry.last_used = tick;
+                let parsed = Arc::clone(&entry.parsed);
+                drop(entries);
+                self.shared.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(parsed);
+            }
+        }
+        self.shared.misses.fetch_add(1, Ordering::Relaxed);
+        // Parsed without the lock: other threads go on meanwhile.
+        let parsed = Arc::new(parse(text)?);
+        if self.shared.max_entries > 0 {
+            let mut entries = self.lock();
+            if entries.map.len() >= self.shared.max_entries
+                && !entries.map.contains_key(text)
+                && let Some(oldest) = entries
+                    .map
+                    .iter()
+                    .min_by_key(|(_, entry)| entry.last_used)
+                    .map(|(text, _)| text.clone())
+            {
+                entries.map.remove(&oldest);
+            }
+            let last_used = entries.tick;
+            let entry = Entry {
+                settings,
+                parsed: Arc::clone(&parsed),
+                last_used,
+            };
+            match entries.map.get_mut(text) {
+                Some(held) => *held = entry,
+                None => {
+                    entries.map.insert(text.into(), entry);
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl<T> Clone for RecordCache<T> {
+    fn clone(&self) -> RecordCache<T> {
+        RecordCache {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Default for RecordCache<T> {
+    /// A cache of [`DEFAULT_MAX_ENTRIES`] entries.
+    fn default() -> RecordCache<T> {
+        RecordCache::new(DEFAULT_MAX_ENTRIES)
+    }
+}
+
+impl<T> PartialEq for RecordCache<T> {
+    /// Two handles are equal when they share one cache.
+    fn eq(&self, other: &RecordCache<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Eq for RecordCache<T> {}
+
+impl<T> fmt::Debug for RecordCache<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordCache")
+            .field("max_entries", &self.shared.max_entries)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &[u8]) -> Result<String, ()> {
+        if text.starts_with(b"bad") {
+            Err(())
+        } else {
+            Ok(String::from_utf8_lossy(text).into_owned())
+        }
+    }
+
+    #[test]
+    fn second_lookup_is_a_hit_and_shares_the_entry() {
+        let cache = RecordCache::default();
+        let first = cache.get_or_parse(0, b"one", parse).unwrap();
+        let handle = cache.clone();
+        let second = handle.get_or_parse(0, b"one", parse).unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(
+            cache.stats(),
+            CacheStats {
+                entries: 1,
+                hits: 1,
+                misses: 1
+            }
+        );
+        assert_eq!(cache, handle);
+        assert_ne!(cache, RecordCache::default());
+    }
+
+    #[test]
+    fn other_settings_read_the_record_again() {
+        let cache = RecordCache::default();
+        let first = cache.get_or_parse(1, b"one", parse).unwrap();
+        let second = cache.get_or_parse(2, b"one", parse).unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(cache.stats().misses, 2);
+        assert_eq!(cache.stats().entries, 1);
+        let third = cache.get_or_parse(2, b"one", parse).unwrap();
+        assert!(Arc::ptr_eq(&second, &third));
+    }
+
+    #[test]
+    fn bounded_least_recently_used_goes_first() {
+        let cache = RecordCache::new(2);
+        cache.get_or_parse(0, b"a", parse).unwrap();
+        cache.get_or_parse(0, b"b", parse).unwrap();
+        cache.get_or_parse(0, b"a", parse).unwrap(); // now the newest
+        cache.get_or_parse(0, b"c", parse).unwrap(); // evicts "b"
+        assert_eq!(cache.stats().entries, 2);
+        let before = cache.stats().misses;
+        cache.get_or_parse(0, b"a", parse).unwrap();
+        assert_eq!(cache.stats().misses, before);
+        cache.get_or_parse(0, b"b", parse).unwrap();
+        assert_eq!(cache.stats().misses, before + 1);
+    }
+
+    #[test]
+    fn errors_are_not_kept_and_zero_keeps_nothing() {
+        let cache = RecordCache::default();
+        assert!(cache.get_or_parse(0, b"bad", parse).is_err());
+        assert_eq!(cache.stats().entries, 0);
+        let none = RecordCache::new(0);
+        none.get_or_parse(0, b"one", parse).unwrap();
+        none.get_or_parse(0, b"one", parse).unwrap();
+        assert_eq!(none.stats().entries, 0);
+        assert_eq!(none.stats().misses, 2);
+    }
+}

@@ -20,6 +20,36 @@ use std::collections::HashMap;
 
 use crate::dns::{Answer, Query, Resolver};
 
+/// The answers a machine has received, by query: a list searched in
+/// order. A check asks a bounded, small number of queries (SPF at most a
+/// few dozen), where comparing names beats hashing them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Answers {
+    entries: Vec<(Query, std::sync::Arc<Answer>)>,
+}
+
+impl Answers {
+    /// The answer to `query`, shared.
+    pub(crate) fn get(&self, query: &Query) -> Option<&std::sync::Arc<Answer>> {
+        self.entries
+            .iter()
+            .find(|(asked, _)| asked == query)
+            .map(|(_, answer)| answer)
+    }
+
+    /// Whether `query` has an answer.
+    pub(crate) fn contains_key(&self, query: &Query) -> bool {
+        self.get(query).is_some()
+    }
+
+    /// Keeps the answer to `query` (the first one given stays).
+    pub(crate) fn insert(&mut self, query: Query, answer: Answer) {
+        if !self.contains_key(&query) {
+            self.entries.push((query, std::sync::Arc::new(answer)));
+        }
+    }
+}
+
 /// What a check asks for next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Poll<T> {

@@ -20,7 +20,6 @@
 //! name does not exist (RFC 8020).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -60,8 +59,8 @@ impl fmt::Display for DnsFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FoundPolicy {
-    /// The record.
-    pub record: Record,
+    /// The record (shared with the record cache).
+    pub record: Arc<Record>,
     /// Where it was found (without the `_dmarc` label): the Author Domain,
     /// its Organizational Domain or its Public Suffix Domain.
     pub policy_domain: Name,
@@ -104,7 +103,7 @@ impl PolicyStatus {
     /// The status for the record found at `domain` (RFC 9989 "DMARC Policy
     /// Discovery"; RFC 7489 §6.6.3 step 6): a record without a valid
     /// policy and without a valid `rua` does not count.
-    fn of_record(domain: &Name, record: &Record, config: &Config) -> PolicyStatus {
+    fn of_record(domain: &Name, record: &Arc<Record>, config: &Config) -> PolicyStatus {
         if config.strict_records
             && let Some(error) = record.tag_errors.first()
         {
@@ -119,7 +118,7 @@ impl PolicyStatus {
             };
         }
         PolicyStatus::Found(Box::new(FoundPolicy {
-            record: record.clone(),
+            record: Arc::clone(record),
             policy_domain: domain.clone(),
             author_domain_exists: None,
         }))
@@ -220,7 +219,7 @@ impl Eq for SuffixList {}
 /// What one `_dmarc` TXT answer says.
 #[derive(Debug, Clone)]
 enum Found {
-    Record(Box<Record>),
+    Record(Arc<Record>),
     Nothing,
     Failed(Failure, bool),
 }
@@ -235,13 +234,13 @@ impl Found {
                 let mut found = None;
                 let mut count = 0usize;
                 for txt in txts {
-                    if let Ok(record) = Record::parse(&txt.joined(), config) {
+                    if let Ok(record) = parse_record(&txt.joined_bytes(), config) {
                         count += 1;
                         found = Some(record);
                     }
                 }
                 match (count, found) {
-                    (1, Some(record)) => Found::Record(Box::new(record)),
+                    (1, Some(record)) => Found::Record(record),
                     _ => Found::Nothing,
                 }
             }
@@ -249,6 +248,56 @@ impl Found {
             Answer::PermFail(failure) => Found::Failed(*failure, false),
             _ => Found::Nothing,
         }
+    }
+}
+
+/// A policy record read from `text`, through the configured record cache.
+/// What else the parsing depends on (the mode, the bounds) is part of the
+/// cache's key; a record longer than the bound is refused before the cache
+/// is asked.
+fn parse_record(text: &[u8], config: &Config) -> Result<Arc<Record>, RecordError> {
+    match &config.record_cache {
+        Some(cache) if text.len() <= config.max_record_bytes => {
+            let settings =
+                (config.max_report_uris as u64) << 1 | u64::from(config.mode == Mode::Rfc7489);
+            cache.get_or_parse(settings, text, |text| Record::parse(text, config))
+        }
+        _ => Record::parse(text, config).map(Arc::new),
+    }
+}
+
+/// The `_dmarc` names asked, each with what its TXT answer says once
+/// supplied: a short list searched in order (a discovery asks at most a few
+/// dozen names), where comparing names beats hashing them.
+#[derive(Debug, Clone, Default)]
+struct Asked {
+    entries: Vec<(Name, Option<Found>)>,
+}
+
+impl Asked {
+    /// Adds `name` unless it is listed already.
+    fn ask(&mut self, name: &Name) {
+        if !self.entries.iter().any(|(asked, _)| asked == name) {
+            self.entries.push((name.clone(), None));
+        }
+    }
+
+    fn get(&self, name: &Name) -> Option<&Option<Found>> {
+        self.entries
+            .iter()
+            .find(|(asked, _)| asked == name)
+            .map(|(_, found)| found)
+    }
+
+    fn get_mut(&mut self, name: &Name) -> Option<&mut Option<Found>> {
+        self.entries
+            .iter_mut()
+            .find(|(asked, _)| asked == name)
+            .map(|(_, found)| found)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
     }
 }
 
@@ -270,7 +319,7 @@ impl Level {
 /// The `_dmarc` TXT answers of a discovery, as read when supplied.
 #[derive(Debug, Clone, Copy)]
 struct Answers<'a> {
-    found: &'a HashMap<Name, Option<Found>>,
+    found: &'a Asked,
 }
 
 impl Answers<'_> {
@@ -280,7 +329,7 @@ impl Answers<'_> {
     }
 
     /// The DMARC record at `level`, none, or the DNS failure that hid it.
-    fn at(&self, level: &Level) -> Result<Option<&Record>, DnsFailure> {
+    fn at(&self, level: &Level) -> Result<Option<&Arc<Record>>, DnsFailure> {
         let Some(name) = &level.query_name else {
             return Ok(None);
         };
@@ -374,7 +423,7 @@ pub struct Discovery {
     strategy: Strategy,
     /// Each `_dmarc` name asked, with what its TXT answer says once
     /// supplied.
-    found: HashMap<Name, Option<Found>>,
+    found: Asked,
     stage: Stage,
 }
 
@@ -415,10 +464,10 @@ impl Discovery {
             }
         }
         let strategy = Strategy::new(&author, &ids, config, want_policy);
-        let found = strategy
-            .query_names()
-            .map(|name| (name.clone(), None))
-            .collect();
+        let mut found = Asked::default();
+        for name in strategy.query_names() {
+            found.ask(name);
+        }
         Discovery {
             config: config.clone(),
             strategy,
@@ -430,6 +479,7 @@ impl Discovery {
     fn outstanding(&self) -> Vec<Query> {
         let mut queries: Vec<Query> = self
             .found
+            .entries
             .iter()
             .filter(|(_, found)| found.is_none())
             .map(|(name, _)| Query::txt(name.clone()))
@@ -533,13 +583,16 @@ fn answered<'a>(
     names: impl Iterator<Item = &'a Name>,
     resolver: &impl crate::dns::Resolver,
     config: &Config,
-) -> HashMap<Name, Option<Found>> {
-    names
-        .map(|name| {
-            let answer = resolver.lookup(&Query::txt(name.clone()));
-            (name.clone(), Some(Found::interpret(&answer, config)))
-        })
-        .collect()
+) -> Asked {
+    let mut asked = Asked::default();
+    for name in names {
+        asked.ask(name);
+    }
+    for (name, found) in &mut asked.entries {
+        let answer = resolver.lookup(&Query::txt(name.clone()));
+        *found = Some(Found::interpret(&answer, config));
+    }
+    asked
 }
 
 #[cfg(test)]

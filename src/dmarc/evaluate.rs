@@ -215,8 +215,8 @@ pub struct Outcome {
     /// The policy record that applied (its report addresses `rua` and
     /// `ruf`, `fo`, `adkim`, `aspf`, `pct`: what reports need; see
     /// [`Record::tag_value`](super::Record::tag_value)); `None` when no
-    /// record applied.
-    pub record: Option<super::Record>,
+    /// record applied. Shared with the lookup and the record cache.
+    pub record: Option<std::sync::Arc<super::Record>>,
     /// Local policy set the disposition aside (for instance a trusted ARC
     /// sealer vouched for the message, RFC 8617 §7.2.1): the result stays,
     /// the disposition is [`Disposition::None`], and reports carry this
@@ -1102,7 +1102,7 @@ mod tests {
         // The first undecided identifier (DKIM before SPF) is the reason.
         let relaxed_record = Record {
             dkim_alignment: AlignmentMode::Relaxed,
-            ..record.clone()
+            ..(**record).clone()
         };
         assert_eq!(
             alignment(

@@ -86,7 +86,8 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<Query, Entry>,
+    /// Hashed with foldhash's higher-quality variant (seeded per process).
+    entries: HashMap<Query, Entry, foldhash::quality::RandomState>,
     /// Entries by last use, oldest first.
     recency: BTreeMap<u64, Query>,
     tick: u64,

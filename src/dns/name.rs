@@ -152,7 +152,11 @@ impl Name {
 
     /// The name in lower case.
     pub fn to_lowercase(&self) -> Name {
-        Name(self.0.to_ascii_lowercase().into())
+        if self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+            Name(self.0.to_ascii_lowercase().into())
+        } else {
+            self.clone()
+        }
     }
 }
 

@@ -45,7 +45,9 @@ struct Node {
 /// no records of. CNAMEs are followed, as a recursive resolver does.
 #[derive(Debug, Clone, Default)]
 pub struct ZoneResolver {
-    nodes: HashMap<Name, Node>,
+    /// Hashed with foldhash (seeded per process): names are hashed on
+    /// every lookup, and SipHash cost more than the rest of a lookup.
+    nodes: HashMap<Name, Node, foldhash::fast::RandomState>,
 }
 
 impl ZoneResolver {

@@ -1,6 +1,5 @@
 //! `check_host()` (RFC 7208 §4) as a sans-IO machine.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -8,7 +7,7 @@ use super::macros::{MacroString, Values, reverse_name};
 use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
 use super::{Config, Identity, Input, Limit, Outcome, Reason, SpfResult, VoidLookupCounting};
 use crate::dns::{Answer, Name, Query, RecordType, Records};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Answers, Machine, Poll, UnexpectedAnswer};
 
 /// An SPF check: `check_host()` for one identity, driven through
 /// [`Machine`].
@@ -46,7 +45,7 @@ pub struct Check {
     domain_start: usize,
     now: u64,
     /// The answers so far, shared rather than copied when a term reads one.
-    answers: HashMap<Query, Arc<Answer>>,
+    answers: Answers,
     outstanding: Vec<Query>,
     wanted: Vec<Query>,
     stage: Stage,
@@ -137,7 +136,7 @@ impl Check {
             sender,
             domain_start: local.len() + 1,
             now: input.now,
-            answers: HashMap::new(),
+            answers: Answers::default(),
             outstanding: Vec::new(),
             wanted: Vec::new(),
             stage: Stage::Start,
@@ -965,7 +964,7 @@ impl Machine for Check {
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         if self.outstanding.contains(query) && !self.answers.contains_key(query) {
-            self.answers.insert(query.clone(), Arc::new(answer));
+            self.answers.insert(query.clone(), answer);
             Ok(())
         } else {
             Err(UnexpectedAnswer {

@@ -23,6 +23,8 @@
 //! Organizational Domain), the walk asks whether the Author Domain exists
 //! (RFC 9989 "Non-existent Domains").
 
+use std::sync::Arc;
+
 use super::{Answers, Conclusion, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
 use crate::dmarc::Config;
 use crate::dmarc::record::{PublicSuffixFlag, Record};
@@ -32,26 +34,44 @@ use crate::dns::Name;
 /// first: `start`, then the last `min(x - 1, max - 1)` labels, then one
 /// label fewer each time (RFC 9989 "DNS Tree Walk").
 pub fn tree_walk_names(start: &Name, max_queries: usize) -> Vec<Name> {
+    walk_names(start, max_queries, |_| None)
+}
+
+/// [`tree_walk_names`], taking a name from `known` (shared, not built
+/// again) when it knows the text.
+fn walk_names(start: &Name, max_queries: usize, known: impl Fn(&str) -> Option<Name>) -> Vec<Name> {
     let max_queries = max_queries.max(1);
     let text = start.as_str();
-    let labels: Vec<&str> = text.split('.').collect();
-    let total = labels.len();
-    let mut names = vec![start.clone()];
+    let total = text.split('.').count();
     let first = (total - 1).min(max_queries - 1);
+    let mut names = Vec::with_capacity(first + 1);
+    names.push(start.clone());
     for keep in (1..=first).rev() {
-        let suffix = labels.get(total - keep..).unwrap_or_default().join(".");
-        if let Ok(name) = Name::new(&suffix) {
+        let Some(suffix) = last_labels_text(text, keep) else {
+            continue;
+        };
+        if let Some(name) = known(suffix).or_else(|| Name::new(suffix).ok()) {
             names.push(name);
         }
     }
     names
 }
 
+/// The text of the last `count` labels of `text`.
+fn last_labels_text(text: &str, count: usize) -> Option<&str> {
+    if count == 0 {
+        return None;
+    }
+    let mut dots = text.rmatch_indices('.').map(|(at, _)| at);
+    match dots.nth(count - 1) {
+        Some(at) => text.get(at + 1..),
+        None => (text.split('.').count() == count).then_some(text),
+    }
+}
+
 /// The last `count` labels of `name`.
 fn last_labels(name: &Name, count: usize) -> Option<Name> {
-    let labels: Vec<&str> = name.labels().collect();
-    let start = labels.len().checked_sub(count)?;
-    Name::new(&labels.get(start..)?.join(".")).ok()
+    Name::new(last_labels_text(name.as_str(), count)?).ok()
 }
 
 /// A record met on a walk.
@@ -61,7 +81,7 @@ struct Hit<'a> {
     index: usize,
     /// Where it was found (without `_dmarc`).
     domain: &'a Name,
-    record: &'a Record,
+    record: &'a Arc<Record>,
 }
 
 /// The walk from one domain, longest name first.
@@ -71,13 +91,26 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(start: &Name, max_queries: usize) -> Walk {
-        Walk {
-            levels: tree_walk_names(start, max_queries)
-                .into_iter()
-                .map(Level::new)
-                .collect(),
-        }
+    /// The walk from `start`, sharing the levels of the walks before it
+    /// where they meet (most walks end in the same few names).
+    fn new(start: &Name, max_queries: usize, before: &[Walk]) -> Walk {
+        let known = |domain: &str| {
+            before
+                .iter()
+                .flat_map(|walk| &walk.levels)
+                .find(|level| level.domain.as_str().eq_ignore_ascii_case(domain))
+        };
+        let names = walk_names(start, max_queries, |text| {
+            known(text).map(|level| level.domain.clone())
+        });
+        let levels = names
+            .into_iter()
+            .map(|domain| match known(domain.as_str()) {
+                Some(level) => level.clone(),
+                None => Level::new(domain),
+            })
+            .collect();
+        Walk { levels }
     }
 
     /// The domain the walk starts from.
@@ -171,10 +204,11 @@ impl TreeWalk {
         max_queries: usize,
         want_policy: bool,
     ) -> TreeWalk {
-        let walks = std::iter::once(author)
-            .chain(identifiers)
-            .map(|domain| Walk::new(domain, max_queries))
-            .collect();
+        let mut walks: Vec<Walk> = Vec::with_capacity(identifiers.len() + 1);
+        for domain in std::iter::once(author).chain(identifiers) {
+            let walk = Walk::new(domain, max_queries, &walks);
+            walks.push(walk);
+        }
         TreeWalk {
             author: author.clone(),
             walks,

@@ -325,10 +325,15 @@ impl<'a> Sealing<'a> {
                 version: None,
                 results: results.to_vec(),
             };
-            let mut pieces = vec![render::Piece::new("", format!("i={instance};"))];
-            pieces.extend(ar.pieces());
             let name = format!("{AUTHENTICATION_RESULTS}:");
-            let folded = render::fold_long_values(&name, &pieces);
+            let mut folder = render::Folder::field(&name, true);
+            folder.piece("", |out| {
+                out.push_str("i=");
+                out.push_str(&instance.to_string());
+                out.push(';');
+            });
+            ar.write_pieces(&mut folder);
+            let folded = folder.finish();
             folded
                 .strip_prefix(&name)
                 .unwrap_or(&folded)

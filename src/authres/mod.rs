@@ -53,6 +53,8 @@ pub(crate) mod render;
 
 pub use parse::{Expected, ParseError, ParseLimits};
 
+use std::fmt::Write as _;
+
 use crate::message::HeaderField;
 
 /// The name of the header field.
@@ -174,55 +176,57 @@ impl AuthenticationResults {
         self.authserv_id.eq_ignore_ascii_case(authserv_id)
     }
 
-    pub(crate) fn pieces(&self) -> Vec<render::Piece> {
-        let mut pieces = Vec::new();
-        let mut head = render::value(&self.authserv_id, false);
-        if let Some(version) = self.version {
-            head.push_str(&format!(" {version}"));
-        }
-        pieces.push(render::Piece::new("", head));
+    /// Writes the field's pieces: the authserv-id (and version), then each
+    /// result with its reason and properties, every value written straight
+    /// into the field.
+    pub(crate) fn write_pieces(&self, folder: &mut render::Folder) {
+        folder.piece("", |out| {
+            render::value_into(&self.authserv_id, false, out);
+            if let Some(version) = self.version {
+                // Writing into a String cannot fail.
+                let _ = write!(out, " {version}");
+            }
+        });
         if self.results.is_empty() {
-            pieces.push(render::Piece::new(";", "none".to_owned()));
+            folder.piece(";", |out| out.push_str("none"));
         }
         for result in &self.results {
-            pieces.push(render::Piece::new(
-                ";",
-                format!(
-                    "{}={}",
-                    render::keyword(&result.method),
-                    render::keyword(&result.result)
-                ),
-            ));
+            folder.piece(";", |out| {
+                render::keyword_into(&result.method, out);
+                out.push('=');
+                render::keyword_into(&result.result, out);
+            });
             if let Some(reason) = &result.reason {
-                pieces.push(render::Piece::new(
-                    "",
-                    format!("reason={}", render::value(reason, false)),
-                ));
+                folder.piece("", |out| {
+                    out.push_str("reason=");
+                    render::value_into(reason, false, out);
+                });
             }
             for property in &result.properties {
-                pieces.push(render::Piece::new(
-                    "",
-                    format!(
-                        "{}.{}={}",
-                        render::keyword(&property.property_type),
-                        render::keyword(&property.property),
-                        render::value(&property.value, true)
-                    ),
-                ));
+                folder.piece("", |out| {
+                    render::keyword_into(&property.property_type, out);
+                    out.push('.');
+                    render::keyword_into(&property.property, out);
+                    out.push('=');
+                    render::value_into(&property.value, true, out);
+                });
             }
         }
-        pieces
     }
 
     /// The field body on one line, without the field name.
     pub fn to_header_value(&self) -> String {
-        render::join_unfolded(&self.pieces())
+        let mut folder = render::Folder::unfolded();
+        self.write_pieces(&mut folder);
+        folder.finish()
     }
 
     /// The whole field, `Authentication-Results: ...`, folded at 78
     /// columns with CRLF followed by a tab; no final CRLF.
     pub fn to_header_field(&self) -> String {
-        render::fold_long_values("Authentication-Results:", &self.pieces())
+        let mut folder = render::Folder::field("Authentication-Results:", true);
+        self.write_pieces(&mut folder);
+        folder.finish()
     }
 }
 

@@ -4,21 +4,6 @@
 /// Longest line a fold aims for (RFC 5322 §2.1.1).
 const FOLD_COLUMN: usize = 78;
 
-/// One unbreakable element of a header field body: `glue` attaches to the
-/// previous element (`;`), then a space (which may become a fold), then
-/// `text`.
-#[derive(Debug, Clone)]
-pub(crate) struct Piece {
-    glue: &'static str,
-    text: String,
-}
-
-impl Piece {
-    pub(crate) fn new(glue: &'static str, text: String) -> Piece {
-        Piece { glue, text }
-    }
-}
-
 /// Control characters (C0, DEL, C1) become `?`; nothing else changes.
 fn sanitize(c: char) -> char {
     if c.is_control() { '?' } else { c }
@@ -27,17 +12,29 @@ fn sanitize(c: char) -> char {
 /// A keyword (method, result, property names): an RFC 8601 `Keyword`
 /// (`ldh-str`) in lowercase, as the parser returns it. Only letters, digits
 /// and inner `-` are kept.
-pub(crate) fn keyword(s: &str) -> String {
-    let kept: String = s
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let kept = kept.trim_end_matches('-');
-    if kept.is_empty() {
-        "unknown".to_owned()
-    } else {
-        kept.to_owned()
+#[cfg(test)]
+fn keyword(s: &str) -> String {
+    let mut out = String::new();
+    keyword_into(s, &mut out);
+    out
+}
+
+/// [`keyword`], appended to `out`.
+pub(crate) fn keyword_into(s: &str, out: &mut String) {
+    let start = out.len();
+    out.extend(
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    let kept = out
+        .get(start..)
+        .unwrap_or_default()
+        .trim_end_matches('-')
+        .len();
+    out.truncate(start + kept);
+    if kept == 0 {
+        out.push_str("unknown");
     }
 }
 
@@ -62,7 +59,15 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
 /// A value: bare when it is a token (or, when `address` is set, a
 /// dot-atom or `dot-atom@dot-atom`), else a quoted-string with `"` and `\`
 /// escaped and control characters replaced.
-pub(crate) fn value(s: &str, address: bool) -> String {
+#[cfg(test)]
+fn value(s: &str, address: bool) -> String {
+    let mut out = String::new();
+    value_into(s, address, &mut out);
+    out
+}
+
+/// [`value`], appended to `out`.
+pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again.
     let sanitized: std::borrow::Cow<'_, str> = if s.chars().any(char::is_control) {
@@ -77,13 +82,23 @@ pub(crate) fn value(s: &str, address: bool) -> String {
                 || s.rsplit_once('@').is_some_and(|(local, domain)| {
                     (local.is_empty() || is_dot_atom(local)) && is_dot_atom(domain)
                 })));
-    if bare { s.to_owned() } else { quoted_string(s) }
+    if bare {
+        out.push_str(s);
+    } else {
+        quoted_string_into(s, out);
+    }
 }
 
 /// A quoted-string with `"` and `\` escaped and control characters
 /// replaced.
 pub(crate) fn quoted_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quoted_string_into(s, &mut out);
+    out
+}
+
+fn quoted_string_into(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
     for c in s.chars().map(sanitize) {
         if matches!(c, '"' | '\\') {
@@ -92,7 +107,6 @@ pub(crate) fn quoted_string(s: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    out
 }
 
 /// A comment `( ... )` with `(`, `)` and `\` escaped and control characters
@@ -110,74 +124,144 @@ pub(crate) fn comment(s: &str) -> String {
     out
 }
 
-/// The pieces on one line.
-pub(crate) fn join_unfolded(pieces: &[Piece]) -> String {
-    let mut out = String::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        out.push_str(piece.glue);
-        if i > 0 {
-            out.push(' ');
+/// Writes a header field (or a field body on one line) piece by piece into
+/// one buffer: each piece is written to a scratch buffer, measured, and
+/// copied after its glue and a space or a fold. Two buffers per field,
+/// however many values it holds.
+pub(crate) struct Folder {
+    out: String,
+    scratch: String,
+    column: usize,
+    /// Whether the current line holds text after the name or the fold.
+    line_has_text: bool,
+    /// Fold at all (false: one line, no name).
+    fold: bool,
+    /// Fold a piece longer than a line at its own spaces.
+    split_long: bool,
+    pieces: usize,
+}
+
+impl Folder {
+    /// A field starting with `name`, folded (CRLF TAB) before a piece that
+    /// would pass column 78; with `split_long`, a piece longer than a line
+    /// is also folded at its own spaces, CRLF going before the space: the
+    /// spaces of an Authentication-Results piece are inside quoted-strings,
+    /// where folding white space is allowed and unfolding gives the text
+    /// back unchanged. A line never holds only white space.
+    pub(crate) fn field(name: &str, split_long: bool) -> Folder {
+        let mut out = String::with_capacity(256);
+        out.push_str(name);
+        Folder {
+            column: name.len(),
+            out,
+            scratch: String::with_capacity(128),
+            line_has_text: false,
+            fold: true,
+            split_long,
+            pieces: 0,
         }
-        out.push_str(&piece.text);
     }
-    out
+
+    /// A field body on one line.
+    pub(crate) fn unfolded() -> Folder {
+        Folder {
+            out: String::with_capacity(256),
+            scratch: String::with_capacity(128),
+            column: 0,
+            line_has_text: false,
+            fold: false,
+            split_long: false,
+            pieces: 0,
+        }
+    }
+
+    /// Adds one piece: `glue` attaches to the previous piece (`;`), then a
+    /// space (which may become a fold), then what `write` writes.
+    pub(crate) fn piece(&mut self, glue: &str, write: impl FnOnce(&mut String)) {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        write(&mut text);
+        self.push(glue, &text);
+        self.scratch = text;
+    }
+
+    fn push(&mut self, glue: &str, text: &str) {
+        let first = self.pieces == 0;
+        self.pieces += 1;
+        let out = &mut self.out;
+        out.push_str(glue);
+        if !self.fold {
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(text);
+            return;
+        }
+        self.column += glue.len();
+        let width = text.chars().count();
+        if self.column + 1 + width > FOLD_COLUMN && self.line_has_text {
+            out.push_str("\r\n\t");
+            self.column = 1;
+        } else {
+            out.push(' ');
+            self.column += 1;
+        }
+        if !self.split_long || self.column + width <= FOLD_COLUMN {
+            out.push_str(text);
+            self.column += width;
+            self.line_has_text = true;
+            return;
+        }
+        for (i, word) in text.split(' ').enumerate() {
+            let word_width = word.chars().count();
+            if i > 0 {
+                if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
+                    // The space stays, after the line break.
+                    out.push_str("\r\n");
+                    self.column = 0;
+                    self.line_has_text = false;
+                }
+                out.push(' ');
+                self.column += 1;
+            }
+            out.push_str(word);
+            self.column += word_width;
+            self.line_has_text |= !word.is_empty();
+        }
+    }
+
+    /// The field.
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// One unbreakable element of a header field body: `glue` attaches to the
+/// previous element (`;`), then a space (which may become a fold), then
+/// `text`.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    glue: &'static str,
+    text: String,
+}
+
+impl Piece {
+    pub(crate) fn new(glue: &'static str, text: String) -> Piece {
+        Piece { glue, text }
+    }
 }
 
 /// `name` then the pieces, folded (CRLF TAB) before a piece that would
 /// pass column 78. A piece longer than a line stays whole.
 pub(crate) fn fold(name: &str, pieces: &[Piece]) -> String {
-    fold_pieces(name, pieces, false)
+    fold_pieces(Folder::field(name, false), pieces)
 }
 
-/// As [`fold`], and a piece longer than a line is folded at its own spaces,
-/// CRLF going before the space: the spaces of an Authentication-Results
-/// piece are inside quoted-strings, where folding white space is allowed
-/// and unfolding gives the text back unchanged. A line never holds only
-/// white space.
-pub(crate) fn fold_long_values(name: &str, pieces: &[Piece]) -> String {
-    fold_pieces(name, pieces, true)
-}
-
-fn fold_pieces(name: &str, pieces: &[Piece], split_long: bool) -> String {
-    let mut out = String::from(name);
-    let mut column = name.len();
-    // Whether the current line holds text after the name or the fold.
-    let mut line_has_text = false;
+fn fold_pieces(mut folder: Folder, pieces: &[Piece]) -> String {
     for piece in pieces {
-        out.push_str(piece.glue);
-        column += piece.glue.len();
-        let width = piece.text.chars().count();
-        if column + 1 + width > FOLD_COLUMN && line_has_text {
-            out.push_str("\r\n\t");
-            column = 1;
-        } else {
-            out.push(' ');
-            column += 1;
-        }
-        if !split_long || column + width <= FOLD_COLUMN {
-            out.push_str(&piece.text);
-            column += width;
-            line_has_text = true;
-            continue;
-        }
-        for (i, word) in piece.text.split(' ').enumerate() {
-            let word_width = word.chars().count();
-            if i > 0 {
-                if column + 1 + word_width > FOLD_COLUMN && line_has_text {
-                    // The space stays, after the line break.
-                    out.push_str("\r\n");
-                    column = 0;
-                    line_has_text = false;
-                }
-                out.push(' ');
-                column += 1;
-            }
-            out.push_str(word);
-            column += word_width;
-            line_has_text |= !word.is_empty();
-        }
+        folder.push(piece.glue, &piece.text);
     }
-    out
+    folder.finish()
 }
 
 #[cfg(test)]

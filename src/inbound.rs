@@ -668,21 +668,41 @@ enum Stage<M: Machine> {
 impl<M: Machine> Stage<M> {
     /// Advances a running check; adds its queries to `pending`.
     fn poll(&mut self, part: Part, pending: &mut Vec<Pending>) {
-        if let Stage::Running(machine) = self {
-            match machine.poll() {
-                Poll::Done(output) => *self = Stage::Done(output),
-                Poll::Lookups(queries) => {
-                    for query in queries {
-                        match pending.iter_mut().find(|p| p.query == query) {
-                            Some(p) => p.parts.push(part),
-                            None => pending.push(Pending {
-                                query,
-                                parts: vec![part],
-                                answered: false,
-                            }),
-                        }
+        let Stage::Running(machine) = self else {
+            return;
+        };
+        match machine.progress() {
+            Poll::Done(()) => {
+                // The outcome is moved into the stage, not copied.
+                if let Stage::Running(machine) = std::mem::replace(self, Stage::Off) {
+                    *self = match machine.into_output() {
+                        Ok(output) => Stage::Done(output),
+                        Err(unfinished) => Stage::Running(unfinished),
+                    };
+                }
+            }
+            Poll::Lookups(queries) => {
+                for query in queries {
+                    match pending.iter_mut().find(|p| p.query == query) {
+                        Some(p) => p.parts.add(part),
+                        None => pending.push(Pending {
+                            query,
+                            parts: Parts::of(part),
+                            answered: false,
+                        }),
                     }
                 }
+            }
+        }
+    }
+
+    /// The outcome, moved out of a finished stage (which is then off).
+    fn take_output(&mut self) -> Option<M::Output> {
+        match std::mem::replace(self, Stage::Off) {
+            Stage::Done(output) => Some(output),
+            other => {
+                *self = other;
+                None
             }
         }
     }
@@ -691,13 +711,6 @@ impl<M: Machine> Stage<M> {
         if let Stage::Running(machine) = self {
             // The check asked for this query, so it takes the answer.
             let _ = machine.supply(query, answer);
-        }
-    }
-
-    fn output(&self) -> Option<&M::Output> {
-        match self {
-            Stage::Done(output) => Some(output),
-            _ => None,
         }
     }
 }
@@ -716,8 +729,48 @@ enum Part {
 #[derive(Debug, Clone)]
 struct Pending {
     query: Query,
-    parts: Vec<Part>,
+    parts: Parts,
     answered: bool,
+}
+
+/// The checks waiting for one query: a set of [`Part`]s as bits.
+#[derive(Debug, Clone, Copy, Default)]
+struct Parts(u8);
+
+impl Parts {
+    fn of(part: Part) -> Parts {
+        Parts(part.bit())
+    }
+
+    fn add(&mut self, part: Part) {
+        self.0 |= part.bit();
+    }
+
+    fn iter(self) -> impl Iterator<Item = Part> {
+        Part::ALL.into_iter().filter(move |p| self.0 & p.bit() != 0)
+    }
+}
+
+impl Part {
+    const ALL: [Part; 6] = [
+        Part::SpfHelo,
+        Part::SpfMailFrom,
+        Part::Dkim,
+        Part::Arc,
+        Part::Dmarc,
+        Part::Bimi,
+    ];
+
+    fn bit(self) -> u8 {
+        match self {
+            Part::SpfHelo => 1,
+            Part::SpfMailFrom => 2,
+            Part::Dkim => 4,
+            Part::Arc => 8,
+            Part::Dmarc => 16,
+            Part::Bimi => 32,
+        }
+    }
 }
 
 /// The checks of one message: a [`Machine`] whose output is the
@@ -762,12 +815,18 @@ impl InboundCheck {
         }
     }
 
+    /// Moves the outcomes of the checks into the verdict and writes its
+    /// Authentication-Results; once (BIMI, which comes after, adds to it).
     fn conclude(&mut self) {
-        self.verdict.spf_helo = self.spf_helo.output().cloned();
-        self.verdict.spf_mail_from = self.spf_mail_from.output().cloned();
-        self.verdict.dkim = self.dkim.output().cloned();
-        self.verdict.arc = self.arc.output().cloned();
-        if let Some(policy) = self.dmarc.output() {
+        if self.verdict.authentication_results.is_some() {
+            self.done = true;
+            return;
+        }
+        self.verdict.spf_helo = self.spf_helo.take_output();
+        self.verdict.spf_mail_from = self.spf_mail_from.take_output();
+        self.verdict.dkim = self.dkim.take_output();
+        self.verdict.arc = self.arc.take_output();
+        if let Some(policy) = self.dmarc.take_output() {
             let trusted = &self.trusted;
             let own_spf = self
                 .verdict
@@ -844,6 +903,13 @@ impl Machine for InboundCheck {
     type Output = Verdict;
 
     fn poll(&mut self) -> Poll<Verdict> {
+        match self.progress() {
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(()) => Poll::Done(self.verdict.clone()),
+        }
+    }
+
+    fn progress(&mut self) -> Poll<()> {
         while !self.done {
             let waiting: Vec<Query> = self
                 .pending
@@ -860,10 +926,17 @@ impl Machine for InboundCheck {
                 self.bimi_step();
             }
         }
-        Poll::Done(self.verdict.clone())
+        Poll::Done(())
     }
 
-    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+    fn into_output(mut self) -> Result<Verdict, InboundCheck> {
+        match self.progress() {
+            Poll::Done(()) => Ok(self.verdict),
+            Poll::Lookups(_) => Err(self),
+        }
+    }
+
+    fn supply(&mut self, query: &Query, mut answer: Answer) -> Result<(), UnexpectedAnswer> {
         let Some(pending) = self
             .pending
             .iter_mut()
@@ -874,16 +947,23 @@ impl Machine for InboundCheck {
             });
         };
         pending.answered = true;
-        for part in &pending.parts {
+        let mut parts = pending.parts.iter().peekable();
+        while let Some(part) = parts.next() {
+            // Copied for all but the last check that waits for it.
+            let answer = if parts.peek().is_some() {
+                answer.clone()
+            } else {
+                std::mem::replace(&mut answer, Answer::NoData)
+            };
             match part {
-                Part::SpfHelo => self.spf_helo.supply(query, answer.clone()),
-                Part::SpfMailFrom => self.spf_mail_from.supply(query, answer.clone()),
-                Part::Dkim => self.dkim.supply(query, answer.clone()),
-                Part::Arc => self.arc.supply(query, answer.clone()),
-                Part::Dmarc => self.dmarc.supply(query, answer.clone()),
+                Part::SpfHelo => self.spf_helo.supply(query, answer),
+                Part::SpfMailFrom => self.spf_mail_from.supply(query, answer),
+                Part::Dkim => self.dkim.supply(query, answer),
+                Part::Arc => self.arc.supply(query, answer),
+                Part::Dmarc => self.dmarc.supply(query, answer),
                 Part::Bimi => {
                     if let Some(bimi) = &mut self.bimi {
-                        bimi.supply(query, answer.clone());
+                        bimi.supply(query, answer);
                     }
                 }
             }

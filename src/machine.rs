@@ -88,6 +88,34 @@ pub trait Machine {
     /// [`UnexpectedAnswer`] when the check is not waiting for `query` (never
     /// asked, or answered already).
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer>;
+
+    /// Moves the check forward as [`poll`](Self::poll) does, but says only
+    /// that it is done, without copying the outcome: then
+    /// [`into_output`](Self::into_output) hands the outcome over. For a
+    /// caller that takes the outcome for good, as [`resolve`] does. The
+    /// default calls `poll`; a check whose outcome is costly to copy
+    /// overrides both.
+    fn progress(&mut self) -> Poll<()> {
+        match self.poll() {
+            Poll::Done(_) => Poll::Done(()),
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+        }
+    }
+
+    /// The outcome of a finished check, moved out of it.
+    ///
+    /// # Errors
+    /// The check itself, unchanged, when it has not finished (poll it
+    /// further).
+    fn into_output(mut self) -> Result<Self::Output, Self>
+    where
+        Self: Sized,
+    {
+        match self.poll() {
+            Poll::Done(output) => Ok(output),
+            Poll::Lookups(_) => Err(self),
+        }
+    }
 }
 
 /// The queries a machine has asked and their answers, once supplied: the
@@ -170,13 +198,32 @@ impl Lookups {
 /// ```
 pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -> M::Output {
     loop {
-        match machine.poll() {
-            Poll::Done(output) => return output,
+        match machine.progress() {
+            Poll::Done(()) => match machine.into_output() {
+                Ok(output) => return output,
+                // Not finished after all: go on by polling alone.
+                Err(unfinished) => return resolve_by_polling(unfinished, resolver),
+            },
             Poll::Lookups(queries) => {
                 for query in queries {
                     let answer = resolver.lookup(&query);
                     // The machine asked for exactly these queries, so it
                     // cannot refuse the answer.
+                    let _ = machine.supply(&query, answer);
+                }
+            }
+        }
+    }
+}
+
+/// [`resolve`] through [`Machine::poll`] only.
+fn resolve_by_polling<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -> M::Output {
+    loop {
+        match machine.poll() {
+            Poll::Done(output) => return output,
+            Poll::Lookups(queries) => {
+                for query in queries {
+                    let answer = resolver.lookup(&query);
                     let _ = machine.supply(&query, answer);
                 }
             }
@@ -193,6 +240,10 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         (**self).supply(query, answer)
+    }
+
+    fn progress(&mut self) -> Poll<()> {
+        (**self).progress()
     }
 }
 
@@ -221,6 +272,18 @@ where
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         self.machine.supply(query, answer)
+    }
+
+    fn progress(&mut self) -> Poll<()> {
+        self.machine.progress()
+    }
+
+    fn into_output(self) -> Result<T, Self> {
+        let MapOutput { machine, map } = self;
+        match machine.into_output() {
+            Ok(output) => Ok(map(output)),
+            Err(machine) => Err(MapOutput { machine, map }),
+        }
     }
 }
 

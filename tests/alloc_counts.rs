@@ -266,6 +266,7 @@ fn pipeline_allocations() {
             allocations(|| ar.to_header_field()),
             1000,
         ),
+        ("verdict copy", allocations(|| verdict.clone()), 1000),
     ];
     for (label, count, _) in counts {
         println!("inbound {label}: {count} allocations");

@@ -286,6 +286,7 @@ const KNOBS: &[Knobs] = &[
             ("max_explanation_len", "[spf]\nmax_explanation_len = 100"),
             ("default_explanation", "[spf]\ndefault_explanation = \"no\""),
             ("receiver", "[spf]\nreceiver = \"mx.example\""),
+            ("record_cache", "[spf]\nrecord_cache = false"),
         ],
     ),
     (
@@ -342,6 +343,7 @@ const KNOBS: &[Knobs] = &[
             ("max_from_addresses", "[dmarc]\nmax_from_addresses = 2"),
             ("max_identifiers", "[dmarc]\nmax_identifiers = 2"),
             ("strict_records", "[dmarc]\nstrict_records = true"),
+            ("record_cache", "[dmarc]\nrecord_cache = false"),
         ],
     ),
     (

@@ -1065,6 +1065,13 @@ impl Machine for VerifyCheck {
     type Output = Verification;
 
     fn poll(&mut self) -> Poll<Verification> {
+        match self.progress() {
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(()) => Poll::Done(self.outcome.clone()),
+        }
+    }
+
+    fn progress(&mut self) -> Poll<()> {
         if !self.done {
             let waiting: Vec<Query> = self
                 .lookups
@@ -1077,7 +1084,14 @@ impl Machine for VerifyCheck {
             }
             self.evaluate();
         }
-        Poll::Done(self.outcome.clone())
+        Poll::Done(())
+    }
+
+    fn into_output(mut self) -> Result<Verification, VerifyCheck> {
+        match self.progress() {
+            Poll::Done(()) => Ok(self.outcome),
+            Poll::Lookups(_) => Err(self),
+        }
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {

@@ -134,16 +134,37 @@ impl Machine for PolicyCheck {
     type Output = PolicyFound;
 
     fn poll(&mut self) -> Poll<PolicyFound> {
-        if let Some(discovery) = &mut self.discovery {
-            match discovery.poll() {
-                Poll::Lookups(queries) => return Poll::Lookups(queries),
-                Poll::Done(lookup) => {
-                    self.found.lookup = Ok(lookup);
-                    self.discovery = None;
-                }
+        match self.progress() {
+            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(()) => Poll::Done(self.found.clone()),
+        }
+    }
+
+    fn progress(&mut self) -> Poll<()> {
+        if let Some(mut discovery) = self.discovery.take() {
+            if let Poll::Lookups(queries) = discovery.progress() {
+                self.discovery = Some(discovery);
+                return Poll::Lookups(queries);
+            }
+            match discovery.into_output() {
+                Ok(lookup) => self.found.lookup = Ok(lookup),
+                Err(mut unfinished) => match unfinished.poll() {
+                    Poll::Done(lookup) => self.found.lookup = Ok(lookup),
+                    Poll::Lookups(queries) => {
+                        self.discovery = Some(unfinished);
+                        return Poll::Lookups(queries);
+                    }
+                },
             }
         }
-        Poll::Done(self.found.clone())
+        Poll::Done(())
+    }
+
+    fn into_output(mut self) -> Result<PolicyFound, PolicyCheck> {
+        match self.progress() {
+            Poll::Done(()) => Ok(self.found),
+            Poll::Lookups(_) => Err(self),
+        }
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {

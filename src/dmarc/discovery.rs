@@ -518,23 +518,22 @@ fn exists(answer: &Answer) -> Option<bool> {
     }
 }
 
-impl Machine for Discovery {
-    type Output = PolicyLookup;
-
-    fn poll(&mut self) -> Poll<PolicyLookup> {
+impl Discovery {
+    /// Goes on until discovery is done (`None`) or needs answers.
+    fn run(&mut self) -> Option<Vec<Query>> {
         loop {
             match &mut self.stage {
-                Stage::Done(lookup) => return Poll::Done((**lookup).clone()),
+                Stage::Done(_) => return None,
                 Stage::Records => {
                     let pending = self.outstanding();
                     if !pending.is_empty() {
-                        return Poll::Lookups(pending);
+                        return Some(pending);
                     }
                     self.stage = self.conclude();
                 }
                 Stage::Existence { query, answer, .. } => {
                     let Some(answer) = answer else {
-                        return Poll::Lookups(vec![query.clone()]);
+                        return Some(vec![query.clone()]);
                     };
                     let exists = exists(answer);
                     if let Stage::Existence { mut lookup, .. } =
@@ -548,6 +547,35 @@ impl Machine for Discovery {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Machine for Discovery {
+    type Output = PolicyLookup;
+
+    fn poll(&mut self) -> Poll<PolicyLookup> {
+        loop {
+            if let Stage::Done(lookup) = &self.stage {
+                return Poll::Done((**lookup).clone());
+            }
+            if let Some(queries) = self.run() {
+                return Poll::Lookups(queries);
+            }
+        }
+    }
+
+    fn progress(&mut self) -> Poll<()> {
+        match self.run() {
+            Some(queries) => Poll::Lookups(queries),
+            None => Poll::Done(()),
+        }
+    }
+
+    fn into_output(self) -> Result<PolicyLookup, Discovery> {
+        match self.stage {
+            Stage::Done(lookup) => Ok(*lookup),
+            _ => Err(self),
         }
     }
 

@@ -928,14 +928,11 @@ fn dns_error(query: Query, failure: crate::dns::Failure) -> Eval {
     Eval::Error(SpfResult::TempError, Reason::DnsFailure { query, failure })
 }
 
-impl Machine for Check {
-    type Output = Outcome;
-
-    fn poll(&mut self) -> Poll<Outcome> {
-        loop {
-            if let Some(outcome) = &self.done {
-                return Poll::Done(outcome.clone());
-            }
+impl Check {
+    /// Goes on until the check is done (`None`) or needs answers (the
+    /// queries).
+    fn run(&mut self) -> Option<Vec<Query>> {
+        while self.done.is_none() {
             let pending: Vec<Query> = self
                 .outstanding
                 .iter()
@@ -943,7 +940,7 @@ impl Machine for Check {
                 .cloned()
                 .collect();
             if !pending.is_empty() {
-                return Poll::Lookups(pending);
+                return Some(pending);
             }
             self.outstanding.clear();
             self.wanted.clear();
@@ -959,6 +956,36 @@ impl Machine for Check {
                     }
                 }
             }
+        }
+        None
+    }
+}
+
+impl Machine for Check {
+    type Output = Outcome;
+
+    fn poll(&mut self) -> Poll<Outcome> {
+        loop {
+            if let Some(outcome) = &self.done {
+                return Poll::Done(outcome.clone());
+            }
+            if let Some(queries) = self.run() {
+                return Poll::Lookups(queries);
+            }
+        }
+    }
+
+    fn progress(&mut self) -> Poll<()> {
+        match self.run() {
+            Some(queries) => Poll::Lookups(queries),
+            None => Poll::Done(()),
+        }
+    }
+
+    fn into_output(mut self) -> Result<Outcome, Check> {
+        match self.done.take() {
+            Some(outcome) => Ok(outcome),
+            None => Err(self),
         }
     }
 

@@ -21,6 +21,12 @@ fn keyword(s: &str) -> String {
 
 /// [`keyword`], appended to `out`.
 pub(crate) fn keyword_into(s: &str, out: &mut String) {
+    let plain = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
+    if s.bytes().all(|b| plain(&b)) && s.bytes().last().is_some_and(|b| b != b'-') {
+        // Already a keyword as written (the common case).
+        out.push_str(s);
+        return;
+    }
     let start = out.len();
     out.extend(
         s.chars()
@@ -38,22 +44,52 @@ pub(crate) fn keyword_into(s: &str, out: &mut String) {
     }
 }
 
+/// A table of the octets in `extra` and the ASCII letters and digits
+/// (with `graphic`, every printable ASCII octet but those in `extra`).
+const fn octet_table(extra: &[u8], graphic: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if graphic {
+            c.is_ascii_graphic()
+        } else {
+            c.is_ascii_alphanumeric()
+        };
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = !graphic;
+        i += 1;
+    }
+    table
+}
+
+/// The octets of an RFC 2045 token: printable ASCII but tspecials.
+static TOKEN: [bool; 256] = octet_table(b"()<>@,;:\\\"/[]?=", true);
+/// The octets of an RFC 5322 atom (`atext`).
+static ATEXT: [bool; 256] = octet_table(b"!#$%&'*+-/=?^_`{|}~", false);
+
 /// RFC 2045 token: printable ASCII without space and tspecials.
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
 }
 
 /// RFC 5322 dot-atom.
 pub(crate) fn is_dot_atom(s: &str) -> bool {
     !s.is_empty()
-        && s.split('.').all(|atom| {
-            !atom.is_empty()
-                && atom
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
-        })
+        && s.split('.')
+            .all(|atom| !atom.is_empty() && atom.bytes().all(|b| ATEXT[usize::from(b)]))
+}
+
+/// The width of `text` in characters (its length when ASCII).
+fn text_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
 }
 
 /// A value: bare when it is a token (or, when `address` is set, a
@@ -70,7 +106,17 @@ fn value(s: &str, address: bool) -> String {
 pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again.
-    let sanitized: std::borrow::Cow<'_, str> = if s.chars().any(char::is_control) {
+    if is_token(s) {
+        // Printable ASCII, no control character: written as it is.
+        out.push_str(s);
+        return;
+    }
+    let has_control = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_control())
+    } else {
+        s.chars().any(char::is_control)
+    };
+    let sanitized: std::borrow::Cow<'_, str> = if has_control {
         s.chars().map(sanitize).collect::<String>().into()
     } else {
         s.into()
@@ -100,11 +146,18 @@ pub(crate) fn quoted_string(s: &str) -> String {
 fn quoted_string_into(s: &str, out: &mut String) {
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars().map(sanitize) {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        // Printable ASCII without `"` and `\\`: nothing to escape.
+        out.push_str(s);
+    } else {
+        for c in s.chars().map(sanitize) {
+            if matches!(c, '"' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
     }
     out.push('"');
 }
@@ -149,7 +202,7 @@ impl Folder {
     /// where folding white space is allowed and unfolding gives the text
     /// back unchanged. A line never holds only white space.
     pub(crate) fn field(name: &str, split_long: bool) -> Folder {
-        let mut out = String::with_capacity(256);
+        let mut out = String::with_capacity(512);
         out.push_str(name);
         Folder {
             column: name.len(),
@@ -198,7 +251,7 @@ impl Folder {
             return;
         }
         self.column += glue.len();
-        let width = text.chars().count();
+        let width = text_width(text);
         if self.column + 1 + width > FOLD_COLUMN && self.line_has_text {
             out.push_str("\r\n\t");
             self.column = 1;
@@ -213,7 +266,7 @@ impl Folder {
             return;
         }
         for (i, word) in text.split(' ').enumerate() {
-            let word_width = word.chars().count();
+            let word_width = text_width(word);
             if i > 0 {
                 if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
                     // The space stays, after the line break.

@@ -45,6 +45,10 @@ impl Answers {
     /// Keeps the answer to `query` (the first one given stays).
     pub(crate) fn insert(&mut self, query: Query, answer: Answer) {
         if !self.contains_key(&query) {
+            if self.entries.is_empty() {
+                // Room for a typical check's answers at once.
+                self.entries.reserve(8);
+            }
             self.entries.push((query, std::sync::Arc::new(answer)));
         }
     }

@@ -897,19 +897,38 @@ impl Check {
         let Ok(parsed) = MacroString::parse(text, super::macros::Context::Explanation) else {
             return Ok(None);
         };
+        self.expand_parsed_explanation(&parsed, domain).map(Some)
+    }
+
+    fn expand_parsed_explanation(
+        &mut self,
+        parsed: &MacroString,
+        domain: &str,
+    ) -> Result<String, AwaitingAnswers> {
         let p = if parsed.needs_validated_name() {
             self.p_value(domain)?
         } else {
             String::new()
         };
         let values = self.values(domain, &p);
-        Ok(Some(parsed.expand_explanation(
-            &values,
-            self.config.max_explanation_len,
-        )))
+        Ok(parsed.expand_explanation(&values, self.config.max_explanation_len))
     }
 
     fn default_explanation(&mut self, domain: &str) -> Result<String, AwaitingAnswers> {
+        // The built-in text is parsed once for the process.
+        static BUILT_IN: std::sync::LazyLock<Option<MacroString>> =
+            std::sync::LazyLock::new(|| {
+                MacroString::parse(
+                    super::DEFAULT_EXPLANATION,
+                    super::macros::Context::Explanation,
+                )
+                .ok()
+            });
+        if self.config.default_explanation == super::DEFAULT_EXPLANATION
+            && let Some(parsed) = BUILT_IN.as_ref()
+        {
+            return self.expand_parsed_explanation(parsed, domain);
+        }
         let text = self.config.default_explanation.clone();
         Ok(self.expand_explanation(&text, domain)?.unwrap_or(text))
     }

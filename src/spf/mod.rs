@@ -196,6 +196,10 @@ pub struct Config {
     pub record_cache: Option<RecordCache>,
 }
 
+/// The explanation of a `fail` whose record gives none, unless configured
+/// otherwise ([`Config::default_explanation`]).
+pub const DEFAULT_EXPLANATION: &str = "%{c} is not one of %{d}'s designated mail senders";
+
 /// Parsed SPF records kept across checks, keyed by the exact record text
 /// (see [`crate::cache`]).
 pub type RecordCache = crate::cache::RecordCache<Record>;
@@ -221,7 +225,7 @@ impl Default for Config {
             max_ptr_names: 10,
             max_terms: 32_768,
             max_explanation_len: 1024,
-            default_explanation: "%{c} is not one of %{d}'s designated mail senders".to_owned(),
+            default_explanation: DEFAULT_EXPLANATION.to_owned(),
             receiver: "unknown".to_owned(),
             record_cache: Some(RecordCache::process_wide()),
         }

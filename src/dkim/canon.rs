@@ -467,6 +467,155 @@ fn has_bare_lf(chunk: &[u8]) -> bool {
     found
 }
 
+/// Canonical octets gathered on the stack before they go to the hash
+/// function, so that it gets a few large updates instead of one per span.
+struct Gather {
+    /// `GATHER` octets of room and `COPY_BLOCK` of slack: a span is copied
+    /// in whole blocks, the last one overrunning its end.
+    buffer: [u8; GATHER + COPY_BLOCK],
+    len: usize,
+}
+
+/// Room for gathered octets.
+const GATHER: usize = 4096;
+/// Spans at least this long go to the hash function without being copied.
+const LONG_SPAN: usize = 1024;
+/// Spans are copied in blocks of this many octets.
+const COPY_BLOCK: usize = 16;
+
+impl Gather {
+    fn new() -> Gather {
+        Gather {
+            buffer: [0; GATHER + COPY_BLOCK],
+            len: 0,
+        }
+    }
+
+    /// Appends `chunk[from..to]`; false when there is no room.
+    #[inline]
+    fn copy_from(&mut self, chunk: &[u8], from: usize, to: usize) -> bool {
+        let n = to - from;
+        if self.len + n > GATHER {
+            return false;
+        }
+        if to + COPY_BLOCK <= chunk.len() {
+            // Whole blocks, the last overrunning `to` into the slack (and
+            // overwritten by what comes next).
+            let mut copied = 0;
+            while copied < n {
+                let source = chunk.get(from + copied..from + copied + COPY_BLOCK);
+                let target = self
+                    .buffer
+                    .get_mut(self.len + copied..self.len + copied + COPY_BLOCK);
+                if let (Some(target), Some(source)) = (target, source) {
+                    target.copy_from_slice(source);
+                }
+                copied += COPY_BLOCK;
+            }
+        } else if let (Some(target), Some(source)) = (
+            self.buffer.get_mut(self.len..self.len + n),
+            chunk.get(from..to),
+        ) {
+            target.copy_from_slice(source);
+        }
+        self.len += n;
+        true
+    }
+
+    /// Appends a few octets; false when there is no room.
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        match self.buffer.get_mut(self.len..self.len + bytes.len()) {
+            Some(target) if self.len + bytes.len() <= GATHER => {
+                target.copy_from_slice(bytes);
+                self.len += bytes.len();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The gathered octets, leaving the buffer empty.
+    fn take(&mut self) -> &[u8] {
+        let len = std::mem::take(&mut self.len);
+        self.buffer.get(..len).unwrap_or_default()
+    }
+}
+
+/// The octets of `chunk[base..base + 64]` that relaxed body
+/// canonicalization must act on, as a bit mask (bit `i` for `base + i`):
+/// a TAB, a SP followed by whitespace, a line break or any other octet up
+/// to SP (or last in the chunk), and an LF that does not follow a CR. A SP
+/// between two other octets and a CRLF after other content stay as they
+/// are and are not marked.
+#[inline]
+fn special_octets(chunk: &[u8], base: usize) -> u64 {
+    // The octet before, 64 octets and the one after them.
+    if let Some(window) = base
+        .checked_sub(1)
+        .and_then(|start| chunk.get(start..base + 65))
+        .and_then(|window| <&[u8; 66]>::try_from(window).ok())
+    {
+        return special_in_window(window);
+    }
+    // At either end of the chunk: a copy padded with zeros, which count as
+    // whitespace after the last octet (so that a SP last in the chunk is
+    // marked) and as not CR before the first (so that an LF first in the
+    // chunk is marked: a CR before it was held back and has been handled).
+    let mut window = [0u8; 66];
+    let available = chunk.len().saturating_sub(base).min(65);
+    let start = usize::from(base == 0);
+    let from = base + start - 1;
+    match (
+        window.get_mut(start..available + 1),
+        chunk.get(from..base + available),
+    ) {
+        (Some(target), Some(source)) => target.copy_from_slice(source),
+        _ => return 0,
+    }
+    let mask = special_in_window(&window);
+    if available < 64 {
+        mask & ((1u64 << available) - 1)
+    } else {
+        mask
+    }
+}
+
+/// [`special_octets`] of `window[1..65]`, `window[0]` being the octet before
+/// and `window[65]` the one after. Written as comparisons over fixed-size
+/// arrays and an 8-octet multiply that packs flags into bits, which the
+/// compiler turns into vector code without platform-specific intrinsics.
+#[inline]
+fn special_in_window(window: &[u8; 66]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (i, flag) in flags.iter_mut().enumerate() {
+        let before = window.get(i).copied().unwrap_or_default();
+        let here = window.get(i + 1).copied().unwrap_or_default();
+        let after = window.get(i + 2).copied().unwrap_or_default();
+        let tab = here == b'\t';
+        let space_run = (here == b' ') & (after <= b' ');
+        let bare_lf = (here == b'\n') & (before != b'\r');
+        *flag = u8::from(tab | space_run | bare_lf);
+    }
+    let mut words = [0u64; 8];
+    for (word, group) in words.iter_mut().zip(flags.chunks_exact(8)) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(group);
+        *word = u64::from_le_bytes(bytes);
+    }
+    if words.iter().fold(0, |any, &w| any | w) == 0 {
+        return 0;
+    }
+    let mut mask = 0u64;
+    for (i, &word) in words.iter().enumerate() {
+        // Each octet is 0 or 1: the multiply gathers them in the top octet,
+        // the first octet's flag as its lowest bit.
+        let bits = word.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= bits << (8 * i);
+    }
+    mask
+}
+
 fn is_wsp(byte: u8) -> bool {
     byte == b' ' || byte == b'\t'
 }
@@ -632,10 +781,152 @@ impl BodyHasher {
             }
         }
         let relaxed = self.canonicalization == BodyCanonicalization::Relaxed;
-        if has_bare_lf(rest) {
+        if relaxed {
+            self.update_relaxed(rest);
+        } else if has_bare_lf(rest) {
             self.update_chunk(rest, relaxed);
         } else {
             self.update_crlf_chunk(rest, relaxed);
+        }
+    }
+
+    /// Canonicalizes one chunk with relaxed canonicalization.
+    ///
+    /// The chunk is classified 64 octets at a time ([`special_octets`]):
+    /// the only octets that need work are TAB, a SP followed by whitespace
+    /// or a line break, and a bare LF; everything between two of them is
+    /// canonical already but for line breaks at its end, which are held
+    /// back. Those spans are gathered in a local buffer with the line breaks
+    /// and single SPs that canonicalization writes, and the buffer goes to
+    /// the hash function in large updates.
+    fn update_relaxed(&mut self, chunk: &[u8]) {
+        let len = chunk.len();
+        let mut out = Gather::new();
+        let mut segment = 0;
+        if self.pending_space {
+            // The run of whitespace that ended the last chunk goes on.
+            segment = self.relaxed_wsp_run(chunk, 0);
+        }
+        let mut base = segment;
+        while base < len {
+            let mut mask = special_octets(chunk, base);
+            while mask != 0 {
+                let at = base + mask.trailing_zeros() as usize;
+                let byte = chunk.get(at).copied().unwrap_or_default();
+                let next = match byte {
+                    b' ' | b'\t' => {
+                        self.gather_content(&mut out, chunk, segment, at);
+                        self.relaxed_wsp_run(chunk, at)
+                    }
+                    // A bare LF.
+                    b'\n' => {
+                        self.gather_content(&mut out, chunk, segment, at);
+                        self.line_break();
+                        at + 1
+                    }
+                    _ => segment,
+                };
+                segment = next;
+                let consumed = next.max(at + 1) - base;
+                if consumed >= 64 {
+                    break;
+                }
+                mask &= u64::MAX << consumed;
+            }
+            base = (base + 64).max(segment);
+        }
+        let mut end = len;
+        if end > segment && chunk.get(end - 1) == Some(&b'\r') {
+            // A CR last in the chunk: a line break if LF comes next.
+            end -= 1;
+            self.gather_content(&mut out, chunk, segment, end);
+            self.pending_cr = true;
+        } else {
+            self.gather_content(&mut out, chunk, segment, end);
+        }
+        self.emit_gathered(&mut out);
+    }
+
+    /// A run of WSP starts at `at` (relaxed): dropped with the line break
+    /// if CRLF follows, otherwise held back as one SP (also at the end of the
+    /// chunk, where the next chunk may go on with it). Returns where to go
+    /// on.
+    #[inline]
+    fn relaxed_wsp_run(&mut self, chunk: &[u8], at: usize) -> usize {
+        let end = wsp_run_end(chunk, at);
+        if chunk.get(end) == Some(&b'\r') && chunk.get(end + 1) == Some(&b'\n') {
+            self.line_break();
+            end + 2
+        } else {
+            if end > at {
+                self.pending_space = true;
+            }
+            end
+        }
+    }
+
+    /// Gathers `chunk[from..to]`, octets that stay as they are, preceded by
+    /// the held-back line breaks and SP.
+    #[inline]
+    fn gather_content(&mut self, out: &mut Gather, chunk: &[u8], from: usize, mut to: usize) {
+        // Line breaks at the end are held back: only empty lines may follow.
+        let mut breaks = 0u64;
+        while to >= from + 2
+            && chunk.get(to - 2) == Some(&b'\r')
+            && chunk.get(to - 1) == Some(&b'\n')
+        {
+            to -= 2;
+            breaks += 1;
+        }
+        if to > from {
+            if self.pending_line_breaks > 0 || self.pending_space {
+                self.gather_held_back(out);
+            }
+            self.produced_content = true;
+            if to - from >= LONG_SPAN {
+                // Long enough for the hash function as it is.
+                self.emit_gathered(out);
+                self.emit(chunk.get(from..to).unwrap_or_default());
+            } else if !out.copy_from(chunk, from, to) {
+                // No room: the gathered octets first, then this span.
+                self.emit_gathered(out);
+                if !out.copy_from(chunk, from, to) {
+                    self.emit(chunk.get(from..to).unwrap_or_default());
+                }
+            }
+        }
+        if breaks > 0 {
+            self.pending_space = false;
+            self.pending_line_breaks += breaks;
+        }
+    }
+
+    /// Gathers the held-back line breaks and SP, before content.
+    #[cold]
+    fn gather_held_back(&mut self, out: &mut Gather) {
+        while self.pending_line_breaks > 0 {
+            let n = self.pending_line_breaks.min((CRLFS.len() / 2) as u64);
+            self.pending_line_breaks -= n;
+            let crlfs = CRLFS.get(..(n as usize) * 2).unwrap_or_default();
+            if !out.push(crlfs) {
+                self.emit_gathered(out);
+                out.push(crlfs);
+            }
+        }
+        if self.pending_space {
+            self.pending_space = false;
+            if !out.push(b" ") {
+                self.emit_gathered(out);
+                out.push(b" ");
+            }
+        }
+    }
+
+    /// Hands the gathered octets to the hash.
+    fn emit_gathered(&mut self, out: &mut Gather) {
+        let gathered = out.take();
+        if !gathered.is_empty() {
+            self.emit(gathered);
         }
     }
 

@@ -470,68 +470,52 @@ fn has_bare_lf(chunk: &[u8]) -> bool {
 /// Canonical octets gathered on the stack before they go to the hash
 /// function, so that it gets a few large updates instead of one per span.
 struct Gather {
-    /// `GATHER` octets of room and `COPY_BLOCK` of slack: a span is copied
-    /// in whole blocks, the last one overrunning its end.
-    buffer: [u8; GATHER + COPY_BLOCK],
+    /// `GATHER` octets of room and slack for one more write: spans and
+    /// held-back line breaks are copied in whole blocks whose end is
+    /// overwritten by what comes next.
+    buffer: [u8; GATHER + 2 * BLOCK + 1],
     len: usize,
 }
 
-/// Room for gathered octets.
+/// When gathered octets go to the hash function.
 const GATHER: usize = 4096;
-/// Spans at least this long go to the hash function without being copied.
-const LONG_SPAN: usize = 1024;
-/// Spans are copied in blocks of this many octets.
-const COPY_BLOCK: usize = 16;
+/// Octets classified at once.
+const BLOCK: usize = 64;
 
 impl Gather {
     fn new() -> Gather {
         Gather {
-            buffer: [0; GATHER + COPY_BLOCK],
+            buffer: [0; GATHER + 2 * BLOCK + 1],
             len: 0,
         }
     }
 
-    /// Appends `chunk[from..to]`; false when there is no room.
-    #[inline]
-    fn copy_from(&mut self, chunk: &[u8], from: usize, to: usize) -> bool {
-        let n = to - from;
-        if self.len + n > GATHER {
-            return false;
-        }
-        if to + COPY_BLOCK <= chunk.len() {
-            // Whole blocks, the last overrunning `to` into the slack (and
-            // overwritten by what comes next).
-            let mut copied = 0;
-            while copied < n {
-                let source = chunk.get(from + copied..from + copied + COPY_BLOCK);
-                let target = self
-                    .buffer
-                    .get_mut(self.len + copied..self.len + copied + COPY_BLOCK);
-                if let (Some(target), Some(source)) = (target, source) {
-                    target.copy_from_slice(source);
-                }
-                copied += COPY_BLOCK;
-            }
-        } else if let (Some(target), Some(source)) = (
-            self.buffer.get_mut(self.len..self.len + n),
-            chunk.get(from..to),
-        ) {
-            target.copy_from_slice(source);
-        }
-        self.len += n;
-        true
+    fn is_full(&self) -> bool {
+        self.len >= GATHER
     }
 
-    /// Appends a few octets; false when there is no room.
+    /// Appends `breaks` CRLFs (at most 32) and a SP if `space`.
     #[inline]
-    fn push(&mut self, bytes: &[u8]) -> bool {
-        match self.buffer.get_mut(self.len..self.len + bytes.len()) {
-            Some(target) if self.len + bytes.len() <= GATHER => {
-                target.copy_from_slice(bytes);
-                self.len += bytes.len();
-                true
-            }
-            _ => false,
+    fn put_held_back(&mut self, breaks: usize, space: bool) {
+        if let Some(target) = self.buffer.get_mut(self.len..self.len + CRLFS.len()) {
+            target.copy_from_slice(CRLFS);
+        }
+        self.len += 2 * breaks.min(CRLFS.len() / 2);
+        if let Some(target) = self.buffer.get_mut(self.len) {
+            *target = b' ';
+        }
+        self.len += usize::from(space);
+    }
+
+    /// Appends octets `from..to` (`to` at most 64) of `block`.
+    #[inline]
+    fn put_span(&mut self, block: &Block, from: usize, to: usize) {
+        let source = block.octets.get(1 + from..1 + from + BLOCK);
+        let target = self.buffer.get_mut(self.len..self.len + BLOCK);
+        if let (Some(target), Some(source)) = (target, source) {
+            // The whole block: the octets past `to` are overwritten next.
+            target.copy_from_slice(source);
+            self.len += to.saturating_sub(from);
         }
     }
 
@@ -542,75 +526,164 @@ impl Gather {
     }
 }
 
-/// The octets of `chunk[base..base + 64]` that relaxed body
-/// canonicalization must act on, as a bit mask (bit `i` for `base + i`):
-/// a TAB, a SP followed by whitespace, a line break or any other octet up
-/// to SP (or last in the chunk), and an LF that does not follow a CR. A SP
-/// between two other octets and a CRLF after other content stay as they
-/// are and are not marked.
-#[inline]
-fn special_octets(chunk: &[u8], base: usize) -> u64 {
-    // The octet before, 64 octets and the one after them.
-    if let Some(window) = base
-        .checked_sub(1)
-        .and_then(|start| chunk.get(start..base + 65))
-        .and_then(|window| <&[u8; 66]>::try_from(window).ok())
-    {
-        return special_in_window(window);
+/// Up to 64 octets of a chunk, TABs written as SPs, with the octet before
+/// and the one after: what relaxed body canonicalization classifies at
+/// once.
+struct Block {
+    /// The octet before the block (or 0), the block, the octet after it
+    /// (or 0), zeros: room to copy 64 octets from any offset in the block.
+    octets: [u8; 2 * BLOCK + 16],
+}
+
+impl Block {
+    fn new() -> Block {
+        Block {
+            octets: [0; 2 * BLOCK + 16],
+        }
     }
-    // At either end of the chunk: a copy padded with zeros, which count as
-    // whitespace after the last octet (so that a SP last in the chunk is
-    // marked) and as not CR before the first (so that an LF first in the
-    // chunk is marked: a CR before it was held back and has been handled).
-    let mut window = [0u8; 66];
-    let available = chunk.len().saturating_sub(base).min(65);
-    let start = usize::from(base == 0);
-    let from = base + start - 1;
-    match (
-        window.get_mut(start..available + 1),
-        chunk.get(from..base + available),
-    ) {
-        (Some(target), Some(source)) => target.copy_from_slice(source),
-        _ => return 0,
+
+    /// The octet at `offset` in the block.
+    #[inline]
+    fn octet(&self, offset: usize) -> u8 {
+        self.octets.get(1 + offset).copied().unwrap_or_default()
     }
-    let mask = special_in_window(&window);
-    if available < 64 {
-        mask & ((1u64 << available) - 1)
-    } else {
-        mask
+
+    /// Loads `chunk[base..]` (up to 64 octets and the one after) and returns
+    /// how many octets of the block are in the chunk.
+    #[inline]
+    fn load(&mut self, chunk: &[u8], base: usize) -> usize {
+        let before = match base.checked_sub(1) {
+            Some(i) => chunk.get(i).copied().unwrap_or_default(),
+            None => 0,
+        };
+        if let Some(first) = self.octets.first_mut() {
+            *first = before;
+        }
+        let available = chunk.len().saturating_sub(base).min(BLOCK + 1);
+        let source = chunk.get(base..base + available).unwrap_or_default();
+        if available == BLOCK + 1 {
+            copy_tabs_as_spaces(&mut self.octets, source);
+            BLOCK
+        } else {
+            // The end of the chunk: zeros after it.
+            if let Some(rest) = self.octets.get_mut(1..) {
+                rest.fill(0);
+                for (target, &octet) in rest.iter_mut().zip(source) {
+                    *target = if octet == b'\t' { b' ' } else { octet };
+                }
+            }
+            available.min(BLOCK)
+        }
+    }
+
+    /// The length of the run of SPs at `offset`, if shorter than 8 octets
+    /// and within the block: the first octet that is not a SP, found in
+    /// one 8-octet word.
+    #[inline]
+    fn space_run(&self, offset: usize) -> Option<usize> {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(self.octets.get(1 + offset..9 + offset)?);
+        let word = u64::from_le_bytes(bytes) ^ 0x2020_2020_2020_2020;
+        // The top bit of each octet that is not a SP (no carries across
+        // octets: each sum stays below 0x100).
+        let not_space = (((word & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | word)
+            & 0x8080_8080_8080_8080;
+        let run = (not_space.trailing_zeros() / 8) as usize;
+        (run < 8 && offset + run < BLOCK).then_some(run)
+    }
+
+    /// The octets relaxed canonicalization acts on, as a bit mask (bit `i`
+    /// for octet `i` of the block): a SP (or TAB) followed by whitespace, a
+    /// line break or any other octet up to SP, or last in the chunk; and an
+    /// LF that does not follow a CR. A SP between two other octets and a
+    /// CRLF after content stay as they are and are not marked.
+    #[inline]
+    fn special(&self, available: usize) -> u64 {
+        let mask = special_octets(&self.octets);
+        if available < BLOCK {
+            mask & ((1u64 << available) - 1)
+        } else {
+            mask
+        }
     }
 }
 
-/// [`special_octets`] of `window[1..65]`, `window[0]` being the octet before
-/// and `window[65]` the one after. Written as comparisons over fixed-size
-/// arrays and an 8-octet multiply that packs flags into bits, which the
-/// compiler turns into vector code without platform-specific intrinsics.
+/// Copies `source` (65 octets) to `octets[1..66]` with TABs as SPs.
 #[inline]
-fn special_in_window(window: &[u8; 66]) -> u64 {
-    let mut flags = [0u8; 64];
+fn copy_tabs_as_spaces(octets: &mut [u8; 2 * BLOCK + 16], source: &[u8]) {
+    if let (Some(target), Some(source)) = (octets.get_mut(1..1 + BLOCK + 1), source.get(..BLOCK + 1))
+    {
+        for (target, &octet) in target.iter_mut().zip(source) {
+            // 0x09 ^ 0x29 is 0x20: branch-free, so that it compiles to
+            // vector code.
+            *target = octet ^ (u8::from(octet == b'\t') * 0x29);
+        }
+    }
+}
+
+/// [`Block::special`] of `octets[1..65]`, `octets[0]` being the octet
+/// before and `octets[65]` the one after, on x86-64: SSE2 comparisons and
+/// a move-mask per 16 octets, through `safe_arch`'s safe wrappers (the
+/// compiler does not turn the portable form's bit packing into a
+/// move-mask).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
+    use safe_arch::{
+        bitand_m128i, bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i,
+        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let load = |at: usize| {
+        let mut bytes = [0u8; 16];
+        if let Some(source) = octets.get(at..at + 16) {
+            bytes.copy_from_slice(source);
+        }
+        load_unaligned_m128i(&bytes)
+    };
+    let space = set_splat_i8_m128i(b' ' as i8);
+    let cr = set_splat_i8_m128i(b'\r' as i8);
+    let lf = set_splat_i8_m128i(b'\n' as i8);
+    let mut mask = 0u64;
+    for k in 0..BLOCK / 16 {
+        let before = load(16 * k);
+        let here = load(16 * k + 1);
+        let after = load(16 * k + 2);
+        let run = bitand_m128i(
+            cmp_eq_mask_i8_m128i(here, space),
+            cmp_eq_mask_i8_m128i(min_u8_m128i(after, space), after),
+        );
+        let bare_lf = bitandnot_m128i(
+            cmp_eq_mask_i8_m128i(before, cr),
+            cmp_eq_mask_i8_m128i(here, lf),
+        );
+        let bits = move_mask_i8_m128i(bitor_m128i(run, bare_lf)) as u32 & 0xffff;
+        mask |= u64::from(bits) << (16 * k);
+    }
+    mask
+}
+
+/// [`Block::special`] of `octets[1..65]`, `octets[0]` being the octet
+/// before and `octets[65]` the one after: comparisons over fixed-size
+/// arrays and an 8-octet multiply that packs flags into bits.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
+    let mut flags = [0u8; BLOCK];
     for (i, flag) in flags.iter_mut().enumerate() {
-        let before = window.get(i).copied().unwrap_or_default();
-        let here = window.get(i + 1).copied().unwrap_or_default();
-        let after = window.get(i + 2).copied().unwrap_or_default();
-        let tab = here == b'\t';
-        let space_run = (here == b' ') & (after <= b' ');
+        let before = octets.get(i).copied().unwrap_or_default();
+        let here = octets.get(i + 1).copied().unwrap_or_default();
+        let after = octets.get(i + 2).copied().unwrap_or_default();
+        let run = (here == b' ') & (after <= b' ');
         let bare_lf = (here == b'\n') & (before != b'\r');
-        *flag = u8::from(tab | space_run | bare_lf);
-    }
-    let mut words = [0u64; 8];
-    for (word, group) in words.iter_mut().zip(flags.chunks_exact(8)) {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(group);
-        *word = u64::from_le_bytes(bytes);
-    }
-    if words.iter().fold(0, |any, &w| any | w) == 0 {
-        return 0;
+        *flag = u8::from(run | bare_lf);
     }
     let mut mask = 0u64;
-    for (i, &word) in words.iter().enumerate() {
+    for (i, group) in flags.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(group);
         // Each octet is 0 or 1: the multiply gathers them in the top octet,
         // the first octet's flag as its lowest bit.
-        let bits = word.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        let bits = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
         mask |= bits << (8 * i);
     }
     mask
@@ -792,107 +865,100 @@ impl BodyHasher {
 
     /// Canonicalizes one chunk with relaxed canonicalization.
     ///
-    /// The chunk is classified 64 octets at a time ([`special_octets`]):
-    /// the only octets that need work are TAB, a SP followed by whitespace
-    /// or a line break, and a bare LF; everything between two of them is
-    /// canonical already but for line breaks at its end, which are held
-    /// back. Those spans are gathered in a local buffer with the line breaks
-    /// and single SPs that canonicalization writes, and the buffer goes to
-    /// the hash function in large updates.
+    /// The chunk is read 64 octets at a time into a [`Block`], TABs turned
+    /// into SPs on the way (a TAB alone between two other octets is then
+    /// canonical). The block is classified at once ([`Block::special`]):
+    /// the only octets left that need work are a SP followed by whitespace
+    /// or a line break (a run to reduce to one SP, or trailing whitespace
+    /// to drop) and a bare LF. The spans between them are canonical already
+    /// but for line breaks at their end, which are held back; they are
+    /// gathered in a local buffer with the line breaks and single SPs that
+    /// canonicalization writes, and the buffer goes to the hash function
+    /// in large updates.
     fn update_relaxed(&mut self, chunk: &[u8]) {
         let len = chunk.len();
         let mut out = Gather::new();
-        let mut segment = 0;
+        let mut base = 0;
         if self.pending_space {
             // The run of whitespace that ended the last chunk goes on.
-            segment = self.relaxed_wsp_run(chunk, 0);
+            let end = wsp_run_end(chunk, 0);
+            base = self.after_relaxed_run(chunk, end);
         }
-        let mut base = segment;
+        let mut block = Block::new();
         while base < len {
-            let mut mask = special_octets(chunk, base);
+            let available = block.load(chunk, base);
+            let mut mask = block.special(available);
+            // Where the content not yet gathered starts, from `base`.
+            let mut start = 0;
             while mask != 0 {
-                let at = base + mask.trailing_zeros() as usize;
-                let byte = chunk.get(at).copied().unwrap_or_default();
-                let next = match byte {
-                    b' ' | b'\t' => {
-                        self.gather_content(&mut out, chunk, segment, at);
-                        self.relaxed_wsp_run(chunk, at)
-                    }
+                let at = mask.trailing_zeros() as usize;
+                self.gather_span(&mut out, &block, start, at);
+                if block.octet(at) == b'\n' {
                     // A bare LF.
-                    b'\n' => {
-                        self.gather_content(&mut out, chunk, segment, at);
-                        self.line_break();
-                        at + 1
-                    }
-                    _ => segment,
-                };
-                segment = next;
-                let consumed = next.max(at + 1) - base;
-                if consumed >= 64 {
+                    self.line_break();
+                    start = at + 1;
+                } else {
+                    let end = match block.space_run(at) {
+                        Some(run) => at + run,
+                        None => wsp_run_end(chunk, base + at) - base,
+                    };
+                    start = self.after_relaxed_run(chunk, base + end) - base;
+                }
+                if start >= 64 {
                     break;
                 }
-                mask &= u64::MAX << consumed;
+                mask &= u64::MAX << start;
             }
-            base = (base + 64).max(segment);
-        }
-        let mut end = len;
-        if end > segment && chunk.get(end - 1) == Some(&b'\r') {
-            // A CR last in the chunk: a line break if LF comes next.
-            end -= 1;
-            self.gather_content(&mut out, chunk, segment, end);
-            self.pending_cr = true;
-        } else {
-            self.gather_content(&mut out, chunk, segment, end);
+            if start < available {
+                // A CR last in the block starts the next block (a line
+                // break if LF follows), or ends the chunk.
+                let cr = block.octet(available - 1) == b'\r';
+                let end = available - usize::from(cr);
+                self.gather_span(&mut out, &block, start, end);
+                start = end;
+                if cr && base + available == len {
+                    self.pending_cr = true;
+                    start = available;
+                }
+            }
+            base += start;
         }
         self.emit_gathered(&mut out);
     }
 
-    /// A run of WSP starts at `at` (relaxed): dropped with the line break
-    /// if CRLF follows, otherwise held back as one SP (also at the end of the
+    /// A run of WSP ends at `end` (relaxed): dropped with the line break if
+    /// CRLF follows, otherwise held back as one SP (also at the end of the
     /// chunk, where the next chunk may go on with it). Returns where to go
     /// on.
     #[inline]
-    fn relaxed_wsp_run(&mut self, chunk: &[u8], at: usize) -> usize {
-        let end = wsp_run_end(chunk, at);
-        if chunk.get(end) == Some(&b'\r') && chunk.get(end + 1) == Some(&b'\n') {
-            self.line_break();
-            end + 2
-        } else {
-            if end > at {
-                self.pending_space = true;
-            }
-            end
-        }
+    fn after_relaxed_run(&mut self, chunk: &[u8], end: usize) -> usize {
+        let crlf = chunk.get(end) == Some(&b'\r') && chunk.get(end + 1) == Some(&b'\n');
+        self.pending_line_breaks += u64::from(crlf);
+        self.pending_space = !crlf;
+        end + 2 * usize::from(crlf)
     }
 
-    /// Gathers `chunk[from..to]`, octets that stay as they are, preceded by
-    /// the held-back line breaks and SP.
+    /// Gathers the octets `from..to` of `block`, which stay as they are,
+    /// preceded by the held-back line breaks and SP; line breaks at the end
+    /// are held back in turn.
     #[inline]
-    fn gather_content(&mut self, out: &mut Gather, chunk: &[u8], from: usize, mut to: usize) {
-        // Line breaks at the end are held back: only empty lines may follow.
+    fn gather_span(&mut self, out: &mut Gather, block: &Block, from: usize, mut to: usize) {
         let mut breaks = 0u64;
-        while to >= from + 2
-            && chunk.get(to - 2) == Some(&b'\r')
-            && chunk.get(to - 1) == Some(&b'\n')
-        {
+        while to >= from + 2 && block.octet(to - 1) == b'\n' && block.octet(to - 2) == b'\r' {
             to -= 2;
             breaks += 1;
         }
         if to > from {
-            if self.pending_line_breaks > 0 || self.pending_space {
-                self.gather_held_back(out);
+            if self.pending_line_breaks > (CRLFS.len() / 2) as u64 {
+                self.gather_many_line_breaks(out);
             }
+            out.put_held_back(self.pending_line_breaks as usize, self.pending_space);
+            self.pending_line_breaks = 0;
+            self.pending_space = false;
             self.produced_content = true;
-            if to - from >= LONG_SPAN {
-                // Long enough for the hash function as it is.
+            out.put_span(block, from, to);
+            if out.is_full() {
                 self.emit_gathered(out);
-                self.emit(chunk.get(from..to).unwrap_or_default());
-            } else if !out.copy_from(chunk, from, to) {
-                // No room: the gathered octets first, then this span.
-                self.emit_gathered(out);
-                if !out.copy_from(chunk, from, to) {
-                    self.emit(chunk.get(from..to).unwrap_or_default());
-                }
             }
         }
         if breaks > 0 {
@@ -901,23 +967,15 @@ impl BodyHasher {
         }
     }
 
-    /// Gathers the held-back line breaks and SP, before content.
+    /// Gathers held-back line breaks but the last few (many empty lines).
     #[cold]
-    fn gather_held_back(&mut self, out: &mut Gather) {
-        while self.pending_line_breaks > 0 {
-            let n = self.pending_line_breaks.min((CRLFS.len() / 2) as u64);
-            self.pending_line_breaks -= n;
-            let crlfs = CRLFS.get(..(n as usize) * 2).unwrap_or_default();
-            if !out.push(crlfs) {
+    fn gather_many_line_breaks(&mut self, out: &mut Gather) {
+        let most = (CRLFS.len() / 2) as u64;
+        while self.pending_line_breaks > most {
+            out.put_held_back(most as usize, false);
+            self.pending_line_breaks -= most;
+            if out.is_full() {
                 self.emit_gathered(out);
-                out.push(crlfs);
-            }
-        }
-        if self.pending_space {
-            self.pending_space = false;
-            if !out.push(b" ") {
-                self.emit_gathered(out);
-                out.push(b" ");
             }
         }
     }

@@ -481,6 +481,9 @@ struct Gather {
 const GATHER: usize = 4096;
 /// Octets classified at once.
 const BLOCK: usize = 64;
+/// A block with the octet before it and room to copy 64 octets from any
+/// offset in it.
+const WINDOW: usize = 2 * BLOCK + 16;
 
 impl Gather {
     fn new() -> Gather {
@@ -507,10 +510,10 @@ impl Gather {
         self.len += usize::from(space);
     }
 
-    /// Appends octets `from..to` (`to` at most 64) of `block`.
+    /// Appends octets `from..to` (`to` at most 64) of the block in `window`.
     #[inline]
-    fn put_span(&mut self, block: &Block, from: usize, to: usize) {
-        let source = block.octets.get(1 + from..1 + from + BLOCK);
+    fn put_span(&mut self, window: &[u8; WINDOW], from: usize, to: usize) {
+        let source = window.get(1 + from..1 + from + BLOCK);
         let target = self.buffer.get_mut(self.len..self.len + BLOCK);
         if let (Some(target), Some(source)) = (target, source) {
             // The whole block: the octets past `to` are overwritten next.
@@ -519,128 +522,105 @@ impl Gather {
         }
     }
 
-    /// The gathered octets, leaving the buffer empty.
+    /// The gathered octets, leaving the buffer empty. Every TAB gathered
+    /// stood alone between two other octets: it becomes a SP.
     fn take(&mut self) -> &[u8] {
         let len = std::mem::take(&mut self.len);
-        self.buffer.get(..len).unwrap_or_default()
+        let gathered = self.buffer.get_mut(..len).unwrap_or_default();
+        for octet in gathered.iter_mut() {
+            // 0x09 ^ 0x29 is 0x20: branch-free, so that it compiles to
+            // vector code.
+            *octet ^= u8::from(*octet == b'\t') * 0x29;
+        }
+        gathered
     }
 }
 
-/// Up to 64 octets of a chunk, TABs written as SPs, with the octet before
-/// and the one after: what relaxed body canonicalization classifies at
-/// once.
+/// The octet at `offset` in the block of `window`.
+#[inline]
+fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
+    window.get(1 + offset).copied().unwrap_or_default()
+}
+
+/// The length of the run of WSP at `offset` in the block of `window`, if
+/// shorter than 8 octets and within the block: the first octet that is
+/// neither SP nor TAB, found in one 8-octet word.
+#[inline]
+fn wsp_run(window: &[u8; WINDOW], offset: usize) -> Option<usize> {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(window.get(1 + offset..9 + offset)?);
+    let word = u64::from_le_bytes(bytes);
+    // The top bit of each octet that differs from `octet` (no carries
+    // across octets: each sum stays below 0x100).
+    let differs = |octet: u64| {
+        let x = word ^ (octet * 0x0101_0101_0101_0101);
+        (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | x) & 0x8080_8080_8080_8080
+    };
+    let not_wsp = differs(0x20) & differs(0x09);
+    let run = (not_wsp.trailing_zeros() / 8) as usize;
+    (run < 8 && offset + run < BLOCK).then_some(run)
+}
+
+/// The end of a chunk, copied with zeros after it (and before it, for a
+/// chunk shorter than a block).
 struct Block {
-    /// The octet before the block (or 0), the block, the octet after it
-    /// (or 0), zeros: room to copy 64 octets from any offset in the block.
-    octets: [u8; 2 * BLOCK + 16],
+    octets: [u8; WINDOW],
 }
 
 impl Block {
     fn new() -> Block {
         Block {
-            octets: [0; 2 * BLOCK + 16],
+            octets: [0; WINDOW],
         }
     }
 
-    /// The octet at `offset` in the block.
-    #[inline]
-    fn octet(&self, offset: usize) -> u8 {
-        self.octets.get(1 + offset).copied().unwrap_or_default()
-    }
-
-    /// Loads `chunk[base..]` (up to 64 octets and the one after) and returns
-    /// how many octets of the block are in the chunk.
-    #[inline]
+    /// Loads `chunk[base..]` (the block, up to 64 octets, and what follows)
+    /// with the octet before; returns how many octets of the block are in
+    /// the chunk.
     fn load(&mut self, chunk: &[u8], base: usize) -> usize {
-        let before = match base.checked_sub(1) {
-            Some(i) => chunk.get(i).copied().unwrap_or_default(),
-            None => 0,
-        };
-        if let Some(first) = self.octets.first_mut() {
+        self.octets.fill(0);
+        let before = base.checked_sub(1).and_then(|i| chunk.get(i));
+        if let (Some(first), Some(&before)) = (self.octets.first_mut(), before) {
             *first = before;
         }
-        let available = chunk.len().saturating_sub(base).min(BLOCK + 1);
-        let source = chunk.get(base..base + available).unwrap_or_default();
-        if available == BLOCK + 1 {
-            copy_tabs_as_spaces(&mut self.octets, source);
-            BLOCK
-        } else {
-            // The end of the chunk: zeros after it.
-            if let Some(rest) = self.octets.get_mut(1..) {
-                rest.fill(0);
-                for (target, &octet) in rest.iter_mut().zip(source) {
-                    *target = if octet == b'\t' { b' ' } else { octet };
-                }
+        let source = chunk.get(base..).unwrap_or_default();
+        if let Some(rest) = self.octets.get_mut(1..) {
+            for (target, &octet) in rest.iter_mut().zip(source) {
+                *target = octet;
             }
-            available.min(BLOCK)
         }
-    }
-
-    /// The length of the run of SPs at `offset`, if shorter than 8 octets
-    /// and within the block: the first octet that is not a SP, found in
-    /// one 8-octet word.
-    #[inline]
-    fn space_run(&self, offset: usize) -> Option<usize> {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(self.octets.get(1 + offset..9 + offset)?);
-        let word = u64::from_le_bytes(bytes) ^ 0x2020_2020_2020_2020;
-        // The top bit of each octet that is not a SP (no carries across
-        // octets: each sum stays below 0x100).
-        let not_space = (((word & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | word)
-            & 0x8080_8080_8080_8080;
-        let run = (not_space.trailing_zeros() / 8) as usize;
-        (run < 8 && offset + run < BLOCK).then_some(run)
-    }
-
-    /// The octets relaxed canonicalization acts on, as a bit mask (bit `i`
-    /// for octet `i` of the block): a SP (or TAB) followed by whitespace, a
-    /// line break or any other octet up to SP, or last in the chunk; and an
-    /// LF that does not follow a CR. A SP between two other octets and a
-    /// CRLF after content stay as they are and are not marked.
-    #[inline]
-    fn special(&self, available: usize) -> u64 {
-        let mask = special_octets(&self.octets);
-        if available < BLOCK {
-            mask & ((1u64 << available) - 1)
-        } else {
-            mask
-        }
+        source.len().min(BLOCK)
     }
 }
 
-/// Copies `source` (65 octets) to `octets[1..66]` with TABs as SPs.
-#[inline]
-fn copy_tabs_as_spaces(octets: &mut [u8; 2 * BLOCK + 16], source: &[u8]) {
-    if let (Some(target), Some(source)) = (octets.get_mut(1..1 + BLOCK + 1), source.get(..BLOCK + 1))
-    {
-        for (target, &octet) in target.iter_mut().zip(source) {
-            // 0x09 ^ 0x29 is 0x20: branch-free, so that it compiles to
-            // vector code.
-            *target = octet ^ (u8::from(octet == b'\t') * 0x29);
-        }
-    }
-}
-
-/// [`Block::special`] of `octets[1..65]`, `octets[0]` being the octet
-/// before and `octets[65]` the one after, on x86-64: SSE2 comparisons and
-/// a move-mask per 16 octets, through `safe_arch`'s safe wrappers (the
-/// compiler does not turn the portable form's bit packing into a
-/// move-mask).
+/// The octets of the block in `window` (`window[1..65]`, `window[0]` being
+/// the octet before and `window[65]` the one after) that relaxed
+/// canonicalization acts on, as a bit mask (bit `i` for octet `i` of the
+/// block): a SP or TAB followed by whitespace, a line break or any other
+/// octet up to SP; and an LF that does not follow a CR. A SP or TAB between
+/// two other octets and a CRLF after content stay (a TAB becomes a SP) and
+/// are not marked. A zero after the end of the chunk counts as whitespace:
+/// a SP last in the chunk is marked.
+///
+/// On x86-64: SSE2 comparisons and a move-mask per 16 octets, through
+/// `safe_arch`'s safe wrappers (the compiler does not turn the portable
+/// form's bit packing into a move-mask).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
+fn special_octets(window: &[u8; WINDOW]) -> u64 {
     use safe_arch::{
         bitand_m128i, bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i,
         min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
     };
     let load = |at: usize| {
         let mut bytes = [0u8; 16];
-        if let Some(source) = octets.get(at..at + 16) {
+        if let Some(source) = window.get(at..at + 16) {
             bytes.copy_from_slice(source);
         }
         load_unaligned_m128i(&bytes)
     };
     let space = set_splat_i8_m128i(b' ' as i8);
+    let tab = set_splat_i8_m128i(b'\t' as i8);
     let cr = set_splat_i8_m128i(b'\r' as i8);
     let lf = set_splat_i8_m128i(b'\n' as i8);
     let mut mask = 0u64;
@@ -648,8 +628,12 @@ fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
         let before = load(16 * k);
         let here = load(16 * k + 1);
         let after = load(16 * k + 2);
-        let run = bitand_m128i(
+        let wsp = bitor_m128i(
             cmp_eq_mask_i8_m128i(here, space),
+            cmp_eq_mask_i8_m128i(here, tab),
+        );
+        let run = bitand_m128i(
+            wsp,
             cmp_eq_mask_i8_m128i(min_u8_m128i(after, space), after),
         );
         let bare_lf = bitandnot_m128i(
@@ -662,18 +646,18 @@ fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
     mask
 }
 
-/// [`Block::special`] of `octets[1..65]`, `octets[0]` being the octet
-/// before and `octets[65]` the one after: comparisons over fixed-size
-/// arrays and an 8-octet multiply that packs flags into bits.
+/// The octets of the block in `window` that relaxed canonicalization acts
+/// on (see the x86-64 version): comparisons over fixed-size arrays and an
+/// 8-octet multiply that packs flags into bits.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn special_octets(octets: &[u8; 2 * BLOCK + 16]) -> u64 {
+fn special_octets(window: &[u8; WINDOW]) -> u64 {
     let mut flags = [0u8; BLOCK];
     for (i, flag) in flags.iter_mut().enumerate() {
-        let before = octets.get(i).copied().unwrap_or_default();
-        let here = octets.get(i + 1).copied().unwrap_or_default();
-        let after = octets.get(i + 2).copied().unwrap_or_default();
-        let run = (here == b' ') & (after <= b' ');
+        let before = window.get(i).copied().unwrap_or_default();
+        let here = window.get(i + 1).copied().unwrap_or_default();
+        let after = window.get(i + 2).copied().unwrap_or_default();
+        let run = ((here == b' ') | (here == b'\t')) & (after <= b' ');
         let bare_lf = (here == b'\n') & (before != b'\r');
         *flag = u8::from(run | bare_lf);
     }
@@ -884,27 +868,43 @@ impl BodyHasher {
             let end = wsp_run_end(chunk, 0);
             base = self.after_relaxed_run(chunk, end);
         }
-        let mut block = Block::new();
+        let mut padded = Block::new();
         while base < len {
-            let available = block.load(chunk, base);
-            let mut mask = block.special(available);
+            // The octet before the block, the block, and room to copy 64
+            // octets from any offset in it: in the chunk, or a copy padded
+            // with zeros at either end of the chunk.
+            let (window, available) = match base
+                .checked_sub(1)
+                .and_then(|start| chunk.get(start..start + WINDOW))
+                .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok())
+            {
+                Some(window) => (window, BLOCK),
+                None => {
+                    let available = padded.load(chunk, base);
+                    (&padded.octets, available)
+                }
+            };
+            let mut mask = special_octets(window);
+            if available < BLOCK {
+                mask &= (1u64 << available) - 1;
+            }
             // Where the content not yet gathered starts, from `base`.
             let mut start = 0;
             while mask != 0 {
                 let at = mask.trailing_zeros() as usize;
-                self.gather_span(&mut out, &block, start, at);
-                if block.octet(at) == b'\n' {
+                self.gather_span(&mut out, window, start, at);
+                if octet(window, at) == b'\n' {
                     // A bare LF.
                     self.line_break();
                     start = at + 1;
                 } else {
-                    let end = match block.space_run(at) {
+                    let end = match wsp_run(window, at) {
                         Some(run) => at + run,
                         None => wsp_run_end(chunk, base + at) - base,
                     };
                     start = self.after_relaxed_run(chunk, base + end) - base;
                 }
-                if start >= 64 {
+                if start >= BLOCK {
                     break;
                 }
                 mask &= u64::MAX << start;
@@ -912,9 +912,9 @@ impl BodyHasher {
             if start < available {
                 // A CR last in the block starts the next block (a line
                 // break if LF follows), or ends the chunk.
-                let cr = block.octet(available - 1) == b'\r';
+                let cr = octet(window, available - 1) == b'\r';
                 let end = available - usize::from(cr);
-                self.gather_span(&mut out, &block, start, end);
+                self.gather_span(&mut out, window, start, end);
                 start = end;
                 if cr && base + available == len {
                     self.pending_cr = true;
@@ -942,9 +942,9 @@ impl BodyHasher {
     /// preceded by the held-back line breaks and SP; line breaks at the end
     /// are held back in turn.
     #[inline]
-    fn gather_span(&mut self, out: &mut Gather, block: &Block, from: usize, mut to: usize) {
+    fn gather_span(&mut self, out: &mut Gather, window: &[u8; WINDOW], from: usize, mut to: usize) {
         let mut breaks = 0u64;
-        while to >= from + 2 && block.octet(to - 1) == b'\n' && block.octet(to - 2) == b'\r' {
+        while to >= from + 2 && octet(window, to - 1) == b'\n' && octet(window, to - 2) == b'\r' {
             to -= 2;
             breaks += 1;
         }
@@ -956,7 +956,7 @@ impl BodyHasher {
             self.pending_line_breaks = 0;
             self.pending_space = false;
             self.produced_content = true;
-            out.put_span(block, from, to);
+            out.put_span(window, from, to);
             if out.is_full() {
                 self.emit_gathered(out);
             }

@@ -481,9 +481,12 @@ struct Gather {
 const GATHER: usize = 4096;
 /// Octets classified at once.
 const BLOCK: usize = 64;
-/// A block with the octet before it and room to copy 64 octets from any
+/// Spans at least this long and without a TAB go to the hash function
+/// without being copied.
+const LONG_SPAN: usize = 512;
+/// A block with the octet before it and room to read 16 octets from any
 /// offset in it.
-const WINDOW: usize = 2 * BLOCK + 16;
+const WINDOW: usize = BLOCK + 16;
 
 impl Gather {
     fn new() -> Gather {
@@ -510,16 +513,32 @@ impl Gather {
         self.len += usize::from(space);
     }
 
-    /// Appends octets `from..to` (`to` at most 64) of the block in `window`.
+    /// Appends `chunk[from..to]` if it is at most a block long and a whole
+    /// block can be read from `from`; false otherwise.
     #[inline]
-    fn put_span(&mut self, window: &[u8; WINDOW], from: usize, to: usize) {
-        let source = window.get(1 + from..1 + from + BLOCK);
+    fn put_short_span(&mut self, chunk: &[u8], from: usize, to: usize) -> bool {
+        let source = chunk.get(from..from + BLOCK);
         let target = self.buffer.get_mut(self.len..self.len + BLOCK);
-        if let (Some(target), Some(source)) = (target, source) {
-            // The whole block: the octets past `to` are overwritten next.
-            target.copy_from_slice(source);
-            self.len += to.saturating_sub(from);
+        match (target, source) {
+            (Some(target), Some(source)) if to - from <= BLOCK => {
+                // The whole block: the octets past `to` are overwritten next.
+                target.copy_from_slice(source);
+                self.len += to - from;
+                true
+            }
+            _ => false,
         }
+    }
+
+    /// Appends as much of `bytes` as there is room for; returns the rest.
+    fn put_slice<'a>(&mut self, bytes: &'a [u8]) -> &'a [u8] {
+        let room = GATHER.saturating_sub(self.len).max(1).min(bytes.len());
+        let (now, rest) = bytes.split_at(room);
+        if let Some(target) = self.buffer.get_mut(self.len..self.len + room) {
+            target.copy_from_slice(now);
+            self.len += room;
+        }
+        rest
     }
 
     /// The gathered octets, leaving the buffer empty. Every TAB gathered
@@ -868,11 +887,12 @@ impl BodyHasher {
             let end = wsp_run_end(chunk, 0);
             base = self.after_relaxed_run(chunk, end);
         }
+        // Where the content not yet gathered starts.
+        let mut segment = base;
         let mut padded = Block::new();
         while base < len {
-            // The octet before the block, the block, and room to copy 64
-            // octets from any offset in it: in the chunk, or a copy padded
-            // with zeros at either end of the chunk.
+            // The octet before the block, the block and what follows: in
+            // the chunk, or a copy padded with zeros at either end of it.
             let (window, available) = match base
                 .checked_sub(1)
                 .and_then(|start| chunk.get(start..start + WINDOW))
@@ -888,40 +908,46 @@ impl BodyHasher {
             if available < BLOCK {
                 mask &= (1u64 << available) - 1;
             }
-            // Where the content not yet gathered starts, from `base`.
-            let mut start = 0;
             while mask != 0 {
                 let at = mask.trailing_zeros() as usize;
-                self.gather_span(&mut out, window, start, at);
-                if octet(window, at) == b'\n' {
+                self.gather_span(&mut out, chunk, segment, base + at);
+                let next = if octet(window, at) == b'\n' {
                     // A bare LF.
                     self.line_break();
-                    start = at + 1;
+                    at + 1
                 } else {
-                    let end = match wsp_run(window, at) {
-                        Some(run) => at + run,
-                        None => wsp_run_end(chunk, base + at) - base,
-                    };
-                    start = self.after_relaxed_run(chunk, base + end) - base;
-                }
-                if start >= BLOCK {
+                    match wsp_run(window, at) {
+                        Some(run) => {
+                            // Branch-free: whether CRLF follows is not
+                            // predictable.
+                            let end = at + run;
+                            let crlf = u8::from(octet(window, end) == b'\r')
+                                & u8::from(octet(window, end + 1) == b'\n');
+                            self.pending_line_breaks += u64::from(crlf);
+                            self.pending_space = crlf == 0;
+                            end + 2 * usize::from(crlf)
+                        }
+                        None => {
+                            let end = wsp_run_end(chunk, base + at);
+                            self.after_relaxed_run(chunk, end) - base
+                        }
+                    }
+                };
+                segment = base + next;
+                if next >= BLOCK {
                     break;
                 }
-                mask &= u64::MAX << start;
+                mask &= u64::MAX << next;
             }
-            if start < available {
-                // A CR last in the block starts the next block (a line
-                // break if LF follows), or ends the chunk.
-                let cr = octet(window, available - 1) == b'\r';
-                let end = available - usize::from(cr);
-                self.gather_span(&mut out, window, start, end);
-                start = end;
-                if cr && base + available == len {
-                    self.pending_cr = true;
-                    start = available;
-                }
-            }
-            base += start;
+            base = (base + BLOCK).max(segment);
+        }
+        // The content left; a CR last in the chunk is a line break if the
+        // next chunk starts with LF.
+        if len > segment && chunk.get(len - 1) == Some(&b'\r') {
+            self.gather_span(&mut out, chunk, segment, len - 1);
+            self.pending_cr = true;
+        } else {
+            self.gather_span(&mut out, chunk, segment, len);
         }
         self.emit_gathered(&mut out);
     }
@@ -938,13 +964,13 @@ impl BodyHasher {
         end + 2 * usize::from(crlf)
     }
 
-    /// Gathers the octets `from..to` of `block`, which stay as they are,
-    /// preceded by the held-back line breaks and SP; line breaks at the end
-    /// are held back in turn.
+    /// Gathers `chunk[from..to]`, octets that stay as they are (but for a
+    /// TAB alone, which becomes a SP), preceded by the held-back line breaks
+    /// and SP; line breaks at the end are held back in turn.
     #[inline]
-    fn gather_span(&mut self, out: &mut Gather, window: &[u8; WINDOW], from: usize, mut to: usize) {
+    fn gather_span(&mut self, out: &mut Gather, chunk: &[u8], from: usize, mut to: usize) {
         let mut breaks = 0u64;
-        while to >= from + 2 && octet(window, to - 1) == b'\n' && octet(window, to - 2) == b'\r' {
+        while to >= from + 2 && chunk.get(to - 2..to) == Some(b"\r\n") {
             to -= 2;
             breaks += 1;
         }
@@ -956,7 +982,9 @@ impl BodyHasher {
             self.pending_line_breaks = 0;
             self.pending_space = false;
             self.produced_content = true;
-            out.put_span(window, from, to);
+            if !out.put_short_span(chunk, from, to) {
+                self.gather_long_span(out, chunk.get(from..to).unwrap_or_default());
+            }
             if out.is_full() {
                 self.emit_gathered(out);
             }
@@ -964,6 +992,24 @@ impl BodyHasher {
         if breaks > 0 {
             self.pending_space = false;
             self.pending_line_breaks += breaks;
+        }
+    }
+
+    /// A span longer than a block, or at the very end of the chunk: handed
+    /// to the hash function as it is when it holds no TAB and is long,
+    /// otherwise gathered.
+    fn gather_long_span(&mut self, out: &mut Gather, span: &[u8]) {
+        if span.len() >= LONG_SPAN && memchr::memchr(b'\t', span).is_none() {
+            self.emit_gathered(out);
+            self.emit(span);
+            return;
+        }
+        let mut rest = span;
+        while !rest.is_empty() {
+            rest = out.put_slice(rest);
+            if out.is_full() {
+                self.emit_gathered(out);
+            }
         }
     }
 

@@ -115,7 +115,7 @@ impl HeaderCanonicalization {
     }
 
     /// Appends a field whose value is the concatenation of `pieces`.
-    fn append_pieces(self, name: &[u8], pieces: [&[u8]; 2], out: &mut Vec<u8>) {
+    pub(crate) fn append_pieces(self, name: &[u8], pieces: [&[u8]; 2], out: &mut Vec<u8>) {
         match self {
             HeaderCanonicalization::Simple => {
                 append_lf_as_crlf(name, &mut 0, out);

@@ -479,6 +479,9 @@ struct Gather {
 
 /// When gathered octets go to the hash function.
 const GATHER: usize = 4096;
+/// Chunks at least this long are canonicalized block by block (relaxed);
+/// shorter ones are not worth setting up the gather buffer for.
+const BLOCKWISE_MIN: usize = 256;
 /// Octets classified at once.
 const BLOCK: usize = 64;
 /// Spans at least this long and without a TAB go to the hash function
@@ -651,10 +654,7 @@ fn special_octets(window: &[u8; WINDOW]) -> u64 {
             cmp_eq_mask_i8_m128i(here, space),
             cmp_eq_mask_i8_m128i(here, tab),
         );
-        let run = bitand_m128i(
-            wsp,
-            cmp_eq_mask_i8_m128i(min_u8_m128i(after, space), after),
-        );
+        let run = bitand_m128i(wsp, cmp_eq_mask_i8_m128i(min_u8_m128i(after, space), after));
         let bare_lf = bitandnot_m128i(
             cmp_eq_mask_i8_m128i(before, cr),
             cmp_eq_mask_i8_m128i(here, lf),
@@ -857,7 +857,7 @@ impl BodyHasher {
             }
         }
         let relaxed = self.canonicalization == BodyCanonicalization::Relaxed;
-        if relaxed {
+        if relaxed && rest.len() >= BLOCKWISE_MIN {
             self.update_relaxed(rest);
         } else if has_bare_lf(rest) {
             self.update_chunk(rest, relaxed);
@@ -1419,8 +1419,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn random_crlf_bodies_match_reference(
-            tokens in proptest::collection::vec(proptest::sample::select(vec![&b"ab"[..], b"c", b" ", b"  ", b"\t", b"\r\n", b"\r\n\r\n", b"\r"]), 0..120),
-            cuts in proptest::collection::vec(0usize..300, 0..6),
+            tokens in proptest::collection::vec(proptest::sample::select(vec![&b"ab"[..], b"c", b" ", b"  ", b"\t", b"\r\n", b"\r\n\r\n", b"\r"]), 0..600),
+            cuts in proptest::collection::vec(0usize..1200, 0..6),
         ) {
             let body: Vec<u8> = tokens.concat();
             for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
@@ -1441,8 +1441,8 @@ mod tests {
 
         #[test]
         fn random_bodies_match_reference(
-            body in proptest::collection::vec(proptest::sample::select(vec![b'a', b'b', b' ', b'\t', b'\r', b'\n']), 0..200),
-            cuts in proptest::collection::vec(0usize..200, 0..6),
+            body in proptest::collection::vec(proptest::sample::select(vec![b'a', b'b', b' ', b'\t', b'\r', b'\n']), 0..1000),
+            cuts in proptest::collection::vec(0usize..1000, 0..6),
         ) {
             for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
                 let expected = canonical(c, &body);
@@ -1529,6 +1529,97 @@ mod tests {
                         assert_eq!(split, whole, "{c:?} {sample:?} split at {a},{b}");
                     }
                 }
+            }
+        }
+    }
+
+    /// Whitespace-dense text long enough for the block-wise path: runs of
+    /// SP and TAB inside lines and across 64-octet blocks, trailing
+    /// whitespace before CRLF, bare LF, lone CR, a CR last before a block
+    /// boundary, empty and whitespace-only lines, a long run.
+    fn whitespace_dense_sample() -> Vec<u8> {
+        let mut body = Vec::new();
+        for i in 0..40 {
+            body.extend_from_slice(b"word  mail\tsign \t relay");
+            body.extend_from_slice(&b" ".repeat(i % 5));
+            body.extend_from_slice(match i % 8 {
+                0 => &b"\r\n"[..],
+                1 => b"  \t \r\n",
+                2 => b"\n",
+                3 => b" \n \r\n",
+                4 => b"\r x\r\n\r\n",
+                5 => b"\t\r\n \t \r\n\r\n",
+                6 => b"end   \r\n",
+                _ => b"\r\n\tlead\t\tx \r",
+            });
+            if i % 13 == 0 {
+                body.extend_from_slice(&b" \t".repeat(40));
+                body.extend_from_slice(b"long\r\n");
+            }
+        }
+        body.extend_from_slice(b"last  \t ");
+        body
+    }
+
+    #[test]
+    fn whitespace_dense_matches_reference_for_every_split() {
+        let body = whitespace_dense_sample();
+        assert!(body.len() > 4 * BLOCKWISE_MIN);
+        for c in [BodyCanonicalization::Simple, BodyCanonicalization::Relaxed] {
+            let expected = canonical(c, &body);
+            let whole = digest(c, &[&body], None);
+            assert_eq!(whole.digest, sha256(&expected), "{c:?}");
+            assert_eq!(whole.canonical_length, expected.len() as u64);
+            // One split anywhere: inside runs of WSP, between CR and LF.
+            for a in 0..=body.len() {
+                let split = digest(c, &[&body[..a], &body[a..]], None);
+                assert_eq!(split, whole, "{c:?} split at {a}");
+            }
+            // Two splits, the middle part on either side of the block-wise
+            // threshold.
+            for a in (0..body.len()).step_by(7) {
+                for width in [1, 2, 63, 64, 65, BLOCKWISE_MIN - 1, BLOCKWISE_MIN, 700] {
+                    let b = (a + width).min(body.len());
+                    let split = digest(c, &[&body[..a], &body[a..b], &body[b..]], None);
+                    assert_eq!(split, whole, "{c:?} split at {a},{b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whitespace_dense_with_length_limit() {
+        let body = whitespace_dense_sample();
+        let expected = canonical(BodyCanonicalization::Relaxed, &body);
+        for limit in [0, 1, 100, 1000, expected.len() as u64, 1 << 20] {
+            let hash = digest(BodyCanonicalization::Relaxed, &[&body], Some(limit));
+            let hashed = expected.len().min(limit as usize);
+            assert_eq!(hash.digest, sha256(&expected[..hashed]), "{limit}");
+            assert_eq!(hash.hashed_length, hashed as u64);
+            assert_eq!(hash.canonical_length, expected.len() as u64);
+        }
+    }
+
+    #[test]
+    fn block_classifier_marks_what_relaxed_acts_on() {
+        // Octet by octet against the definition, on windows of every octet
+        // kind around each position.
+        let kinds = [b'a', b' ', b'\t', b'\r', b'\n', 0u8, 0x1f, 0x21, 0xff];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut window = [0u8; WINDOW];
+            for octet in window.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *octet = kinds[(state % kinds.len() as u64) as usize];
+            }
+            let mask = special_octets(&window);
+            for i in 0..BLOCK {
+                let (before, here, after) = (window[i], window[i + 1], window[i + 2]);
+                let expected =
+                    (is_wsp(here) && after <= b' ') || (here == b'\n' && before != b'\r');
+                assert_eq!(mask >> i & 1 == 1, expected, "{window:?} at {i}");
             }
         }
     }

@@ -467,12 +467,8 @@ fn header_data(
     names: &[String],
     unsigned_value: &str,
 ) -> Vec<u8> {
-    let size = fields
-        .iter()
-        .map(|f| f.value().len() + 32)
-        .sum::<usize>()
-        + unsigned_value.len()
-        + 32;
+    let size =
+        fields.iter().map(|f| f.value().len() + 32).sum::<usize>() + unsigned_value.len() + 32;
     let mut data = Vec::with_capacity(size);
     append_signed_fields(canon, fields, names, &mut data);
     canon.append_pieces(
@@ -702,8 +698,8 @@ fn render_unsigned(tags: &Tags<'_>) -> Folder {
     let written = b64
         .encode_slice(tags.body_hash, &mut body_hash)
         .unwrap_or_default();
-    let body_hash = std::str::from_utf8(body_hash.get(..written).unwrap_or_default())
-        .unwrap_or_default();
+    let body_hash =
+        std::str::from_utf8(body_hash.get(..written).unwrap_or_default()).unwrap_or_default();
     f.word_parts(&["bh=", body_hash, ";"]);
     f.word("b=");
     f

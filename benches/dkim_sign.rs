@@ -1,5 +1,6 @@
 //! DKIM signing per message: 4 KiB and 100 KiB messages, rsa-2048 and
-//! ed25519, relaxed/relaxed, default header list.
+//! ed25519, relaxed/relaxed, default header list; and a 4 KiB message with
+//! a whitespace-dense body.
 //!
 //! Run: `cargo bench --bench dkim_sign` (aws-lc backend) and
 //! `cargo bench --bench dkim_sign --no-default-features --features pure-rust`.
@@ -11,16 +12,27 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use mailauth::dkim::crypto::{BACKEND, SigningKey};
 use mailauth::dkim::sign::{SignOptions, Signer};
 
-fn message(size: usize) -> Vec<u8> {
-    let mut out = b"From: Joe SixPack <joe@example.com>\r\nTo: Suzie Q <suzie@example.net>\r\n\
+mod messages;
+use messages::whitespace_dense_body;
+
+const HEADER: &[u8] = b"From: Joe SixPack <joe@example.com>\r\nTo: Suzie Q <suzie@example.net>\r\n\
 Subject: Is dinner ready?\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n\
 Message-ID: <20030712040037.46341.5F8J@example.com>\r\nMIME-Version: 1.0\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        .to_vec();
+Content-Type: text/plain; charset=utf-8\r\n\r\n";
+
+fn message(size: usize) -> Vec<u8> {
+    let mut out = HEADER.to_vec();
     let line = b"We lost the game.  Are you hungry yet?  The quick brown fox jumps over \r\n";
     while out.len() + line.len() <= size {
         out.extend_from_slice(line);
     }
+    out
+}
+
+/// The header above and a whitespace-dense body, `size` octets in all.
+fn whitespace_dense_message(size: usize) -> Vec<u8> {
+    let mut out = HEADER.to_vec();
+    out.extend(whitespace_dense_body(size - HEADER.len()));
     out
 }
 
@@ -38,8 +50,11 @@ fn bench(c: &mut Criterion) {
     ] {
         let signer = Signer::new("example.com", "sel", key(file), SignOptions::default())
             .unwrap_or_else(|e| panic!("{e}"));
-        for (size_name, size) in [("4KiB", 4 * 1024), ("100KiB", 100 * 1024)] {
-            let message = message(size);
+        for (size_name, message) in [
+            ("4KiB", message(4 * 1024)),
+            ("100KiB", message(100 * 1024)),
+            ("4KiB-whitespace-dense", whitespace_dense_message(4 * 1024)),
+        ] {
             group.throughput(Throughput::Bytes(message.len() as u64));
             group.bench_with_input(BenchmarkId::new(name, size_name), &message, |b, m| {
                 b.iter(|| {

@@ -68,6 +68,51 @@ pub fn text_body(size: usize) -> Vec<u8> {
     body
 }
 
+/// Whitespace-dense text: 66-octet lines (CRLF included) in which every
+/// line has runs of spaces between words, a tab and trailing blanks, the
+/// shape relaxed canonicalization works hardest on.
+pub fn whitespace_dense_body(size: usize) -> Vec<u8> {
+    let words = [
+        "word", "mail", "sign", "relay", "body", "hash", "key", "domain", "text", "line",
+    ];
+    // About ten separators a line: one tab and two runs of spaces.
+    let separators = [" ", "  ", " ", " ", "\t", " ", " ", "   ", " ", " "];
+    let trailing = ["   ", " \t ", "  ", "\t  "];
+    let mut body = Vec::with_capacity(size + 128);
+    let mut i = 0usize;
+    let mut n = 0usize;
+    while body.len() < size {
+        let tail = trailing[n % trailing.len()];
+        let mut line = String::new();
+        let mut s = n * 3;
+        loop {
+            let word = words[i % words.len()];
+            i += 1;
+            let separator = if line.is_empty() {
+                ""
+            } else {
+                separators[s % separators.len()]
+            };
+            if line.len() + separator.len() + word.len() + tail.len() > 64 {
+                break;
+            }
+            s += 1;
+            line.push_str(separator);
+            line.push_str(word);
+        }
+        // Pad with trailing blanks to 64 octets before the CRLF.
+        line.push_str(tail);
+        while line.len() < 64 {
+            line.push(' ');
+        }
+        body.extend_from_slice(line.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        n += 1;
+    }
+    body.truncate(size);
+    body
+}
+
 /// The RSA 2048-bit and Ed25519 keys of `tests/data/keys`, and a zone that
 /// publishes them under example.org.
 pub struct Keys {

@@ -429,17 +429,16 @@ impl<'a> Signing<'a> {
             signed_headers: &signed_names,
             body_hash: &body_hash.digest,
         };
-        let unsigned = render(&tags, None);
+        let mut folder = render_unsigned(&tags);
         let data = header_data(
             signer.options.canonicalization.header,
             &fields,
             &signed_names,
-            &unsigned,
+            &folder.out,
         );
         let signature = signer.key.sign(signer.algorithm, &data)?;
-        Ok(SignatureField {
-            value: render(&tags, Some(&signature)),
-        })
+        folder.signature(&signature);
+        Ok(SignatureField { value: folder.out })
     }
 
     /// Ends the input: the header fields, the `h=` names and the body hash.
@@ -468,11 +467,13 @@ fn header_data(
     names: &[String],
     unsigned_value: &str,
 ) -> Vec<u8> {
-    let mut data = Vec::new();
+    let size =
+        fields.iter().map(|f| f.value().len() + 32).sum::<usize>() + unsigned_value.len() + 32;
+    let mut data = Vec::with_capacity(size);
     append_signed_fields(canon, fields, names, &mut data);
-    canon.append(
+    canon.append_pieces(
         FIELD_NAME.as_bytes(),
-        format!(" {unsigned_value}").as_bytes(),
+        [b" ", unsigned_value.as_bytes()],
         &mut data,
     );
     data.truncate(data.len().saturating_sub(2));
@@ -583,13 +584,40 @@ impl Folder {
         self.column += text.len();
     }
 
-    /// A piece written directly after the previous one, or after a fold.
-    fn glued(&mut self, text: &str) {
-        if self.column + text.len() > LINE_WIDTH {
+    /// [`word`](Self::word) of the concatenation of `parts`.
+    fn word_parts(&mut self, parts: &[&str]) {
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        if !self.out.is_empty() {
+            if self.column + 1 + len > LINE_WIDTH {
+                self.fold();
+            } else {
+                self.out.push(' ');
+                self.column += 1;
+            }
+        }
+        for part in parts {
+            self.out.push_str(part);
+        }
+        self.column += len;
+    }
+
+    /// The concatenation of `parts` written directly after the previous
+    /// piece, or after a fold.
+    fn glued_parts(&mut self, parts: &[&str]) {
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        if self.column + len > LINE_WIDTH {
             self.fold();
         }
-        self.out.push_str(text);
-        self.column += text.len();
+        for part in parts {
+            self.out.push_str(part);
+        }
+        self.column += len;
+    }
+
+    /// The `b=` value: the signature in base64.
+    fn signature(&mut self, signature: &[u8]) {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.base64(&b64.encode(signature), "");
     }
 
     /// Base64 text, broken anywhere to fill lines; `end` follows the last
@@ -618,24 +646,32 @@ impl Folder {
 }
 
 /// Renders the value of a DKIM-Signature field (everything after
-/// `"DKIM-Signature: "`), folded to 78 columns with CRLF SP. With
-/// `signature: None`, `b=` is empty: that form is what gets signed, and
-/// the signed form is exactly the final one with the `b=` value removed.
+/// `"DKIM-Signature: "`), folded to 78 columns with CRLF SP, with `b=`
+/// empty: that form is what gets signed, and the signed form is exactly
+/// the final one with the `b=` value removed. The folder is left where
+/// the signature goes ([`Folder::signature`]), so the field is rendered
+/// once.
 ///
 /// Tag values are validated when the [`Signer`] is built; this function
 /// only arranges them.
-pub(crate) fn render(tags: &Tags<'_>, signature: Option<&[u8]>) -> String {
+fn render_unsigned(tags: &Tags<'_>) -> Folder {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut f = Folder::new();
     f.word("v=1;");
-    f.word(&format!("a={};", tags.algorithm));
-    f.word(&format!("c={};", tags.canonicalization));
-    f.word(&format!("d={};", tags.domain));
+    f.word_parts(&["a=", tags.algorithm.as_str(), ";"]);
+    f.word_parts(&[
+        "c=",
+        tags.canonicalization.header.as_str(),
+        "/",
+        tags.canonicalization.body.as_str(),
+        ";",
+    ]);
+    f.word_parts(&["d=", tags.domain, ";"]);
     if let Some(identity) = tags.identity {
-        f.word(&format!("i={identity};"));
+        f.word_parts(&["i=", identity, ";"]);
     }
     f.word("q=dns/txt;");
-    f.word(&format!("s={};", tags.selector));
+    f.word_parts(&["s=", tags.selector, ";"]);
     if let Some(t) = tags.timestamp {
         f.word(&format!("t={t};"));
     }
@@ -650,20 +686,23 @@ pub(crate) fn render(tags: &Tags<'_>, signature: Option<&[u8]>) -> String {
     for (index, name) in tags.signed_headers.iter().enumerate() {
         let separator = if index + 1 == count { ";" } else { ":" };
         if index == 0 {
-            f.word(&format!("h={name}{separator}"));
+            f.word_parts(&["h=", name, separator]);
         } else {
-            f.glued(&format!("{name}{separator}"));
+            f.glued_parts(&[name, separator]);
         }
     }
     // bh= stays on one line (48 columns fit any line): RFC 6376 §3.5 allows
     // FWS inside it, but dkimpy 1.1 does not remove FWS from bh= and
     // reports a body hash mismatch (bindings/python/tests/test_interop_dkimpy.py).
-    f.word(&format!("bh={};", b64.encode(tags.body_hash)));
+    let mut body_hash = [0u8; 64];
+    let written = b64
+        .encode_slice(tags.body_hash, &mut body_hash)
+        .unwrap_or_default();
+    let body_hash =
+        std::str::from_utf8(body_hash.get(..written).unwrap_or_default()).unwrap_or_default();
+    f.word_parts(&["bh=", body_hash, ";"]);
     f.word("b=");
-    if let Some(signature) = signature {
-        f.base64(&b64.encode(signature), "");
-    }
-    f.out
+    f
 }
 
 /// A rendered `DKIM-Signature` field.

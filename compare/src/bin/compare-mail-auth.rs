@@ -166,11 +166,7 @@ fn run<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn dkim_result(
-    authenticator: &MessageAuthenticator,
-    caches: &Caches,
-    raw: &[u8],
-) -> DkimResult {
+fn dkim_result(authenticator: &MessageAuthenticator, caches: &Caches, raw: &[u8]) -> DkimResult {
     let message = AuthenticatedMessage::parse(raw).expect("message");
     let outputs = run(authenticator.verify_dkim(Parameters::new(&message).with_cache(caches)));
     outputs[0].result().clone()
@@ -214,7 +210,11 @@ fn main() {
         for (label, _) in shared::SIZES {
             let raw = shared::read_signed(&dir, algorithm, label);
             let row = format!("dkim-verify/{algorithm}/{label}");
-            assert_eq!(dkim_result(&authenticator, &caches, &raw), DkimResult::Pass, "{row}");
+            assert_eq!(
+                dkim_result(&authenticator, &caches, &raw),
+                DkimResult::Pass,
+                "{row}"
+            );
             shared::check(&row, "pass");
             timing.row(&row, || dkim_result(&authenticator, &caches, &raw));
         }
@@ -249,19 +249,32 @@ fn main() {
     };
     let row = "dkim-sign/ed25519/4KiB";
     let field = ed.sign(&message).expect("sign").to_header();
-    assert_eq!(dkim_result(&authenticator, &caches, &signed(field)), DkimResult::Pass, "{row}");
+    assert_eq!(
+        dkim_result(&authenticator, &caches, &signed(field)),
+        DkimResult::Pass,
+        "{row}"
+    );
     shared::check(row, "verifies");
     timing.row(row, || ed.sign(&message).expect("sign").to_header());
     let row = "dkim-sign/rsa-2048/4KiB";
     let field = rsa.sign(&message).expect("sign").to_header();
-    assert_eq!(dkim_result(&authenticator, &caches, &signed(field)), DkimResult::Pass, "{row}");
+    assert_eq!(
+        dkim_result(&authenticator, &caches, &signed(field)),
+        DkimResult::Pass,
+        "{row}"
+    );
     shared::check(row, "verifies");
     timing.row(row, || rsa.sign(&message).expect("sign").to_header());
 
     // 3, 4. SPF with both records cached, already parsed.
     for (row, ip, expected, text) in [
         ("spf/pass-include", shared::IP_PASS, SpfResult::Pass, "pass"),
-        ("spf/fail-include-a-mx", shared::IP_FAIL, SpfResult::Fail, "fail"),
+        (
+            "spf/fail-include-a-mx",
+            shared::IP_FAIL,
+            SpfResult::Fail,
+            "fail",
+        ),
     ] {
         let ip: IpAddr = ip.parse().expect("address");
         let output = spf_output(&authenticator, &caches, ip);
@@ -286,7 +299,11 @@ fn main() {
     let raw = shared::read_signed(&dir, "rsa-2048", "4KiB");
     let message = AuthenticatedMessage::parse(&raw).expect("message");
     let dkim = run(authenticator.verify_dkim(Parameters::new(&message).with_cache(&caches)));
-    let spf = spf_output(&authenticator, &caches, shared::IP_PASS.parse().expect("address"));
+    let spf = spf_output(
+        &authenticator,
+        &caches,
+        shared::IP_PASS.parse().expect("address"),
+    );
     let verify_dmarc = || {
         let input = DmarcParameters::new(&message, &dkim, shared::DOMAIN, &spf);
         run(authenticator.verify_dmarc(Parameters::new(input).with_cache(&caches)))

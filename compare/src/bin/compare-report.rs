@@ -36,7 +36,8 @@ fn read(dir: &Path, library: &str) -> Result<Library, String> {
         .collect();
     files.sort();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         out.runs += 1;
         for line in text.lines() {
             let fields: Vec<&str> = line.split('\t').collect();
@@ -47,11 +48,15 @@ fn read(dir: &Path, library: &str) -> Result<Library, String> {
                     if let Some(old) = out.checks.insert(row.to_string(), result.to_string())
                         && old != *result
                     {
-                        return Err(format!("{library} {row}: {old} in one run, {result} in another"));
+                        return Err(format!(
+                            "{library} {row}: {old} in one run, {result} in another"
+                        ));
                     }
                 }
                 ["time", row, ns] => {
-                    let ns: f64 = ns.parse().map_err(|_| format!("{}: {line}", path.display()))?;
+                    let ns: f64 = ns
+                        .parse()
+                        .map_err(|_| format!("{}: {line}", path.display()))?;
                     if !out.times.contains_key(*row) {
                         out.rows.push(row.to_string());
                     }
@@ -109,7 +114,11 @@ fn main() -> ExitCode {
             agree += 1;
         }
     }
-    let only: Vec<&String> = peer.checks.keys().filter(|r| !ours.checks.contains_key(*r)).collect();
+    let only: Vec<&String> = peer
+        .checks
+        .keys()
+        .filter(|r| !ours.checks.contains_key(*r))
+        .collect();
     if !only.is_empty() {
         eprintln!("compare-report: rows only mail-auth checked: {only:?}");
         return ExitCode::FAILURE;

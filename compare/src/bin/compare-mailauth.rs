@@ -203,7 +203,11 @@ fn main() {
     // mailauth only: the evaluation given the looked-up policy.
     let lookup = discover();
     let outcome = evaluate(&lookup);
-    assert_eq!(outcome.result, dmarc::DmarcResult::Pass, "dmarc/evaluate-only");
+    assert_eq!(
+        outcome.result,
+        dmarc::DmarcResult::Pass,
+        "dmarc/evaluate-only"
+    );
     shared::check("dmarc/evaluate-only", "pass");
     timing.row("dmarc/evaluate-only", || evaluate(&lookup));
     // 6. The DMARC record parsed alone.

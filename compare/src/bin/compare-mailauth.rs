@@ -45,12 +45,14 @@ fn zone(keys: &Keys) -> ZoneResolver {
 /// what the other library's signer is set to as well.
 fn signer(pem: &str, selector: &str) -> Signer {
     let key = SigningKey::from_pem(pem.as_bytes()).expect("private key");
-    let mut options = SignOptions::default();
-    options.headers = shared::SIGNED_HEADERS
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
-    options.oversigned = Vec::new();
+    let options = SignOptions {
+        headers: shared::SIGNED_HEADERS
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        oversigned: Vec::new(),
+        ..SignOptions::default()
+    };
     Signer::new(shared::DOMAIN, selector, Arc::new(key), options).expect("signer")
 }
 

@@ -254,9 +254,19 @@ fn pipeline_allocations() {
         verifier.feed(&message);
         mailauth::resolve(verifier.finish(), &zone)
     };
+    // What DKIM verification allocates depends on the crypto backend (the
+    // pure-Rust RSA allocates per operation): the pipeline is held to its
+    // own allocations beyond those of DKIM verification alone.
+    let dkim_alone = allocations(verify);
+    let pipeline = allocations(run);
+    println!("inbound dkim verification alone: {dkim_alone} allocations");
+    println!("inbound pipeline: {pipeline} allocations");
     let counts = [
-        ("dkim verification alone", allocations(verify), 50),
-        ("pipeline", allocations(run), 190),
+        (
+            "pipeline beyond dkim verification",
+            pipeline.saturating_sub(dkim_alone),
+            145,
+        ),
         (
             "authentication-results field",
             allocations(|| ar.to_header_field()),

@@ -27,10 +27,9 @@ fn zone() -> ZoneResolver {
     zone
 }
 
-/// From field to Outcome: author domain, discovery with the SPF and DKIM
-/// identifiers, evaluation, Authentication-Results entry.
-fn check(zone: &ZoneResolver, from: &HeaderField, config: &Config) -> dmarc::Outcome {
-    let author = dmarc::author_domain(std::slice::from_ref(from)).unwrap();
+/// The SPF and DKIM results evaluated (an SPF pass for a bounce address,
+/// DKIM passes for an ESP and for the author's domain), and their domains.
+fn results() -> (SpfAuth, [DkimAuth; 2], [Name; 3]) {
     let spf = SpfAuth {
         domain: n("bounce.example.com"),
         result: SpfResult::Pass,
@@ -50,6 +49,14 @@ fn check(zone: &ZoneResolver, from: &HeaderField, config: &Config) -> dmarc::Out
         dkim[0].domain.clone(),
         dkim[1].domain.clone(),
     ];
+    (spf, dkim, ids)
+}
+
+/// From field to Outcome: author domain, discovery with the SPF and DKIM
+/// identifiers, evaluation, Authentication-Results entry.
+fn check(zone: &ZoneResolver, from: &HeaderField, config: &Config) -> dmarc::Outcome {
+    let author = dmarc::author_domain(std::slice::from_ref(from)).unwrap();
+    let (spf, dkim, ids) = results();
     let lookup = mailauth::resolve(Discovery::with_identifiers(&author, &ids, config), zone);
     let outcome = dmarc::evaluate(&lookup, Some(&spf), &dkim, config, Sample::new(50).unwrap());
     black_box(outcome.to_method_result());
@@ -84,25 +91,7 @@ fn bench(c: &mut Criterion) {
     // Evaluation alone, given the policy lookup and the SPF and DKIM
     // results; and the parsing of the policy record alone.
     let author = dmarc::author_domain(std::slice::from_ref(&from)).unwrap();
-    let spf = SpfAuth {
-        domain: n("bounce.example.com"),
-        result: SpfResult::Pass,
-    };
-    let dkim = [
-        DkimAuth {
-            domain: n("esp.example.net"),
-            result: DkimResult::Pass,
-        },
-        DkimAuth {
-            domain: n("example.com"),
-            result: DkimResult::Pass,
-        },
-    ];
-    let ids = [
-        n("bounce.example.com"),
-        n("esp.example.net"),
-        n("example.com"),
-    ];
+    let (spf, dkim, ids) = results();
     let lookup = mailauth::resolve(Discovery::with_identifiers(&author, &ids, &bis), &zone);
     c.bench_function("dmarc evaluate (given lookup, spf, dkim)", |b| {
         b.iter(|| {

@@ -60,9 +60,10 @@ use crate::bimi;
 use crate::dkim::verify::{DkimResult, Verification, Verifier, VerifyCheck, VerifyConfig};
 use crate::dmarc::{self, Disposition, DkimAuth, Sample, SpfAuth};
 use crate::dns::{Answer, Name, Query};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Machine, Poll, Progress, UnexpectedAnswer};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 use crate::spf;
+use std::sync::Arc;
 
 /// An IP network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`; a bare
 /// address is a single host).
@@ -550,6 +551,7 @@ impl Inbound {
                 arc: Stage::Off,
                 dmarc: Stage::Off,
                 pending: Vec::new(),
+                asked: Vec::new(),
                 verdict,
                 trusted: TrustedPasses::default(),
                 arc_fields: Vec::new(),
@@ -613,6 +615,7 @@ impl Inbound {
             arc: self.arc.map_or(Stage::Off, |v| Stage::Running(v.finish())),
             dmarc,
             pending: Vec::new(),
+            asked: Vec::new(),
             verdict,
             trusted,
             arc_fields,
@@ -666,13 +669,15 @@ enum Stage<M: Machine> {
 }
 
 impl<M: Machine> Stage<M> {
-    /// Advances a running check; adds its queries to `pending`.
-    fn poll(&mut self, part: Part, pending: &mut Vec<Pending>) {
+    /// Advances a running check; adds its queries to `pending` (`asked`
+    /// is room for them, left empty).
+    fn poll(&mut self, part: Part, pending: &mut Vec<Pending>, asked: &mut Vec<Query>) {
         let Stage::Running(machine) = self else {
             return;
         };
-        match machine.progress() {
-            Poll::Done(()) => {
+        asked.clear();
+        match machine.progress(asked) {
+            Progress::Done => {
                 // The outcome is moved into the stage, not copied.
                 if let Stage::Running(machine) = std::mem::replace(self, Stage::Off) {
                     *self = match machine.into_output() {
@@ -681,8 +686,8 @@ impl<M: Machine> Stage<M> {
                     };
                 }
             }
-            Poll::Lookups(queries) => {
-                for query in queries {
+            Progress::Waiting => {
+                for query in asked.drain(..) {
                     match pending.iter_mut().find(|p| p.query == query) {
                         Some(p) => p.parts.add(part),
                         None => pending.push(Pending {
@@ -707,10 +712,10 @@ impl<M: Machine> Stage<M> {
         }
     }
 
-    fn supply(&mut self, query: &Query, answer: Answer) {
+    fn supply(&mut self, query: &Query, answer: Arc<Answer>) {
         if let Stage::Running(machine) = self {
             // The check asked for this query, so it takes the answer.
-            let _ = machine.supply(query, answer);
+            let _ = machine.supply_shared(query, answer);
         }
     }
 }
@@ -785,6 +790,8 @@ pub struct InboundCheck {
     arc: Stage<arc::Validation>,
     dmarc: Stage<dmarc::PolicyCheck>,
     pending: Vec<Pending>,
+    /// Room for the queries of one check, reused.
+    asked: Vec<Query>,
     verdict: Verdict,
     /// What the trusted Authentication-Results fields passed.
     trusted: TrustedPasses,
@@ -804,14 +811,15 @@ impl InboundCheck {
     /// Polls every running check once, gathering the next round of queries.
     fn advance(&mut self) {
         self.pending.clear();
-        self.spf_helo.poll(Part::SpfHelo, &mut self.pending);
+        let asked = &mut self.asked;
+        self.spf_helo.poll(Part::SpfHelo, &mut self.pending, asked);
         self.spf_mail_from
-            .poll(Part::SpfMailFrom, &mut self.pending);
-        self.dkim.poll(Part::Dkim, &mut self.pending);
-        self.arc.poll(Part::Arc, &mut self.pending);
-        self.dmarc.poll(Part::Dmarc, &mut self.pending);
+            .poll(Part::SpfMailFrom, &mut self.pending, asked);
+        self.dkim.poll(Part::Dkim, &mut self.pending, asked);
+        self.arc.poll(Part::Arc, &mut self.pending, asked);
+        self.dmarc.poll(Part::Dmarc, &mut self.pending, asked);
         if let Some(bimi) = &mut self.bimi {
-            bimi.poll(Part::Bimi, &mut self.pending);
+            bimi.poll(Part::Bimi, &mut self.pending, asked);
         }
     }
 
@@ -903,22 +911,24 @@ impl Machine for InboundCheck {
     type Output = Verdict;
 
     fn poll(&mut self) -> Poll<Verdict> {
-        match self.progress() {
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-            Poll::Done(()) => Poll::Done(self.verdict.clone()),
+        let mut queries = Vec::new();
+        match self.progress(&mut queries) {
+            Progress::Waiting => Poll::Lookups(queries),
+            Progress::Done => Poll::Done(self.verdict.clone()),
         }
     }
 
-    fn progress(&mut self) -> Poll<()> {
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
         while !self.done {
-            let waiting: Vec<Query> = self
-                .pending
-                .iter()
-                .filter(|p| !p.answered)
-                .map(|p| p.query.clone())
-                .collect();
-            if !waiting.is_empty() {
-                return Poll::Lookups(waiting);
+            let before = queries.len();
+            queries.extend(
+                self.pending
+                    .iter()
+                    .filter(|p| !p.answered)
+                    .map(|p| p.query.clone()),
+            );
+            if queries.len() > before {
+                return Progress::Waiting;
             }
             self.advance();
             if self.pending.is_empty() {
@@ -926,17 +936,25 @@ impl Machine for InboundCheck {
                 self.bimi_step();
             }
         }
-        Poll::Done(())
+        Progress::Done
     }
 
     fn into_output(mut self) -> Result<Verdict, InboundCheck> {
-        match self.progress() {
-            Poll::Done(()) => Ok(self.verdict),
-            Poll::Lookups(_) => Err(self),
+        match self.progress(&mut Vec::new()) {
+            Progress::Done => Ok(self.verdict),
+            Progress::Waiting => Err(self),
         }
     }
 
-    fn supply(&mut self, query: &Query, mut answer: Answer) -> Result<(), UnexpectedAnswer> {
+    fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.supply_shared(query, Arc::new(answer))
+    }
+
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
         let Some(pending) = self
             .pending
             .iter_mut()
@@ -947,14 +965,8 @@ impl Machine for InboundCheck {
             });
         };
         pending.answered = true;
-        let mut parts = pending.parts.iter().peekable();
-        while let Some(part) = parts.next() {
-            // Copied for all but the last check that waits for it.
-            let answer = if parts.peek().is_some() {
-                answer.clone()
-            } else {
-                std::mem::replace(&mut answer, Answer::NoData)
-            };
+        for part in pending.parts.iter() {
+            let answer = Arc::clone(&answer);
             match part {
                 Part::SpfHelo => self.spf_helo.supply(query, answer),
                 Part::SpfMailFrom => self.spf_mail_from.supply(query, answer),

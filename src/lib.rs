@@ -98,5 +98,6 @@ pub mod spf;
 mod word;
 
 pub use machine::{
-    Driver, Machine, MachineExt, Poll, SupplyError, UnexpectedAnswer, resolve, resolve_parallel,
+    Driver, Machine, MachineExt, Poll, Progress, SupplyError, UnexpectedAnswer, resolve,
+    resolve_parallel,
 };

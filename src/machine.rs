@@ -17,6 +17,7 @@
 //! check forward. [`resolve`] is the blocking driver over a [`Resolver`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::dns::{Answer, Query, Resolver};
 
@@ -25,12 +26,13 @@ use crate::dns::{Answer, Query, Resolver};
 /// few dozen), where comparing names beats hashing them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Answers {
-    entries: Vec<(Query, std::sync::Arc<Answer>)>,
+    /// A typical check's answers are held inline.
+    entries: smallvec::SmallVec<[(Query, Arc<Answer>); 8]>,
 }
 
 impl Answers {
     /// The answer to `query`, shared.
-    pub(crate) fn get(&self, query: &Query) -> Option<&std::sync::Arc<Answer>> {
+    pub(crate) fn get(&self, query: &Query) -> Option<&Arc<Answer>> {
         self.entries
             .iter()
             .find(|(asked, _)| asked == query)
@@ -42,15 +44,9 @@ impl Answers {
         self.get(query).is_some()
     }
 
-    /// Keeps the answer to `query` (the first one given stays).
-    pub(crate) fn insert(&mut self, query: Query, answer: Answer) {
-        if !self.contains_key(&query) {
-            if self.entries.is_empty() {
-                // Room for a typical check's answers at once.
-                self.entries.reserve(8);
-            }
-            self.entries.push((query, std::sync::Arc::new(answer)));
-        }
+    /// Keeps the answer to `query`, which has none yet.
+    pub(crate) fn push(&mut self, query: Query, answer: Arc<Answer>) {
+        self.entries.push((query, answer));
     }
 }
 
@@ -63,6 +59,16 @@ pub enum Poll<T> {
     /// The check has finished with this outcome. Polling again returns the
     /// same outcome.
     Done(T),
+}
+
+/// How far [`Machine::progress`] took a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The check needs the answers to the queries it added to the list.
+    Waiting,
+    /// The check has finished: [`Machine::into_output`] hands the outcome
+    /// over.
+    Done,
 }
 
 /// An answer was supplied for a query the check is not waiting for.
@@ -93,16 +99,37 @@ pub trait Machine {
     /// asked, or answered already).
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer>;
 
-    /// Moves the check forward as [`poll`](Self::poll) does, but says only
-    /// that it is done, without copying the outcome: then
+    /// Hands over the answer to one query returned by [`Machine::poll`]
+    /// or [`Machine::progress`], shared: a check that keeps answers keeps
+    /// this one without copying it (a resolver that holds its answers
+    /// shared, such as [`ZoneResolver`](crate::dns::ZoneResolver), gives
+    /// them through [`Resolver::lookup_shared`]). The default hands a copy
+    /// to [`supply`](Self::supply) unless the answer is not shared.
+    ///
+    /// # Errors
+    /// As [`supply`](Self::supply).
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        self.supply(query, Arc::unwrap_or_clone(answer))
+    }
+
+    /// Moves the check forward as [`poll`](Self::poll) does, without
+    /// copying the outcome or allocating the list of queries: the queries
+    /// needed now are added to `queries` (the caller empties it between
+    /// rounds), and once it says [`Progress::Done`],
     /// [`into_output`](Self::into_output) hands the outcome over. For a
     /// caller that takes the outcome for good, as [`resolve`] does. The
-    /// default calls `poll`; a check whose outcome is costly to copy
-    /// overrides both.
-    fn progress(&mut self) -> Poll<()> {
+    /// default calls `poll`; checks override it.
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
         match self.poll() {
-            Poll::Done(_) => Poll::Done(()),
-            Poll::Lookups(queries) => Poll::Lookups(queries),
+            Poll::Done(_) => Progress::Done,
+            Poll::Lookups(asked) => {
+                queries.extend(asked);
+                Progress::Waiting
+            }
         }
     }
 
@@ -201,19 +228,26 @@ impl Lookups {
 /// assert_eq!(outcome.result, spf::SpfResult::Pass);
 /// ```
 pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -> M::Output {
+    let mut queries = Vec::new();
     loop {
-        match machine.progress() {
-            Poll::Done(()) => match machine.into_output() {
+        queries.clear();
+        match machine.progress(&mut queries) {
+            Progress::Done => match machine.into_output() {
                 Ok(output) => return output,
                 // Not finished after all: go on by polling alone.
                 Err(unfinished) => return resolve_by_polling(unfinished, resolver),
             },
-            Poll::Lookups(queries) => {
-                for query in queries {
-                    let answer = resolver.lookup(&query);
+            // Waiting for nothing breaks the contract of `progress`: the
+            // check's `poll` decides.
+            Progress::Waiting if queries.is_empty() => {
+                return resolve_by_polling(machine, resolver);
+            }
+            Progress::Waiting => {
+                for query in &queries {
+                    let answer = resolver.lookup_shared(query);
                     // The machine asked for exactly these queries, so it
                     // cannot refuse the answer.
-                    let _ = machine.supply(&query, answer);
+                    let _ = machine.supply_shared(query, answer);
                 }
             }
         }
@@ -246,8 +280,16 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
         (**self).supply(query, answer)
     }
 
-    fn progress(&mut self) -> Poll<()> {
-        (**self).progress()
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        (**self).supply_shared(query, answer)
+    }
+
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
+        (**self).progress(queries)
     }
 }
 
@@ -278,8 +320,16 @@ where
         self.machine.supply(query, answer)
     }
 
-    fn progress(&mut self) -> Poll<()> {
-        self.machine.progress()
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        self.machine.supply_shared(query, answer)
+    }
+
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
+        self.machine.progress(queries)
     }
 
     fn into_output(self) -> Result<T, Self> {

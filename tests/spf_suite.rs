@@ -210,7 +210,7 @@ fn run(file: &str) -> (Vec<String>, BTreeMap<String, String>) {
     );
     let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut config = spf::Config::default();
-    config.default_explanation = "DEFAULT".to_owned();
+    config.default_explanation = "DEFAULT".into();
     let mut names = Vec::new();
     let mut failures = BTreeMap::new();
     for scenario in data.as_array().unwrap() {

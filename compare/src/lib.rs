@@ -265,24 +265,30 @@ pub fn read_signed(dir: &Path, algorithm: &str, size_label: &str) -> Vec<u8> {
 }
 
 /// How long and how often each row is timed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Timing {
     /// Rounds per row; the row's figure is their median.
     pub rounds: usize,
     /// The target duration of one round; the iteration count is chosen
     /// from a calibration run to reach it.
     pub round: Duration,
-    /// In the quick mode: a fixed, small number of iterations per round.
+    /// In the quick mode: a fixed, small number of iterations per round
+    /// (or the number given with `--iterations`).
     pub fixed_iterations: Option<u64>,
+    /// With `--only TEXT`: only the rows whose name holds TEXT are timed
+    /// (results are still checked), for a profiler pointed at one row.
+    pub only: Option<String>,
 }
 
 impl Timing {
-    /// Reads `--rounds N`, `--round-ms N` and `--quick` from the arguments.
+    /// Reads `--rounds N`, `--round-ms N`, `--quick`, `--iterations N` and
+    /// `--only TEXT` from the arguments.
     pub fn from_args(args: &[String]) -> Timing {
         let mut timing = Timing {
             rounds: 5,
             round: Duration::from_millis(40),
             fixed_iterations: None,
+            only: None,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -292,6 +298,10 @@ impl Timing {
                     timing.fixed_iterations = Some(3);
                 }
                 "--rounds" => timing.rounds = number(it.next(), "--rounds") as usize,
+                "--iterations" => timing.fixed_iterations = Some(number(it.next(), "--iterations")),
+                "--only" => {
+                    timing.only = Some(it.next().expect("--only takes a row name").clone())
+                }
                 "--round-ms" => {
                     timing.round = Duration::from_millis(number(it.next(), "--round-ms"))
                 }
@@ -305,6 +315,9 @@ impl Timing {
     /// Times `op` and prints `time<TAB>row<TAB>nanoseconds per op` (the
     /// median of the rounds).
     pub fn row<T>(&self, row: &str, mut op: impl FnMut() -> T) {
+        if self.only.as_ref().is_some_and(|only| !row.contains(only.as_str())) {
+            return;
+        }
         let iterations = match self.fixed_iterations {
             Some(n) => n,
             None => {

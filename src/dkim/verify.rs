@@ -43,7 +43,7 @@ use super::tags::{self, TagList};
 use super::{Algorithm, HashAlgorithm, KeyType};
 use crate::authres::{MethodResult, Property};
 use crate::dns::{Answer, Failure, Name, Query, Records};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Machine, Poll, Progress, UnexpectedAnswer};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
 use crate::word::Word;
 
@@ -790,7 +790,7 @@ pub struct VerifyCheck {
     config: VerifyConfig,
     found: Vec<FoundCheck>,
     body_hashes: Vec<BodyHash>,
-    lookups: Vec<(Query, Option<Answer>)>,
+    lookups: Vec<(Query, Option<Arc<Answer>>)>,
     outcome: Verification,
     done: bool,
 }
@@ -816,7 +816,7 @@ impl VerifyCheck {
         config: &VerifyConfig,
         outcome: Verification,
     ) -> VerifyCheck {
-        let mut lookups: Vec<(Query, Option<Answer>)> = Vec::new();
+        let mut lookups: Vec<(Query, Option<Arc<Answer>>)> = Vec::new();
         let mut checks = Vec::with_capacity(found.len());
         for Found { report, state } in found {
             let candidate = match state {
@@ -877,7 +877,7 @@ impl VerifyCheck {
                 let answer = self
                     .lookups
                     .get(candidate.lookup)
-                    .and_then(|(_, a)| a.as_ref());
+                    .and_then(|(_, a)| a.as_deref());
                 let reason = self.check_signature(candidate, answer, &mut report);
                 report.result = reason.as_ref().map_or(DkimResult::Pass, Reason::result);
                 report.reason = reason;
@@ -1065,36 +1065,46 @@ impl Machine for VerifyCheck {
     type Output = Verification;
 
     fn poll(&mut self) -> Poll<Verification> {
-        match self.progress() {
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-            Poll::Done(()) => Poll::Done(self.outcome.clone()),
+        let mut queries = Vec::new();
+        match self.progress(&mut queries) {
+            Progress::Waiting => Poll::Lookups(queries),
+            Progress::Done => Poll::Done(self.outcome.clone()),
         }
     }
 
-    fn progress(&mut self) -> Poll<()> {
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
         if !self.done {
-            let waiting: Vec<Query> = self
-                .lookups
-                .iter()
-                .filter(|(_, answer)| answer.is_none())
-                .map(|(query, _)| query.clone())
-                .collect();
-            if !waiting.is_empty() {
-                return Poll::Lookups(waiting);
+            let before = queries.len();
+            queries.extend(
+                self.lookups
+                    .iter()
+                    .filter(|(_, answer)| answer.is_none())
+                    .map(|(query, _)| query.clone()),
+            );
+            if queries.len() > before {
+                return Progress::Waiting;
             }
             self.evaluate();
         }
-        Poll::Done(())
+        Progress::Done
     }
 
     fn into_output(mut self) -> Result<Verification, VerifyCheck> {
-        match self.progress() {
-            Poll::Done(()) => Ok(self.outcome),
-            Poll::Lookups(_) => Err(self),
+        match self.progress(&mut Vec::new()) {
+            Progress::Done => Ok(self.outcome),
+            Progress::Waiting => Err(self),
         }
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.supply_shared(query, Arc::new(answer))
+    }
+
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
         match self
             .lookups
             .iter_mut()

@@ -35,8 +35,9 @@ use super::discovery::{Discovery, PolicyLookup};
 use super::evaluate::{DkimAuth, Outcome, SpfAuth, evaluate};
 use super::{Config, FromError, author_domain_with};
 use crate::dns::{Answer, Name, Query};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Machine, Poll, Progress, UnexpectedAnswer};
 use crate::message::HeaderField;
+use std::sync::Arc;
 
 /// The random draw for the `pct` tag of the RFC 7489 mode (RFC 7489
 /// §6.6.4): a number from 0 to 99; the policy applies fully when it is
@@ -134,42 +135,57 @@ impl Machine for PolicyCheck {
     type Output = PolicyFound;
 
     fn poll(&mut self) -> Poll<PolicyFound> {
-        match self.progress() {
-            Poll::Lookups(queries) => Poll::Lookups(queries),
-            Poll::Done(()) => Poll::Done(self.found.clone()),
+        let mut queries = Vec::new();
+        match self.progress(&mut queries) {
+            Progress::Waiting => Poll::Lookups(queries),
+            Progress::Done => Poll::Done(self.found.clone()),
         }
     }
 
-    fn progress(&mut self) -> Poll<()> {
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
         if let Some(mut discovery) = self.discovery.take() {
-            if let Poll::Lookups(queries) = discovery.progress() {
+            if discovery.progress(queries) == Progress::Waiting {
                 self.discovery = Some(discovery);
-                return Poll::Lookups(queries);
+                return Progress::Waiting;
             }
             match discovery.into_output() {
                 Ok(lookup) => self.found.lookup = Ok(lookup),
                 Err(mut unfinished) => match unfinished.poll() {
                     Poll::Done(lookup) => self.found.lookup = Ok(lookup),
-                    Poll::Lookups(queries) => {
+                    Poll::Lookups(asked) => {
+                        queries.extend(asked);
                         self.discovery = Some(unfinished);
-                        return Poll::Lookups(queries);
+                        return Progress::Waiting;
                     }
                 },
             }
         }
-        Poll::Done(())
+        Progress::Done
     }
 
     fn into_output(mut self) -> Result<PolicyFound, PolicyCheck> {
-        match self.progress() {
-            Poll::Done(()) => Ok(self.found),
-            Poll::Lookups(_) => Err(self),
+        match self.progress(&mut Vec::new()) {
+            Progress::Done => Ok(self.found),
+            Progress::Waiting => Err(self),
         }
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         match &mut self.discovery {
             Some(discovery) => discovery.supply(query, answer),
+            None => Err(UnexpectedAnswer {
+                query: query.clone(),
+            }),
+        }
+    }
+
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        match &mut self.discovery {
+            Some(discovery) => discovery.supply_shared(query, answer),
             None => Err(UnexpectedAnswer {
                 query: query.clone(),
             }),

@@ -27,7 +27,7 @@ use super::psl::PublicSuffixList;
 use super::record::{Record, RecordError};
 use super::{Config, Mode};
 use crate::dns::{Answer, Failure, Name, Query, RecordType, Records};
-use crate::machine::{Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Machine, Poll, Progress, UnexpectedAnswer};
 
 mod public_suffix;
 mod tree_walk;
@@ -407,7 +407,9 @@ enum Stage {
     Existence {
         lookup: Box<PolicyLookup>,
         query: Query,
-        answer: Option<Answer>,
+        /// Once answered: whether the name exists (`None` when the answer
+        /// does not say).
+        exists: Option<Option<bool>>,
     },
     Done(Box<PolicyLookup>),
 }
@@ -476,16 +478,19 @@ impl Discovery {
         }
     }
 
-    fn outstanding(&self) -> Vec<Query> {
-        let mut queries: Vec<Query> = self
-            .found
-            .entries
-            .iter()
-            .filter(|(_, found)| found.is_none())
-            .map(|(name, _)| Query::txt(name.clone()))
-            .collect();
-        queries.sort_by(|a, b| a.name.cmp(&b.name));
-        queries
+    /// Adds the `_dmarc` queries still unanswered to `queries`, by name.
+    fn outstanding(&self, queries: &mut Vec<Query>) {
+        let before = queries.len();
+        queries.extend(
+            self.found
+                .entries
+                .iter()
+                .filter(|(_, found)| found.is_none())
+                .map(|(name, _)| Query::txt(name.clone())),
+        );
+        if let Some(added) = queries.get_mut(before..) {
+            added.sort_by(|a, b| a.name.cmp(&b.name));
+        }
     }
 
     /// The stage after the `_dmarc` answers are all in.
@@ -502,7 +507,7 @@ impl Discovery {
         Stage::Existence {
             lookup: Box::new(lookup),
             query,
-            answer: None,
+            exists: None,
         }
     }
 }
@@ -519,23 +524,25 @@ fn exists(answer: &Answer) -> Option<bool> {
 }
 
 impl Discovery {
-    /// Goes on until discovery is done (`None`) or needs answers.
-    fn run(&mut self) -> Option<Vec<Query>> {
+    /// Goes on until discovery is done (`false`) or needs answers (`true`,
+    /// the queries added to `queries`).
+    fn run(&mut self, queries: &mut Vec<Query>) -> bool {
         loop {
             match &mut self.stage {
-                Stage::Done(_) => return None,
+                Stage::Done(_) => return false,
                 Stage::Records => {
-                    let pending = self.outstanding();
-                    if !pending.is_empty() {
-                        return Some(pending);
+                    let before = queries.len();
+                    self.outstanding(queries);
+                    if queries.len() > before {
+                        return true;
                     }
                     self.stage = self.conclude();
                 }
-                Stage::Existence { query, answer, .. } => {
-                    let Some(answer) = answer else {
-                        return Some(vec![query.clone()]);
+                Stage::Existence { query, exists, .. } => {
+                    let Some(exists) = *exists else {
+                        queries.push(query.clone());
+                        return true;
                     };
-                    let exists = exists(answer);
                     if let Stage::Existence { mut lookup, .. } =
                         std::mem::replace(&mut self.stage, Stage::Records)
                     {
@@ -555,20 +562,22 @@ impl Machine for Discovery {
     type Output = PolicyLookup;
 
     fn poll(&mut self) -> Poll<PolicyLookup> {
+        let mut queries = Vec::new();
         loop {
             if let Stage::Done(lookup) = &self.stage {
                 return Poll::Done((**lookup).clone());
             }
-            if let Some(queries) = self.run() {
+            if self.run(&mut queries) {
                 return Poll::Lookups(queries);
             }
         }
     }
 
-    fn progress(&mut self) -> Poll<()> {
-        match self.run() {
-            Some(queries) => Poll::Lookups(queries),
-            None => Poll::Done(()),
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
+        if self.run(queries) {
+            Progress::Waiting
+        } else {
+            Progress::Done
         }
     }
 
@@ -580,20 +589,35 @@ impl Machine for Discovery {
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
+        self.take_answer(query, &answer)
+    }
+
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        self.take_answer(query, &answer)
+    }
+}
+
+impl Discovery {
+    /// Reads the answer to `query`: what it says is kept, not the answer.
+    fn take_answer(&mut self, query: &Query, answer: &Answer) -> Result<(), UnexpectedAnswer> {
         let slot = match &mut self.stage {
             Stage::Records if query.record_type == RecordType::Txt => self
                 .found
                 .get_mut(&query.name)
                 .filter(|found| found.is_none())
                 .map(|found| {
-                    *found = Some(Found::interpret(&answer, &self.config));
+                    *found = Some(Found::interpret(answer, &self.config));
                 }),
             Stage::Existence {
                 query: asked,
-                answer: slot @ None,
+                exists: slot @ None,
                 ..
             } if asked == query => {
-                *slot = Some(answer);
+                *slot = Some(exists(answer));
                 Some(())
             }
             _ => None,

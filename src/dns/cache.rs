@@ -1,7 +1,7 @@
 //! A TTL-aware, size-bounded cache in front of any resolver.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{Answer, Query, Resolver};
@@ -78,7 +78,8 @@ const MAX_TEMP_FAIL_TTL: u32 = 300;
 
 #[derive(Debug)]
 struct Entry {
-    answer: Answer,
+    /// Shared with the checks it is handed to.
+    answer: Arc<Answer>,
     expires_at: Instant,
     /// Key of this entry in [`State::recency`].
     last_used: u64,
@@ -218,8 +219,10 @@ fn seconds_left(expires_at: Instant, now: Instant) -> u32 {
     u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
-impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
-    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+impl<R: Resolver, C: Clock> CachingResolver<R, C> {
+    /// The answer to `query`, shared with the cache, and how long it may
+    /// be kept.
+    fn lookup_kept(&self, query: &Query) -> (Arc<Answer>, Option<u32>) {
         let now = self.clock.now();
         {
             let mut state = self.state();
@@ -231,7 +234,7 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
                     entry.last_used = tick;
                     state.recency.insert(tick, query.clone());
                     return (
-                        entry.answer.clone(),
+                        Arc::clone(&entry.answer),
                         Some(seconds_left(entry.expires_at, now)),
                     );
                 }
@@ -241,6 +244,7 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
 
         let (answer, ttl) = self.inner.lookup_with_ttl(query);
         let keep = self.cache_ttl(&answer, ttl);
+        let answer = Arc::new(answer);
         let expires_at = now.checked_add(Duration::from_secs(u64::from(keep)));
         let Some(expires_at) = expires_at.filter(|_| keep > 0 && self.config.max_entries > 0)
         else {
@@ -259,12 +263,23 @@ impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
         state.entries.insert(
             query.clone(),
             Entry {
-                answer: answer.clone(),
+                answer: Arc::clone(&answer),
                 expires_at,
                 last_used: tick,
             },
         );
         (answer, Some(keep))
+    }
+}
+
+impl<R: Resolver, C: Clock> Resolver for CachingResolver<R, C> {
+    fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
+        let (answer, ttl) = self.lookup_kept(query);
+        (Arc::unwrap_or_clone(answer), ttl)
+    }
+
+    fn lookup_shared(&self, query: &Query) -> Arc<Answer> {
+        self.lookup_kept(query).0
     }
 }
 

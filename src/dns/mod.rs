@@ -61,6 +61,20 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    /// How many record types there are.
+    pub(crate) const COUNT: usize = 5;
+
+    /// A number for each record type, below [`RecordType::COUNT`].
+    pub(crate) fn index(self) -> usize {
+        match self {
+            RecordType::A => 0,
+            RecordType::Aaaa => 1,
+            RecordType::Mx => 2,
+            RecordType::Txt => 3,
+            RecordType::Ptr => 4,
+        }
+    }
+
     /// The mnemonic used in zone files (`"TXT"`, `"AAAA"`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -476,6 +490,15 @@ pub trait Resolver {
     /// Answers one query, with the time in seconds the answer may be cached
     /// (`None` when the resolver does not know).
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>);
+
+    /// Answers one query with an answer that may be shared with the
+    /// resolver (and handed to a check with
+    /// [`Machine::supply_shared`](crate::Machine::supply_shared)): a
+    /// resolver holding its answers ready overrides it to give them without
+    /// copying. The default wraps [`lookup`](Self::lookup).
+    fn lookup_shared(&self, query: &Query) -> std::sync::Arc<Answer> {
+        std::sync::Arc::new(self.lookup(query))
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for &R {
@@ -485,6 +508,10 @@ impl<R: Resolver + ?Sized> Resolver for &R {
 
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
         (**self).lookup_with_ttl(query)
+    }
+
+    fn lookup_shared(&self, query: &Query) -> std::sync::Arc<Answer> {
+        (**self).lookup_shared(query)
     }
 }
 
@@ -496,6 +523,10 @@ impl<R: Resolver + ?Sized> Resolver for Box<R> {
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
         (**self).lookup_with_ttl(query)
     }
+
+    fn lookup_shared(&self, query: &Query) -> std::sync::Arc<Answer> {
+        (**self).lookup_shared(query)
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
@@ -505,6 +536,10 @@ impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
 
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
         (**self).lookup_with_ttl(query)
+    }
+
+    fn lookup_shared(&self, query: &Query) -> std::sync::Arc<Answer> {
+        (**self).lookup_shared(query)
     }
 }
 

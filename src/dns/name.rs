@@ -196,7 +196,11 @@ fn validate(text: &str) -> Result<&str, NameError> {
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
         // Copies of one name share their text: no need to compare it.
-        Arc::ptr_eq(&self.0, &other.0) || self.0.eq_ignore_ascii_case(&other.0)
+        // Names are mostly written in one case: octets compared as they
+        // are first, ignoring case only when they differ.
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.len() == other.0.len()
+                && (self.0 == other.0 || self.0.eq_ignore_ascii_case(&other.0)))
     }
 }
 
@@ -204,18 +208,42 @@ impl Eq for Name {}
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // Lowercased a block at a time: one `write` per block rather than
-        // one per octet. Names equal but for case have the same length, so
-        // the same blocks.
-        let mut block = [0u8; 64];
-        for chunk in self.0.as_bytes().chunks(block.len()) {
-            let lowered = block.get_mut(..chunk.len()).unwrap_or_default();
-            lowered.copy_from_slice(chunk);
-            lowered.make_ascii_lowercase();
-            state.write(lowered);
+        // Lowercased eight octets at a time, as words: names equal but for
+        // case have the same length, so the same words.
+        let bytes = self.0.as_bytes();
+        state.write_usize(bytes.len());
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(word);
+            state.write_u64(ascii_lowercase_word(u64::from_le_bytes(le)));
         }
-        state.write_u8(0xff);
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut le = [0u8; 8];
+            if let Some(head) = le.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            state.write_u64(ascii_lowercase_word(u64::from_le_bytes(le)));
+        }
     }
+}
+
+/// Each octet of `word` with ASCII upper case turned to lower case (the
+/// other octets, non-ASCII ones included, unchanged): what
+/// `u8::to_ascii_lowercase` does to each, eight at once.
+fn ascii_lowercase_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    // Per octet, with the top bit cleared so that no addition carries
+    // into the next octet: the top bit set when the octet is >= b'A',
+    // and when it is > b'Z'.
+    let low7 = word & !HIGH;
+    let from_a = low7.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let past_z = low7.wrapping_add(ONES * (0x7f - u64::from(b'Z')));
+    // Upper case: at least 'A', not past 'Z', and ASCII.
+    let upper = from_a & !past_z & !word & HIGH;
+    word | (upper >> 2)
 }
 
 impl PartialOrd for Name {
@@ -308,6 +336,25 @@ mod tests {
             assert_eq!(owned, Name::new(text), "{text:?}");
             if let Ok(name) = owned {
                 assert_eq!(name.as_str(), text.strip_suffix('.').unwrap_or(text));
+            }
+        }
+    }
+
+    #[test]
+    fn word_lowercasing_matches_each_octet() {
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                // The octet among neighbours that are and are not letters.
+                for filler in [b'A', b'z', b'@', b'[', 0x80, 0xff] {
+                    let mut octets = [filler; 8];
+                    octets[position] = byte;
+                    let lowered = ascii_lowercase_word(u64::from_le_bytes(octets)).to_le_bytes();
+                    let expected = octets.map(|b| b.to_ascii_lowercase());
+                    assert_eq!(
+                        lowered, expected,
+                        "{byte:#x} at {position} among {filler:#x}"
+                    );
+                }
             }
         }
     }

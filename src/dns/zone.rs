@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
 
 use super::{Answer, Failure, Mx, Name, NameError, Query, RecordType, Records, Resolver, Txt};
 
@@ -33,7 +34,14 @@ pub enum RecordData {
 struct Node {
     records: Vec<(RecordData, u32)>,
     times_out: bool,
+    /// The answer of each record type, built at the first lookup after a
+    /// change and then shared with every lookup.
+    prepared: [OnceLock<Prepared>; RecordType::COUNT],
 }
+
+/// A node's answer to one record type: the answer and its TTL, or the
+/// target of the node's CNAME.
+type Prepared = Result<(Arc<Answer>, u32), Name>;
 
 /// A resolver answering from records held in memory.
 ///
@@ -88,14 +96,45 @@ impl ZoneResolver {
         self.nodes.remove(name);
     }
 
+    /// The node at `name`, to change (its prepared answers are dropped).
     fn node(&mut self, name: &Name) -> &mut Node {
-        self.nodes.entry(name.clone()).or_default()
+        let node = self.nodes.entry(name.clone()).or_default();
+        node.prepared = Default::default();
+        node
     }
 
-    fn answer_at(&self, name: &Name, record_type: RecordType) -> Result<(Answer, u32), Name> {
+    fn answer_at(&self, name: &Name, record_type: RecordType) -> Prepared {
         let Some(node) = self.nodes.get(name) else {
-            return Ok((Answer::NxDomain, DEFAULT_TTL));
+            return Ok((Arc::clone(&NXDOMAIN), DEFAULT_TTL));
         };
+        node.prepared[record_type.index()]
+            .get_or_init(|| {
+                node.answer(record_type)
+                    .map(|(answer, ttl)| (Arc::new(answer), ttl))
+            })
+            .clone()
+    }
+
+    fn lookup_prepared(&self, query: &Query) -> (Arc<Answer>, Option<u32>) {
+        let mut alias: Option<Name> = None;
+        for _ in 0..MAX_CNAME_CHAIN {
+            let name = alias.as_ref().unwrap_or(&query.name);
+            match self.answer_at(name, query.record_type) {
+                Ok((answer, ttl)) => return (answer, Some(ttl)),
+                Err(target) => alias = Some(target),
+            }
+        }
+        (Arc::new(Answer::TempFail(Failure::CnameLoop)), Some(0))
+    }
+}
+
+/// The answer for names not in the zone.
+static NXDOMAIN: std::sync::LazyLock<Arc<Answer>> =
+    std::sync::LazyLock::new(|| Arc::new(Answer::NxDomain));
+
+impl Node {
+    fn answer(&self, record_type: RecordType) -> Result<(Answer, u32), Name> {
+        let node = self;
         let mut ttl = u32::MAX;
         let mut records = match record_type {
             RecordType::A => Records::A(Vec::new()),
@@ -128,14 +167,12 @@ impl ZoneResolver {
 
 impl Resolver for ZoneResolver {
     fn lookup_with_ttl(&self, query: &Query) -> (Answer, Option<u32>) {
-        let mut name = query.name.clone();
-        for _ in 0..MAX_CNAME_CHAIN {
-            match self.answer_at(&name, query.record_type) {
-                Ok((answer, ttl)) => return (answer, Some(ttl)),
-                Err(target) => name = target,
-            }
-        }
-        (Answer::TempFail(Failure::CnameLoop), Some(0))
+        let (answer, ttl) = self.lookup_prepared(query);
+        (Arc::unwrap_or_clone(answer), ttl)
+    }
+
+    fn lookup_shared(&self, query: &Query) -> Arc<Answer> {
+        self.lookup_prepared(query).0
     }
 }
 

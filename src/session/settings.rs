@@ -359,7 +359,7 @@ impl Default for SpfSection {
             max_ptr_names: config.max_ptr_names,
             max_terms: config.max_terms,
             max_explanation_len: config.max_explanation_len,
-            default_explanation: config.default_explanation,
+            default_explanation: config.default_explanation.to_string(),
             record_cache: true,
         }
     }
@@ -879,7 +879,7 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         let mut file = self.file.clone();
         file.authserv_id.clone_from(&self.authserv_id);
-        file.spf.receiver.clone_from(&self.inbound.spf.receiver);
+        file.spf.receiver = self.inbound.spf.receiver.to_string();
         toml::to_string(&file).unwrap_or_default()
     }
 
@@ -889,7 +889,7 @@ impl Settings {
     pub fn get(&self, key: &str) -> Option<String> {
         let mut file = self.file.clone();
         file.authserv_id.clone_from(&self.authserv_id);
-        file.spf.receiver.clone_from(&self.inbound.spf.receiver);
+        file.spf.receiver = self.inbound.spf.receiver.to_string();
         let mut value = toml::Value::try_from(&file).ok()?;
         for part in key.split('.') {
             value = value.as_table_mut()?.remove(part)?;
@@ -1363,8 +1363,8 @@ impl Loader<'_> {
             max_ptr_names: spf.max_ptr_names,
             max_terms: spf.max_terms,
             max_explanation_len: spf.max_explanation_len,
-            default_explanation: spf.default_explanation.clone(),
-            receiver,
+            default_explanation: spf.default_explanation.as_str().into(),
+            receiver: receiver.into(),
             record_cache: spf.record_cache.then(spf::RecordCache::process_wide),
         };
         config.spf = spf_config;

@@ -3,11 +3,13 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::macros::{MacroString, Values, reverse_name};
 use super::record::{DualCidr, Mechanism, Qualifier, Record, ip4_in, ip6_in, is_spf_record};
 use super::{Config, Identity, Input, Limit, Outcome, Reason, SpfResult, VoidLookupCounting};
 use crate::dns::{Answer, Name, Query, RecordType, Records};
-use crate::machine::{Answers, Machine, Poll, UnexpectedAnswer};
+use crate::machine::{Answers, Machine, Poll, Progress, UnexpectedAnswer};
 
 /// An SPF check: `check_host()` for one identity, driven through
 /// [`Machine`].
@@ -46,14 +48,18 @@ pub struct Check {
     now: u64,
     /// The answers so far, shared rather than copied when a term reads one.
     answers: Answers,
-    outstanding: Vec<Query>,
-    wanted: Vec<Query>,
+    outstanding: Queries,
+    wanted: Queries,
     stage: Stage,
-    frames: Vec<Frame>,
+    /// The record being evaluated and the records including it.
+    frames: SmallVec<[Frame; 2]>,
     dns_terms: usize,
     void_lookups: usize,
     done: Option<Outcome>,
 }
+
+/// The queries one step waits for: most steps wait for one or two.
+type Queries = SmallVec<[Query; 2]>;
 
 #[derive(Debug, Clone)]
 enum Stage {
@@ -137,10 +143,10 @@ impl Check {
             domain_start: local.len() + 1,
             now: input.now,
             answers: Answers::default(),
-            outstanding: Vec::new(),
-            wanted: Vec::new(),
+            outstanding: Queries::new(),
+            wanted: Queries::new(),
             stage: Stage::Start,
-            frames: Vec::new(),
+            frames: SmallVec::new(),
             dns_terms: 0,
             void_lookups: 0,
             done: None,
@@ -351,8 +357,10 @@ impl Check {
         let Some(record) = frame.record.clone() else {
             return self.fetch_record(domain);
         };
-        let next = frame.next;
-        if let Some(directive) = record.directives.get(next) {
+        // The directives that do not match are passed over here, in one
+        // step (the frame stays the same).
+        let mut next = frame.next;
+        while let Some(directive) = record.directives.get(next) {
             let qualifier = directive.qualifier;
             return match self.directive(&directive.mechanism, &domain) {
                 Err(AwaitingAnswers) => Step::Blocked,
@@ -362,10 +370,11 @@ impl Check {
                     Step::Continue
                 }
                 Ok(Eval::NoMatch) => {
+                    next += 1;
                     if let Some(frame) = self.frames.last_mut() {
-                        frame.next += 1;
+                        frame.next = next;
                     }
-                    Step::Continue
+                    continue;
                 }
                 Ok(Eval::Error(result, reason)) => {
                     self.frame_result(result, Ending::Because(reason));
@@ -924,13 +933,15 @@ impl Check {
                 )
                 .ok()
             });
-        if self.config.default_explanation == super::DEFAULT_EXPLANATION
+        if *self.config.default_explanation == *super::DEFAULT_EXPLANATION
             && let Some(parsed) = BUILT_IN.as_ref()
         {
             return self.expand_parsed_explanation(parsed, domain);
         }
         let text = self.config.default_explanation.clone();
-        Ok(self.expand_explanation(&text, domain)?.unwrap_or(text))
+        Ok(self
+            .expand_explanation(&text, domain)?
+            .unwrap_or_else(|| text.to_string()))
     }
 }
 
@@ -948,18 +959,20 @@ fn dns_error(query: Query, failure: crate::dns::Failure) -> Eval {
 }
 
 impl Check {
-    /// Goes on until the check is done (`None`) or needs answers (the
-    /// queries).
-    fn run(&mut self) -> Option<Vec<Query>> {
+    /// Goes on until the check is done (`false`) or needs answers (`true`,
+    /// the queries added to `queries`).
+    fn run(&mut self, queries: &mut Vec<Query>) -> bool {
         while self.done.is_none() {
-            let pending: Vec<Query> = self
-                .outstanding
-                .iter()
-                .filter(|q| !self.answers.contains_key(q))
-                .cloned()
-                .collect();
-            if !pending.is_empty() {
-                return Some(pending);
+            if !self.outstanding.is_empty() {
+                let before = queries.len();
+                for query in &self.outstanding {
+                    if !self.answers.contains_key(query) {
+                        queries.push(query.clone());
+                    }
+                }
+                if queries.len() > before {
+                    return true;
+                }
             }
             self.outstanding.clear();
             self.wanted.clear();
@@ -976,7 +989,18 @@ impl Check {
                 }
             }
         }
-        None
+        false
+    }
+
+    fn take_answer(&mut self, query: &Query, answer: Arc<Answer>) -> Result<(), UnexpectedAnswer> {
+        if self.outstanding.contains(query) && !self.answers.contains_key(query) {
+            self.answers.push(query.clone(), answer);
+            Ok(())
+        } else {
+            Err(UnexpectedAnswer {
+                query: query.clone(),
+            })
+        }
     }
 }
 
@@ -984,20 +1008,22 @@ impl Machine for Check {
     type Output = Outcome;
 
     fn poll(&mut self) -> Poll<Outcome> {
+        let mut queries = Vec::new();
         loop {
             if let Some(outcome) = &self.done {
                 return Poll::Done(outcome.clone());
             }
-            if let Some(queries) = self.run() {
+            if self.run(&mut queries) {
                 return Poll::Lookups(queries);
             }
         }
     }
 
-    fn progress(&mut self) -> Poll<()> {
-        match self.run() {
-            Some(queries) => Poll::Lookups(queries),
-            None => Poll::Done(()),
+    fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
+        if self.run(queries) {
+            Progress::Waiting
+        } else {
+            Progress::Done
         }
     }
 
@@ -1009,13 +1035,14 @@ impl Machine for Check {
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
-        if self.outstanding.contains(query) && !self.answers.contains_key(query) {
-            self.answers.insert(query.clone(), answer);
-            Ok(())
-        } else {
-            Err(UnexpectedAnswer {
-                query: query.clone(),
-            })
-        }
+        self.take_answer(query, Arc::new(answer))
+    }
+
+    fn supply_shared(
+        &mut self,
+        query: &Query,
+        answer: Arc<Answer>,
+    ) -> Result<(), UnexpectedAnswer> {
+        self.take_answer(query, answer)
     }
 }

@@ -280,11 +280,12 @@ impl MacroString {
 
     /// Expands an explanation string, keeping at most `max_len` octets.
     pub(crate) fn expand_explanation(&self, values: &Values<'_>, max_len: usize) -> String {
-        let mut out = String::new();
+        // Room for the text and typical expansions at once.
+        let mut out = String::with_capacity((self.text.len() + 64).min(max_len.saturating_add(64)));
         for item in &self.items {
             match item {
                 Item::Literal(s) => out.push_str(s),
-                Item::Macro(m) => out.push_str(&expand_macro(m, values)),
+                Item::Macro(m) => expand_macro_into(m, values, &mut out),
             }
             if out.len() >= max_len {
                 // Everything pushed is ASCII (expansions of non-ASCII input
@@ -362,25 +363,21 @@ fn parse_macro(body: &[u8], context: Context) -> Result<Macro, MacroError> {
 }
 
 fn expand_macro(m: &Macro, v: &Values<'_>) -> String {
-    let raw: String = match m.letter {
-        MacroLetter::Sender => format!("{}@{}", v.sender_local, v.sender_domain),
-        MacroLetter::LocalPart => v.sender_local.to_owned(),
-        MacroLetter::SenderDomain => v.sender_domain.to_owned(),
-        MacroLetter::Domain => v.domain.to_owned(),
-        MacroLetter::Ip => dotted_ip(v.ip),
-        MacroLetter::ValidatedName => v.validated_name.to_owned(),
-        MacroLetter::IpVersion => match v.ip {
-            IpAddr::V4(_) => "in-addr".to_owned(),
-            IpAddr::V6(_) => "ip6".to_owned(),
-        },
-        MacroLetter::Helo => v.helo.to_owned(),
-        MacroLetter::ClientIp => v.ip.to_string(),
-        MacroLetter::Receiver => v.receiver.to_owned(),
-        MacroLetter::Timestamp => v.timestamp.to_string(),
-    };
-    let transformed = if m.keep.is_none() && !m.reverse && m.delimiters.is_empty() {
-        raw
-    } else {
+    let mut out = String::new();
+    expand_macro_into(m, v, &mut out);
+    out
+}
+
+/// Appends the expansion of `m` to `out`.
+fn expand_macro_into(m: &Macro, v: &Values<'_>, out: &mut String) {
+    let transforms = m.keep.is_some() || m.reverse || !m.delimiters.is_empty();
+    if !transforms && !m.url_escape {
+        // The common case: the value as it is, written in place.
+        return write_value(m.letter, v, out);
+    }
+    let mut raw = String::new();
+    write_value(m.letter, v, &mut raw);
+    let transformed = if transforms {
         let delims: &[u8] = if m.delimiters.is_empty() {
             b"."
         } else {
@@ -394,29 +391,86 @@ fn expand_macro(m: &Macro, v: &Values<'_>) -> String {
         }
         let skip = m.keep.map_or(0, |n| parts.len().saturating_sub(n));
         parts.get(skip..).unwrap_or_default().join(".")
+    } else {
+        raw
     };
     if m.url_escape {
-        url_escape(&transformed)
+        url_escape_into(&transformed, out);
     } else {
-        transformed
+        out.push_str(&transformed);
+    }
+}
+
+/// Appends the value of a macro letter, untransformed.
+fn write_value(letter: MacroLetter, v: &Values<'_>, out: &mut String) {
+    use std::fmt::Write as _;
+    match letter {
+        MacroLetter::Sender => {
+            out.push_str(v.sender_local);
+            out.push('@');
+            out.push_str(v.sender_domain);
+        }
+        MacroLetter::LocalPart => out.push_str(v.sender_local),
+        MacroLetter::SenderDomain => out.push_str(v.sender_domain),
+        MacroLetter::Domain => out.push_str(v.domain),
+        MacroLetter::Ip => dotted_ip_into(v.ip, out),
+        MacroLetter::ValidatedName => out.push_str(v.validated_name),
+        MacroLetter::IpVersion => out.push_str(match v.ip {
+            IpAddr::V4(_) => "in-addr",
+            IpAddr::V6(_) => "ip6",
+        }),
+        MacroLetter::Helo => out.push_str(v.helo),
+        MacroLetter::ClientIp => match v.ip {
+            IpAddr::V4(v4) => write_ipv4(v4, out),
+            // Writing to a String cannot fail.
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        },
+        MacroLetter::Receiver => out.push_str(v.receiver),
+        MacroLetter::Timestamp => {
+            let _ = write!(out, "{}", v.timestamp);
+        }
     }
 }
 
 /// `i`: dotted quad for IPv4, dotted nibbles for IPv6 (§7.3).
 fn dotted_ip(ip: IpAddr) -> String {
+    let mut out = String::with_capacity(63);
+    dotted_ip_into(ip, &mut out);
+    out
+}
+
+/// Appends the dotted quad of `ip` to `out` (what its `Display` writes,
+/// without the formatting machinery).
+fn write_ipv4(ip: std::net::Ipv4Addr, out: &mut String) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+}
+
+/// Appends [`dotted_ip`] to `out`.
+fn dotted_ip_into(ip: IpAddr, out: &mut String) {
     match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V4(v4) => write_ipv4(v4, out),
         IpAddr::V6(v6) => {
-            let mut out = String::with_capacity(63);
-            for byte in v6.octets() {
-                for nibble in [byte >> 4, byte & 0x0f] {
-                    if !out.is_empty() {
+            for (i, byte) in v6.octets().into_iter().enumerate() {
+                for (j, nibble) in [byte >> 4, byte & 0x0f].into_iter().enumerate() {
+                    if i + j > 0 {
                         out.push('.');
                     }
                     out.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
                 }
             }
-            out
         }
     }
 }
@@ -433,17 +487,20 @@ pub(crate) fn reverse_name(ip: IpAddr) -> String {
     }
 }
 
-/// URL-escapes every character outside RFC 3986 "unreserved" (§7.3).
-fn url_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends `s` to `out`, URL-escaping every character outside RFC 3986
+/// "unreserved" (§7.3).
+fn url_escape_into(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
         }
     }
-    out
 }
 
 #[cfg(test)]

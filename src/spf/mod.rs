@@ -186,10 +186,11 @@ pub struct Config {
     pub max_explanation_len: usize,
     /// The explanation of a `fail` when the record gives none (§6.2); a
     /// macro string in explanation syntax (used literally if it does not
-    /// parse).
-    pub default_explanation: String,
-    /// The receiving host's domain, for `%{r}` (§7.3).
-    pub receiver: String,
+    /// parse). Shared, as checks copy it.
+    pub default_explanation: std::sync::Arc<str>,
+    /// The receiving host's domain, for `%{r}` (§7.3). Shared, as checks
+    /// copy it.
+    pub receiver: std::sync::Arc<str>,
     /// Where records read are kept, parsed, for the next check that meets
     /// the same record text (default: [`RecordCache::process_wide`]);
     /// `None` parses every record it meets.
@@ -225,8 +226,8 @@ impl Default for Config {
             max_ptr_names: 10,
             max_terms: 32_768,
             max_explanation_len: 1024,
-            default_explanation: DEFAULT_EXPLANATION.to_owned(),
-            receiver: "unknown".to_owned(),
+            default_explanation: DEFAULT_EXPLANATION.into(),
+            receiver: "unknown".into(),
             record_cache: Some(RecordCache::process_wide()),
         }
     }

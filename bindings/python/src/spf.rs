@@ -61,7 +61,7 @@ fn spf_check(
         s.settings().inbound_config().spf.clone()
     });
     if let Some(receiver) = receiver {
-        receiver.clone_into(&mut config.receiver);
+        config.receiver = receiver.into();
     }
     if let Some(max_void_lookups) = max_void_lookups {
         config.max_void_lookups = max_void_lookups;

@@ -143,7 +143,7 @@ fn main() {
     // 3, 4. SPF over the in-memory zone: the records are parsed as the
     // check reads them.
     let mut spf_config = spf::Config::default();
-    spf_config.receiver = shared::RECEIVER.to_owned();
+    spf_config.receiver = shared::RECEIVER.into();
     for (row, ip, expected) in [
         ("spf/pass-include", shared::IP_PASS, spf::SpfResult::Pass),
         (

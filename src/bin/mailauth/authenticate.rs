@@ -89,7 +89,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     let mut connection = Connection::new(args.ip, &args.helo, &args.mail_from);
     connection.authenticated = args.authenticated;
     let mut config = Config::new(authserv_id, now);
-    config.spf.receiver = authserv_id.to_owned();
+    config.spf.receiver = authserv_id.into();
     config
         .trusted_authserv_ids
         .clone_from(&args.trusted_authserv_id);

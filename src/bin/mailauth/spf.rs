@@ -80,7 +80,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
     }
     .at(now);
     let mut config = spf::Config::default();
-    config.receiver.clone_from(&args.receiver);
+    config.receiver = args.receiver.as_str().into();
     let outcome = mailauth::resolve(spf::Check::new(&input, &config), &resolver);
 
     let received_spf = outcome.received_spf(&args.receiver);

@@ -565,6 +565,9 @@ impl Inbound {
         let now = self.config.now;
         let input =
             spf::Input::mail_from(ip, &self.connection.helo, &self.connection.mail_from).at(now);
+        // The domains SPF and DKIM may authenticate, whose Organizational
+        // Domains DMARC alignment needs, looked up with the policy.
+        let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
         let (spf_helo, spf_mail_from) = match self.spf_given {
             Some(given) => (
                 given.helo.map_or(Stage::Off, Stage::Done),
@@ -573,16 +576,13 @@ impl Inbound {
             None => (
                 if self.config.check_helo {
                     let input = spf::Input::helo(ip, &self.connection.helo).at(now);
-                    Stage::Running(spf::Check::new(&input, &self.config.spf))
+                    Stage::Running(spf::Check::from_input(input, &self.config.spf))
                 } else {
                     Stage::Off
                 },
-                Stage::Running(spf::Check::new(&input, &self.config.spf)),
+                Stage::Running(spf::Check::from_input(input, &self.config.spf)),
             ),
         };
-        // The domains SPF and DKIM may authenticate, whose Organizational
-        // Domains DMARC alignment needs, looked up with the policy.
-        let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
         if let Some(check) = &dkim {
             identifiers.extend(check.signing_domains().cloned());
         }

@@ -271,7 +271,8 @@ fn parse_record(text: &[u8], config: &Config) -> Result<Arc<Record>, RecordError
 /// dozen names), where comparing names beats hashing them.
 #[derive(Debug, Clone, Default)]
 struct Asked {
-    entries: Vec<(Name, Option<Found>)>,
+    /// A discovery asks a few names: held inline.
+    entries: smallvec::SmallVec<[(Name, Option<Found>); 4]>,
 }
 
 impl Asked {
@@ -383,11 +384,11 @@ impl Strategy {
         }
     }
 
-    /// The `_dmarc` names to query, possibly with repeats.
-    fn query_names(&self) -> Box<dyn Iterator<Item = &Name> + '_> {
+    /// Asks every `_dmarc` name to query (repeats are asked once).
+    fn ask_all(&self, asked: &mut Asked) {
         match self {
-            Strategy::TreeWalk(walk) => Box::new(walk.query_names()),
-            Strategy::SuffixList(list) => Box::new(list.query_names()),
+            Strategy::TreeWalk(walk) => walk.query_names().for_each(|name| asked.ask(name)),
+            Strategy::SuffixList(list) => list.query_names().for_each(|name| asked.ask(name)),
         }
     }
 
@@ -467,9 +468,7 @@ impl Discovery {
         }
         let strategy = Strategy::new(&author, &ids, config, want_policy);
         let mut found = Asked::default();
-        for name in strategy.query_names() {
-            found.ask(name);
-        }
+        strategy.ask_all(&mut found);
         Discovery {
             config: config.clone(),
             strategy,

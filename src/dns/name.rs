@@ -132,20 +132,26 @@ impl Name {
     /// # Errors
     /// A [`NameError`] when the label or the result is invalid.
     pub fn prepend(&self, label: &str) -> Result<Name, NameError> {
+        if self.is_root() {
+            return Name::new(label);
+        }
+        if label.len() + 1 + self.0.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong);
+        }
+        // This name is valid: only the labels added need checking.
+        check_labels(label.as_bytes())?;
         // Built in a buffer on the stack: the name is allocated once.
-        let mut buffer = [0u8; MAX_NAME_LEN + 2];
-        let parts: [&[u8]; 3] = [label.as_bytes(), b".", self.0.as_bytes()];
+        let mut buffer = [0u8; MAX_NAME_LEN];
         let mut len = 0;
-        for part in parts {
+        for part in [label.as_bytes(), b".", self.0.as_bytes()] {
             let end = len + part.len();
-            let Some(slot) = buffer.get_mut(len..end) else {
-                return Name::new(&format!("{label}.{}", self.0));
-            };
-            slot.copy_from_slice(part);
+            if let Some(slot) = buffer.get_mut(len..end) {
+                slot.copy_from_slice(part);
+            }
             len = end;
         }
         match std::str::from_utf8(buffer.get(..len).unwrap_or_default()) {
-            Ok(text) => Name::new(text),
+            Ok(text) => Ok(Name(text.into())),
             Err(_) => Name::new(&format!("{label}.{}", self.0)),
         }
     }
@@ -169,11 +175,17 @@ fn validate(text: &str) -> Result<&str, NameError> {
     if text.len() > MAX_NAME_LEN {
         return Err(NameError::TooLong);
     }
+    check_labels(text.as_bytes())?;
+    Ok(text)
+}
+
+/// Checks each dot-separated label of `text`.
+fn check_labels(text: &[u8]) -> Result<(), NameError> {
     // One pass over the octets; each label is judged at its end, its
     // errors in the order: empty, too long, invalid character.
     let mut label_start = 0;
     let mut invalid = false;
-    for (i, &b) in text.as_bytes().iter().chain([&b'.']).enumerate() {
+    for (i, &b) in text.iter().chain([&b'.']).enumerate() {
         if b != b'.' {
             invalid |= b < b' ' || b == 0x7f || b == b'\\';
             continue;
@@ -190,7 +202,7 @@ fn validate(text: &str) -> Result<&str, NameError> {
         }
         label_start = i + 1;
     }
-    Ok(text)
+    Ok(())
 }
 
 impl PartialEq for Name {
@@ -420,6 +432,40 @@ mod tests {
         assert!(!root.is_subdomain_of(&Name::new("com").unwrap()));
         assert_eq!(root.prepend("com").unwrap(), Name::new("com").unwrap());
         assert_eq!(Name::new("com").unwrap().parent(), None);
+    }
+
+    #[test]
+    fn prepend_agrees_with_building_the_text() {
+        let long = "a".repeat(63);
+        let too_long = "y".repeat(64);
+        let bases = [
+            "example.com".to_owned(),
+            format!("{long}.{long}.{long}.x"),
+            format!("{long}.{long}.{long}.{}", "b".repeat(57)),
+        ];
+        let labels = [
+            "_dmarc",
+            "a.b",
+            "",
+            "x.",
+            ".x",
+            "a\\b",
+            "tab\there",
+            &long,
+            &too_long,
+            "é",
+        ];
+        for base in &bases {
+            let name = Name::new(base).unwrap();
+            for label in labels {
+                let built = Name::new(&format!("{label}.{base}"));
+                let prepended = name.prepend(label);
+                assert_eq!(prepended, built, "{label:?} . {base:?}");
+                if let Ok(prepended) = prepended {
+                    assert_eq!(prepended.as_str(), format!("{label}.{base}"));
+                }
+            }
+        }
     }
 
     #[test]

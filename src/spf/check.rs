@@ -124,23 +124,40 @@ struct AwaitingAnswers;
 impl Check {
     /// A check of `input` under `config`.
     pub fn new(input: &Input, config: &Config) -> Check {
+        Check::from_input(input.clone(), config)
+    }
+
+    /// A check of `input` under `config`, keeping the input's strings
+    /// rather than copying them.
+    pub fn from_input(input: Input, config: &Config) -> Check {
         let ip = match input.ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
             v4 => v4,
         };
         let (local, domain) = input.sender_parts();
-        let mut sender = String::with_capacity(local.len() + 1 + domain.len());
-        sender.push_str(local);
-        sender.push('@');
-        sender.push_str(domain);
+        let domain_start = local.len() + 1;
+        // `<local-part>@<domain>` is the MAIL FROM address itself unless a
+        // part was substituted (§4.3).
+        let as_given = input.identity == super::Identity::MailFrom
+            && input.mail_from.len() == domain_start + domain.len()
+            && input.mail_from.get(..local.len()) == Some(local);
+        let sender = if as_given {
+            input.mail_from
+        } else {
+            let mut sender = String::with_capacity(local.len() + 1 + domain.len());
+            sender.push_str(local);
+            sender.push('@');
+            sender.push_str(domain);
+            sender
+        };
         Check {
             config: config.clone(),
             identity: input.identity,
             client_ip: input.ip,
             ip,
-            helo: input.helo.clone(),
+            helo: input.helo,
             sender,
-            domain_start: local.len() + 1,
+            domain_start,
             now: input.now,
             answers: Answers::default(),
             outstanding: Queries::new(),

@@ -72,7 +72,7 @@ fn verify(config: &VerifyConfig, zone: &ZoneResolver, message: &[u8]) -> DkimRes
 
 fn spf_check(zone: &ZoneResolver, config: &spf::Config, ip: IpAddr) -> spf::Outcome {
     let input = spf::Input::mail_from(ip, shared::HELO, shared::SENDER);
-    mailauth::resolve(spf::Check::new(&input, config), zone)
+    mailauth::resolve(spf::Check::from_input(input, config), zone)
 }
 
 fn main() {

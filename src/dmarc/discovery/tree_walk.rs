@@ -25,6 +25,8 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::{Answers, Conclusion, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
 use crate::dmarc::Config;
 use crate::dmarc::record::{PublicSuffixFlag, Record};
@@ -34,27 +36,32 @@ use crate::dns::Name;
 /// first: `start`, then the last `min(x - 1, max - 1)` labels, then one
 /// label fewer each time (RFC 9989 "DNS Tree Walk").
 pub fn tree_walk_names(start: &Name, max_queries: usize) -> Vec<Name> {
-    walk_names(start, max_queries, |_| None)
+    let mut names = Vec::new();
+    walk_names(start, max_queries, |_| None, |name| names.push(name));
+    names
 }
 
-/// [`tree_walk_names`], taking a name from `known` (shared, not built
-/// again) when it knows the text.
-fn walk_names(start: &Name, max_queries: usize, known: impl Fn(&str) -> Option<Name>) -> Vec<Name> {
+/// [`tree_walk_names`], each given to `each`, taking a name from `known`
+/// (shared, not built again) when it knows the text.
+fn walk_names(
+    start: &Name,
+    max_queries: usize,
+    known: impl Fn(&str) -> Option<Name>,
+    mut each: impl FnMut(Name),
+) {
     let max_queries = max_queries.max(1);
     let text = start.as_str();
-    let total = text.split('.').count();
+    let total = text.bytes().filter(|&b| b == b'.').count() + 1;
     let first = (total - 1).min(max_queries - 1);
-    let mut names = Vec::with_capacity(first + 1);
-    names.push(start.clone());
+    each(start.clone());
     for keep in (1..=first).rev() {
         let Some(suffix) = last_labels_text(text, keep) else {
             continue;
         };
         if let Some(name) = known(suffix).or_else(|| Name::new(suffix).ok()) {
-            names.push(name);
+            each(name);
         }
     }
-    names
 }
 
 /// The text of the last `count` labels of `text`.
@@ -74,6 +81,9 @@ fn last_labels(name: &Name, count: usize) -> Option<Name> {
     Name::new(last_labels_text(name.as_str(), count)?).ok()
 }
 
+/// The records met on a walk, held inline.
+type Hits<'a> = SmallVec<[Hit<'a>; 4]>;
+
 /// A record met on a walk.
 #[derive(Debug, Clone, Copy)]
 struct Hit<'a> {
@@ -84,10 +94,13 @@ struct Hit<'a> {
     record: &'a Arc<Record>,
 }
 
+/// The levels of one walk: most walks have a few, held inline.
+type Levels = SmallVec<[Level; 4]>;
+
 /// The walk from one domain, longest name first.
 #[derive(Debug, Clone)]
 struct Walk {
-    levels: Vec<Level>,
+    levels: Levels,
 }
 
 impl Walk {
@@ -100,16 +113,18 @@ impl Walk {
                 .flat_map(|walk| &walk.levels)
                 .find(|level| level.domain.as_str().eq_ignore_ascii_case(domain))
         };
-        let names = walk_names(start, max_queries, |text| {
-            known(text).map(|level| level.domain.clone())
-        });
-        let levels = names
-            .into_iter()
-            .map(|domain| match known(domain.as_str()) {
-                Some(level) => level.clone(),
-                None => Level::new(domain),
-            })
-            .collect();
+        let mut levels = Levels::new();
+        walk_names(
+            start,
+            max_queries,
+            |text| known(text).map(|level| level.domain.clone()),
+            |domain| {
+                levels.push(match known(domain.as_str()) {
+                    Some(level) => level.clone(),
+                    None => Level::new(domain),
+                })
+            },
+        );
         Walk { levels }
     }
 
@@ -120,8 +135,8 @@ impl Walk {
 
     /// The records of the walk, up to one with `psd=y` or `psd=n`; the
     /// first DNS failure met on the way ends it.
-    fn records<'a>(&'a self, answers: &'a Answers<'_>) -> Result<Vec<Hit<'a>>, DnsFailure> {
-        let mut hits = Vec::new();
+    fn records<'a>(&'a self, answers: &'a Answers<'_>) -> Result<Hits<'a>, DnsFailure> {
+        let mut hits = Hits::new();
         for (index, level) in self.levels.iter().enumerate() {
             if let Some(record) = answers.at(level)? {
                 hits.push(Hit {
@@ -159,7 +174,7 @@ impl Walk {
     fn policy(
         &self,
         answers: &Answers<'_>,
-        hits: &Result<Vec<Hit<'_>>, DnsFailure>,
+        hits: &Result<Hits<'_>, DnsFailure>,
         org: &Result<Name, DnsFailure>,
         config: &Config,
     ) -> PolicyStatus {
@@ -190,7 +205,7 @@ impl Walk {
 pub(super) struct TreeWalk {
     author: Name,
     /// The walk of the Author Domain, then of each identifier.
-    walks: Vec<Walk>,
+    walks: SmallVec<[Walk; 2]>,
     /// Whether the policy is wanted (false: Organizational Domains only).
     want_policy: bool,
 }
@@ -204,7 +219,7 @@ impl TreeWalk {
         max_queries: usize,
         want_policy: bool,
     ) -> TreeWalk {
-        let mut walks: Vec<Walk> = Vec::with_capacity(identifiers.len() + 1);
+        let mut walks: SmallVec<[Walk; 2]> = SmallVec::new();
         for domain in std::iter::once(author).chain(identifiers) {
             let walk = Walk::new(domain, max_queries, &walks);
             walks.push(walk);

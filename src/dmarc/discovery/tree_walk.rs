@@ -205,7 +205,7 @@ impl Walk {
 pub(super) struct TreeWalk {
     author: Name,
     /// The walk of the Author Domain, then of each identifier.
-    walks: SmallVec<[Walk; 2]>,
+    walks: SmallVec<[Walk; 1]>,
     /// Whether the policy is wanted (false: Organizational Domains only).
     want_policy: bool,
 }
@@ -219,7 +219,7 @@ impl TreeWalk {
         max_queries: usize,
         want_policy: bool,
     ) -> TreeWalk {
-        let mut walks: SmallVec<[Walk; 2]> = SmallVec::new();
+        let mut walks: SmallVec<[Walk; 1]> = SmallVec::new();
         for domain in std::iter::once(author).chain(identifiers) {
             let walk = Walk::new(domain, max_queries, &walks);
             walks.push(walk);

@@ -576,11 +576,11 @@ impl Inbound {
             None => (
                 if self.config.check_helo {
                     let input = spf::Input::helo(ip, &self.connection.helo).at(now);
-                    Stage::Running(spf::Check::from_input(input, &self.config.spf))
+                    Stage::running(spf::Check::from_input(input, &self.config.spf))
                 } else {
                     Stage::Off
                 },
-                Stage::Running(spf::Check::from_input(input, &self.config.spf)),
+                Stage::running(spf::Check::from_input(input, &self.config.spf)),
             ),
         };
         if let Some(check) = &dkim {
@@ -600,7 +600,7 @@ impl Inbound {
         } else {
             Vec::new()
         };
-        let dmarc = Stage::Running(dmarc::PolicyCheck::new(
+        let dmarc = Stage::running(dmarc::PolicyCheck::new(
             author.clone(),
             &identifiers,
             &self.config.dmarc,
@@ -611,8 +611,8 @@ impl Inbound {
             client_ip: ip,
             spf_helo,
             spf_mail_from,
-            dkim: dkim.map_or(Stage::Off, Stage::Running),
-            arc: self.arc.map_or(Stage::Off, |v| Stage::Running(v.finish())),
+            dkim: dkim.map_or(Stage::Off, Stage::running),
+            arc: self.arc.map_or(Stage::Off, |v| Stage::running(v.finish())),
             dmarc,
             pending: Vec::new(),
             asked: Vec::new(),
@@ -664,11 +664,17 @@ impl TrustedPasses {
 enum Stage<M: Machine> {
     /// Not run.
     Off,
-    Running(M),
+    /// Boxed: the pipeline moves its stages as it goes, and a check may be
+    /// a kilobyte.
+    Running(Box<M>),
     Done(M::Output),
 }
 
 impl<M: Machine> Stage<M> {
+    fn running(machine: M) -> Stage<M> {
+        Stage::Running(Box::new(machine))
+    }
+
     /// Advances a running check; adds its queries to `pending` (`asked`
     /// is room for them, left empty).
     fn poll(&mut self, part: Part, pending: &mut Vec<Pending>, asked: &mut Vec<Query>) {
@@ -680,9 +686,9 @@ impl<M: Machine> Stage<M> {
             Progress::Done => {
                 // The outcome is moved into the stage, not copied.
                 if let Stage::Running(machine) = std::mem::replace(self, Stage::Off) {
-                    *self = match machine.into_output() {
+                    *self = match (*machine).into_output() {
                         Ok(output) => Stage::Done(output),
-                        Err(unfinished) => Stage::Running(unfinished),
+                        Err(unfinished) => Stage::running(unfinished),
                     };
                 }
             }
@@ -1030,7 +1036,7 @@ impl InboundCheck {
                         &self.config.dmarc,
                         &self.config.bimi,
                     );
-                    self.bimi = Some(Stage::Running(check));
+                    self.bimi = Some(Stage::running(check));
                     self.done = false;
                 }
             }
@@ -1166,7 +1172,7 @@ mod tests {
             "{field}"
         );
         let ar = AuthenticationResults::parse(field.split_once(':').unwrap().1.as_bytes()).unwrap();
-        let methods: Vec<&str> = ar.results.iter().map(|r| r.method.as_str()).collect();
+        let methods: Vec<&str> = ar.results.iter().map(|r| &*r.method).collect();
         assert_eq!(methods, ["spf", "spf", "dkim", "dkim", "dmarc"]);
         let dmarc = verdict.dmarc.as_ref().unwrap();
         assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
@@ -1456,7 +1462,7 @@ mod tests {
             Some("v=BIMI1; l=https://images.example.org/logo.svg")
         );
         let ar = verdict.authentication_results.as_ref().unwrap();
-        let methods: Vec<&str> = ar.results.iter().map(|r| r.method.as_str()).collect();
+        let methods: Vec<&str> = ar.results.iter().map(|r| &*r.method).collect();
         assert_eq!(methods, ["spf", "spf", "dkim", "dmarc", "bimi"]);
         assert!(ar.to_header_value().ends_with(
             "; bimi=pass header.d=example.org header.selector=default \

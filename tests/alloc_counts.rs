@@ -186,8 +186,8 @@ fn dmarc_allocations() {
     let render = || evaluate().to_method_result();
     let counts = [
         ("evaluation", allocations(evaluate), 2),
-        ("discovery", allocations(discovery), 40),
-        ("evaluation and its method result", allocations(render), 18),
+        ("discovery", allocations(discovery), 25),
+        ("evaluation and its method result", allocations(render), 12),
     ];
     for (label, count, _) in counts {
         println!("dmarc {label}: {count} allocations");
@@ -265,14 +265,14 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            105,
+            62,
         ),
         (
             "authentication-results field",
             allocations(|| ar.to_header_field()),
             3,
         ),
-        ("verdict copy", allocations(|| verdict.clone()), 60),
+        ("verdict copy", allocations(|| verdict.clone()), 35),
     ];
     for (label, count, _) in counts {
         println!("inbound {label}: {count} allocations");

@@ -46,8 +46,8 @@ fn structure() -> impl Strategy<Value = AuthenticationResults> {
         prop::collection::vec(property, 0..4),
     )
         .prop_map(|(method, result, reason, properties)| MethodResult {
-            method,
-            result,
+            method: method.into(),
+            result: result.into(),
             reason,
             properties,
         });

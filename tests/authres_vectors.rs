@@ -61,8 +61,8 @@ fn from_authres_json(parsed: &Value) -> AuthenticationResults {
     ar.version = parsed["version"].as_str().map(|v| v.parse().unwrap());
     for r in parsed["results"].as_array().unwrap() {
         ar.results.push(MethodResult {
-            method: r["method"].as_str().unwrap().to_ascii_lowercase(),
-            result: r["result"].as_str().unwrap().to_ascii_lowercase(),
+            method: r["method"].as_str().unwrap().to_ascii_lowercase().into(),
+            result: r["result"].as_str().unwrap().to_ascii_lowercase().into(),
             reason: str_or_none(&r["reason"]),
             properties: r["properties"]
                 .as_array()

@@ -164,7 +164,11 @@ fn authheaders_case(
             .find(|p| p.property == name)
             .map_or("none".to_owned(), |p| p.value.clone())
     };
-    (method.result, property("from"), property("dmarc"))
+    (
+        method.result.into_owned(),
+        property("from"),
+        property("dmarc"),
+    )
 }
 
 /// The resinfo pieces of an Authentication-Results value: split on `;`

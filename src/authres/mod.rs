@@ -60,6 +60,11 @@ use crate::message::HeaderField;
 /// The name of the header field.
 pub const FIELD_NAME: &str = "Authentication-Results";
 
+/// A method, result or property name: borrowed when written in code
+/// (`"spf"`, `"pass"`, `"smtp"`), so that building a result allocates only
+/// its values; owned when read from a field.
+pub type Keyword = std::borrow::Cow<'static, str>;
+
 /// One Authentication-Results header field (RFC 8601 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticationResults {
@@ -78,9 +83,9 @@ pub struct AuthenticationResults {
 pub struct MethodResult {
     /// The method (`spf`, `dkim`, `dmarc`, ...). Rendered keeping only
     /// letters, digits, `-`, `_` and `.`.
-    pub method: String,
+    pub method: Keyword,
     /// The result keyword (`pass`, `fail`, ...). Rendered like `method`.
-    pub result: String,
+    pub result: Keyword,
     /// A free-text reason (`reason=`), quoted when needed.
     pub reason: Option<String>,
     /// The properties (`smtp.mailfrom=...`, `header.d=...`).
@@ -117,9 +122,9 @@ pub struct UnknownResult;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Property {
     /// The property type: `smtp`, `header`, `body` or `policy`.
-    pub property_type: String,
+    pub property_type: Keyword,
     /// The property name within its type (`mailfrom`, `helo`, `d`, ...).
-    pub property: String,
+    pub property: Keyword,
     /// The value; an address or domain is written bare when it is a
     /// dot-atom, anything else is quoted.
     pub value: String,
@@ -128,8 +133,8 @@ pub struct Property {
 impl Property {
     /// A property `property_type.property=value`.
     pub fn new(
-        property_type: impl Into<String>,
-        property: impl Into<String>,
+        property_type: impl Into<Keyword>,
+        property: impl Into<Keyword>,
         value: impl Into<String>,
     ) -> Property {
         Property {

@@ -469,8 +469,8 @@ impl Cursor<'_> {
         self.cfws()?;
         let result = self.keyword().ok_or(self.expected(Expected::Result))?;
         let mut out = MethodResult {
-            method,
-            result,
+            method: method.into(),
+            result: result.into(),
             reason: None,
             properties: Vec::new(),
         };
@@ -507,8 +507,8 @@ impl Cursor<'_> {
                 });
             }
             out.properties.push(Property {
-                property_type: word,
-                property,
+                property_type: word.into(),
+                property: property.into(),
                 value,
             });
         }

@@ -331,9 +331,9 @@ impl SignatureResult {
     /// The `dkim=` entry of Authentication-Results for this signature
     /// (RFC 8601 §2.7.1; `header.b` from RFC 6008).
     pub fn to_method_result(&self) -> MethodResult {
-        let mut properties = Vec::new();
+        let mut properties = Vec::with_capacity(5);
         if let Some(domain) = &self.domain {
-            properties.push(Property::new("header", "d", domain.to_string()));
+            properties.push(Property::new("header", "d", domain.as_str()));
         }
         if let Some(identity) = &self.identity {
             properties.push(Property::new("header", "i", identity.to_string()));

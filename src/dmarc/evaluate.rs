@@ -309,7 +309,7 @@ impl Outcome {
     /// method): `dmarc=<result> reason="..." header.from=<author domain>
     /// policy.dmarc=<policy that applied>`.
     pub fn to_method_result(&self) -> MethodResult {
-        let mut properties = Vec::new();
+        let mut properties = Vec::with_capacity(2);
         if let Some(author) = &self.author_domain {
             properties.push(Property::new("header", "from", author.as_str()));
         }
@@ -990,7 +990,7 @@ mod tests {
         assert_eq!(o.result, DmarcResult::PermError);
         let m = o.to_method_result();
         assert_eq!(
-            (m.result.as_str(), m.reason.as_deref()),
+            (&*m.result, m.reason.as_deref()),
             ("permerror", Some("no from field"))
         );
         assert!(m.properties.is_empty());

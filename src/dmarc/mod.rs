@@ -292,10 +292,12 @@ pub(crate) fn domain_name(domain: &str) -> Option<Name> {
     if domain.starts_with('[') {
         return None;
     }
-    let ascii = if domain.is_ascii() {
-        domain.to_ascii_lowercase()
+    let ascii: std::borrow::Cow<'_, str> = if !domain.is_ascii() {
+        idna_to_ascii(domain)?.into()
+    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        domain.to_ascii_lowercase().into()
     } else {
-        idna_to_ascii(domain)?
+        domain.into()
     };
     Name::new(&ascii).ok().filter(|n| n.as_str() == ascii)
 }
@@ -333,6 +335,15 @@ pub fn author_domain_with(fields: &[HeaderField], config: &Config) -> Result<Nam
     let more = from.count();
     if more > 0 {
         return Err(FromError::SeveralFromFields { count: more + 1 });
+    }
+    // Most From fields hold one plain mailbox: its domain is read without
+    // building the address list.
+    if config.max_from_addresses > 0
+        && let Some(domain) = crate::message::address::plain_mailbox_domain(field.value())
+    {
+        return domain_name(domain).ok_or_else(|| FromError::InvalidDomain {
+            domain: domain.chars().take(255).collect(),
+        });
     }
     let list = parse_address_list(field.value(), config.max_from_addresses)
         .map_err(FromError::Unparsable)?;

@@ -136,6 +136,45 @@ fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
 }
 
+/// The domain of a value holding one mailbox in one of the two shapes
+/// most fields have, `local@domain` and `Display Name <local@domain>`
+/// (ASCII atoms and dot-atoms only: no quoted string, comment, group,
+/// domain literal or obsolete form), as [`parse_address_list`] would give
+/// it; `None` for any other value, which that parser then reads.
+pub(crate) fn plain_mailbox_domain(value: &[u8]) -> Option<&str> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = value.iter().position(|b| !blank(b))?;
+    let end = value.iter().rposition(|b| !blank(b))? + 1;
+    let value = value.get(start..end)?;
+    let address = match value.split_last() {
+        Some((b'>', rest)) => {
+            let open = rest.iter().position(|&b| b == b'<')?;
+            let (phrase, address) = rest.split_at(open);
+            let plain_phrase = phrase
+                .iter()
+                .all(|&b| b == b' ' || b == b'\t' || (b.is_ascii() && is_atext(b)));
+            if !plain_phrase {
+                return None;
+            }
+            address.get(1..)?
+        }
+        _ => value,
+    };
+    let at = address.iter().position(|&b| b == b'@')?;
+    let (local, domain) = (address.get(..at)?, address.get(at + 1..)?);
+    let dot_atom = |text: &[u8]| {
+        !text.is_empty()
+            && text
+                .split(|&b| b == b'.')
+                .all(|atom| !atom.is_empty() && atom.iter().all(|&b| b.is_ascii() && is_atext(b)))
+    };
+    if dot_atom(local) && dot_atom(domain) {
+        std::str::from_utf8(domain).ok()
+    } else {
+        None
+    }
+}
+
 fn tokenize(value: &[u8]) -> Result<Vec<Token<'_>>, AddressError> {
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -562,6 +601,69 @@ pub fn parse_address_list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the shortcut answers, the parser gives one mailbox with that
+    /// domain.
+    fn shortcut_agrees(value: &[u8]) {
+        if let Some(domain) = plain_mailbox_domain(value) {
+            let list = parse_address_list(value, 10)
+                .unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(value)));
+            match list.as_slice() {
+                [Address::Mailbox(mailbox)] => assert_eq!(mailbox.domain, domain),
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(value)),
+            }
+        }
+    }
+
+    #[test]
+    fn plain_mailbox_shortcut_agrees_with_the_parser() {
+        for (value, expected) in [
+            ("alice@example.org", Some("example.org")),
+            ("Alice Example <alice@Example.ORG>", Some("Example.ORG")),
+            ("  <a.b@c.d>\r\n", Some("c.d")),
+            ("A\tB <x+y@z.example>", Some("z.example")),
+            ("\"Quoted\" <a@b.c>", None),
+            ("a@b.c, d@e.f", None),
+            ("(comment) a@b.c", None),
+            ("a@[192.0.2.1]", None),
+            ("Undisclosed recipients:;", None),
+            ("a..b@c.d", None),
+            (".a@c.d", None),
+            ("J. Smith <j@x.y>", None),
+            ("x <a@b.c> y", None),
+            ("<a@b.c", None),
+            ("a@b.c>", None),
+            ("A\r\n B <a@b.c>", None),
+            ("Élodie <e@x.fr>", None),
+            ("a@b@c", None),
+            ("<>", None),
+            ("", None),
+            ("< a@b.c >", None),
+        ] {
+            assert_eq!(
+                plain_mailbox_domain(value.as_bytes()),
+                expected,
+                "{value:?}"
+            );
+            shortcut_agrees(value.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_mailbox_shortcut_never_disagrees(
+            value in "[ a-zA-Z0-9.@<>\"(),:;\t\r\n!#\\\\\\[\\]é-]{0,24}"
+        ) {
+            shortcut_agrees(value.as_bytes());
+        }
+
+        #[test]
+        fn plain_mailbox_shortcut_never_disagrees_on_words(
+            value in "[ <]?([a-zA-Z!#]{1,4}[ .@<>\"(,\t]?){1,8}"
+        ) {
+            shortcut_agrees(value.as_bytes());
+        }
+    }
 
     fn domains(value: &str) -> Result<Vec<String>, AddressError> {
         Ok(parse_address_list(value.as_bytes(), 1000)?

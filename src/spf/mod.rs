@@ -550,8 +550,8 @@ impl Outcome {
             _ => None,
         };
         MethodResult {
-            method: "spf".to_owned(),
-            result: self.result.as_str().to_owned(),
+            method: "spf".into(),
+            result: self.result.as_str().into(),
             reason,
             properties: vec![property],
         }

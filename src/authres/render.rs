@@ -83,6 +83,15 @@ pub(crate) fn is_dot_atom(s: &str) -> bool {
             .all(|atom| !atom.is_empty() && atom.bytes().all(|b| ATEXT[usize::from(b)]))
 }
 
+/// A dot-atom or `dot-atom@dot-atom` (the local part may be empty): an
+/// address or domain written bare.
+fn is_address(s: &str) -> bool {
+    is_dot_atom(s)
+        || s.rsplit_once('@').is_some_and(|(local, domain)| {
+            (local.is_empty() || is_dot_atom(local)) && is_dot_atom(domain)
+        })
+}
+
 /// The width of `text` in characters (its length when ASCII).
 fn text_width(text: &str) -> usize {
     if text.is_ascii() {
@@ -105,10 +114,25 @@ fn value(s: &str, address: bool) -> String {
 /// [`value`], appended to `out`.
 pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     // Decide on the text as it will be written, so that what a parser reads
-    // back renders the same way again.
-    if is_token(s) {
+    // back renders the same way again. One pass tells the common cases: a
+    // token, or printable ASCII (nothing to replace).
+    let mut token = !s.is_empty();
+    let mut printable = true;
+    for b in s.bytes() {
+        token &= TOKEN[usize::from(b)];
+        printable &= (b' '..=b'~').contains(&b);
+    }
+    if token {
         // Printable ASCII, no control character: written as it is.
         out.push_str(s);
+        return;
+    }
+    if printable {
+        if address && is_address(s) {
+            out.push_str(s);
+        } else {
+            quoted_string_into(s, out);
+        }
         return;
     }
     let has_control = if s.is_ascii() {
@@ -122,12 +146,7 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
         s.into()
     };
     let s = sanitized.as_ref();
-    let bare = is_token(s)
-        || (address
-            && (is_dot_atom(s)
-                || s.rsplit_once('@').is_some_and(|(local, domain)| {
-                    (local.is_empty() || is_dot_atom(local)) && is_dot_atom(domain)
-                })));
+    let bare = is_token(s) || (address && is_address(s));
     if bare {
         out.push_str(s);
     } else {
@@ -178,12 +197,11 @@ pub(crate) fn comment(s: &str) -> String {
 }
 
 /// Writes a header field (or a field body on one line) piece by piece into
-/// one buffer: each piece is written to a scratch buffer, measured, and
-/// copied after its glue and a space or a fold. Two buffers per field,
-/// however many values it holds.
+/// one buffer: each piece is written after its glue and a space, which
+/// becomes a fold when the piece does not fit on the line. One buffer per
+/// field, however many values it holds.
 pub(crate) struct Folder {
     out: String,
-    scratch: String,
     column: usize,
     /// Whether the current line holds text after the name or the fold.
     line_has_text: bool,
@@ -207,7 +225,6 @@ impl Folder {
         Folder {
             column: name.len(),
             out,
-            scratch: String::with_capacity(128),
             line_has_text: false,
             fold: true,
             split_long,
@@ -219,7 +236,6 @@ impl Folder {
     pub(crate) fn unfolded() -> Folder {
         Folder {
             out: String::with_capacity(256),
-            scratch: String::with_capacity(128),
             column: 0,
             line_has_text: false,
             fold: false,
@@ -230,27 +246,63 @@ impl Folder {
 
     /// Adds one piece: `glue` attaches to the previous piece (`;`), then a
     /// space (which may become a fold), then what `write` writes.
+    ///
+    /// The piece is written in place after a space, measured, and the space
+    /// turned into a fold when the piece does not fit on the line; only a
+    /// piece to be folded at its own spaces is taken out and written again.
     pub(crate) fn piece(&mut self, glue: &str, write: impl FnOnce(&mut String)) {
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        write(&mut text);
-        self.push(glue, &text);
-        self.scratch = text;
+        if !self.fold {
+            let first = self.pieces == 0;
+            self.pieces += 1;
+            self.out.push_str(glue);
+            if !first {
+                self.out.push(' ');
+            }
+            write(&mut self.out);
+            return;
+        }
+        self.pieces += 1;
+        self.out.push_str(glue);
+        self.column += glue.len();
+        let space_at = self.out.len();
+        self.out.push(' ');
+        let text_start = self.out.len();
+        write(&mut self.out);
+        let width = text_width(self.out.get(text_start..).unwrap_or_default());
+        let fold_before = self.column + 1 + width > FOLD_COLUMN && self.line_has_text;
+        let column_after = if fold_before { 1 } else { self.column + 1 };
+        if !self.split_long || column_after + width <= FOLD_COLUMN {
+            if fold_before {
+                self.out.replace_range(space_at..text_start, "\r\n\t");
+            }
+            self.column = column_after + width;
+            self.line_has_text = true;
+            return;
+        }
+        let text = self.out.split_off(text_start);
+        self.out.truncate(space_at);
+        self.place(&text);
     }
 
     fn push(&mut self, glue: &str, text: &str) {
         let first = self.pieces == 0;
         self.pieces += 1;
-        let out = &mut self.out;
-        out.push_str(glue);
+        self.out.push_str(glue);
         if !self.fold {
             if !first {
-                out.push(' ');
+                self.out.push(' ');
             }
-            out.push_str(text);
+            self.out.push_str(text);
             return;
         }
         self.column += glue.len();
+        self.place(text);
+    }
+
+    /// Writes a space or a fold, then `text` (folded at its own spaces
+    /// when it must be and may be).
+    fn place(&mut self, text: &str) {
+        let out = &mut self.out;
         let width = text_width(text);
         if self.column + 1 + width > FOLD_COLUMN && self.line_has_text {
             out.push_str("\r\n\t");
@@ -321,6 +373,25 @@ fn fold_pieces(mut folder: Folder, pieces: &[Piece]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Writing a piece in place folds exactly as placing the finished
+        /// text does.
+        #[test]
+        fn pieces_in_place_fold_as_placed(
+            pieces in proptest::collection::vec(("[;]?", "[a-zé ]{0,90}"), 0..12),
+            split_long: bool,
+            fold: bool,
+        ) {
+            let mut in_place = if fold { Folder::field("Name:", split_long) } else { Folder::unfolded() };
+            let mut placed = if fold { Folder::field("Name:", split_long) } else { Folder::unfolded() };
+            for (glue, text) in &pieces {
+                in_place.piece(glue, |out| out.push_str(text));
+                placed.push(glue, text);
+            }
+            proptest::prop_assert_eq!(in_place.finish(), placed.finish());
+        }
+    }
 
     #[test]
     fn quoting() {

@@ -888,6 +888,9 @@ impl InboundCheck {
             self.verdict.dmarc = Some(outcome);
         }
         let mut ar = AuthenticationResults::new(self.config.authserv_id.clone());
+        // Room for the usual entries: SPF twice, a signature or two, ARC,
+        // DMARC.
+        ar.results.reserve(6);
         if let Some(outcome) = &self.verdict.spf_mail_from {
             ar.results.push(outcome.to_method_result());
         }
@@ -895,7 +898,16 @@ impl InboundCheck {
             ar.results.push(outcome.to_method_result());
         }
         if let Some(verification) = &self.verdict.dkim {
-            ar.results.extend(verification.to_method_results());
+            if verification.signatures.is_empty() {
+                ar.results.extend(verification.to_method_results());
+            } else {
+                ar.results.extend(
+                    verification
+                        .signatures
+                        .iter()
+                        .map(crate::dkim::SignatureResult::to_method_result),
+                );
+            }
         }
         if let Some(chain) = &self.verdict.arc {
             let mut result = chain.to_method_result();

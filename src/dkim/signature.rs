@@ -77,7 +77,8 @@ impl fmt::Display for Identity {
         if let Some(local) = &self.local_part {
             f.write_str(&String::from_utf8_lossy(local))?;
         }
-        write!(f, "@{}", self.domain)
+        f.write_str("@")?;
+        f.write_str(self.domain.as_str())
     }
 }
 

@@ -336,7 +336,12 @@ impl SignatureResult {
             properties.push(Property::new("header", "d", domain.as_str()));
         }
         if let Some(identity) = &self.identity {
-            properties.push(Property::new("header", "i", identity.to_string()));
+            let local = identity.local_part.as_deref().unwrap_or_default();
+            let mut text = String::with_capacity(local.len() + 1 + identity.domain.as_str().len());
+            text.push_str(&String::from_utf8_lossy(local));
+            text.push('@');
+            text.push_str(identity.domain.as_str());
+            properties.push(Property::new("header", "i", text));
         }
         if let Some(selector) = &self.selector {
             properties.push(Property::new("header", "s", selector.clone()));

@@ -319,9 +319,20 @@ impl Outcome {
         MethodResult {
             method: "dmarc".into(),
             result: self.result.as_str().into(),
-            reason: Some(match &self.policy_override {
-                Some(o) => format!("{}; set aside by {}: {}", self.reason, o.kind, o.comment),
-                None => self.reason.to_string(),
+            reason: Some({
+                use std::fmt::Write as _;
+                // Sized for a typical reason at once. Writing into a String
+                // cannot fail.
+                let mut text = String::with_capacity(160);
+                let _ = match &self.policy_override {
+                    Some(o) => write!(
+                        text,
+                        "{}; set aside by {}: {}",
+                        self.reason, o.kind, o.comment
+                    ),
+                    None => write!(text, "{}", self.reason),
+                };
+                text
             }),
             properties,
         }

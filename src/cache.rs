@@ -19,7 +19,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The number of entries a cache built with `default()` holds.
@@ -35,8 +34,6 @@ pub struct RecordCache<T> {
 struct Shared<T> {
     max_entries: usize,
     entries: Mutex<Entries<T>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 struct Entries<T> {
@@ -51,6 +48,10 @@ struct Entries<T> {
     /// program that checked a message.
     map: BTreeMap<Box<[u8]>, Entry<T>>,
     tick: u64,
+    /// Counted under the lock taken anyway: no atomic operation of their
+    /// own on every lookup.
+    hits: u64,
+    misses: u64,
 }
 
 struct Entry<T> {
@@ -80,9 +81,9 @@ impl<T> RecordCache<T> {
                 entries: Mutex::new(Entries {
                     map: BTreeMap::new(),
                     tick: 0,
+                    hits: 0,
+                    misses: 0,
                 }),
-                hits: AtomicU64::new(0),
-                misses: AtomicU64::new(0),
             }),
         }
     }
@@ -94,10 +95,11 @@ impl<T> RecordCache<T> {
 
     /// How many entries it holds and how lookups went.
     pub fn stats(&self) -> CacheStats {
+        let entries = self.lock();
         CacheStats {
-            entries: self.lock().map.len(),
-            hits: self.shared.hits.load(Ordering::Relaxed),
-            misses: self.shared.misses.load(Ordering::Relaxed),
+            entries: entries.map.len(),
+            hits: entries.hits,
+            misses: entries.misses,
         }
     }
 
@@ -133,12 +135,11 @@ impl<T> RecordCache<T> {
             {
                 entry.last_used = tick;
                 let parsed = Arc::clone(&entry.parsed);
-                drop(entries);
-                self.shared.hits.fetch_add(1, Ordering::Relaxed);
+                entries.hits += 1;
                 return Ok(parsed);
             }
+            entries.misses += 1;
         }
-        self.shared.misses.fetch_add(1, Ordering::Relaxed);
         // Parsed without the lock: other threads go on meanwhile.
         let parsed = Arc::new(parse(text)?);
         if self.shared.max_entries > 0 {

@@ -100,31 +100,58 @@ type Levels = SmallVec<[Level; 4]>;
 /// The walk from one domain, longest name first.
 #[derive(Debug, Clone)]
 struct Walk {
-    levels: Levels,
+    levels: Arc<Levels>,
+}
+
+/// The walks built so far, by starting domain (lower case) and
+/// [`Config::max_tree_walk_queries`]: the names of a walk depend on nothing
+/// else, and mail keeps coming from the same domains. Used while
+/// [`Config::record_cache`] is set (the names of 1,000 domains at most).
+fn walk_cache() -> &'static crate::cache::RecordCache<Levels> {
+    static WALKS: std::sync::LazyLock<crate::cache::RecordCache<Levels>> =
+        std::sync::LazyLock::new(crate::cache::RecordCache::default);
+    &WALKS
 }
 
 impl Walk {
     /// The walk from `start`, sharing the levels of the walks before it
     /// where they meet (most walks end in the same few names).
-    fn new(start: &Name, max_queries: usize, before: &[Walk]) -> Walk {
-        let known = |domain: &str| {
-            before
-                .iter()
-                .flat_map(|walk| &walk.levels)
-                .find(|level| level.domain.as_str().eq_ignore_ascii_case(domain))
+    /// Taken from the walk cache when `cached` is set and it holds the
+    /// walk from `start`.
+    fn new(start: &Name, max_queries: usize, before: &[Walk], cached: bool) -> Walk {
+        let build = || {
+            let known = |domain: &str| {
+                before
+                    .iter()
+                    .flat_map(|walk| walk.levels.iter())
+                    .find(|level| level.domain.as_str().eq_ignore_ascii_case(domain))
+            };
+            let mut levels = Levels::new();
+            walk_names(
+                start,
+                max_queries,
+                |text| known(text).map(|level| level.domain.clone()),
+                |domain| {
+                    levels.push(match known(domain.as_str()) {
+                        Some(level) => level.clone(),
+                        None => Level::new(domain),
+                    })
+                },
+            );
+            levels
         };
-        let mut levels = Levels::new();
-        walk_names(
-            start,
-            max_queries,
-            |text| known(text).map(|level| level.domain.clone()),
-            |domain| {
-                levels.push(match known(domain.as_str()) {
-                    Some(level) => level.clone(),
-                    None => Level::new(domain),
-                })
-            },
-        );
+        let levels = if cached {
+            let built =
+                walk_cache().get_or_parse(max_queries as u64, start.as_str().as_bytes(), |_| {
+                    Ok::<_, std::convert::Infallible>(build())
+                });
+            match built {
+                Ok(levels) => levels,
+                Err(never) => match never {},
+            }
+        } else {
+            Arc::new(build())
+        };
         Walk { levels }
     }
 
@@ -218,10 +245,11 @@ impl TreeWalk {
         identifiers: &[Name],
         max_queries: usize,
         want_policy: bool,
+        cached: bool,
     ) -> TreeWalk {
         let mut walks: SmallVec<[Walk; 1]> = SmallVec::new();
         for domain in std::iter::once(author).chain(identifiers) {
-            let walk = Walk::new(domain, max_queries, &walks);
+            let walk = Walk::new(domain, max_queries, &walks, cached);
             walks.push(walk);
         }
         TreeWalk {
@@ -296,6 +324,17 @@ mod tests {
         Name::new(s).unwrap()
     }
 
+    /// The walks built, and built again through the walk cache (twice:
+    /// once filling it, once from it), which must ask the same names.
+    fn walk_both(author: &Name, ids: &[Name], max: usize, want_policy: bool) -> TreeWalk {
+        let walk = TreeWalk::new(author, ids, max, want_policy, false);
+        for _ in 0..2 {
+            let cached = TreeWalk::new(author, ids, max, want_policy, true);
+            assert_eq!(names(&cached), names(&walk));
+        }
+        walk
+    }
+
     fn names(walk: &TreeWalk) -> Vec<&str> {
         walk.query_names().map(Name::as_str).collect()
     }
@@ -334,7 +373,7 @@ mod tests {
 
     #[test]
     fn one_walk_per_domain_author_first() {
-        let walk = TreeWalk::new(&n("a.example.com"), &[n("b.example.com")], 8, true);
+        let walk = walk_both(&n("a.example.com"), &[n("b.example.com")], 8, true);
         assert_eq!(
             names(&walk),
             [
@@ -346,13 +385,13 @@ mod tests {
                 "_dmarc.com",
             ]
         );
-        let walk = TreeWalk::new(&n("a.b.c.example"), &[], 2, true);
+        let walk = walk_both(&n("a.b.c.example"), &[], 2, true);
         assert_eq!(names(&walk), ["_dmarc.a.b.c.example", "_dmarc.example"]);
     }
 
     #[test]
     fn policy_and_every_organizational_domain() {
-        let walk = TreeWalk::new(
+        let walk = walk_both(
             &n("ghost.example.com"),
             &[n("x.mail.example.org"), n("a.example.org")],
             8,
@@ -383,15 +422,15 @@ mod tests {
 
     #[test]
     fn no_existence_question_at_the_organizational_domain() {
-        let walk = TreeWalk::new(&n("example.com"), &[], 8, true);
+        let walk = walk_both(&n("example.com"), &[], 8, true);
         assert!(!conclude(&walk, &zone()).ask_existence);
-        let walk = TreeWalk::new(&n("mail.example.org"), &[], 8, true);
+        let walk = walk_both(&n("mail.example.org"), &[], 8, true);
         assert!(!conclude(&walk, &zone()).ask_existence);
     }
 
     #[test]
     fn a_failure_stays_with_its_walk() {
-        let walk = TreeWalk::new(&n("example.com"), &[n("a.slow.example")], 8, true);
+        let walk = walk_both(&n("example.com"), &[n("a.slow.example")], 8, true);
         let Conclusion { lookup, .. } = conclude(&walk, &zone());
         assert!(matches!(lookup.status, PolicyStatus::Found(_)));
         assert_eq!(
@@ -401,7 +440,7 @@ mod tests {
                 ("a.slow.example", Err("_dmarc.slow.example")),
             ]
         );
-        let walk = TreeWalk::new(&n("a.slow.example"), &[], 8, true);
+        let walk = walk_both(&n("a.slow.example"), &[], 8, true);
         let Conclusion { lookup, .. } = conclude(&walk, &zone());
         let PolicyStatus::DnsError(failure) = &lookup.status else {
             panic!("{:?}", lookup.status)
@@ -412,7 +451,7 @@ mod tests {
 
     #[test]
     fn organizational_domains_only() {
-        let walk = TreeWalk::new(&n("ghost.example.com"), &[n("x.example.org")], 8, false);
+        let walk = walk_both(&n("ghost.example.com"), &[n("x.example.org")], 8, false);
         let Conclusion {
             lookup,
             ask_existence,

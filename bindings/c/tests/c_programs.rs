@@ -47,7 +47,10 @@ fn installed() -> &'static Installed {
         if !library.exists() {
             run_ok(Command::new(env!("CARGO")).args(["build", "-p", "mailauth-capi"]));
         }
-        let base = std::env::temp_dir().join(format!("mailauth-capi-{}", std::process::id()));
+        // Under the build's own target directory, replaced on every run, so
+        // repeated runs do not pile installed copies up in the temporary
+        // directory.
+        let base = profile_dir.join("capi-test-install");
         let _ = std::fs::remove_dir_all(&base);
         let prefix = base.join("prefix");
         let bin = base.join("bin");

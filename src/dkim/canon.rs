@@ -488,6 +488,8 @@ const GATHER: usize = 4096;
 const BLOCKWISE_MIN: usize = 256;
 /// Octets classified at once.
 const BLOCK: usize = 64;
+/// Octets of a chunk prepared at once for copying spans from.
+const STAGE: usize = 1024;
 /// A block with the octet before it and room to read 16 octets from any
 /// offset in it.
 const WINDOW: usize = BLOCK + 16;
@@ -531,8 +533,8 @@ impl Block {
     }
 }
 
-/// A block classified for relaxed canonicalization: which octets stay,
-/// which are bare LFs, and the block with every TAB turned into a SP.
+/// A block classified for relaxed canonicalization: which octets stay and
+/// which are bare LFs.
 struct Classified {
     /// Bit `i` set if octet `i` of the block stays in the canonical body:
     /// all but a SP or TAB followed by another SP or TAB, or by a line
@@ -546,69 +548,58 @@ struct Classified {
 }
 
 /// Classifies the block in `window` (`window[1..65]`, `window[0]` being
-/// the octet before and `window[65..67]` the two after) and copies it to
-/// `source[..64]` with TABs turned into SPs.
+/// the octet before and `window[65..67]` the two after).
 ///
 /// On x86-64: SSE2 comparisons and a move-mask per 16 octets, through
 /// `safe_arch`'s safe wrappers (the compiler does not turn the portable
 /// form's bit packing into a move-mask).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn classify(window: &[u8; WINDOW], source: &mut [u8; 2 * BLOCK]) -> Classified {
+fn classify(window: &[u8; WINDOW]) -> Classified {
     use safe_arch::{
-        bitand_m128i, bitandnot_m128i, bitor_m128i, bitxor_m128i, cmp_eq_mask_i8_m128i,
-        load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i, store_unaligned_m128i,
-    };
-    let load = |at: usize| {
-        let mut bytes = [0u8; 16];
-        if let Some(source) = window.get(at..at + 16) {
-            bytes.copy_from_slice(source);
-        }
-        load_unaligned_m128i(&bytes)
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
     };
     let space = set_splat_i8_m128i(b' ' as i8);
     let tab = set_splat_i8_m128i(b'\t' as i8);
     let cr = set_splat_i8_m128i(b'\r' as i8);
     let lf = set_splat_i8_m128i(b'\n' as i8);
-    let tab_to_space = set_splat_i8_m128i((b'\t' ^ b' ') as i8);
-    let mut drop = 0u64;
-    let mut bare_lf = 0u64;
+    // One bit per octet of the block for each kind, 16 octets at a time;
+    // the neighbours are then a shift away.
+    let (mut wsp, mut crs, mut lfs) = (0u64, 0u64, 0u64);
     for k in 0..BLOCK / 16 {
-        let before = load(16 * k);
-        let here = load(16 * k + 1);
-        let next = load(16 * k + 2);
-        let after_next = load(16 * k + 3);
-        let here_tab = cmp_eq_mask_i8_m128i(here, tab);
-        let here_wsp = bitor_m128i(cmp_eq_mask_i8_m128i(here, space), here_tab);
-        let next_wsp = bitor_m128i(
-            cmp_eq_mask_i8_m128i(next, space),
-            cmp_eq_mask_i8_m128i(next, tab),
-        );
-        let next_lf = cmp_eq_mask_i8_m128i(next, lf);
-        let next_crlf = bitand_m128i(
-            cmp_eq_mask_i8_m128i(next, cr),
-            cmp_eq_mask_i8_m128i(after_next, lf),
-        );
-        let dropped = bitand_m128i(
-            here_wsp,
-            bitor_m128i(next_wsp, bitor_m128i(next_lf, next_crlf)),
-        );
-        let bare = bitandnot_m128i(
-            cmp_eq_mask_i8_m128i(before, cr),
-            cmp_eq_mask_i8_m128i(here, lf),
-        );
-        drop |= u64::from(move_mask_i8_m128i(dropped) as u32 & 0xffff) << (16 * k);
-        bare_lf |= u64::from(move_mask_i8_m128i(bare) as u32 & 0xffff) << (16 * k);
-        let converted = bitxor_m128i(here, bitand_m128i(here_tab, tab_to_space));
         let mut bytes = [0u8; 16];
-        store_unaligned_m128i(&mut bytes, converted);
-        if let Some(target) = source.get_mut(16 * k..16 * k + 16) {
-            target.copy_from_slice(&bytes);
+        if let Some(source) = window.get(1 + 16 * k..17 + 16 * k) {
+            bytes.copy_from_slice(source);
         }
+        let here = load_unaligned_m128i(&bytes);
+        let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u32 & 0xffff) << (16 * k);
+        wsp |= bits(bitor_m128i(
+            cmp_eq_mask_i8_m128i(here, space),
+            cmp_eq_mask_i8_m128i(here, tab),
+        ));
+        crs |= bits(cmp_eq_mask_i8_m128i(here, cr));
+        lfs |= bits(cmp_eq_mask_i8_m128i(here, lf));
     }
+    from_kinds(window, wsp, crs, lfs)
+}
+
+/// [`Classified`] from one bit per octet of the block for WSP, CR and LF,
+/// and the octets around the block in `window`.
+#[inline]
+fn from_kinds(window: &[u8; WINDOW], wsp: u64, crs: u64, lfs: u64) -> Classified {
+    let at = |i: usize| window.get(i).copied().unwrap_or_default();
+    let (before, next, after_next) = (at(0), at(1 + BLOCK), at(2 + BLOCK));
+    let wsp_next = (wsp >> 1) | (u64::from(is_wsp(next)) << 63);
+    let lf_next = (lfs >> 1) | (u64::from(next == b'\n') << 63);
+    let cr_next = (crs >> 1) | (u64::from(next == b'\r') << 63);
+    let lf_after_next =
+        (lfs >> 2) | (u64::from(next == b'\n') << 62) | (u64::from(after_next == b'\n') << 63);
+    let dropped = wsp & (wsp_next | lf_next | (cr_next & lf_after_next));
+    let cr_before = (crs << 1) | u64::from(before == b'\r');
     Classified {
-        keep: !drop,
-        bare_lf,
+        keep: !dropped,
+        bare_lf: lfs & !cr_before,
     }
 }
 
@@ -616,14 +607,14 @@ fn classify(window: &[u8; WINDOW], source: &mut [u8; 2 * BLOCK]) -> Classified {
 /// version).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn classify(window: &[u8; WINDOW], source: &mut [u8; 2 * BLOCK]) -> Classified {
-    classify_portable(window, source)
+fn classify(window: &[u8; WINDOW]) -> Classified {
+    classify_portable(window)
 }
 
 /// [`classify`] in portable code.
 #[cfg(any(not(target_arch = "x86_64"), test))]
 #[inline]
-fn classify_portable(window: &[u8; WINDOW], source: &mut [u8; 2 * BLOCK]) -> Classified {
+fn classify_portable(window: &[u8; WINDOW]) -> Classified {
     let mut keep = 0u64;
     let mut bare_lf = 0u64;
     for i in 0..BLOCK {
@@ -633,12 +624,35 @@ fn classify_portable(window: &[u8; WINDOW], source: &mut [u8; 2 * BLOCK]) -> Cla
             & (is_wsp(next) | (next == b'\n') | ((next == b'\r') & (after_next == b'\n')));
         keep |= u64::from(!dropped) << i;
         bare_lf |= u64::from((here == b'\n') & (before != b'\r')) << i;
-        if let Some(target) = source.get_mut(i) {
-            *target = if here == b'\t' { b' ' } else { here };
-        }
     }
     Classified { keep, bare_lf }
 }
+/// The octet at `offset` in the block of `window`.
+#[inline]
+fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
+    window.get(1 + offset).copied().unwrap_or_default()
+}
+
+/// Copies as much of `bytes` as fits in `stage` but the last two blocks,
+/// every TAB turned into a SP, zeros after; returns how many octets were
+/// copied. Branch-free, so that it compiles to vector code.
+fn stage_tabs_to_spaces(bytes: &[u8], stage: &mut [u8; STAGE + 2 * BLOCK]) -> usize {
+    let copied = bytes.len().min(STAGE);
+    for (target, &octet) in stage
+        .iter_mut()
+        .zip(bytes.get(..copied).unwrap_or_default())
+    {
+        // 0x09 ^ 0x29 is 0x20.
+        *target = octet ^ (u8::from(octet == b'\t') * 0x29);
+    }
+    if copied < stage.len() {
+        if let Some(rest) = stage.get_mut(copied..) {
+            rest.fill(0);
+        }
+    }
+    copied
+}
+
 fn is_wsp(byte: u8) -> bool {
     byte == b' ' || byte == b'\t'
 }
@@ -859,10 +873,24 @@ impl BodyHasher {
         // content gathered: what comes before it is final.
         let mut hashed = 0;
         let mut content_end = 0;
-        let mut source = [0u8; 2 * BLOCK];
         let mut padded = Block::new();
+        // The chunk ahead with TABs turned into SPs (a TAB that stays
+        // stood alone between two other octets), converted a stretch at
+        // a time, well before spans are copied from it.
+        let mut stage = [0u8; STAGE + 2 * BLOCK];
+        let mut stage_base = start;
+        let mut staged = 0;
         let mut base = start;
         while base + BLOCK + 2 <= len {
+            // What the last blocks made final, hashed while this block is
+            // canonicalized; the first update completes the hash
+            // function's partial block so that the next ones are whole.
+            let partial = (self.hashed % BLOCK as u64) as usize;
+            let ready = ((content_end - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
+            if ready > 0 {
+                self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
+                hashed += ready;
+            }
             let window = match base
                 .checked_sub(1)
                 .and_then(|first| chunk.get(first..first + WINDOW))
@@ -874,7 +902,16 @@ impl BodyHasher {
                     &padded.octets
                 }
             };
-            let Classified { keep, bare_lf } = classify(window, &mut source);
+            if base + BLOCK > stage_base + staged {
+                stage_base = base;
+                staged = stage_tabs_to_spaces(chunk.get(base..).unwrap_or_default(), &mut stage);
+            }
+            // The block and the one after, to copy spans from in whole
+            // blocks.
+            let source = stage
+                .get(base - stage_base..base - stage_base + 2 * BLOCK)
+                .unwrap_or_default();
+            let Classified { keep, bare_lf } = classify(window);
             // Spans of kept octets, a bare LF starting one of its own.
             let stops = !keep | bare_lf;
             let mut starts = keep & (!(keep << 1) | bare_lf);
@@ -889,25 +926,24 @@ impl BodyHasher {
                 written += ((bare_lf >> from) & 1) as usize;
                 // The whole block: the octets past `to` are overwritten next.
                 if let (Some(target), Some(span)) = (
-                    out.buffer.get_mut(written..written + BLOCK),
-                    source.get(from..from + BLOCK),
+                    out.buffer
+                        .get_mut(written..written + BLOCK)
+                        .and_then(|target| <&mut [u8; BLOCK]>::try_from(target).ok()),
+                    source
+                        .get(from..from + BLOCK)
+                        .and_then(|span| <&[u8; BLOCK]>::try_from(span).ok()),
                 ) {
-                    target.copy_from_slice(span);
+                    *target = *span;
                 }
                 written += to - from;
             }
             out.len = written;
-            if written
-                .checked_sub(1)
-                .and_then(|last| out.buffer.get(last))
-                .is_some_and(|&last| last != b'\n' && last != b'\r')
-            {
-                content_end = written;
-            }
-            let ready = (content_end - hashed) & !(BLOCK - 1);
-            if ready > 0 {
-                self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
-                hashed += ready;
+            // Line content last in the block makes everything before final.
+            if keep != 0 {
+                let last = octet(window, 63 - keep.leading_zeros() as usize);
+                if last != b'\n' && last != b'\r' {
+                    content_end = written;
+                }
             }
             if written >= GATHER {
                 self.settle(&mut out, hashed, true);
@@ -1439,6 +1475,37 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Long whitespace-dense bodies (runs across 64-octet blocks and
+        /// chunk ends, bare LF, lone CR, empty lines at the end) in random
+        /// chunks, with and without a length limit.
+        #[test]
+        fn whitespace_dense_bodies_match_reference(
+            tokens in proptest::collection::vec(proptest::sample::select(vec![
+                &b"word"[..], b"x", b" ", b"  ", b"   ", b"\t", b" \t ", b"\r\n", b"\n", b"\r",
+                b" \r\n", b"\t\n", b"\r\n\r\n", &[b' '; 70][..], &[b'\t'; 65][..],
+            ]), 0..400),
+            cuts in proptest::collection::vec(0usize..4000, 0..8),
+            limit in proptest::option::of(0u64..3000),
+        ) {
+            let body: Vec<u8> = tokens.concat();
+            let expected = canonical(BodyCanonicalization::Relaxed, &body);
+            let mut cuts: Vec<usize> = cuts.iter().map(|&i| i.min(body.len())).collect();
+            cuts.sort_unstable();
+            let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, limit);
+            let mut previous = 0;
+            for cut in cuts.into_iter().chain([body.len()]) {
+                hasher.update(&body[previous..cut]);
+                previous = cut;
+            }
+            let hash = hasher.finish();
+            let hashed = limit.map_or(expected.len(), |l| expected.len().min(l as usize));
+            proptest::prop_assert_eq!(hash.digest, sha256(&expected[..hashed]), "{:?}", String::from_utf8_lossy(&body));
+            proptest::prop_assert_eq!(hash.canonical_length, expected.len() as u64);
+            proptest::prop_assert_eq!(hash.hashed_length, hashed as u64);
+        }
+    }
+
     #[test]
     fn rfc6376_section_3_4_5_example() {
         let body = b" C \r\nD \t E\r\n\r\n\r\n";
@@ -1592,13 +1659,10 @@ mod tests {
                 state ^= state << 17;
                 *octet = kinds[(state % kinds.len() as u64) as usize];
             }
-            let mut source = [0u8; 2 * BLOCK];
-            let mut portable_source = [0u8; 2 * BLOCK];
-            let classified = classify(&window, &mut source);
-            let portable = classify_portable(&window, &mut portable_source);
+            let classified = classify(&window);
+            let portable = classify_portable(&window);
             assert_eq!(portable.keep, classified.keep);
             assert_eq!(portable.bare_lf, classified.bare_lf);
-            assert_eq!(portable_source, source);
             for i in 0..BLOCK {
                 let (before, here, next, after) =
                     (window[i], window[i + 1], window[i + 2], window[i + 3]);
@@ -1607,8 +1671,6 @@ mod tests {
                 assert_eq!(classified.keep >> i & 1 == 0, dropped, "{window:?} at {i}");
                 let bare = here == b'\n' && before != b'\r';
                 assert_eq!(classified.bare_lf >> i & 1 == 1, bare, "{window:?} at {i}");
-                let converted = if here == b'\t' { b' ' } else { here };
-                assert_eq!(source[i], converted);
             }
         }
     }

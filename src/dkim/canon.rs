@@ -910,24 +910,29 @@ impl BodyHasher {
             // blocks.
             let source = stage
                 .get(base - stage_base..base - stage_base + 2 * BLOCK)
-                .unwrap_or_default();
+                .and_then(|source| <&[u8; 2 * BLOCK]>::try_from(source).ok())
+                .unwrap_or(&[0; 2 * BLOCK]);
             let Classified { keep, bare_lf } = classify(window);
             // Spans of kept octets, a bare LF starting one of its own.
             let stops = !keep | bare_lf;
             let mut starts = keep & (!(keep << 1) | bare_lf);
             let mut written = out.len;
             while starts != 0 {
-                let from = starts.trailing_zeros() as usize;
+                let from = starts.trailing_zeros() as usize & (BLOCK - 1);
                 starts &= starts - 1;
                 let to = (stops & ((u64::MAX << from) << 1)).trailing_zeros() as usize;
-                if let Some(target) = out.buffer.get_mut(written) {
+                // Never more than a block of slack used (a block adds at
+                // most two blocks of octets to less than `GATHER`): the
+                // bound only lets the compiler see it.
+                let at = written.min(GATHER + 2 * BLOCK);
+                if let Some(target) = out.buffer.get_mut(at) {
                     *target = b'\r';
                 }
-                written += ((bare_lf >> from) & 1) as usize;
+                let at = at + ((bare_lf >> from) & 1) as usize;
                 // The whole block: the octets past `to` are overwritten next.
                 if let (Some(target), Some(span)) = (
                     out.buffer
-                        .get_mut(written..written + BLOCK)
+                        .get_mut(at..at + BLOCK)
                         .and_then(|target| <&mut [u8; BLOCK]>::try_from(target).ok()),
                     source
                         .get(from..from + BLOCK)
@@ -935,7 +940,7 @@ impl BodyHasher {
                 ) {
                     *target = *span;
                 }
-                written += to - from;
+                written = at + (to - from);
             }
             out.len = written;
             // Line content last in the block makes everything before final.

@@ -40,6 +40,8 @@ use sha2::Digest as _;
 
 use super::HashAlgorithm;
 
+mod spans;
+
 /// Header canonicalization (RFC 6376 §3.4.1, §3.4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -627,6 +629,38 @@ fn classify_portable(window: &[u8; WINDOW]) -> Classified {
     }
     Classified { keep, bare_lf }
 }
+/// Blocks sampled to tell whether a chunk is whitespace-dense.
+const SAMPLED_BLOCKS: usize = 8;
+/// Runs of dropped octets per sampled block from which a chunk counts as
+/// whitespace-dense.
+const DENSE_RUNS_PER_BLOCK: u32 = 2;
+
+/// Whether the first blocks of `chunk` from `start` have as many runs of
+/// whitespace to drop as whitespace-dense text (several a line): such a
+/// chunk is canonicalized by copying the kept spans of every block, which
+/// costs the same however many runs there are; with fewer, handling each
+/// run between spans that go to the hash function whole is cheaper.
+fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
+    let mut runs = 0;
+    let mut blocks = 0;
+    // From the second octet, so that the octet before is in the chunk.
+    let mut base = start.max(1);
+    while blocks < SAMPLED_BLOCKS {
+        let Some(window) = base
+            .checked_sub(1)
+            .and_then(|first| chunk.get(first..first + WINDOW))
+            .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok())
+        else {
+            break;
+        };
+        let dropped = !classify(window).keep;
+        runs += (dropped & !(dropped << 1)).count_ones();
+        blocks += 1;
+        base += BLOCK;
+    }
+    blocks > 0 && runs >= DENSE_RUNS_PER_BLOCK * blocks as u32
+}
+
 /// The octet at `offset` in the block of `window`.
 #[inline]
 fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
@@ -829,16 +863,23 @@ impl BodyHasher {
 
     /// Canonicalizes one chunk with relaxed canonicalization.
     ///
-    /// After a run of whitespace that goes on from the last chunk, the
-    /// chunk is read 64 octets at a time while two more octets follow in
-    /// the chunk ([`relaxed_blocks`](Self::relaxed_blocks)); the rest, too
-    /// short to be worth a block, goes the octet-wise way.
+    /// After a run of whitespace that goes on from the last chunk, a
+    /// whitespace-dense chunk ([`whitespace_dense`]) is read 64 octets at a
+    /// time while two more octets follow in the chunk
+    /// ([`relaxed_blocks`](Self::relaxed_blocks)); the rest, too short to
+    /// be worth a block, goes the octet-wise way. Other chunks have few
+    /// octets to change, which are handled one run at a time between long
+    /// spans ([`update_relaxed_spans`](Self::update_relaxed_spans)).
     fn update_relaxed(&mut self, chunk: &[u8]) {
         let mut base = 0;
         if self.pending_space {
             // The run of whitespace that ended the last chunk goes on.
             let end = wsp_run_end(chunk, 0);
             base = self.after_relaxed_run(chunk, end);
+        }
+        if !whitespace_dense(chunk, base) {
+            self.update_relaxed_spans(chunk.get(base..).unwrap_or_default());
+            return;
         }
         if base + BLOCK + 2 <= chunk.len() {
             base = self.relaxed_blocks(chunk, base);

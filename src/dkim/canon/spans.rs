@@ -5,7 +5,7 @@
 //! chunks go the way of the parent module instead, which copies the kept
 //! spans of every block.
 
-use super::{BLOCK, BodyHasher, CRLFS, GATHER, WINDOW, is_wsp, octet, wsp_run_end};
+use super::{BLOCK, BodyHasher, CRLFS, GATHER, WINDOW, octet, wsp_run_end};
 
 /// Canonical octets gathered on the stack before they go to the hash
 /// function, so that it gets a few large updates instead of one per span.
@@ -385,6 +385,7 @@ impl BodyHasher {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::dkim::canon::is_wsp;
 
     #[test]
     fn block_classifier_marks_what_relaxed_acts_on() {

@@ -126,13 +126,13 @@ fn spf_allocations() {
             "pass through include",
             "209.85.200.1",
             spf::SpfResult::Pass,
-            8,
+            6,
         ),
         (
             "fail after include, a, mx",
             "192.0.2.200",
             spf::SpfResult::Fail,
-            10,
+            7,
         ),
     ] {
         let ip: IpAddr = ip.parse().unwrap();
@@ -186,8 +186,8 @@ fn dmarc_allocations() {
     let render = || evaluate().to_method_result();
     let counts = [
         ("evaluation", allocations(evaluate), 2),
-        ("discovery", allocations(discovery), 25),
-        ("evaluation and its method result", allocations(render), 12),
+        ("discovery", allocations(discovery), 14),
+        ("evaluation and its method result", allocations(render), 7),
     ];
     for (label, count, _) in counts {
         println!("dmarc {label}: {count} allocations");
@@ -265,14 +265,14 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            62,
+            50,
         ),
         (
             "authentication-results field",
             allocations(|| ar.to_header_field()),
             3,
         ),
-        ("verdict copy", allocations(|| verdict.clone()), 35),
+        ("verdict copy", allocations(|| verdict.clone()), 30),
     ];
     for (label, count, _) in counts {
         println!("inbound {label}: {count} allocations");

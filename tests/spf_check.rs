@@ -73,7 +73,7 @@ fn mx_addresses_are_asked_together() {
         outcome.reason,
         Reason::Matched {
             mechanism: "mx".into(),
-            domain: "example.com".into()
+            domain: n("example.com")
         }
     );
     assert_eq!(batches.len(), 3, "{batches:?}");
@@ -154,7 +154,7 @@ fn include_softfail_and_ipv6() {
         outcome.reason,
         Reason::Matched {
             mechanism: "include:_spf.partner.example".into(),
-            domain: "example.com".into()
+            domain: n("example.com")
         }
     );
 }

@@ -299,9 +299,7 @@ impl Timing {
                 }
                 "--rounds" => timing.rounds = number(it.next(), "--rounds") as usize,
                 "--iterations" => timing.fixed_iterations = Some(number(it.next(), "--iterations")),
-                "--only" => {
-                    timing.only = Some(it.next().expect("--only takes a row name").clone())
-                }
+                "--only" => timing.only = Some(it.next().expect("--only takes a row name").clone()),
                 "--round-ms" => {
                     timing.round = Duration::from_millis(number(it.next(), "--round-ms"))
                 }
@@ -315,7 +313,11 @@ impl Timing {
     /// Times `op` and prints `time<TAB>row<TAB>nanoseconds per op` (the
     /// median of the rounds).
     pub fn row<T>(&self, row: &str, mut op: impl FnMut() -> T) {
-        if self.only.as_ref().is_some_and(|only| !row.contains(only.as_str())) {
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|only| !row.contains(only.as_str()))
+        {
             return;
         }
         let iterations = match self.fixed_iterations {

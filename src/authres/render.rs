@@ -67,9 +67,33 @@ const fn octet_table(extra: &[u8], graphic: bool) -> [bool; 256] {
 }
 
 /// The octets of an RFC 2045 token: printable ASCII but tspecials.
-static TOKEN: [bool; 256] = octet_table(b"()<>@,;:\\\"/[]?=", true);
+static TOKEN: [bool; 256] = octet_table(TOKEN_SPECIALS, true);
+/// RFC 2045 tspecials.
+const TOKEN_SPECIALS: &[u8] = b"()<>@,;:\\\"/[]?=";
 /// The octets of an RFC 5322 atom (`atext`).
 static ATEXT: [bool; 256] = octet_table(b"!#$%&'*+-/=?^_`{|}~", false);
+
+/// [`OCTET_CLASS`] bit: the octet may be in a token.
+const TOKEN_OCTET: u8 = 1;
+/// [`OCTET_CLASS`] bit: the octet is printable ASCII (space included).
+const PRINTABLE_OCTET: u8 = 2;
+
+/// Per octet, which of [`TOKEN_OCTET`] and [`PRINTABLE_OCTET`] it is.
+static OCTET_CLASS: [u8; 256] = {
+    let token = octet_table(TOKEN_SPECIALS, true);
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if token[b] {
+            table[b] |= TOKEN_OCTET;
+        }
+        if b >= 0x20 && b <= 0x7e {
+            table[b] |= PRINTABLE_OCTET;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// RFC 2045 token: printable ASCII without space and tspecials.
 fn is_token(s: &str) -> bool {
@@ -78,18 +102,39 @@ fn is_token(s: &str) -> bool {
 
 /// RFC 5322 dot-atom.
 pub(crate) fn is_dot_atom(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|atom| !atom.is_empty() && atom.bytes().all(|b| ATEXT[usize::from(b)]))
+    is_dot_atom_bytes(s.as_bytes())
+}
+
+/// [`is_dot_atom`] over octets, in one pass: atext and dots, no dot first,
+/// last or after another.
+fn is_dot_atom_bytes(bytes: &[u8]) -> bool {
+    let mut after_dot = true;
+    for &b in bytes {
+        if b == b'.' {
+            if after_dot {
+                return false;
+            }
+            after_dot = true;
+        } else if ATEXT[usize::from(b)] {
+            after_dot = false;
+        } else {
+            return false;
+        }
+    }
+    !after_dot
 }
 
 /// A dot-atom or `dot-atom@dot-atom` (the local part may be empty): an
 /// address or domain written bare.
 fn is_address(s: &str) -> bool {
-    is_dot_atom(s)
-        || s.rsplit_once('@').is_some_and(|(local, domain)| {
-            (local.is_empty() || is_dot_atom(local)) && is_dot_atom(domain)
-        })
+    let bytes = s.as_bytes();
+    match memchr::memrchr(b'@', bytes) {
+        None => is_dot_atom_bytes(bytes),
+        Some(at) => {
+            let (local, domain) = (bytes.get(..at).unwrap_or_default(), bytes.get(at + 1..));
+            (local.is_empty() || is_dot_atom_bytes(local)) && domain.is_some_and(is_dot_atom_bytes)
+        }
+    }
 }
 
 /// The width of `text` in characters (its length when ASCII).
@@ -116,12 +161,11 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again. One pass tells the common cases: a
     // token, or printable ASCII (nothing to replace).
-    let mut token = !s.is_empty();
-    let mut printable = true;
-    for b in s.bytes() {
-        token &= TOKEN[usize::from(b)];
-        printable &= (b' '..=b'~').contains(&b);
-    }
+    let class = s.bytes().fold(TOKEN_OCTET | PRINTABLE_OCTET, |class, b| {
+        class & OCTET_CLASS[usize::from(b)]
+    });
+    let token = !s.is_empty() && class & TOKEN_OCTET != 0;
+    let printable = class & PRINTABLE_OCTET != 0;
     if token {
         // Printable ASCII, no control character: written as it is.
         out.push_str(s);
@@ -317,22 +361,29 @@ impl Folder {
             self.line_has_text = true;
             return;
         }
+        // Folded before a space where a word would pass the column: the
+        // text between folds is written at once.
+        let mut written = 0;
+        let mut at = 0;
         for (i, word) in text.split(' ').enumerate() {
             let word_width = text_width(word);
             if i > 0 {
                 if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
                     // The space stays, after the line break.
+                    out.push_str(text.get(written..at).unwrap_or_default());
                     out.push_str("\r\n");
+                    written = at;
                     self.column = 0;
                     self.line_has_text = false;
                 }
-                out.push(' ');
                 self.column += 1;
+                at += 1;
             }
-            out.push_str(word);
+            at += word.len();
             self.column += word_width;
             self.line_has_text |= !word.is_empty();
         }
+        out.push_str(text.get(written..).unwrap_or_default());
     }
 
     /// The field.
@@ -374,7 +425,68 @@ fn fold_pieces(mut folder: Folder, pieces: &[Piece]) -> String {
 mod tests {
     use super::*;
 
+    /// Placing text word by word, as [`Folder::place`] folds a long piece.
+    fn place_by_words(folder: &mut Folder, text: &str) {
+        let width = text_width(text);
+        if folder.column + 1 + width > FOLD_COLUMN && folder.line_has_text {
+            folder.out.push_str("\r\n\t");
+            folder.column = 1;
+        } else {
+            folder.out.push(' ');
+            folder.column += 1;
+        }
+        if !folder.split_long || folder.column + width <= FOLD_COLUMN {
+            folder.out.push_str(text);
+            folder.column += width;
+            folder.line_has_text = true;
+            return;
+        }
+        for (i, word) in text.split(' ').enumerate() {
+            let word_width = text_width(word);
+            if i > 0 {
+                if folder.column + 1 + word_width > FOLD_COLUMN && folder.line_has_text {
+                    folder.out.push_str("\r\n");
+                    folder.column = 0;
+                    folder.line_has_text = false;
+                }
+                folder.out.push(' ');
+                folder.column += 1;
+            }
+            folder.out.push_str(word);
+            folder.column += word_width;
+            folder.line_has_text |= !word.is_empty();
+        }
+    }
+
     proptest::proptest! {
+        /// A long piece is folded as placing it word by word does.
+        #[test]
+        fn long_pieces_fold_as_word_by_word(
+            pieces in proptest::collection::vec("[a-zé ]{0,200}", 0..6),
+        ) {
+            let mut at_once = Folder::field("Name:", true);
+            let mut by_words = Folder::field("Name:", true);
+            for text in &pieces {
+                at_once.place(text);
+                place_by_words(&mut by_words, text);
+            }
+            proptest::prop_assert_eq!(at_once.finish(), by_words.finish());
+        }
+
+        /// The one-pass dot-atom test agrees with the definition.
+        #[test]
+        fn dot_atoms_in_one_pass(s in "[a-z.@ !\"(]{0,12}") {
+            let by_atoms = !s.is_empty()
+                && s.split('.')
+                    .all(|atom| !atom.is_empty() && atom.bytes().all(|b| ATEXT[usize::from(b)]));
+            proptest::prop_assert_eq!(is_dot_atom(&s), by_atoms);
+            let address = by_atoms
+                || s.rsplit_once('@').is_some_and(|(local, domain)| {
+                    (local.is_empty() || is_dot_atom(local)) && is_dot_atom(domain)
+                });
+            proptest::prop_assert_eq!(is_address(&s), address);
+        }
+
         /// Writing a piece in place folds exactly as placing the finished
         /// text does.
         #[test]

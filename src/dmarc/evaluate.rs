@@ -169,8 +169,14 @@ impl fmt::Display for AlignedIdentifier {
     /// `spf <domain>` or `dkim <domain>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AlignedIdentifier::Spf(domain) => write!(f, "spf {domain}"),
-            AlignedIdentifier::Dkim(domain) => write!(f, "dkim {domain}"),
+            AlignedIdentifier::Spf(domain) => {
+                f.write_str("spf ")?;
+                f.write_str(domain.as_str())
+            }
+            AlignedIdentifier::Dkim(domain) => {
+                f.write_str("dkim ")?;
+                f.write_str(domain.as_str())
+            }
         }
     }
 }
@@ -362,12 +368,17 @@ impl fmt::Display for AppliedPolicy {
             PolicySource::NonExistentSubdomain => "np",
             PolicySource::BrokenRecord => "no valid p, rua present: p=none",
         };
-        write!(
-            f,
-            "policy {} ({tag}) from _dmarc.{}",
+        for piece in [
+            "policy ",
             self.policy.as_str(),
-            self.domain
-        )
+            " (",
+            tag,
+            ") from _dmarc.",
+            self.domain.as_str(),
+        ] {
+            f.write_str(piece)?;
+        }
+        Ok(())
     }
 }
 

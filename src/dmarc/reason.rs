@@ -147,16 +147,22 @@ impl fmt::Display for Reason {
                 disposition,
                 softening,
             } => {
+                // Pieces written as they are: no formatting to do.
                 match aligned.split_first() {
                     None => f.write_str("no aligned identifier passed")?,
                     Some((first, rest)) => {
-                        write!(f, "aligned: {first}")?;
+                        f.write_str("aligned: ")?;
+                        fmt::Display::fmt(first, f)?;
                         for identifier in rest {
-                            write!(f, ", {identifier}")?;
+                            f.write_str(", ")?;
+                            fmt::Display::fmt(identifier, f)?;
                         }
                     }
                 }
-                write!(f, "; {policy}; disposition {}", disposition.as_str())?;
+                f.write_str("; ")?;
+                fmt::Display::fmt(policy, f)?;
+                f.write_str("; disposition ")?;
+                f.write_str(disposition.as_str())?;
                 match softening {
                     Softening::No => Ok(()),
                     Softening::TestMode => f.write_str(" (t=y)"),

@@ -804,8 +804,8 @@ impl Check {
                     .record
                     .as_ref()
                     .and_then(|r| r.directives.get(frame.next))
-                    .map_or_else(String::new, |d| d.as_str().to_owned()),
-                domain: frame.domain.as_str().to_owned(),
+                    .map_or_else(|| "".into(), |d| Arc::clone(d.shared_text())),
+                domain: frame.domain.clone(),
             },
         };
         let Some(parent) = self.frames.last_mut() else {

@@ -58,7 +58,7 @@ pub use macros::{MacroError, MacroLetter, MacroString};
 pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError, is_spf_record};
 
 use crate::authres::{MethodResult, Property, UnknownResult, render};
-use crate::dns::{Failure, Query};
+use crate::dns::{Failure, Name, Query};
 use crate::word::Word;
 
 /// Which identity is checked (RFC 7208 §2.3, §2.4).
@@ -362,10 +362,11 @@ pub enum Reason {
     /// A mechanism matched; its directive text and the domain whose record
     /// held it.
     Matched {
-        /// The directive as written (`-all`, `include:_spf.example.com`).
-        mechanism: String,
+        /// The directive as written (`-all`, `include:_spf.example.com`),
+        /// shared with the parsed record.
+        mechanism: std::sync::Arc<str>,
         /// The domain whose record held it.
-        domain: String,
+        domain: Name,
     },
     /// No mechanism matched and there was no `redirect=`: the default
     /// `neutral` (§4.7).
@@ -522,7 +523,9 @@ impl Outcome {
             ("identity", self.identity.as_str().to_owned()),
         ];
         match (&self.reason, self.result) {
-            (Reason::Matched { mechanism, .. }, _) => pairs.push(("mechanism", mechanism.clone())),
+            (Reason::Matched { mechanism, .. }, _) => {
+                pairs.push(("mechanism", mechanism.to_string()))
+            }
             (reason, SpfResult::PermError | SpfResult::TempError) => {
                 pairs.push(("problem", reason.to_string()));
             }

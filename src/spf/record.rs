@@ -209,12 +209,18 @@ pub struct Directive {
     pub qualifier: Qualifier,
     /// The mechanism.
     pub mechanism: Mechanism,
-    text: String,
+    /// Shared with the outcomes that name it.
+    text: std::sync::Arc<str>,
 }
 
 impl Directive {
     /// The directive as written in the record.
     pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text, shared.
+    pub(crate) fn shared_text(&self) -> &std::sync::Arc<str> {
         &self.text
     }
 }
@@ -410,7 +416,7 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
     Ok(Directive {
         qualifier,
         mechanism,
-        text: term.to_owned(),
+        text: term.into(),
     })
 }
 

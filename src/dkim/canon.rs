@@ -40,6 +40,8 @@ use sha2::Digest as _;
 
 use super::HashAlgorithm;
 
+mod spans;
+
 /// Header canonicalization (RFC 6376 §3.4.1, §3.4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -471,25 +473,25 @@ fn has_bare_lf(chunk: &[u8]) -> bool {
 }
 
 /// Canonical octets gathered on the stack before they go to the hash
-/// function, so that it gets a few large updates instead of one per span.
+/// function (relaxed, block by block).
 struct Gather {
-    /// `GATHER` octets of room and slack for one more write: spans and
-    /// held-back line breaks are copied in whole blocks whose end is
+    /// `GATHER` octets of room and slack for one more block: the kept
+    /// spans of a block are copied in whole blocks whose end is
     /// overwritten by what comes next.
-    buffer: [u8; GATHER + 2 * BLOCK + 1],
+    buffer: [u8; GATHER + 4 * BLOCK],
     len: usize,
 }
 
-/// When gathered octets go to the hash function.
+/// When gathered octets are settled (handed to the hash function but for
+/// trailing line breaks, which are held back).
 const GATHER: usize = 4096;
 /// Chunks at least this long are canonicalized block by block (relaxed);
 /// shorter ones are not worth setting up the gather buffer for.
 const BLOCKWISE_MIN: usize = 256;
 /// Octets classified at once.
 const BLOCK: usize = 64;
-/// Spans at least this long and without a TAB go to the hash function
-/// without being copied.
-const LONG_SPAN: usize = 512;
+/// Octets of a chunk prepared at once for copying spans from.
+const STAGE: usize = 1024;
 /// A block with the octet before it and room to read 16 octets from any
 /// offset in it.
 const WINDOW: usize = BLOCK + 16;
@@ -497,93 +499,10 @@ const WINDOW: usize = BLOCK + 16;
 impl Gather {
     fn new() -> Gather {
         Gather {
-            buffer: [0; GATHER + 2 * BLOCK + 1],
+            buffer: [0; GATHER + 4 * BLOCK],
             len: 0,
         }
     }
-
-    fn is_full(&self) -> bool {
-        self.len >= GATHER
-    }
-
-    /// Appends `breaks` CRLFs (at most 32) and a SP if `space`.
-    #[inline]
-    fn put_held_back(&mut self, breaks: usize, space: bool) {
-        if let Some(target) = self.buffer.get_mut(self.len..self.len + CRLFS.len()) {
-            target.copy_from_slice(CRLFS);
-        }
-        self.len += 2 * breaks.min(CRLFS.len() / 2);
-        if let Some(target) = self.buffer.get_mut(self.len) {
-            *target = b' ';
-        }
-        self.len += usize::from(space);
-    }
-
-    /// Appends `chunk[from..to]` if it is at most a block long and a whole
-    /// block can be read from `from`; false otherwise.
-    #[inline]
-    fn put_short_span(&mut self, chunk: &[u8], from: usize, to: usize) -> bool {
-        let source = chunk.get(from..from + BLOCK);
-        let target = self.buffer.get_mut(self.len..self.len + BLOCK);
-        match (target, source) {
-            (Some(target), Some(source)) if to - from <= BLOCK => {
-                // The whole block: the octets past `to` are overwritten next.
-                target.copy_from_slice(source);
-                self.len += to - from;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Appends as much of `bytes` as there is room for; returns the rest.
-    fn put_slice<'a>(&mut self, bytes: &'a [u8]) -> &'a [u8] {
-        let room = GATHER.saturating_sub(self.len).max(1).min(bytes.len());
-        let (now, rest) = bytes.split_at(room);
-        if let Some(target) = self.buffer.get_mut(self.len..self.len + room) {
-            target.copy_from_slice(now);
-            self.len += room;
-        }
-        rest
-    }
-
-    /// The gathered octets, leaving the buffer empty. Every TAB gathered
-    /// stood alone between two other octets: it becomes a SP.
-    fn take(&mut self) -> &[u8] {
-        let len = std::mem::take(&mut self.len);
-        let gathered = self.buffer.get_mut(..len).unwrap_or_default();
-        for octet in gathered.iter_mut() {
-            // 0x09 ^ 0x29 is 0x20: branch-free, so that it compiles to
-            // vector code.
-            *octet ^= u8::from(*octet == b'\t') * 0x29;
-        }
-        gathered
-    }
-}
-
-/// The octet at `offset` in the block of `window`.
-#[inline]
-fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
-    window.get(1 + offset).copied().unwrap_or_default()
-}
-
-/// The length of the run of WSP at `offset` in the block of `window`, if
-/// shorter than 8 octets and within the block: the first octet that is
-/// neither SP nor TAB, found in one 8-octet word.
-#[inline]
-fn wsp_run(window: &[u8; WINDOW], offset: usize) -> Option<usize> {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(window.get(1 + offset..9 + offset)?);
-    let word = u64::from_le_bytes(bytes);
-    // The top bit of each octet that differs from `octet` (no carries
-    // across octets: each sum stays below 0x100).
-    let differs = |octet: u64| {
-        let x = word ^ (octet * 0x0101_0101_0101_0101);
-        (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | x) & 0x8080_8080_8080_8080
-    };
-    let not_wsp = differs(0x20) & differs(0x09);
-    let run = (not_wsp.trailing_zeros() / 8) as usize;
-    (run < 8 && offset + run < BLOCK).then_some(run)
 }
 
 /// The end of a chunk, copied with zeros after it (and before it, for a
@@ -600,9 +519,8 @@ impl Block {
     }
 
     /// Loads `chunk[base..]` (the block, up to 64 octets, and what follows)
-    /// with the octet before; returns how many octets of the block are in
-    /// the chunk.
-    fn load(&mut self, chunk: &[u8], base: usize) -> usize {
+    /// with the octet before.
+    fn load(&mut self, chunk: &[u8], base: usize) {
         self.octets.fill(0);
         let before = base.checked_sub(1).and_then(|i| chunk.get(i));
         if let (Some(first), Some(&before)) = (self.octets.first_mut(), before) {
@@ -614,92 +532,159 @@ impl Block {
                 *target = octet;
             }
         }
-        source.len().min(BLOCK)
     }
 }
 
-/// The octets of the block in `window` (`window[1..65]`, `window[0]` being
-/// the octet before and `window[65]` the one after) that relaxed
-/// canonicalization acts on, as a bit mask (bit `i` for octet `i` of the
-/// block): a SP or TAB followed by whitespace, a line break or any other
-/// octet up to SP; and an LF that does not follow a CR. A SP or TAB between
-/// two other octets and a CRLF after content stay (a TAB becomes a SP) and
-/// are not marked. A zero after the end of the chunk counts as whitespace:
-/// a SP last in the chunk is marked.
+/// A block classified for relaxed canonicalization: which octets stay and
+/// which are bare LFs.
+struct Classified {
+    /// Bit `i` set if octet `i` of the block stays in the canonical body:
+    /// all but a SP or TAB followed by another SP or TAB, or by a line
+    /// break (LF, or CR LF). Of a run of WSP the last octet stays (as a SP)
+    /// unless the line ends after it: the run reduced to one SP, trailing
+    /// whitespace removed.
+    keep: u64,
+    /// Bit `i` set if octet `i` is an LF that does not follow a CR: a line
+    /// break written as CRLF.
+    bare_lf: u64,
+}
+
+/// Classifies the block in `window` (`window[1..65]`, `window[0]` being
+/// the octet before and `window[65..67]` the two after).
 ///
 /// On x86-64: SSE2 comparisons and a move-mask per 16 octets, through
 /// `safe_arch`'s safe wrappers (the compiler does not turn the portable
 /// form's bit packing into a move-mask).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn special_octets(window: &[u8; WINDOW]) -> u64 {
+fn classify(window: &[u8; WINDOW]) -> Classified {
     use safe_arch::{
-        bitand_m128i, bitandnot_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i,
-        min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
-    };
-    let load = |at: usize| {
-        let mut bytes = [0u8; 16];
-        if let Some(source) = window.get(at..at + 16) {
-            bytes.copy_from_slice(source);
-        }
-        load_unaligned_m128i(&bytes)
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
     };
     let space = set_splat_i8_m128i(b' ' as i8);
     let tab = set_splat_i8_m128i(b'\t' as i8);
     let cr = set_splat_i8_m128i(b'\r' as i8);
     let lf = set_splat_i8_m128i(b'\n' as i8);
-    let mut mask = 0u64;
+    // One bit per octet of the block for each kind, 16 octets at a time;
+    // the neighbours are then a shift away.
+    let (mut wsp, mut crs, mut lfs) = (0u64, 0u64, 0u64);
     for k in 0..BLOCK / 16 {
-        let before = load(16 * k);
-        let here = load(16 * k + 1);
-        let after = load(16 * k + 2);
-        let wsp = bitor_m128i(
+        let mut bytes = [0u8; 16];
+        if let Some(source) = window.get(1 + 16 * k..17 + 16 * k) {
+            bytes.copy_from_slice(source);
+        }
+        let here = load_unaligned_m128i(&bytes);
+        let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u32 & 0xffff) << (16 * k);
+        wsp |= bits(bitor_m128i(
             cmp_eq_mask_i8_m128i(here, space),
             cmp_eq_mask_i8_m128i(here, tab),
-        );
-        let run = bitand_m128i(wsp, cmp_eq_mask_i8_m128i(min_u8_m128i(after, space), after));
-        let bare_lf = bitandnot_m128i(
-            cmp_eq_mask_i8_m128i(before, cr),
-            cmp_eq_mask_i8_m128i(here, lf),
-        );
-        let bits = move_mask_i8_m128i(bitor_m128i(run, bare_lf)) as u32 & 0xffff;
-        mask |= u64::from(bits) << (16 * k);
+        ));
+        crs |= bits(cmp_eq_mask_i8_m128i(here, cr));
+        lfs |= bits(cmp_eq_mask_i8_m128i(here, lf));
     }
-    mask
+    from_kinds(window, wsp, crs, lfs)
 }
 
-/// The octets of the block in `window` that relaxed canonicalization acts
-/// on (see the x86-64 version).
+/// [`Classified`] from one bit per octet of the block for WSP, CR and LF,
+/// and the octets around the block in `window`.
+#[inline]
+fn from_kinds(window: &[u8; WINDOW], wsp: u64, crs: u64, lfs: u64) -> Classified {
+    let at = |i: usize| window.get(i).copied().unwrap_or_default();
+    let (before, next, after_next) = (at(0), at(1 + BLOCK), at(2 + BLOCK));
+    let wsp_next = (wsp >> 1) | (u64::from(is_wsp(next)) << 63);
+    let lf_next = (lfs >> 1) | (u64::from(next == b'\n') << 63);
+    let cr_next = (crs >> 1) | (u64::from(next == b'\r') << 63);
+    let lf_after_next =
+        (lfs >> 2) | (u64::from(next == b'\n') << 62) | (u64::from(after_next == b'\n') << 63);
+    let dropped = wsp & (wsp_next | lf_next | (cr_next & lf_after_next));
+    let cr_before = (crs << 1) | u64::from(before == b'\r');
+    Classified {
+        keep: !dropped,
+        bare_lf: lfs & !cr_before,
+    }
+}
+
+/// Classifies a block for relaxed canonicalization (see the x86-64
+/// version).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn special_octets(window: &[u8; WINDOW]) -> u64 {
-    special_octets_portable(window)
+fn classify(window: &[u8; WINDOW]) -> Classified {
+    classify_portable(window)
 }
 
-/// [`special_octets`] in portable code: comparisons over fixed-size arrays
-/// and an 8-octet multiply that packs flags into bits.
+/// [`classify`] in portable code.
 #[cfg(any(not(target_arch = "x86_64"), test))]
 #[inline]
-fn special_octets_portable(window: &[u8; WINDOW]) -> u64 {
-    let mut flags = [0u8; BLOCK];
-    for (i, flag) in flags.iter_mut().enumerate() {
-        let before = window.get(i).copied().unwrap_or_default();
-        let here = window.get(i + 1).copied().unwrap_or_default();
-        let after = window.get(i + 2).copied().unwrap_or_default();
-        let run = ((here == b' ') | (here == b'\t')) & (after <= b' ');
-        let bare_lf = (here == b'\n') & (before != b'\r');
-        *flag = u8::from(run | bare_lf);
+fn classify_portable(window: &[u8; WINDOW]) -> Classified {
+    let mut keep = 0u64;
+    let mut bare_lf = 0u64;
+    for i in 0..BLOCK {
+        let at = |offset: usize| window.get(i + offset).copied().unwrap_or_default();
+        let (before, here, next, after_next) = (at(0), at(1), at(2), at(3));
+        let dropped = is_wsp(here)
+            & (is_wsp(next) | (next == b'\n') | ((next == b'\r') & (after_next == b'\n')));
+        keep |= u64::from(!dropped) << i;
+        bare_lf |= u64::from((here == b'\n') & (before != b'\r')) << i;
     }
-    let mut mask = 0u64;
-    for (i, group) in flags.chunks_exact(8).enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(group);
-        // Each octet is 0 or 1: the multiply gathers them in the top octet,
-        // the first octet's flag as its lowest bit.
-        let bits = u64::from_le_bytes(bytes).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-        mask |= bits << (8 * i);
+    Classified { keep, bare_lf }
+}
+/// Blocks sampled to tell whether a chunk is whitespace-dense.
+const SAMPLED_BLOCKS: usize = 8;
+/// Runs of dropped octets per sampled block from which a chunk counts as
+/// whitespace-dense.
+const DENSE_RUNS_PER_BLOCK: u32 = 2;
+
+/// Whether the first blocks of `chunk` from `start` have as many runs of
+/// whitespace to drop as whitespace-dense text (several a line): such a
+/// chunk is canonicalized by copying the kept spans of every block, which
+/// costs the same however many runs there are; with fewer, handling each
+/// run between spans that go to the hash function whole is cheaper.
+fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
+    let mut runs = 0;
+    let mut blocks = 0;
+    // From the second octet, so that the octet before is in the chunk.
+    let mut base = start.max(1);
+    while blocks < SAMPLED_BLOCKS {
+        let Some(window) = base
+            .checked_sub(1)
+            .and_then(|first| chunk.get(first..first + WINDOW))
+            .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok())
+        else {
+            break;
+        };
+        let dropped = !classify(window).keep;
+        runs += (dropped & !(dropped << 1)).count_ones();
+        blocks += 1;
+        base += BLOCK;
     }
-    mask
+    blocks > 0 && runs >= DENSE_RUNS_PER_BLOCK * blocks as u32
+}
+
+/// The octet at `offset` in the block of `window`.
+#[inline]
+fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
+    window.get(1 + offset).copied().unwrap_or_default()
+}
+
+/// Copies as much of `bytes` as fits in `stage` but the last two blocks,
+/// every TAB turned into a SP, zeros after; returns how many octets were
+/// copied. Branch-free, so that it compiles to vector code.
+fn stage_tabs_to_spaces(bytes: &[u8], stage: &mut [u8; STAGE + 2 * BLOCK]) -> usize {
+    let copied = bytes.len().min(STAGE);
+    for (target, &octet) in stage
+        .iter_mut()
+        .zip(bytes.get(..copied).unwrap_or_default())
+    {
+        // 0x09 ^ 0x29 is 0x20.
+        *target = octet ^ (u8::from(octet == b'\t') * 0x29);
+    }
+    if copied < stage.len() {
+        if let Some(rest) = stage.get_mut(copied..) {
+            rest.fill(0);
+        }
+    }
+    copied
 }
 
 fn is_wsp(byte: u8) -> bool {
@@ -878,88 +863,223 @@ impl BodyHasher {
 
     /// Canonicalizes one chunk with relaxed canonicalization.
     ///
-    /// The chunk is read 64 octets at a time into a [`Block`], TABs turned
-    /// into SPs on the way (a TAB alone between two other octets is then
-    /// canonical). The block is classified at once ([`Block::special`]):
-    /// the only octets left that need work are a SP followed by whitespace
-    /// or a line break (a run to reduce to one SP, or trailing whitespace
-    /// to drop) and a bare LF. The spans between them are canonical already
-    /// but for line breaks at their end, which are held back; they are
-    /// gathered in a local buffer with the line breaks and single SPs that
-    /// canonicalization writes, and the buffer goes to the hash function
-    /// in large updates.
+    /// After a run of whitespace that goes on from the last chunk, a
+    /// whitespace-dense chunk ([`whitespace_dense`]) is read 64 octets at a
+    /// time while two more octets follow in the chunk
+    /// ([`relaxed_blocks`](Self::relaxed_blocks)); the rest, too short to
+    /// be worth a block, goes the octet-wise way. Other chunks have few
+    /// octets to change, which are handled one run at a time between long
+    /// spans ([`update_relaxed_spans`](Self::update_relaxed_spans)).
     fn update_relaxed(&mut self, chunk: &[u8]) {
-        let len = chunk.len();
-        let mut out = Gather::new();
         let mut base = 0;
         if self.pending_space {
             // The run of whitespace that ended the last chunk goes on.
             let end = wsp_run_end(chunk, 0);
             base = self.after_relaxed_run(chunk, end);
         }
-        // Where the content not yet gathered starts.
-        let mut segment = base;
+        if !whitespace_dense(chunk, base) {
+            self.update_relaxed_spans(chunk.get(base..).unwrap_or_default());
+            return;
+        }
+        if base + BLOCK + 2 <= chunk.len() {
+            base = self.relaxed_blocks(chunk, base);
+        }
+        if let Some(rest) = chunk.get(base..).filter(|rest| !rest.is_empty()) {
+            // Shorter than a block and two octets: never block-wise again.
+            self.update(rest);
+        }
+    }
+
+    /// Canonicalizes `chunk` from `start` block by block while two octets
+    /// follow the block in the chunk; returns where it stopped.
+    ///
+    /// Each block is classified at once ([`classify`]): which octets stay,
+    /// where bare LFs are, TABs turned into SPs. The kept spans are copied
+    /// to a [`Gather`] buffer with fixed-size copies (a bare LF gets its CR
+    /// first), which is the canonical body but for trailing empty lines.
+    /// Whatever the buffer holds up to its last line content is handed to
+    /// the hash function in whole 64-octet blocks as soon as it is there, so
+    /// that hashing one block overlaps with canonicalizing the next; line
+    /// breaks at the end are held back.
+    fn relaxed_blocks(&mut self, chunk: &[u8], start: usize) -> usize {
+        let len = chunk.len();
+        // What the slow path buffered goes first.
+        self.flush();
+        if self.pending_space && chunk.get(start) == Some(&b'\n') {
+            // Whitespace before a bare LF ends the line.
+            self.pending_space = false;
+        }
+        let mut out = Gather::new();
+        // Gathered octets already hashed, and the end of the last line
+        // content gathered: what comes before it is final.
+        let mut hashed = 0;
+        let mut content_end = 0;
         let mut padded = Block::new();
-        while base < len {
-            // The octet before the block, the block and what follows: in
-            // the chunk, or a copy padded with zeros at either end of it.
-            let (window, available) = match base
+        // The chunk ahead with TABs turned into SPs (a TAB that stays
+        // stood alone between two other octets), converted a stretch at
+        // a time, well before spans are copied from it.
+        let mut stage = [0u8; STAGE + 2 * BLOCK];
+        let mut stage_base = start;
+        let mut staged = 0;
+        let mut base = start;
+        while base + BLOCK + 2 <= len {
+            // What the last blocks made final, hashed while this block is
+            // canonicalized; the first update completes the hash
+            // function's partial block so that the next ones are whole.
+            let partial = (self.hashed % BLOCK as u64) as usize;
+            let ready = ((content_end - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
+            if ready > 0 {
+                self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
+                hashed += ready;
+            }
+            let window = match base
                 .checked_sub(1)
-                .and_then(|start| chunk.get(start..start + WINDOW))
+                .and_then(|first| chunk.get(first..first + WINDOW))
                 .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok())
             {
-                Some(window) => (window, BLOCK),
+                Some(window) => window,
                 None => {
-                    let available = padded.load(chunk, base);
-                    (&padded.octets, available)
+                    padded.load(chunk, base);
+                    &padded.octets
                 }
             };
-            let mut mask = special_octets(window);
-            if available < BLOCK {
-                mask &= (1u64 << available) - 1;
+            if base + BLOCK > stage_base + staged {
+                stage_base = base;
+                staged = stage_tabs_to_spaces(chunk.get(base..).unwrap_or_default(), &mut stage);
             }
-            while mask != 0 {
-                let at = mask.trailing_zeros() as usize;
-                self.gather_span(&mut out, chunk, segment, base + at);
-                let next = if octet(window, at) == b'\n' {
-                    // A bare LF.
-                    self.line_break();
-                    at + 1
-                } else {
-                    match wsp_run(window, at) {
-                        Some(run) => {
-                            // Branch-free: whether CRLF follows is not
-                            // predictable.
-                            let end = at + run;
-                            let crlf = u8::from(octet(window, end) == b'\r')
-                                & u8::from(octet(window, end + 1) == b'\n');
-                            self.pending_line_breaks += u64::from(crlf);
-                            self.pending_space = crlf == 0;
-                            end + 2 * usize::from(crlf)
-                        }
-                        None => {
-                            let end = wsp_run_end(chunk, base + at);
-                            self.after_relaxed_run(chunk, end) - base
-                        }
-                    }
-                };
-                segment = base + next;
-                if next >= BLOCK {
-                    break;
+            // The block and the one after, to copy spans from in whole
+            // blocks.
+            let source = stage
+                .get(base - stage_base..base - stage_base + 2 * BLOCK)
+                .and_then(|source| <&[u8; 2 * BLOCK]>::try_from(source).ok())
+                .unwrap_or(&[0; 2 * BLOCK]);
+            let Classified { keep, bare_lf } = classify(window);
+            // Spans of kept octets, a bare LF starting one of its own.
+            let stops = !keep | bare_lf;
+            let mut starts = keep & (!(keep << 1) | bare_lf);
+            let mut written = out.len;
+            while starts != 0 {
+                let from = starts.trailing_zeros() as usize & (BLOCK - 1);
+                starts &= starts - 1;
+                let to = (stops & ((u64::MAX << from) << 1)).trailing_zeros() as usize;
+                // Never more than a block of slack used (a block adds at
+                // most two blocks of octets to less than `GATHER`): the
+                // bound only lets the compiler see it.
+                let at = written.min(GATHER + 2 * BLOCK);
+                if let Some(target) = out.buffer.get_mut(at) {
+                    *target = b'\r';
                 }
-                mask &= u64::MAX << next;
+                let at = at + ((bare_lf >> from) & 1) as usize;
+                // The whole block: the octets past `to` are overwritten next.
+                if let (Some(target), Some(span)) = (
+                    out.buffer
+                        .get_mut(at..at + BLOCK)
+                        .and_then(|target| <&mut [u8; BLOCK]>::try_from(target).ok()),
+                    source
+                        .get(from..from + BLOCK)
+                        .and_then(|span| <&[u8; BLOCK]>::try_from(span).ok()),
+                ) {
+                    *target = *span;
+                }
+                written = at + (to - from);
             }
-            base = (base + BLOCK).max(segment);
+            out.len = written;
+            // Line content last in the block makes everything before final.
+            if keep != 0 {
+                let last = octet(window, 63 - keep.leading_zeros() as usize);
+                if last != b'\n' && last != b'\r' {
+                    content_end = written;
+                }
+            }
+            if written >= GATHER {
+                self.settle(&mut out, hashed, true);
+                hashed = 0;
+                content_end = 0;
+            }
+            base += BLOCK;
         }
-        // The content left; a CR last in the chunk is a line break if the
-        // next chunk starts with LF.
-        if len > segment && chunk.get(len - 1) == Some(&b'\r') {
-            self.gather_span(&mut out, chunk, segment, len - 1);
+        if base > start && chunk.get(base - 1) == Some(&b'\r') {
+            // A CR stays, so it was gathered last: a line break if LF
+            // comes next.
+            out.len -= 1;
             self.pending_cr = true;
-        } else {
-            self.gather_span(&mut out, chunk, segment, len);
         }
-        self.emit_gathered(&mut out);
+        self.settle(&mut out, hashed, false);
+        base
+    }
+
+    /// Hands the gathered octets from `hashed` on to the hash function but
+    /// for the line breaks at their end, which are held back; and a CR
+    /// last, which stays gathered, if `keep_cr` (the LF that may follow
+    /// comes with the next block).
+    fn settle(&mut self, out: &mut Gather, hashed: usize, keep_cr: bool) {
+        let region = out.buffer.get(hashed..out.len).unwrap_or_default();
+        let cr = keep_cr && region.last() == Some(&b'\r');
+        let end = region.len() - usize::from(cr);
+        let mut content = end;
+        while content >= 2 && region.get(content - 2..content) == Some(b"\r\n") {
+            content -= 2;
+        }
+        let breaks = ((end - content) / 2) as u64;
+        if content > 0 {
+            self.hash_content(region.get(..content).unwrap_or_default());
+            self.pending_line_breaks = breaks;
+        } else {
+            self.pending_line_breaks += breaks;
+        }
+        if breaks > 0 {
+            self.pending_space = false;
+        }
+        out.len = 0;
+        if cr {
+            if let Some(first) = out.buffer.first_mut() {
+                *first = b'\r';
+            }
+            out.len = 1;
+        }
+    }
+
+    /// Hands on canonical octets followed by line content, after what was
+    /// held back, straight to the hash function.
+    fn hash_content(&mut self, bytes: &[u8]) {
+        if self.pending_line_breaks > 0 || self.pending_space {
+            self.held_back_now();
+        }
+        self.produced_content = true;
+        self.emit_now(bytes);
+    }
+
+    /// Hands on the held-back line breaks and SP.
+    #[cold]
+    fn held_back_now(&mut self) {
+        while self.pending_line_breaks > 0 {
+            let n = self.pending_line_breaks.min((CRLFS.len() / 2) as u64);
+            self.pending_line_breaks -= n;
+            self.emit_now(CRLFS.get(..(n as usize) * 2).unwrap_or_default());
+        }
+        if self.pending_space {
+            self.pending_space = false;
+            self.emit_now(b" ");
+        }
+    }
+
+    /// Hands canonical octets to the hash function directly (the output
+    /// buffer is empty), honouring the length limit.
+    #[inline]
+    fn emit_now(&mut self, bytes: &[u8]) {
+        self.produced += bytes.len() as u64;
+        let bytes = match self.length_limit {
+            Some(limit) => {
+                let room = limit.saturating_sub(self.hashed);
+                let take = usize::try_from(room).unwrap_or(usize::MAX).min(bytes.len());
+                bytes.get(..take).unwrap_or_default()
+            }
+            None => bytes,
+        };
+        self.hashed += bytes.len() as u64;
+        if !bytes.is_empty() {
+            self.hash.update(bytes);
+        }
     }
 
     /// A run of WSP ends at `end` (relaxed): dropped with the line break if
@@ -972,76 +1092,6 @@ impl BodyHasher {
         self.pending_line_breaks += u64::from(crlf);
         self.pending_space = !crlf;
         end + 2 * usize::from(crlf)
-    }
-
-    /// Gathers `chunk[from..to]`, octets that stay as they are (but for a
-    /// TAB alone, which becomes a SP), preceded by the held-back line breaks
-    /// and SP; line breaks at the end are held back in turn.
-    #[inline]
-    fn gather_span(&mut self, out: &mut Gather, chunk: &[u8], from: usize, mut to: usize) {
-        let mut breaks = 0u64;
-        while to >= from + 2 && chunk.get(to - 2..to) == Some(b"\r\n") {
-            to -= 2;
-            breaks += 1;
-        }
-        if to > from {
-            if self.pending_line_breaks > (CRLFS.len() / 2) as u64 {
-                self.gather_many_line_breaks(out);
-            }
-            out.put_held_back(self.pending_line_breaks as usize, self.pending_space);
-            self.pending_line_breaks = 0;
-            self.pending_space = false;
-            self.produced_content = true;
-            if !out.put_short_span(chunk, from, to) {
-                self.gather_long_span(out, chunk.get(from..to).unwrap_or_default());
-            }
-            if out.is_full() {
-                self.emit_gathered(out);
-            }
-        }
-        if breaks > 0 {
-            self.pending_space = false;
-            self.pending_line_breaks += breaks;
-        }
-    }
-
-    /// A span longer than a block, or at the very end of the chunk: handed
-    /// to the hash function as it is when it holds no TAB and is long,
-    /// otherwise gathered.
-    fn gather_long_span(&mut self, out: &mut Gather, span: &[u8]) {
-        if span.len() >= LONG_SPAN && memchr::memchr(b'\t', span).is_none() {
-            self.emit_gathered(out);
-            self.emit(span);
-            return;
-        }
-        let mut rest = span;
-        while !rest.is_empty() {
-            rest = out.put_slice(rest);
-            if out.is_full() {
-                self.emit_gathered(out);
-            }
-        }
-    }
-
-    /// Gathers held-back line breaks but the last few (many empty lines).
-    #[cold]
-    fn gather_many_line_breaks(&mut self, out: &mut Gather) {
-        let most = (CRLFS.len() / 2) as u64;
-        while self.pending_line_breaks > most {
-            out.put_held_back(most as usize, false);
-            self.pending_line_breaks -= most;
-            if out.is_full() {
-                self.emit_gathered(out);
-            }
-        }
-    }
-
-    /// Hands the gathered octets to the hash.
-    fn emit_gathered(&mut self, out: &mut Gather) {
-        let gathered = out.take();
-        if !gathered.is_empty() {
-            self.emit(gathered);
-        }
     }
 
     /// Canonicalizes one chunk.
@@ -1471,6 +1521,37 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Long whitespace-dense bodies (runs across 64-octet blocks and
+        /// chunk ends, bare LF, lone CR, empty lines at the end) in random
+        /// chunks, with and without a length limit.
+        #[test]
+        fn whitespace_dense_bodies_match_reference(
+            tokens in proptest::collection::vec(proptest::sample::select(vec![
+                &b"word"[..], b"x", b" ", b"  ", b"   ", b"\t", b" \t ", b"\r\n", b"\n", b"\r",
+                b" \r\n", b"\t\n", b"\r\n\r\n", &[b' '; 70][..], &[b'\t'; 65][..],
+            ]), 0..400),
+            cuts in proptest::collection::vec(0usize..4000, 0..8),
+            limit in proptest::option::of(0u64..3000),
+        ) {
+            let body: Vec<u8> = tokens.concat();
+            let expected = canonical(BodyCanonicalization::Relaxed, &body);
+            let mut cuts: Vec<usize> = cuts.iter().map(|&i| i.min(body.len())).collect();
+            cuts.sort_unstable();
+            let mut hasher = BodyHasher::new(BodyCanonicalization::Relaxed, HashAlgorithm::Sha256, limit);
+            let mut previous = 0;
+            for cut in cuts.into_iter().chain([body.len()]) {
+                hasher.update(&body[previous..cut]);
+                previous = cut;
+            }
+            let hash = hasher.finish();
+            let hashed = limit.map_or(expected.len(), |l| expected.len().min(l as usize));
+            proptest::prop_assert_eq!(hash.digest, sha256(&expected[..hashed]), "{:?}", String::from_utf8_lossy(&body));
+            proptest::prop_assert_eq!(hash.canonical_length, expected.len() as u64);
+            proptest::prop_assert_eq!(hash.hashed_length, hashed as u64);
+        }
+    }
+
     #[test]
     fn rfc6376_section_3_4_5_example() {
         let body = b" C \r\nD \t E\r\n\r\n\r\n";
@@ -1611,7 +1692,7 @@ mod tests {
     }
 
     #[test]
-    fn block_classifier_marks_what_relaxed_acts_on() {
+    fn block_classifier_marks_what_relaxed_keeps() {
         // Octet by octet against the definition, on windows of every octet
         // kind around each position.
         let kinds = [b'a', b' ', b'\t', b'\r', b'\n', 0u8, 0x1f, 0x21, 0xff];
@@ -1624,13 +1705,18 @@ mod tests {
                 state ^= state << 17;
                 *octet = kinds[(state % kinds.len() as u64) as usize];
             }
-            let mask = special_octets(&window);
-            assert_eq!(special_octets_portable(&window), mask);
+            let classified = classify(&window);
+            let portable = classify_portable(&window);
+            assert_eq!(portable.keep, classified.keep);
+            assert_eq!(portable.bare_lf, classified.bare_lf);
             for i in 0..BLOCK {
-                let (before, here, after) = (window[i], window[i + 1], window[i + 2]);
-                let expected =
-                    (is_wsp(here) && after <= b' ') || (here == b'\n' && before != b'\r');
-                assert_eq!(mask >> i & 1 == 1, expected, "{window:?} at {i}");
+                let (before, here, next, after) =
+                    (window[i], window[i + 1], window[i + 2], window[i + 3]);
+                let line_break = next == b'\n' || (next == b'\r' && after == b'\n');
+                let dropped = is_wsp(here) && (is_wsp(next) || line_break);
+                assert_eq!(classified.keep >> i & 1 == 0, dropped, "{window:?} at {i}");
+                let bare = here == b'\n' && before != b'\r';
+                assert_eq!(classified.bare_lf >> i & 1 == 1, bare, "{window:?} at {i}");
             }
         }
     }

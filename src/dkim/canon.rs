@@ -679,10 +679,8 @@ fn stage_tabs_to_spaces(bytes: &[u8], stage: &mut [u8; STAGE + 2 * BLOCK]) -> us
         // 0x09 ^ 0x29 is 0x20.
         *target = octet ^ (u8::from(octet == b'\t') * 0x29);
     }
-    if copied < stage.len() {
-        if let Some(rest) = stage.get_mut(copied..) {
-            rest.fill(0);
-        }
+    if let Some(rest) = stage.get_mut(copied..) {
+        rest.fill(0);
     }
     copied
 }

@@ -362,26 +362,34 @@ impl Folder {
             return;
         }
         // Folded before a space where a word would pass the column: the
-        // text between folds is written at once.
+        // text between folds is written at once. Words are found by their
+        // spaces (`at` is where the current word starts); widths are
+        // lengths when the text is ASCII.
+        let ascii = text.is_ascii();
+        let bytes = text.as_bytes();
         let mut written = 0;
         let mut at = 0;
-        for (i, word) in text.split(' ').enumerate() {
-            let word_width = text_width(word);
-            if i > 0 {
+        let spaces = memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len()));
+        for end in spaces {
+            let word_width = if ascii {
+                end - at
+            } else {
+                text_width(text.get(at..end).unwrap_or_default())
+            };
+            if at > 0 {
                 if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
                     // The space stays, after the line break.
-                    out.push_str(text.get(written..at).unwrap_or_default());
+                    out.push_str(text.get(written..at - 1).unwrap_or_default());
                     out.push_str("\r\n");
-                    written = at;
+                    written = at - 1;
                     self.column = 0;
                     self.line_has_text = false;
                 }
                 self.column += 1;
-                at += 1;
             }
-            at += word.len();
             self.column += word_width;
-            self.line_has_text |= !word.is_empty();
+            self.line_has_text |= end > at;
+            at = end + 1;
         }
         out.push_str(text.get(written..).unwrap_or_default());
     }
@@ -459,10 +467,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A long piece is folded as placing it word by word does.
+        /// A long piece is folded as placing it word by word does (ASCII
+        /// text, whose widths are lengths, and text with wider characters).
         #[test]
         fn long_pieces_fold_as_word_by_word(
-            pieces in proptest::collection::vec("[a-zé ]{0,200}", 0..6),
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof!["[a-z ]{0,200}", "[a-zé ]{0,200}"],
+                0..6,
+            ),
         ) {
             let mut at_once = Folder::field("Name:", true);
             let mut by_words = Folder::field("Name:", true);

@@ -490,8 +490,8 @@ const GATHER: usize = 4096;
 const BLOCKWISE_MIN: usize = 256;
 /// Octets classified at once.
 const BLOCK: usize = 64;
-/// Octets of a chunk prepared at once for copying spans from.
-const STAGE: usize = 1024;
+/// Gathered octets left unhashed behind the last written.
+const HASH_LAG: usize = 128;
 /// A block with the octet before it and room to read 16 octets from any
 /// offset in it.
 const WINDOW: usize = BLOCK + 16;
@@ -508,18 +508,22 @@ impl Gather {
 /// The end of a chunk, copied with zeros after it (and before it, for a
 /// chunk shorter than a block).
 struct Block {
-    octets: [u8; WINDOW],
+    octets: [u8; REGION],
 }
+
+/// A block with the octet before it and the block after it: what the
+/// block is classified and its spans copied from.
+const REGION: usize = 1 + 2 * BLOCK;
 
 impl Block {
     fn new() -> Block {
         Block {
-            octets: [0; WINDOW],
+            octets: [0; REGION],
         }
     }
 
-    /// Loads `chunk[base..]` (the block, up to 64 octets, and what follows)
-    /// with the octet before.
+    /// Loads `chunk[base..]` (the block, up to two blocks of octets and
+    /// what follows) with the octet before.
     fn load(&mut self, chunk: &[u8], base: usize) {
         self.octets.fill(0);
         let before = base.checked_sub(1).and_then(|i| chunk.get(i));
@@ -667,22 +671,73 @@ fn octet(window: &[u8; WINDOW], offset: usize) -> u8 {
     window.get(1 + offset).copied().unwrap_or_default()
 }
 
-/// Copies as much of `bytes` as fits in `stage` but the last two blocks,
-/// every TAB turned into a SP, zeros after; returns how many octets were
-/// copied. Branch-free, so that it compiles to vector code.
-fn stage_tabs_to_spaces(bytes: &[u8], stage: &mut [u8; STAGE + 2 * BLOCK]) -> usize {
-    let copied = bytes.len().min(STAGE);
-    for (target, &octet) in stage
-        .iter_mut()
-        .zip(bytes.get(..copied).unwrap_or_default())
-    {
+/// Copies the spans of kept octets of the block in `source` (`source[..64]`,
+/// [`Classified`]) after the octets `out` holds; returns where they end.
+/// A bare LF starts a span of its own, after a CR, if `BARE_LF`.
+#[inline]
+fn gather_spans<const BARE_LF: bool>(
+    out: &mut Gather,
+    source: &[u8; 2 * BLOCK],
+    keep: u64,
+    bare_lf: u64,
+) -> usize {
+    let stops = !keep | bare_lf;
+    let mut starts = keep & (!(keep << 1) | bare_lf);
+    let mut written = out.len;
+    while starts != 0 {
+        let from = starts.trailing_zeros() as usize & (BLOCK - 1);
+        starts &= starts - 1;
+        let to = (stops & ((u64::MAX << from) << 1)).trailing_zeros() as usize;
+        // Never more than a block of slack used (a block adds at most two
+        // blocks of octets to less than `GATHER`): the bound only lets the
+        // compiler see it.
+        let mut at = written.min(GATHER + 2 * BLOCK);
+        if BARE_LF {
+            if let Some(target) = out.buffer.get_mut(at) {
+                *target = b'\r';
+            }
+            at += ((bare_lf >> from) & 1) as usize;
+        }
+        // Whole halves of a block: the octets past `to` are overwritten
+        // next; most spans fit in the first.
+        copy_half_block(&mut out.buffer, at, source, from);
+        if to - from > HALF_BLOCK {
+            copy_half_block(&mut out.buffer, at + HALF_BLOCK, source, from + HALF_BLOCK);
+        }
+        written = at + (to - from);
+    }
+    written
+}
+
+/// Half a block: what one span copy writes at once.
+const HALF_BLOCK: usize = BLOCK / 2;
+
+/// Copies `HALF_BLOCK` octets of `source` from `from` to `target` at `at`
+/// (nothing if either is out of range, which the callers' bounds exclude).
+#[inline]
+fn copy_half_block(target: &mut [u8], at: usize, source: &[u8; 2 * BLOCK], from: usize) {
+    if let (Some(target), Some(span)) = (
+        target
+            .get_mut(at..at + HALF_BLOCK)
+            .and_then(|target| <&mut [u8; HALF_BLOCK]>::try_from(target).ok()),
+        source
+            .get(from..from + HALF_BLOCK)
+            .and_then(|span| <&[u8; HALF_BLOCK]>::try_from(span).ok()),
+    ) {
+        *target = *span;
+    }
+}
+
+/// Copies the first block of `bytes` (up to `BLOCK` octets) to the start
+/// of `stage`, every TAB turned into a SP (a TAB that stays stood alone
+/// between two other octets). Branch-free, so that it compiles to vector
+/// code.
+#[inline]
+fn stage_block(bytes: &[u8], stage: &mut [u8; 2 * BLOCK]) {
+    for (target, &octet) in stage.iter_mut().take(BLOCK).zip(bytes) {
         // 0x09 ^ 0x29 is 0x20.
         *target = octet ^ (u8::from(octet == b'\t') * 0x29);
     }
-    if let Some(rest) = stage.get_mut(copied..) {
-        rest.fill(0);
-    }
-    copied
 }
 
 fn is_wsp(byte: u8) -> bool {
@@ -911,76 +966,65 @@ impl BodyHasher {
         // Gathered octets already hashed, and the end of the last line
         // content gathered: what comes before it is final.
         let mut hashed = 0;
-        let mut content_end = 0;
+        let mut content_end: usize = 0;
         let mut padded = Block::new();
-        // The chunk ahead with TABs turned into SPs (a TAB that stays
-        // stood alone between two other octets), converted a stretch at
-        // a time, well before spans are copied from it.
-        let mut stage = [0u8; STAGE + 2 * BLOCK];
-        let mut stage_base = start;
-        let mut staged = 0;
+        // Each block with TABs turned into SPs, staged one block ahead (so
+        // that the stores are done before spans are copied from it), with
+        // room to copy spans in whole halves of a block: what a copy takes
+        // past the span is overwritten next.
+        let mut stages = [[0u8; 2 * BLOCK]; 2];
+        let mut parity = 0;
+        stage_block(chunk.get(start..).unwrap_or_default(), &mut stages[0]);
         let mut base = start;
         while base + BLOCK + 2 <= len {
             // What the last blocks made final, hashed while this block is
             // canonicalized; the first update completes the hash
             // function's partial block so that the next ones are whole.
             let partial = (self.hashed % BLOCK as u64) as usize;
-            let ready = ((content_end - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
+            let settled = content_end.saturating_sub(HASH_LAG).max(hashed);
+            let ready = ((settled - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
             if ready > 0 {
                 self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
                 hashed += ready;
             }
-            let window = match base
+            let region = match base
                 .checked_sub(1)
-                .and_then(|first| chunk.get(first..first + WINDOW))
-                .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok())
+                .and_then(|first| chunk.get(first..first + REGION))
+                .and_then(|region| <&[u8; REGION]>::try_from(region).ok())
             {
-                Some(window) => window,
+                Some(region) => region,
                 None => {
                     padded.load(chunk, base);
                     &padded.octets
                 }
             };
-            if base + BLOCK > stage_base + staged {
-                stage_base = base;
-                staged = stage_tabs_to_spaces(chunk.get(base..).unwrap_or_default(), &mut stage);
-            }
-            // The block and the one after, to copy spans from in whole
-            // blocks.
-            let source = stage
-                .get(base - stage_base..base - stage_base + 2 * BLOCK)
-                .and_then(|source| <&[u8; 2 * BLOCK]>::try_from(source).ok())
-                .unwrap_or(&[0; 2 * BLOCK]);
+            let (Some(window), Some(source)) = (
+                region
+                    .get(..WINDOW)
+                    .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok()),
+                region
+                    .get(1..)
+                    .and_then(|source| <&[u8; 2 * BLOCK]>::try_from(source).ok()),
+            ) else {
+                break;
+            };
             let Classified { keep, bare_lf } = classify(window);
-            // Spans of kept octets, a bare LF starting one of its own.
-            let stops = !keep | bare_lf;
-            let mut starts = keep & (!(keep << 1) | bare_lf);
-            let mut written = out.len;
-            while starts != 0 {
-                let from = starts.trailing_zeros() as usize & (BLOCK - 1);
-                starts &= starts - 1;
-                let to = (stops & ((u64::MAX << from) << 1)).trailing_zeros() as usize;
-                // Never more than a block of slack used (a block adds at
-                // most two blocks of octets to less than `GATHER`): the
-                // bound only lets the compiler see it.
-                let at = written.min(GATHER + 2 * BLOCK);
-                if let Some(target) = out.buffer.get_mut(at) {
-                    *target = b'\r';
-                }
-                let at = at + ((bare_lf >> from) & 1) as usize;
-                // The whole block: the octets past `to` are overwritten next.
-                if let (Some(target), Some(span)) = (
-                    out.buffer
-                        .get_mut(at..at + BLOCK)
-                        .and_then(|target| <&mut [u8; BLOCK]>::try_from(target).ok()),
-                    source
-                        .get(from..from + BLOCK)
-                        .and_then(|span| <&[u8; BLOCK]>::try_from(span).ok()),
-                ) {
-                    *target = *span;
-                }
-                written = at + (to - from);
-            }
+            let [even, odd] = &mut stages;
+            let (stage, next_stage) = if parity == 0 {
+                (even, odd)
+            } else {
+                (odd, even)
+            };
+            stage_block(source.get(BLOCK..).unwrap_or_default(), next_stage);
+            parity ^= 1;
+            let source = &*stage;
+            // Blocks without a bare LF (nearly all) get a copy of the span
+            // loop that leaves out adding a CR.
+            let written = if bare_lf == 0 {
+                gather_spans::<false>(&mut out, source, keep, 0)
+            } else {
+                gather_spans::<true>(&mut out, source, keep, bare_lf)
+            };
             out.len = written;
             // Line content last in the block makes everything before final.
             if keep != 0 {

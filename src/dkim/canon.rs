@@ -514,7 +514,7 @@ struct Block {
 }
 
 /// A block with the octet before it and the block after it: what the
-/// block is classified and its spans copied from.
+/// block is classified from, and the next block staged from.
 const REGION: usize = 1 + 2 * BLOCK;
 
 impl Block {
@@ -650,7 +650,7 @@ const DENSE_EVENTS: u32 = 2;
 /// lines goes at 82% of SHA-256 alone block-wise, 76% span-wise; prose
 /// and base64 without any at 87% span-wise, 84% block-wise.)
 fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
-    let mut runs = 0;
+    let mut events = 0;
     let mut blocks = 0;
     // From the second octet, so that the octet before is in the chunk.
     let mut base = start.max(1);
@@ -663,8 +663,8 @@ fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
             break;
         };
         let dropped = !classify(window).keep;
-        runs += (dropped & !(dropped << 1)).count_ones();
-        runs += window
+        events += (dropped & !(dropped << 1)).count_ones();
+        events += window
             .get(1..=BLOCK)
             .unwrap_or_default()
             .iter()
@@ -673,7 +673,7 @@ fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
         blocks += 1;
         base += BLOCK;
     }
-    blocks > 0 && runs * SAMPLED_BLOCKS as u32 >= DENSE_EVENTS * blocks as u32
+    blocks > 0 && events * SAMPLED_BLOCKS as u32 >= DENSE_EVENTS * blocks as u32
 }
 
 /// The octet at `offset` in the block of `window`.

@@ -983,8 +983,17 @@ impl Machine for InboundCheck {
             });
         };
         pending.answered = true;
-        for part in pending.parts.iter() {
-            let answer = Arc::clone(&answer);
+        // Each check waiting for the query gets the answer, the last one
+        // the caller's own reference: no reference count is touched when
+        // one check waits, as most often.
+        let mut parts = pending.parts.iter().peekable();
+        let mut answer = Some(answer);
+        while let Some(part) = parts.next() {
+            let answer = match parts.peek() {
+                Some(_) => answer.clone(),
+                None => answer.take(),
+            };
+            let Some(answer) = answer else { break };
             match part {
                 Part::SpfHelo => self.spf_helo.supply(query, answer),
                 Part::SpfMailFrom => self.spf_mail_from.supply(query, answer),

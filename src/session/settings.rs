@@ -1363,7 +1363,11 @@ impl Loader<'_> {
             max_ptr_names: spf.max_ptr_names,
             max_terms: spf.max_terms,
             max_explanation_len: spf.max_explanation_len,
-            default_explanation: spf.default_explanation.as_str().into(),
+            default_explanation: if spf.default_explanation == spf::DEFAULT_EXPLANATION {
+                spf::SmolStr::new_static(spf::DEFAULT_EXPLANATION)
+            } else {
+                spf.default_explanation.as_str().into()
+            },
             receiver: receiver.into(),
             record_cache: spf.record_cache.then(spf::RecordCache::process_wide),
         };

@@ -206,6 +206,18 @@ impl Check {
         }
     }
 
+    /// Whether `query` has an answer at hand, registering it as wanted
+    /// when not. The answer is then read in place from `self.answers`.
+    fn has_answer(&mut self, query: &Query) -> bool {
+        if self.answers.contains_key(query) {
+            return true;
+        }
+        if !self.wanted.contains(query) {
+            self.wanted.push(query.clone());
+        }
+        false
+    }
+
     fn values<'a>(&'a self, domain: &'a str, validated_name: &'a str) -> Values<'a> {
         Values {
             sender_local: self.sender_local(),
@@ -363,35 +375,52 @@ impl Check {
     }
 
     fn evaluate(&mut self) -> Step {
-        let Some(frame) = self.frames.last() else {
+        let depth = self.frames.len();
+        let Some(frame) = self.frames.last_mut() else {
             // The stage leaves Evaluating when the last frame ends, so
             // there is always a frame here; end as none if not.
             self.finish(SpfResult::None, Reason::InvalidDomain, None);
             return Step::Continue;
         };
-        // Both shared, not copied.
         let domain = frame.domain.clone();
-        let Some(record) = frame.record.clone() else {
+        // The record leaves its frame while the frame's directives are
+        // evaluated (nothing reads a frame's own record meanwhile: an
+        // include pushes a frame above it, and frames end only below) and
+        // goes back before the frame can end: moved, not shared, so no
+        // reference count is touched per step.
+        let Some(record) = frame.record.take() else {
             return self.fetch_record(domain);
         };
         // The directives that do not match are passed over here, in one
         // step (the frame stays the same).
         let mut next = frame.next;
+        let mut evaluated = None;
         while let Some(directive) = record.directives.get(next) {
-            let qualifier = directive.qualifier;
-            return match self.directive(&directive.mechanism, &domain) {
+            match self.directive(&directive.mechanism, &domain) {
+                Ok(Eval::NoMatch) => next += 1,
+                other => {
+                    evaluated = Some((other, directive.qualifier));
+                    break;
+                }
+            }
+        }
+        // Only a record whose directives all failed to match goes on to
+        // its redirect, which needs the record beside the check.
+        let redirecting = match evaluated {
+            None => record.redirect.is_some().then(|| Arc::clone(&record)),
+            Some(_) => None,
+        };
+        if let Some(frame) = self.frames.get_mut(depth - 1) {
+            frame.record = Some(record);
+            frame.next = next;
+        }
+        if let Some((evaluated, qualifier)) = evaluated {
+            return match evaluated {
                 Err(AwaitingAnswers) => Step::Blocked,
-                Ok(Eval::Descended) => Step::Continue,
+                Ok(Eval::Descended | Eval::NoMatch) => Step::Continue,
                 Ok(Eval::Match) => {
                     self.frame_result(qualifier_result(qualifier), Ending::Matched);
                     Step::Continue
-                }
-                Ok(Eval::NoMatch) => {
-                    next += 1;
-                    if let Some(frame) = self.frames.last_mut() {
-                        frame.next = next;
-                    }
-                    continue;
                 }
                 Ok(Eval::Error(result, reason)) => {
                     self.frame_result(result, Ending::Because(reason));
@@ -400,7 +429,7 @@ impl Check {
             };
         }
         // No directive matched: redirect (§6.1) or the default neutral.
-        let Some(redirect) = &record.redirect else {
+        let Some(redirect) = redirecting.as_ref().and_then(|r| r.redirect.as_ref()) else {
             self.frame_result(
                 SpfResult::Neutral,
                 Ending::Because(Reason::NoMatch {
@@ -438,77 +467,51 @@ impl Check {
         Step::Continue
     }
 
-    /// The record `text` parsed, from the record cache when it holds it.
-    fn parse_record(&self, text: &[u8]) -> Result<Arc<Record>, super::RecordError> {
-        let max_terms = self.config.max_terms;
-        let parse = |text: &[u8]| Record::parse(text, max_terms);
-        match &self.config.record_cache {
-            Some(cache) => cache.get_or_parse(max_terms as u64, text, parse),
-            None => parse(text).map(Arc::new),
-        }
-    }
-
     /// §4.4 / §4.5: fetch and select the record of the frame's domain.
     fn fetch_record(&mut self, domain: Name) -> Step {
-        let Some(answer) = self.answer(Query::txt(domain.clone())) else {
+        let query = Query::txt(domain);
+        if !self.has_answer(&query) {
             return Step::Blocked;
-        };
-        let no_record = |domain: &Name| {
-            Ending::Because(Reason::NoRecord {
-                domain: domain.as_str().to_owned(),
-            })
-        };
-        let txts = match &*answer {
-            Answer::Records(Records::Txt(txts)) => txts,
-            Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                self.frame_result(
-                    SpfResult::TempError,
-                    Ending::Because(Reason::DnsFailure {
-                        query: Query::txt(domain),
-                        failure: *failure,
-                    }),
-                );
-                return Step::Continue;
+        }
+        // Read in place: the answer is not taken out of the check.
+        let fetched = match self.answers.get(&query).map(|answer| &**answer) {
+            Some(Answer::Records(Records::Txt(txts))) => select_record(txts, &self.config),
+            Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
+                Fetched::DnsFailure(*failure)
             }
-            _ => {
-                self.frame_result(SpfResult::None, no_record(&domain));
-                return Step::Continue;
-            }
+            _ => Fetched::NoRecord,
         };
-        let mut spf = txts
-            .iter()
-            .map(crate::dns::Txt::joined_bytes)
-            .filter(|t| is_spf_record(t));
-        let text = match (spf.next(), spf.next()) {
-            (None, _) => {
-                self.frame_result(SpfResult::None, no_record(&domain));
-                return Step::Continue;
-            }
-            (Some(text), None) => text,
-            (Some(_), Some(_)) => {
-                self.frame_result(
-                    SpfResult::PermError,
-                    Ending::Because(Reason::MultipleRecords {
-                        domain: domain.as_str().to_owned(),
-                    }),
-                );
-                return Step::Continue;
-            }
-        };
-        match self.parse_record(&text) {
-            Ok(record) => {
+        let (result, reason) = match fetched {
+            Fetched::Record(record) => {
                 if let Some(frame) = self.frames.last_mut() {
                     frame.record = Some(record);
                 }
+                return Step::Continue;
             }
-            Err(error) => self.frame_result(
-                SpfResult::PermError,
-                Ending::Because(Reason::Syntax {
-                    domain: domain.as_str().to_owned(),
-                    error,
-                }),
+            Fetched::DnsFailure(failure) => {
+                (SpfResult::TempError, Reason::DnsFailure { query, failure })
+            }
+            Fetched::NoRecord => (
+                SpfResult::None,
+                Reason::NoRecord {
+                    domain: query.name.as_str().to_owned(),
+                },
             ),
-        }
+            Fetched::Multiple => (
+                SpfResult::PermError,
+                Reason::MultipleRecords {
+                    domain: query.name.as_str().to_owned(),
+                },
+            ),
+            Fetched::Invalid(error) => (
+                SpfResult::PermError,
+                Reason::Syntax {
+                    domain: query.name.as_str().to_owned(),
+                    error,
+                },
+            ),
+        };
+        self.frame_result(result, Ending::Because(reason));
         Step::Continue
     }
 
@@ -610,8 +613,15 @@ impl Check {
                     return Ok(Eval::NoMatch);
                 };
                 let query = self.address_query(name);
-                let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
-                self.address_eval(query, &answer, *cidr)
+                if !self.has_answer(&query) {
+                    return Err(AwaitingAnswers);
+                }
+                match self.address_found(&query, *cidr) {
+                    Found::Match => Eval::Match,
+                    Found::NoMatch => Eval::NoMatch,
+                    Found::Void => self.void_eval(),
+                    Found::Failure(failure) => dns_error(query, failure),
+                }
             }
             Mechanism::Exists { domain: spec } => {
                 let Some(name) = self.target(Some(spec), domain)? else {
@@ -619,13 +629,17 @@ impl Check {
                 };
                 // Always an A query, whatever the client's family (§5.7).
                 let query = Query::new(name, RecordType::A);
-                let answer = self.answer(query.clone()).ok_or(AwaitingAnswers)?;
-                match &*answer {
-                    Answer::Records(_) => Eval::Match,
-                    Answer::NxDomain | Answer::NoData => self.void_eval(),
-                    Answer::TempFail(failure) | Answer::PermFail(failure) => {
+                if !self.has_answer(&query) {
+                    return Err(AwaitingAnswers);
+                }
+                match self.answers.get(&query).map(|answer| &**answer) {
+                    Some(Answer::Records(_)) => Eval::Match,
+                    Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
                         dns_error(query, *failure)
                     }
+                    Some(Answer::NxDomain | Answer::NoData) => self.void_eval(),
+                    // Not reached: the answer is at hand.
+                    None => Eval::NoMatch,
                 }
             }
             Mechanism::Mx { domain: spec, cidr } => {
@@ -689,17 +703,20 @@ impl Check {
         }
     }
 
-    fn address_eval(&mut self, query: Query, answer: &Answer, cidr: DualCidr) -> Eval {
-        match answer {
-            Answer::Records(_) => {
+    /// What the answer at hand to the address query `query` says of the
+    /// client within `cidr`.
+    fn address_found(&self, query: &Query, cidr: DualCidr) -> Found {
+        match self.answers.get(query).map(|answer| &**answer) {
+            Some(answer @ Answer::Records(_)) => {
                 if self.answer_matches(answer, cidr) {
-                    Eval::Match
+                    Found::Match
                 } else {
-                    Eval::NoMatch
+                    Found::NoMatch
                 }
             }
-            Answer::NxDomain | Answer::NoData => self.void_eval(),
-            Answer::TempFail(failure) | Answer::PermFail(failure) => dns_error(query, *failure),
+            Some(Answer::NxDomain | Answer::NoData) => Found::Void,
+            Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => Found::Failure(*failure),
+            None => Found::NoMatch,
         }
     }
 
@@ -745,10 +762,8 @@ impl Check {
         let hosts = || mxs.iter().filter(|mx| !mx.is_null());
         let mut blocked = false;
         for mx in hosts() {
-            if self
-                .answer(self.address_query(mx.exchange.clone()))
-                .is_none()
-            {
+            let query = self.address_query(mx.exchange.clone());
+            if !self.has_answer(&query) {
                 blocked = true;
             }
         }
@@ -959,6 +974,48 @@ impl Check {
         Ok(self
             .expand_explanation(&text, domain)?
             .unwrap_or_else(|| text.to_string()))
+    }
+}
+
+/// What an address answer says of the client.
+enum Found {
+    Match,
+    NoMatch,
+    /// NXDOMAIN or no data.
+    Void,
+    Failure(crate::dns::Failure),
+}
+
+/// What a domain's TXT records gave as its SPF record (§4.5).
+enum Fetched {
+    Record(Arc<Record>),
+    NoRecord,
+    Multiple,
+    Invalid(super::RecordError),
+    DnsFailure(crate::dns::Failure),
+}
+
+/// The one SPF record among `txts`, parsed (from the record cache when
+/// it holds it).
+fn select_record(txts: &[crate::dns::Txt], config: &Config) -> Fetched {
+    let mut spf = txts
+        .iter()
+        .map(crate::dns::Txt::joined_bytes)
+        .filter(|t| is_spf_record(t));
+    let text = match (spf.next(), spf.next()) {
+        (None, _) => return Fetched::NoRecord,
+        (Some(text), None) => text,
+        (Some(_), Some(_)) => return Fetched::Multiple,
+    };
+    let max_terms = config.max_terms;
+    let parse = |text: &[u8]| Record::parse(text, max_terms);
+    let parsed = match &config.record_cache {
+        Some(cache) => cache.get_or_parse(max_terms as u64, &text, parse),
+        None => parse(&text).map(Arc::new),
+    };
+    match parsed {
+        Ok(record) => Fetched::Record(record),
+        Err(error) => Fetched::Invalid(error),
     }
 }
 

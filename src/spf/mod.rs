@@ -60,6 +60,7 @@ pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError,
 use crate::authres::{MethodResult, Property, UnknownResult, render};
 use crate::dns::{Failure, Name, Query};
 use crate::word::Word;
+pub use smol_str::SmolStr;
 
 /// Which identity is checked (RFC 7208 §2.3, §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,11 +187,13 @@ pub struct Config {
     pub max_explanation_len: usize,
     /// The explanation of a `fail` when the record gives none (§6.2); a
     /// macro string in explanation syntax (used literally if it does not
-    /// parse). Shared, as checks copy it.
-    pub default_explanation: std::sync::Arc<str>,
-    /// The receiving host's domain, for `%{r}` (§7.3). Shared, as checks
-    /// copy it.
-    pub receiver: std::sync::Arc<str>,
+    /// parse). Checks copy it: the built-in text and any text of up to 23
+    /// octets are copied as they are, longer ones shared.
+    pub default_explanation: SmolStr,
+    /// The receiving host's domain, for `%{r}` (§7.3). Checks copy it:
+    /// names of up to 23 octets are copied as they are, longer ones
+    /// shared.
+    pub receiver: SmolStr,
     /// Where records read are kept, parsed, for the next check that meets
     /// the same record text (default: [`RecordCache::process_wide`]);
     /// `None` parses every record it meets.
@@ -226,7 +229,7 @@ impl Default for Config {
             max_ptr_names: 10,
             max_terms: 32_768,
             max_explanation_len: 1024,
-            default_explanation: DEFAULT_EXPLANATION.into(),
+            default_explanation: SmolStr::new_static(DEFAULT_EXPLANATION),
             receiver: "unknown".into(),
             record_cache: Some(RecordCache::process_wide()),
         }

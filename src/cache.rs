@@ -27,8 +27,29 @@ pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
 /// Parsed records shared by checks, up to a fixed number of entries (the
 /// least recently used goes first). Cloning gives another handle on the
 /// same cache; it may be used from several threads at once.
-pub struct RecordCache<T> {
-    shared: Arc<Shared<T>>,
+pub struct RecordCache<T: 'static> {
+    shared: Handle<T>,
+}
+
+/// How a handle reaches its cache.
+enum Handle<T: 'static> {
+    /// A cache built at run time, alive while a handle holds it.
+    Counted(Arc<Shared<T>>),
+    /// A process-wide cache, alive until exit: handles on it are copied
+    /// without touching a reference count, which every configuration
+    /// copied into a check would otherwise do (an atomic operation each).
+    Static(&'static Shared<T>),
+}
+
+impl<T: 'static> std::ops::Deref for Handle<T> {
+    type Target = Shared<T>;
+
+    fn deref(&self) -> &Shared<T> {
+        match self {
+            Handle::Counted(shared) => shared,
+            Handle::Static(shared) => shared,
+        }
+    }
 }
 
 struct Shared<T> {
@@ -72,11 +93,11 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
-impl<T> RecordCache<T> {
+impl<T: 'static> RecordCache<T> {
     /// A cache of at most `max_entries` records; 0 keeps nothing.
     pub fn new(max_entries: usize) -> RecordCache<T> {
         RecordCache {
-            shared: Arc::new(Shared {
+            shared: Handle::Counted(Arc::new(Shared {
                 max_entries,
                 entries: Mutex::new(Entries {
                     map: BTreeMap::new(),
@@ -84,7 +105,15 @@ impl<T> RecordCache<T> {
                     hits: 0,
                     misses: 0,
                 }),
-            }),
+            })),
+        }
+    }
+
+    /// A handle on `cache` that is copied without a reference count, for
+    /// a cache that lives as long as the process (a `static`).
+    pub(crate) fn process_wide_handle(cache: &'static RecordCache<T>) -> RecordCache<T> {
+        RecordCache {
+            shared: Handle::Static(&cache.shared),
         }
     }
 
@@ -171,31 +200,34 @@ impl<T> RecordCache<T> {
     }
 }
 
-impl<T> Clone for RecordCache<T> {
+impl<T: 'static> Clone for RecordCache<T> {
     fn clone(&self) -> RecordCache<T> {
         RecordCache {
-            shared: Arc::clone(&self.shared),
+            shared: match &self.shared {
+                Handle::Counted(shared) => Handle::Counted(Arc::clone(shared)),
+                Handle::Static(shared) => Handle::Static(shared),
+            },
         }
     }
 }
 
-impl<T> Default for RecordCache<T> {
+impl<T: 'static> Default for RecordCache<T> {
     /// A cache of [`DEFAULT_MAX_ENTRIES`] entries.
     fn default() -> RecordCache<T> {
         RecordCache::new(DEFAULT_MAX_ENTRIES)
     }
 }
 
-impl<T> PartialEq for RecordCache<T> {
+impl<T: 'static> PartialEq for RecordCache<T> {
     /// Two handles are equal when they share one cache.
     fn eq(&self, other: &RecordCache<T>) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        std::ptr::eq::<Shared<T>>(&*self.shared, &*other.shared)
     }
 }
 
-impl<T> Eq for RecordCache<T> {}
+impl<T: 'static> Eq for RecordCache<T> {}
 
-impl<T> fmt::Debug for RecordCache<T> {
+impl<T: 'static> fmt::Debug for RecordCache<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecordCache")
             .field("max_entries", &self.shared.max_entries)

@@ -76,8 +76,10 @@ impl KeyCache {
     /// entries: the one [`VerifyConfig::default`](super::verify::VerifyConfig)
     /// uses.
     pub fn process_wide() -> KeyCache {
-        static PROCESS_WIDE: LazyLock<KeyCache> = LazyLock::new(KeyCache::default);
-        PROCESS_WIDE.clone()
+        static PROCESS_WIDE: LazyLock<RecordCache<ParsedKey>> = LazyLock::new(RecordCache::default);
+        KeyCache {
+            cache: RecordCache::process_wide_handle(&PROCESS_WIDE),
+        }
     }
 
     /// The most entries this cache holds.

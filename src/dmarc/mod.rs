@@ -215,7 +215,7 @@ impl crate::cache::RecordCache<Record> {
     pub fn process_wide() -> RecordCache {
         static PROCESS_WIDE: std::sync::LazyLock<RecordCache> =
             std::sync::LazyLock::new(RecordCache::default);
-        PROCESS_WIDE.clone()
+        RecordCache::process_wide_handle(&PROCESS_WIDE)
     }
 }
 

@@ -563,8 +563,13 @@ impl Inbound {
         }
         let ip = self.connection.client_ip;
         let now = self.config.now;
+        // The HELO check, when it runs, copies the name; the MAIL FROM
+        // check takes the connection's strings.
+        let helo_input = (self.spf_given.is_none() && self.config.check_helo)
+            .then(|| spf::Input::helo(ip, &self.connection.helo).at(now));
         let input =
-            spf::Input::mail_from(ip, &self.connection.helo, &self.connection.mail_from).at(now);
+            spf::Input::mail_from_owned(ip, self.connection.helo, self.connection.mail_from)
+                .at(now);
         // The domains SPF and DKIM may authenticate, whose Organizational
         // Domains DMARC alignment needs, looked up with the policy.
         let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
@@ -574,11 +579,9 @@ impl Inbound {
                 Stage::Done(given.mail_from),
             ),
             None => (
-                if self.config.check_helo {
-                    let input = spf::Input::helo(ip, &self.connection.helo).at(now);
-                    Stage::running(spf::Check::from_input(input, &self.config.spf))
-                } else {
-                    Stage::Off
+                match helo_input {
+                    Some(input) => Stage::running(spf::Check::from_input(input, &self.config.spf)),
+                    None => Stage::Off,
                 },
                 Stage::running(spf::Check::from_input(input, &self.config.spf)),
             ),

@@ -82,6 +82,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Short texts held inline (up to 23 octets) and longer ones shared:
+/// the type of [`dns::Name`]'s text, of [`authres::Property::value`] and
+/// of the texts [`spf::Config`] copies into every check.
+pub use smol_str::SmolStr;
+
 pub mod arc;
 pub mod authres;
 pub mod bimi;

@@ -187,7 +187,7 @@ fn dmarc_allocations() {
     let counts = [
         ("evaluation", allocations(evaluate), 2),
         ("discovery", allocations(discovery), 14),
-        ("evaluation and its method result", allocations(render), 7),
+        ("evaluation and its method result", allocations(render), 5),
     ];
     for (label, count, _) in counts {
         println!("dmarc {label}: {count} allocations");
@@ -265,14 +265,14 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            50,
+            40,
         ),
         (
             "authentication-results field",
             allocations(|| ar.to_header_field()),
             3,
         ),
-        ("verdict copy", allocations(|| verdict.clone()), 30),
+        ("verdict copy", allocations(|| verdict.clone()), 21),
     ];
     for (label, count, _) in counts {
         println!("inbound {label}: {count} allocations");

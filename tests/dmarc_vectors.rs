@@ -162,7 +162,7 @@ fn authheaders_case(
             .properties
             .iter()
             .find(|p| p.property == name)
-            .map_or("none".to_owned(), |p| p.value.clone())
+            .map_or("none".to_owned(), |p| p.value.to_string())
     };
     (
         method.result.into_owned(),

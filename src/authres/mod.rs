@@ -55,6 +55,7 @@ pub use parse::{Expected, ParseError, ParseLimits};
 
 use std::fmt::Write as _;
 
+use crate::SmolStr;
 use crate::message::HeaderField;
 
 /// The name of the header field.
@@ -126,8 +127,9 @@ pub struct Property {
     /// The property name within its type (`mailfrom`, `helo`, `d`, ...).
     pub property: Keyword,
     /// The value; an address or domain is written bare when it is a
-    /// dot-atom, anything else is quoted.
-    pub value: String,
+    /// dot-atom, anything else is quoted. Values of up to 23 octets (most
+    /// domains, selectors and addresses) are held inline, not allocated.
+    pub value: SmolStr,
 }
 
 impl Property {
@@ -135,7 +137,7 @@ impl Property {
     pub fn new(
         property_type: impl Into<Keyword>,
         property: impl Into<Keyword>,
-        value: impl Into<String>,
+        value: impl Into<SmolStr>,
     ) -> Property {
         Property {
             property_type: property_type.into(),

@@ -509,7 +509,7 @@ impl Cursor<'_> {
             out.properties.push(Property {
                 property_type: word.into(),
                 property: property.into(),
-                value,
+                value: value.into(),
             });
         }
     }

@@ -1364,7 +1364,7 @@ impl Loader<'_> {
             max_terms: spf.max_terms,
             max_explanation_len: spf.max_explanation_len,
             default_explanation: if spf.default_explanation == spf::DEFAULT_EXPLANATION {
-                spf::SmolStr::new_static(spf::DEFAULT_EXPLANATION)
+                crate::SmolStr::new_static(spf::DEFAULT_EXPLANATION)
             } else {
                 spf.default_explanation.as_str().into()
             },

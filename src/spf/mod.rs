@@ -57,10 +57,10 @@ pub use check::Check;
 pub use macros::{MacroError, MacroLetter, MacroString};
 pub use record::{Directive, DualCidr, Mechanism, Qualifier, Record, RecordError, is_spf_record};
 
+use crate::SmolStr;
 use crate::authres::{MethodResult, Property, UnknownResult, render};
 use crate::dns::{Failure, Name, Query};
 use crate::word::Word;
-pub use smol_str::SmolStr;
 
 /// Which identity is checked (RFC 7208 §2.3, §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,25 @@ impl Input {
             ip,
             helo: helo.to_owned(),
             mail_from: mail_from.to_owned(),
+            identity: Identity::MailFrom,
+            now: 0,
+        }
+    }
+
+    /// [`Input::mail_from`] keeping the strings given rather than copying
+    /// them.
+    pub fn mail_from_owned(ip: IpAddr, helo: String, mail_from: String) -> Input {
+        let mail_from = match mail_from
+            .strip_prefix('<')
+            .and_then(|m| m.strip_suffix('>'))
+        {
+            Some(inner) => inner.to_owned(),
+            None => mail_from,
+        };
+        Input {
+            ip,
+            helo,
+            mail_from,
             identity: Identity::MailFrom,
             now: 0,
         }
@@ -570,5 +589,29 @@ fn quoted_unless_dot_atom(value: &str) -> String {
         value.to_owned()
     } else {
         render::quoted_string(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_mail_from_input_equals_the_borrowed_one() {
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        for mail_from in [
+            "alice@example.org",
+            "<alice@example.org>",
+            "<>",
+            "",
+            "<a",
+            "b>",
+        ] {
+            assert_eq!(
+                Input::mail_from_owned(ip, "mx.example.org".into(), mail_from.into()),
+                Input::mail_from(ip, "mx.example.org", mail_from),
+                "{mail_from:?}"
+            );
+        }
     }
 }

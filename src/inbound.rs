@@ -916,7 +916,11 @@ impl InboundCheck {
             let mut result = chain.to_method_result();
             result.properties.insert(
                 0,
-                authres::Property::new("smtp", "remote-ip", self.client_ip.to_string()),
+                authres::Property::new(
+                    "smtp",
+                    "remote-ip",
+                    smol_str::format_smolstr!("{}", self.client_ip),
+                ),
             );
             ar.results.push(result);
         }

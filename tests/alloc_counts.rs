@@ -265,7 +265,7 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            40,
+            34,
         ),
         (
             "authentication-results field",

@@ -344,7 +344,11 @@ impl Outcome {
     pub fn to_method_result(&self) -> MethodResult {
         let mut properties = Vec::new();
         if let Some(oldest) = self.oldest_pass {
-            properties.push(Property::new("header", "oldest-pass", oldest.to_string()));
+            properties.push(Property::new(
+                "header",
+                "oldest-pass",
+                smol_str::format_smolstr!("{oldest}"),
+            ));
         }
         MethodResult {
             method: "arc".into(),

@@ -337,20 +337,21 @@ impl SignatureResult {
         }
         if let Some(identity) = &self.identity {
             let local = identity.local_part.as_deref().unwrap_or_default();
-            let mut text = String::with_capacity(local.len() + 1 + identity.domain.as_str().len());
+            // Built inline when short, as most identities are.
+            let mut text = smol_str::SmolStrBuilder::new();
             text.push_str(&String::from_utf8_lossy(local));
             text.push('@');
             text.push_str(identity.domain.as_str());
-            properties.push(Property::new("header", "i", text));
+            properties.push(Property::new("header", "i", text.finish()));
         }
         if let Some(selector) = &self.selector {
-            properties.push(Property::new("header", "s", selector.clone()));
+            properties.push(Property::new("header", "s", selector.as_str()));
         }
         if let Some(algorithm) = self.algorithm {
             properties.push(Property::new("header", "a", algorithm.as_str()));
         }
         if let Some(prefix) = &self.signature_prefix {
-            properties.push(Property::new("header", "b", prefix.clone()));
+            properties.push(Property::new("header", "b", prefix.as_str()));
         }
         MethodResult {
             method: "dkim".into(),

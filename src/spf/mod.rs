@@ -567,8 +567,8 @@ impl Outcome {
     /// §2.7.2), with `smtp.mailfrom` or `smtp.helo`.
     pub fn to_method_result(&self) -> MethodResult {
         let property = match self.identity {
-            Identity::MailFrom => Property::new("smtp", "mailfrom", self.sender.clone()),
-            Identity::Helo => Property::new("smtp", "helo", self.helo.clone()),
+            Identity::MailFrom => Property::new("smtp", "mailfrom", self.sender.as_str()),
+            Identity::Helo => Property::new("smtp", "helo", self.helo.as_str()),
         };
         let reason = match self.result {
             SpfResult::PermError | SpfResult::TempError => Some(self.reason.to_string()),

@@ -195,15 +195,10 @@ impl Check {
 
     /// The answer to `query`, or `None` after registering it as wanted.
     fn answer(&mut self, query: Query) -> Option<Arc<Answer>> {
-        match self.answers.get(&query) {
-            Some(answer) => Some(Arc::clone(answer)),
-            None => {
-                if !self.wanted.contains(&query) {
-                    self.wanted.push(query);
-                }
-                None
-            }
+        if !self.has_answer(&query) {
+            return None;
         }
+        self.answers.get(&query).cloned()
     }
 
     /// Whether `query` has an answer at hand, registering it as wanted

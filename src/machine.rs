@@ -228,7 +228,7 @@ impl Lookups {
 /// assert_eq!(outcome.result, spf::SpfResult::Pass);
 /// ```
 pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -> M::Output {
-    let mut queries = Vec::new();
+    let mut queries = QueryList::take();
     loop {
         queries.clear();
         match machine.progress(&mut queries) {
@@ -243,13 +243,62 @@ pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -
                 return resolve_by_polling(machine, resolver);
             }
             Progress::Waiting => {
-                for query in &queries {
+                for query in queries.iter() {
                     let answer = resolver.lookup_shared(query);
                     // The machine asked for exactly these queries, so it
                     // cannot refuse the answer.
                     let _ = machine.supply_shared(query, answer);
                 }
             }
+        }
+    }
+}
+
+/// The list [`resolve`] gathers each round's queries in: one per thread,
+/// kept between calls (emptied) so that a check driven by `resolve`
+/// allocates no list of its own. A `resolve` called while another runs on
+/// the thread (from inside a resolver) gets a list of its own.
+struct QueryList(Vec<Query>);
+
+thread_local! {
+    static SPARE_QUERIES: std::cell::Cell<Vec<Query>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A spare list longer than this is not kept: what a hostile run of
+/// queries made it grow to is given back.
+const SPARE_QUERIES_KEPT: usize = 64;
+
+impl QueryList {
+    fn take() -> QueryList {
+        QueryList(
+            SPARE_QUERIES
+                .try_with(std::cell::Cell::take)
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl std::ops::Deref for QueryList {
+    type Target = Vec<Query>;
+
+    fn deref(&self) -> &Vec<Query> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for QueryList {
+    fn deref_mut(&mut self) -> &mut Vec<Query> {
+        &mut self.0
+    }
+}
+
+impl Drop for QueryList {
+    fn drop(&mut self) {
+        let mut queries = std::mem::take(&mut self.0);
+        if queries.capacity() <= SPARE_QUERIES_KEPT {
+            queries.clear();
+            // Gone when the thread is ending; then the list is just freed.
+            let _ = SPARE_QUERIES.try_with(|spare| spare.set(queries));
         }
     }
 }

@@ -75,7 +75,7 @@ pub struct FoundPolicy {
 #[non_exhaustive]
 pub enum PolicyStatus {
     /// A policy record applies.
-    Found(Box<FoundPolicy>),
+    Found(FoundPolicy),
     /// No policy record applies: DMARC does not apply to the message.
     NoPolicy {
         /// A record was found at this domain, but without a valid `p` (or
@@ -117,11 +117,11 @@ impl PolicyStatus {
                 unusable_record_at: Some(domain.clone()),
             };
         }
-        PolicyStatus::Found(Box::new(FoundPolicy {
+        PolicyStatus::Found(FoundPolicy {
             record: Arc::clone(record),
             policy_domain: domain.clone(),
             author_domain_exists: None,
-        }))
+        })
     }
 }
 
@@ -413,7 +413,9 @@ enum Stage {
         /// does not say).
         exists: Option<Option<bool>>,
     },
-    Done(Box<PolicyLookup>),
+    /// Held as it is: most discoveries end here at their first conclusion
+    /// and the lookup is moved out once.
+    Done(PolicyLookup),
 }
 
 /// Finds the DMARC policy of an Author Domain and the Organizational
@@ -489,7 +491,9 @@ impl Discovery {
                 .map(|(name, _)| Query::txt(name.clone())),
         );
         if let Some(added) = queries.get_mut(before..) {
-            added.sort_by(|a, b| a.name.cmp(&b.name));
+            // The names are in lower case (see `build`): ordered by their
+            // octets, as `Name`'s own order would.
+            added.sort_unstable_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         }
     }
 
@@ -501,7 +505,7 @@ impl Discovery {
             ask_existence,
         } = self.strategy.conclude(&answers, &self.config);
         if !ask_existence {
-            return Stage::Done(Box::new(lookup));
+            return Stage::Done(lookup);
         }
         let query = Query::new(lookup.author_domain.clone(), RecordType::A);
         Stage::Existence {
@@ -550,7 +554,7 @@ impl Discovery {
                         if let PolicyStatus::Found(found) = &mut lookup.status {
                             found.author_domain_exists = exists;
                         }
-                        self.stage = Stage::Done(lookup);
+                        self.stage = Stage::Done(*lookup);
                     }
                 }
             }
@@ -565,7 +569,7 @@ impl Machine for Discovery {
         let mut queries = Vec::new();
         loop {
             if let Stage::Done(lookup) = &self.stage {
-                return Poll::Done((**lookup).clone());
+                return Poll::Done(lookup.clone());
             }
             if self.run(&mut queries) {
                 return Poll::Lookups(queries);
@@ -583,7 +587,7 @@ impl Machine for Discovery {
 
     fn into_output(self) -> Result<PolicyLookup, Discovery> {
         match self.stage {
-            Stage::Done(lookup) => Ok(*lookup),
+            Stage::Done(lookup) => Ok(lookup),
             _ => Err(self),
         }
     }

@@ -55,7 +55,18 @@ pub struct Check {
     frames: SmallVec<[Frame; 2]>,
     dns_terms: usize,
     void_lookups: usize,
-    done: Option<Outcome>,
+    /// The result once decided; the [`Outcome`] is made of it and of the
+    /// strings above when it is taken.
+    done: Option<Decided>,
+}
+
+/// What a finished check decided: the rest of its [`Outcome`] is the
+/// input, which the check holds already.
+#[derive(Debug, Clone)]
+struct Decided {
+    result: SpfResult,
+    reason: Reason,
+    explanation: Option<String>,
 }
 
 /// The queries one step waits for: most steps wait for one or two.
@@ -67,7 +78,9 @@ enum Stage {
     Evaluating,
     /// The top-level result is fail: fetching the `exp=` text.
     Explaining {
-        spec: Option<MacroString>,
+        /// The record whose `exp=` gives the text; `None` for the default
+        /// explanation.
+        record: Option<Arc<Record>>,
         domain: Name,
         reason: Reason,
     },
@@ -181,16 +194,36 @@ impl Check {
     }
 
     fn finish(&mut self, result: SpfResult, reason: Reason, explanation: Option<String>) {
-        self.done = Some(Outcome {
+        self.done = Some(Decided {
             result,
-            identity: self.identity,
-            client_ip: self.client_ip,
-            helo: std::mem::take(&mut self.helo),
-            domain: self.sender_domain().to_owned(),
-            sender: std::mem::take(&mut self.sender),
             reason,
             explanation,
         });
+    }
+
+    /// The outcome of a finished check, made of what it decided and of its
+    /// input; the check's strings are taken when `take` is set, copied
+    /// otherwise.
+    fn outcome(&mut self, decided: Decided, take: bool) -> Outcome {
+        let domain = self.sender_domain().to_owned();
+        let (helo, sender) = if take {
+            (
+                std::mem::take(&mut self.helo),
+                std::mem::take(&mut self.sender),
+            )
+        } else {
+            (self.helo.clone(), self.sender.clone())
+        };
+        Outcome {
+            result: decided.result,
+            identity: self.identity,
+            client_ip: self.client_ip,
+            helo,
+            domain,
+            sender,
+            reason: decided.reason,
+            explanation: decided.explanation,
+        }
     }
 
     /// The answer to `query`, or `None` after registering it as wanted.
@@ -832,9 +865,9 @@ impl Check {
                 _ => (result, reason),
             };
             if result == SpfResult::Fail {
-                let spec = frame.record.and_then(|r| r.explanation.clone());
+                let record = frame.record.filter(|r| r.explanation.is_some());
                 self.stage = Stage::Explaining {
-                    spec,
+                    record,
                     domain: frame.domain,
                     reason,
                 };
@@ -874,13 +907,13 @@ impl Check {
 
     /// §6.2: the explanation of a fail.
     fn explain(&mut self) -> Step {
-        let Stage::Explaining { spec, domain, .. } = &self.stage else {
+        let Stage::Explaining { record, domain, .. } = &self.stage else {
             return Step::Continue;
         };
-        let (spec, domain) = (spec.clone(), domain.clone());
-        let text = match spec {
+        let (record, domain) = (record.clone(), domain.clone());
+        let text = match record.as_ref().and_then(|r| r.explanation.as_ref()) {
             None => None,
-            Some(spec) => match self.explanation_from(&spec, &domain) {
+            Some(spec) => match self.explanation_from(spec, &domain) {
                 Err(AwaitingAnswers) => return Step::Blocked,
                 Ok(text) => text,
             },
@@ -1079,8 +1112,8 @@ impl Machine for Check {
     fn poll(&mut self) -> Poll<Outcome> {
         let mut queries = Vec::new();
         loop {
-            if let Some(outcome) = &self.done {
-                return Poll::Done(outcome.clone());
+            if let Some(decided) = self.done.clone() {
+                return Poll::Done(self.outcome(decided, false));
             }
             if self.run(&mut queries) {
                 return Poll::Lookups(queries);
@@ -1098,7 +1131,7 @@ impl Machine for Check {
 
     fn into_output(mut self) -> Result<Outcome, Check> {
         match self.done.take() {
-            Some(outcome) => Ok(outcome),
+            Some(decided) => Ok(self.outcome(decided, true)),
             None => Err(self),
         }
     }

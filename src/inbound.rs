@@ -572,7 +572,10 @@ impl Inbound {
                 .at(now);
         // The domains SPF and DKIM may authenticate, whose Organizational
         // Domains DMARC alignment needs, looked up with the policy.
-        let mut identifiers: Vec<Name> = Name::new(input.domain()).ok().into_iter().collect();
+        // Room for the usual ones: the MAIL FROM domain and a signing
+        // domain or two.
+        let mut identifiers: Vec<Name> = Vec::with_capacity(4);
+        identifiers.extend(Name::new(input.domain()).ok());
         let (spf_helo, spf_mail_from) = match self.spf_given {
             Some(given) => (
                 given.helo.map_or(Stage::Off, Stage::Done),
@@ -617,7 +620,9 @@ impl Inbound {
             dkim: dkim.map_or(Stage::Off, Stage::running),
             arc: self.arc.map_or(Stage::Off, |v| Stage::running(v.finish())),
             dmarc,
-            pending: Vec::new(),
+            // Room for a first round: the two SPF records, the DKIM keys,
+            // the `_dmarc` names.
+            pending: Vec::with_capacity(8),
             asked: Vec::new(),
             verdict,
             trusted,

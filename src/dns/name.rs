@@ -143,20 +143,8 @@ impl Name {
         }
         // This name is valid: only the labels added need checking.
         check_labels(label.as_bytes())?;
-        // Built in a buffer on the stack: the name is allocated once.
-        let mut buffer = [0u8; MAX_NAME_LEN];
-        let mut len = 0;
-        for part in [label.as_bytes(), b".", self.0.as_bytes()] {
-            let end = len + part.len();
-            if let Some(slot) = buffer.get_mut(len..end) {
-                slot.copy_from_slice(part);
-            }
-            len = end;
-        }
-        match std::str::from_utf8(buffer.get(..len).unwrap_or_default()) {
-            Ok(text) => Ok(Name(SmolStr::new(text))),
-            Err(_) => Name::new(&format!("{label}.{}", self.0)),
-        }
+        // Joined in place: inline up to 23 octets, else allocated once.
+        Ok(Name(SmolStr::from_iter([label, ".", self.0.as_str()])))
     }
 
     /// The name in lower case.

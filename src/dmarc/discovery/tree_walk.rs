@@ -162,8 +162,14 @@ impl Walk {
 
     /// The records of the walk, up to one with `psd=y` or `psd=n`; the
     /// first DNS failure met on the way ends it.
-    fn records<'a>(&'a self, answers: &'a Answers<'_>) -> Result<Hits<'a>, DnsFailure> {
-        let mut hits = Hits::new();
+    /// They are added to `hits` (filled in place rather than returned: a
+    /// list of references moved right after being written stalls the
+    /// loads that move it).
+    fn records<'a>(
+        &'a self,
+        answers: &'a Answers<'_>,
+        hits: &mut Hits<'a>,
+    ) -> Result<(), DnsFailure> {
         for (index, level) in self.levels.iter().enumerate() {
             if let Some(record) = answers.at(level)? {
                 hits.push(Hit {
@@ -176,7 +182,7 @@ impl Walk {
                 }
             }
         }
-        Ok(hits)
+        Ok(())
     }
 
     /// The Organizational Domain from the records of the walk (RFC 9989
@@ -201,7 +207,7 @@ impl Walk {
     fn policy(
         &self,
         answers: &Answers<'_>,
-        hits: &Result<Hits<'_>, DnsFailure>,
+        hits: Result<&[Hit<'_>], &DnsFailure>,
         org: &Result<Name, DnsFailure>,
         config: &Config,
     ) -> PolicyStatus {
@@ -276,13 +282,15 @@ impl TreeWalk {
             let Some(start) = walk.start() else {
                 continue;
             };
-            let hits = walk.records(answers);
-            let org = match &hits {
-                Ok(hits) => Ok(Walk::organizational_domain(start, hits)),
+            let mut hits = Hits::new();
+            let walked = walk.records(answers, &mut hits);
+            let org = match &walked {
+                Ok(()) => Ok(Walk::organizational_domain(start, &hits)),
                 Err(failure) => Err(failure.clone()),
             };
             if index == 0 && self.want_policy {
-                status = walk.policy(answers, &hits, &org, config);
+                let hits = walked.as_ref().map(|()| &hits[..]);
+                status = walk.policy(answers, hits, &org, config);
             }
             orgs.push(OrgDomain {
                 domain: start.clone(),

@@ -463,10 +463,11 @@ impl Discovery {
     fn build(author: &Name, identifiers: &[Name], config: &Config, want_policy: bool) -> Discovery {
         let author = author.to_lowercase();
         let mut ids: Vec<Name> = Vec::new();
+        // Names compare ignoring case: an identifier is lowercased only
+        // when it is kept (most are the Author Domain itself).
         for id in identifiers {
-            let id = id.to_lowercase();
-            if id != author && !ids.contains(&id) && ids.len() < config.max_identifiers {
-                ids.push(id);
+            if id != &author && !ids.contains(id) && ids.len() < config.max_identifiers {
+                ids.push(id.to_lowercase());
             }
         }
         let strategy = Strategy::new(&author, &ids, config, want_policy);

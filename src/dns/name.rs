@@ -149,7 +149,7 @@ impl Name {
 
     /// The name in lower case.
     pub fn to_lowercase(&self) -> Name {
-        if self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+        if has_ascii_uppercase(self.0.as_bytes()) {
             Name(SmolStr::new(self.0.to_ascii_lowercase()))
         } else {
             self.clone()
@@ -228,6 +228,21 @@ impl Hash for Name {
             state.write_u64(ascii_lowercase_word(u64::from_le_bytes(le)));
         }
     }
+}
+
+/// Whether `bytes` hold an ASCII upper-case letter, read eight octets at a
+/// time.
+fn has_ascii_uppercase(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(le);
+        if ascii_lowercase_word(word) != word {
+            return true;
+        }
+    }
+    words.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
 /// Each octet of `word` with ASCII upper case turned to lower case (the
@@ -358,6 +373,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn upper_case_is_found_at_every_place() {
+        // Lengths around the eight-octet blocks, one upper-case letter at
+        // each place (in a block or in the remainder), and none.
+        for len in [1, 7, 8, 9, 15, 16, 17, 23, 24, 40] {
+            let lower = "a".repeat(len);
+            assert!(!has_ascii_uppercase(lower.as_bytes()), "{len}");
+            let name = Name::new(&lower).unwrap();
+            assert_eq!(name.to_lowercase().as_str(), lower);
+            for at in 0..len {
+                let mut text = lower.clone().into_bytes();
+                text[at] = b'Q';
+                assert!(has_ascii_uppercase(&text), "{len} at {at}");
+                let name = Name::new(std::str::from_utf8(&text).unwrap()).unwrap();
+                let expected = String::from_utf8(text.to_ascii_lowercase()).unwrap();
+                assert_eq!(name.to_lowercase().as_str(), expected, "{len} at {at}");
+            }
+        }
+        // Non-ASCII octets are not upper case.
+        assert!(!has_ascii_uppercase("ÉCOLE".to_lowercase().as_bytes()));
+        assert!(!has_ascii_uppercase("é.xn--bcher-kva.example".as_bytes()));
+        assert!(has_ascii_uppercase("é.Example".as_bytes()));
     }
 
     #[test]

@@ -543,7 +543,7 @@ impl Inbound {
         verdict.bimi_remove = bimi_remove;
         if self.skipped.is_some() {
             return InboundCheck {
-                config: self.config,
+                config: self.config.into(),
                 client_ip: self.connection.client_ip,
                 spf_helo: Stage::Off,
                 spf_mail_from: Stage::Off,
@@ -613,7 +613,7 @@ impl Inbound {
             self.dmarc_sample,
         ));
         InboundCheck {
-            config: self.config,
+            config: self.config.into(),
             client_ip: ip,
             spf_helo,
             spf_mail_from,
@@ -792,11 +792,32 @@ impl Part {
     }
 }
 
+/// What of the [`Config`] the checks still read once the message is in:
+/// the machine is moved as it is driven, so it carries no more than this.
+#[derive(Debug, Clone)]
+struct CheckConfig {
+    authserv_id: String,
+    trusted_arc_sealers: Vec<Name>,
+    dmarc: dmarc::Config,
+    bimi: bimi::Config,
+}
+
+impl From<Config> for CheckConfig {
+    fn from(config: Config) -> CheckConfig {
+        CheckConfig {
+            authserv_id: config.authserv_id,
+            trusted_arc_sealers: config.trusted_arc_sealers,
+            dmarc: config.dmarc,
+            bimi: config.bimi,
+        }
+    }
+}
+
 /// The checks of one message: a [`Machine`] whose output is the
 /// [`Verdict`]. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct InboundCheck {
-    config: Config,
+    config: CheckConfig,
     client_ip: IpAddr,
     spf_helo: Stage<spf::Check>,
     spf_mail_from: Stage<spf::Check>,
@@ -868,12 +889,11 @@ impl InboundCheck {
                     })
                     .or(own),
             };
-            let mut dkim: Vec<DkimAuth> = self
-                .verdict
-                .dkim
-                .as_ref()
-                .map(DkimAuth::from_verification)
-                .unwrap_or_default();
+            // A signature or two, held inline.
+            let mut dkim: smallvec::SmallVec<[DkimAuth; 2]> = smallvec::SmallVec::new();
+            if let Some(verification) = &self.verdict.dkim {
+                dkim.extend(DkimAuth::signatures(verification));
+            }
             dkim.extend(trusted.dkim.iter().map(|domain| DkimAuth {
                 domain: domain.clone(),
                 result: DkimResult::Pass,
@@ -895,7 +915,9 @@ impl InboundCheck {
             self.verdict.disposition = outcome.disposition;
             self.verdict.dmarc = Some(outcome);
         }
-        let mut ar = AuthenticationResults::new(self.config.authserv_id.clone());
+        // The field is written once: the check's own copy of the id is
+        // not read again.
+        let mut ar = AuthenticationResults::new(std::mem::take(&mut self.config.authserv_id));
         // Room for the usual entries: SPF twice, a signature or two, ARC,
         // DMARC.
         ar.results.reserve(6);

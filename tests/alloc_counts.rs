@@ -265,7 +265,7 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            30,
+            26,
         ),
         (
             "authentication-results field",

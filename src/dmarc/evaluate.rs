@@ -73,16 +73,20 @@ impl DkimAuth {
     /// What DMARC takes from a DKIM verification: each signature whose
     /// `d=` could be read, with its result.
     pub fn from_verification(verification: &crate::dkim::verify::Verification) -> Vec<DkimAuth> {
-        verification
-            .signatures
-            .iter()
-            .filter_map(|s| {
-                Some(DkimAuth {
-                    domain: s.domain.clone()?,
-                    result: s.result,
-                })
+        DkimAuth::signatures(verification).collect()
+    }
+
+    /// [`from_verification`](Self::from_verification) one signature at a
+    /// time, for a caller that keeps them in a list of its own.
+    pub fn signatures(
+        verification: &crate::dkim::verify::Verification,
+    ) -> impl Iterator<Item = DkimAuth> + '_ {
+        verification.signatures.iter().filter_map(|s| {
+            Some(DkimAuth {
+                domain: s.domain.clone()?,
+                result: s.result,
             })
-            .collect()
+        })
     }
 }
 

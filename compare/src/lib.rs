@@ -310,20 +310,19 @@ impl Timing {
         timing
     }
 
-    /// Times `op` and prints `time<TAB>row<TAB>nanoseconds per op` (the
-    /// median of the rounds).
-    pub fn row<T>(&self, row: &str, mut op: impl FnMut() -> T) {
-        if self
-            .only
+    /// Whether `row` is to be timed (`--only`).
+    fn wanted(&self, row: &str) -> bool {
+        self.only
             .as_ref()
-            .is_some_and(|only| !row.contains(only.as_str()))
-        {
-            return;
-        }
-        let iterations = match self.fixed_iterations {
+            .is_none_or(|only| row.contains(only.as_str()))
+    }
+
+    /// How many times to run `op` per round: `--iterations`, or as many
+    /// as fill a round, measured after a warm-up of a tenth of one.
+    fn iterations<T>(&self, op: &mut impl FnMut() -> T) -> u64 {
+        match self.fixed_iterations {
             Some(n) => n,
             None => {
-                // Warm up and calibrate: run for about a tenth of a round.
                 let target = self.round / 10;
                 let start = Instant::now();
                 let mut n = 0u64;
@@ -334,7 +333,53 @@ impl Timing {
                 let per_op = start.elapsed().as_secs_f64() / n as f64;
                 ((self.round.as_secs_f64() / per_op) as u64).max(5)
             }
+        }
+    }
+
+    /// Two rows timed round by round in turn, so that both meet the same
+    /// host: prints the `time` line of each (the median of its rounds) and
+    /// `ratio<TAB>a/b<TAB>the median of the rounds' ratios`.
+    pub fn pair<T, U>(&self, rows: [&str; 2], mut a: impl FnMut() -> T, mut b: impl FnMut() -> U) {
+        if !rows.iter().any(|row| self.wanted(row)) {
+            return;
+        }
+        let (n_a, n_b) = (self.iterations(&mut a), self.iterations(&mut b));
+        let per_op = |n: u64, op: &mut dyn FnMut()| {
+            let start = Instant::now();
+            for _ in 0..n {
+                op();
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
         };
+        let mut times_a = Vec::new();
+        let mut times_b = Vec::new();
+        let mut ratios = Vec::new();
+        for _ in 0..self.rounds.max(1) {
+            let t_a = per_op(n_a, &mut || {
+                black_box(a());
+            });
+            let t_b = per_op(n_b, &mut || {
+                black_box(b());
+            });
+            times_a.push(t_a);
+            times_b.push(t_b);
+            ratios.push(t_a / t_b);
+        }
+        for v in [&mut times_a, &mut times_b, &mut ratios] {
+            v.sort_by(f64::total_cmp);
+        }
+        println!("time\t{}\t{:.1}", rows[0], median(&times_a));
+        println!("time\t{}\t{:.1}", rows[1], median(&times_b));
+        println!("ratio\t{} / {}\t{:.4}", rows[0], rows[1], median(&ratios));
+    }
+
+    /// Times `op` and prints `time<TAB>row<TAB>nanoseconds per op` (the
+    /// median of the rounds).
+    pub fn row<T>(&self, row: &str, mut op: impl FnMut() -> T) {
+        if !self.wanted(row) {
+            return;
+        }
+        let iterations = self.iterations(&mut op);
         let mut samples: Vec<f64> = (0..self.rounds.max(1))
             .map(|_| {
                 let start = Instant::now();

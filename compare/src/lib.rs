@@ -344,23 +344,12 @@ impl Timing {
             return;
         }
         let (n_a, n_b) = (self.iterations(&mut a), self.iterations(&mut b));
-        let per_op = |n: u64, op: &mut dyn FnMut()| {
-            let start = Instant::now();
-            for _ in 0..n {
-                op();
-            }
-            start.elapsed().as_nanos() as f64 / n as f64
-        };
         let mut times_a = Vec::new();
         let mut times_b = Vec::new();
         let mut ratios = Vec::new();
         for _ in 0..self.rounds.max(1) {
-            let t_a = per_op(n_a, &mut || {
-                black_box(a());
-            });
-            let t_b = per_op(n_b, &mut || {
-                black_box(b());
-            });
+            let t_a = round(n_a, &mut a);
+            let t_b = round(n_b, &mut b);
             times_a.push(t_a);
             times_b.push(t_b);
             ratios.push(t_a / t_b);
@@ -381,17 +370,20 @@ impl Timing {
         }
         let iterations = self.iterations(&mut op);
         let mut samples: Vec<f64> = (0..self.rounds.max(1))
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..iterations {
-                    black_box(op());
-                }
-                start.elapsed().as_nanos() as f64 / iterations as f64
-            })
+            .map(|_| round(iterations, &mut op))
             .collect();
         samples.sort_by(f64::total_cmp);
         println!("time\t{row}\t{:.1}", median(&samples));
     }
+}
+
+/// One timed round: `op` run `iterations` times, in nanoseconds per run.
+fn round<T>(iterations: u64, op: &mut impl FnMut() -> T) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iterations {
+        black_box(op());
+    }
+    start.elapsed().as_nanos() as f64 / iterations as f64
 }
 
 /// Prints `check<TAB>row<TAB>result`; the runner requires both libraries

@@ -21,8 +21,8 @@ fn keyword(s: &str) -> String {
 
 /// [`keyword`], appended to `out`.
 pub(crate) fn keyword_into(s: &str, out: &mut String) {
-    let plain = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-';
-    if s.bytes().all(|b| plain(&b)) && s.bytes().last().is_some_and(|b| b != b'-') {
+    let plain = |b: u8| OCTET_CLASS[usize::from(b)] & KEYWORD_OCTET != 0;
+    if s.bytes().all(plain) && s.bytes().last().is_some_and(|b| b != b'-') {
         // Already a keyword as written (the common case).
         out.push_str(s);
         return;
@@ -77,8 +77,13 @@ static ATEXT: [bool; 256] = octet_table(b"!#$%&'*+-/=?^_`{|}~", false);
 const TOKEN_OCTET: u8 = 1;
 /// [`OCTET_CLASS`] bit: the octet is printable ASCII (space included).
 const PRINTABLE_OCTET: u8 = 2;
+/// [`OCTET_CLASS`] bit: the octet is printable ASCII (space included) but
+/// `"` and `\\`, written in a quoted-string as it is.
+const QTEXT_OCTET: u8 = 4;
+/// [`OCTET_CLASS`] bit: the octet is a lowercase letter, a digit or `-`.
+const KEYWORD_OCTET: u8 = 8;
 
-/// Per octet, which of [`TOKEN_OCTET`] and [`PRINTABLE_OCTET`] it is.
+/// Per octet, which of the `*_OCTET` classes it is in.
 static OCTET_CLASS: [u8; 256] = {
     let token = octet_table(TOKEN_SPECIALS, true);
     let mut table = [0u8; 256];
@@ -89,6 +94,15 @@ static OCTET_CLASS: [u8; 256] = {
         }
         if b >= 0x20 && b <= 0x7e {
             table[b] |= PRINTABLE_OCTET;
+            if b != b'"' as usize && b != b'\\' as usize {
+                table[b] |= QTEXT_OCTET;
+            }
+        }
+        if (b >= b'a' as usize && b <= b'z' as usize)
+            || (b >= b'0' as usize && b <= b'9' as usize)
+            || b == b'-' as usize
+        {
+            table[b] |= KEYWORD_OCTET;
         }
         b += 1;
     }
@@ -161,9 +175,11 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again. One pass tells the common cases: a
     // token, or printable ASCII (nothing to replace).
-    let class = s.bytes().fold(TOKEN_OCTET | PRINTABLE_OCTET, |class, b| {
-        class & OCTET_CLASS[usize::from(b)]
-    });
+    let class = s
+        .bytes()
+        .fold(TOKEN_OCTET | PRINTABLE_OCTET | QTEXT_OCTET, |class, b| {
+            class & OCTET_CLASS[usize::from(b)]
+        });
     let token = !s.is_empty() && class & TOKEN_OCTET != 0;
     let printable = class & PRINTABLE_OCTET != 0;
     if token {
@@ -174,6 +190,12 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     if printable {
         if address && is_address(s) {
             out.push_str(s);
+        } else if class & QTEXT_OCTET != 0 {
+            // Nothing to escape.
+            out.reserve(s.len() + 2);
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
         } else {
             quoted_string_into(s, out);
         }
@@ -291,44 +313,9 @@ impl Folder {
     /// Adds one piece: `glue` attaches to the previous piece (`;`), then a
     /// space (which may become a fold), then what `write` writes.
     ///
-    /// The piece is written in place after a space, measured, and the space
-    /// turned into a fold when the piece does not fit on the line; only a
-    /// piece to be folded at its own spaces is taken out and written again.
+    /// The piece is written in place after a space, measured, and folded
+    /// where it must be ([`settle`](Self::settle)); nothing is written twice.
     pub(crate) fn piece(&mut self, glue: &str, write: impl FnOnce(&mut String)) {
-        if !self.fold {
-            let first = self.pieces == 0;
-            self.pieces += 1;
-            self.out.push_str(glue);
-            if !first {
-                self.out.push(' ');
-            }
-            write(&mut self.out);
-            return;
-        }
-        self.pieces += 1;
-        self.out.push_str(glue);
-        self.column += glue.len();
-        let space_at = self.out.len();
-        self.out.push(' ');
-        let text_start = self.out.len();
-        write(&mut self.out);
-        let width = text_width(self.out.get(text_start..).unwrap_or_default());
-        let fold_before = self.column + 1 + width > FOLD_COLUMN && self.line_has_text;
-        let column_after = if fold_before { 1 } else { self.column + 1 };
-        if !self.split_long || column_after + width <= FOLD_COLUMN {
-            if fold_before {
-                self.out.replace_range(space_at..text_start, "\r\n\t");
-            }
-            self.column = column_after + width;
-            self.line_has_text = true;
-            return;
-        }
-        let text = self.out.split_off(text_start);
-        self.out.truncate(space_at);
-        self.place(&text);
-    }
-
-    fn push(&mut self, glue: &str, text: &str) {
         let first = self.pieces == 0;
         self.pieces += 1;
         self.out.push_str(glue);
@@ -336,62 +323,72 @@ impl Folder {
             if !first {
                 self.out.push(' ');
             }
-            self.out.push_str(text);
+            write(&mut self.out);
             return;
         }
         self.column += glue.len();
-        self.place(text);
+        self.out.push(' ');
+        let text_start = self.out.len();
+        write(&mut self.out);
+        self.settle(text_start);
     }
 
-    /// Writes a space or a fold, then `text` (folded at its own spaces
-    /// when it must be and may be).
-    fn place(&mut self, text: &str) {
-        let out = &mut self.out;
-        let width = text_width(text);
-        if self.column + 1 + width > FOLD_COLUMN && self.line_has_text {
-            out.push_str("\r\n\t");
-            self.column = 1;
+    fn push(&mut self, glue: &str, text: &str) {
+        self.piece(glue, |out| out.push_str(text));
+    }
+
+    /// Folds the text written from `text_start` on, after the space at
+    /// `text_start - 1`: that space becomes a fold (CRLF TAB) when the text
+    /// does not fit on the line; with `split_long`, a text that does not
+    /// fit on a line of its own is also folded before a space where a word
+    /// would pass the column (the space stays, after the line break).
+    /// Words are found by their spaces; widths are lengths when the text
+    /// is ASCII. The folds are found first, then inserted from the last.
+    fn settle(&mut self, text_start: usize) {
+        let text = self.out.get(text_start..).unwrap_or_default();
+        let ascii = text.is_ascii();
+        let width = if ascii {
+            text.len()
         } else {
-            out.push(' ');
-            self.column += 1;
-        }
+            text.chars().count()
+        };
+        let fold_before = self.column + 1 + width > FOLD_COLUMN && self.line_has_text;
+        self.column = if fold_before { 1 } else { self.column + 1 };
+        let mut breaks: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
         if !self.split_long || self.column + width <= FOLD_COLUMN {
-            out.push_str(text);
             self.column += width;
             self.line_has_text = true;
-            return;
-        }
-        // Folded before a space where a word would pass the column: the
-        // text between folds is written at once. Words are found by their
-        // spaces (`at` is where the current word starts); widths are
-        // lengths when the text is ASCII.
-        let ascii = text.is_ascii();
-        let bytes = text.as_bytes();
-        let mut written = 0;
-        let mut at = 0;
-        let spaces = memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len()));
-        for end in spaces {
-            let word_width = if ascii {
-                end - at
-            } else {
-                text_width(text.get(at..end).unwrap_or_default())
-            };
-            if at > 0 {
-                if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
-                    // The space stays, after the line break.
-                    out.push_str(text.get(written..at - 1).unwrap_or_default());
-                    out.push_str("\r\n");
-                    written = at - 1;
-                    self.column = 0;
-                    self.line_has_text = false;
+        } else {
+            let bytes = text.as_bytes();
+            let mut at = 0;
+            let spaces = memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len()));
+            for end in spaces {
+                let word_width = if ascii {
+                    end - at
+                } else {
+                    text_width(text.get(at..end).unwrap_or_default())
+                };
+                if at > 0 {
+                    if self.column + 1 + word_width > FOLD_COLUMN && self.line_has_text {
+                        breaks.push(text_start + at - 1);
+                        self.column = 0;
+                        self.line_has_text = false;
+                    }
+                    self.column += 1;
                 }
-                self.column += 1;
+                self.column += word_width;
+                self.line_has_text |= end > at;
+                at = end + 1;
             }
-            self.column += word_width;
-            self.line_has_text |= end > at;
-            at = end + 1;
         }
-        out.push_str(text.get(written..).unwrap_or_default());
+        for &at in breaks.iter().rev() {
+            self.out.insert_str(at, "\r\n");
+        }
+        if fold_before {
+            // The space becomes CRLF TAB.
+            self.out.insert_str(text_start - 1, "\r\n\t");
+            self.out.remove(text_start + 2);
+        }
     }
 
     /// The field.
@@ -479,7 +476,7 @@ mod tests {
             let mut at_once = Folder::field("Name:", true);
             let mut by_words = Folder::field("Name:", true);
             for text in &pieces {
-                at_once.place(text);
+                at_once.push("", text);
                 place_by_words(&mut by_words, text);
             }
             proptest::prop_assert_eq!(at_once.finish(), by_words.finish());
@@ -499,21 +496,40 @@ mod tests {
             proptest::prop_assert_eq!(is_address(&s), address);
         }
 
-        /// Writing a piece in place folds exactly as placing the finished
-        /// text does.
+        /// Writing pieces in place folds them as placing each finished
+        /// text word by word does, glue and all.
         #[test]
         fn pieces_in_place_fold_as_placed(
             pieces in proptest::collection::vec(("[;]?", "[a-zé ]{0,90}"), 0..12),
             split_long: bool,
-            fold: bool,
         ) {
-            let mut in_place = if fold { Folder::field("Name:", split_long) } else { Folder::unfolded() };
-            let mut placed = if fold { Folder::field("Name:", split_long) } else { Folder::unfolded() };
+            let mut in_place = Folder::field("Name:", split_long);
+            let mut placed = Folder::field("Name:", split_long);
             for (glue, text) in &pieces {
                 in_place.piece(glue, |out| out.push_str(text));
-                placed.push(glue, text);
+                placed.out.push_str(glue);
+                placed.column += glue.len();
+                place_by_words(&mut placed, text);
             }
             proptest::prop_assert_eq!(in_place.finish(), placed.finish());
+        }
+
+        /// Unfolded, the pieces are joined by their glue and a space.
+        #[test]
+        fn unfolded_pieces_on_one_line(
+            pieces in proptest::collection::vec(("[;]?", "[a-zé ]{0,90}"), 0..12),
+        ) {
+            let mut folder = Folder::unfolded();
+            let mut joined = String::new();
+            for (i, (glue, text)) in pieces.iter().enumerate() {
+                folder.piece(glue, |out| out.push_str(text));
+                joined.push_str(glue);
+                if i > 0 {
+                    joined.push(' ');
+                }
+                joined.push_str(text);
+            }
+            proptest::prop_assert_eq!(folder.finish(), joined);
         }
     }
 

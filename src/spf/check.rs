@@ -58,6 +58,8 @@ pub struct Check {
     /// The result once decided; the [`Outcome`] is made of it and of the
     /// strings above when it is taken.
     done: Option<Decided>,
+    /// What the last directive that ended in [`Eval::Error`] ended in.
+    error: Option<Box<(SpfResult, Reason)>>,
 }
 
 /// What a finished check decided: the rest of its [`Outcome`] is the
@@ -122,7 +124,11 @@ enum Ending {
 enum Eval {
     Match,
     NoMatch,
-    Error(SpfResult, Reason),
+    /// The result and reason are in [`Check::error`]: an `Eval` without
+    /// fields goes back in a register, not through memory written field
+    /// by field and read back at once (each directive's evaluation
+    /// returns one).
+    Error,
     /// An include frame was pushed, or the frame now follows its
     /// `redirect=`: evaluation goes on there.
     Descended,
@@ -180,6 +186,7 @@ impl Check {
             dns_terms: 0,
             void_lookups: 0,
             done: None,
+            error: None,
         }
     }
 
@@ -450,8 +457,8 @@ impl Check {
                     self.frame_result(qualifier_result(qualifier), Ending::Matched);
                     Step::Continue
                 }
-                Ok(Eval::Error(result, reason)) => {
-                    self.frame_result(result, Ending::Because(reason));
+                Ok(Eval::Error) => {
+                    self.frame_error();
                     Step::Continue
                 }
             };
@@ -480,7 +487,7 @@ impl Check {
                     }
                     Eval::Descended
                 }
-                Err(target) => Eval::Error(
+                Err(target) => this.error(
                     SpfResult::PermError,
                     Reason::InvalidTarget {
                         term: format!("redirect={redirect}"),
@@ -489,8 +496,8 @@ impl Check {
                 ),
             })
         });
-        if let Ok(Eval::Error(result, reason)) = followed {
-            self.frame_result(result, Ending::Because(reason));
+        if let Ok(Eval::Error) = followed {
+            self.frame_error();
         }
         Step::Continue
     }
@@ -549,12 +556,32 @@ impl Check {
     /// the term is refused before it starts, and it is counted once it
     /// completes, never when it waits for answers, so re-running a term
     /// that waited counts it once.
+    /// A directive's evaluation ended in error: kept for the frame.
+    fn error(&mut self, result: SpfResult, reason: Reason) -> Eval {
+        self.error = Some(Box::new((result, reason)));
+        Eval::Error
+    }
+
+    /// A DNS failure ended a directive's evaluation.
+    fn dns_error(&mut self, query: Query, failure: crate::dns::Failure) -> Eval {
+        self.error(SpfResult::TempError, Reason::DnsFailure { query, failure })
+    }
+
+    /// Ends the frame with the error its directive ended in.
+    fn frame_error(&mut self) {
+        let (result, reason) = match self.error.take() {
+            Some(error) => *error,
+            None => (SpfResult::TempError, Reason::InvalidDomain),
+        };
+        self.frame_result(result, Ending::Because(reason));
+    }
+
     fn dns_term(
         &mut self,
         term: impl FnOnce(&mut Check) -> Result<Eval, AwaitingAnswers>,
     ) -> Result<Eval, AwaitingAnswers> {
         if self.dns_terms >= self.config.max_dns_mechanisms {
-            return Ok(Eval::Error(
+            return Ok(self.error(
                 SpfResult::PermError,
                 Reason::LimitExceeded(Limit::DnsMechanisms),
             ));
@@ -628,7 +655,7 @@ impl Check {
                     });
                     Eval::Descended
                 }
-                Err(target) => Eval::Error(
+                Err(target) => self.error(
                     SpfResult::PermError,
                     Reason::InvalidTarget {
                         term: format!("include:{spec}"),
@@ -648,7 +675,7 @@ impl Check {
                     Found::Match => Eval::Match,
                     Found::NoMatch => Eval::NoMatch,
                     Found::Void => self.void_eval(),
-                    Found::Failure(failure) => dns_error(query, failure),
+                    Found::Failure(failure) => self.dns_error(query, failure),
                 }
             }
             Mechanism::Exists { domain: spec } => {
@@ -663,7 +690,7 @@ impl Check {
                 match self.answers.get(&query).map(|answer| &**answer) {
                     Some(Answer::Records(_)) => Eval::Match,
                     Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
-                        dns_error(query, *failure)
+                        self.dns_error(query, *failure)
                     }
                     Some(Answer::NxDomain | Answer::NoData) => self.void_eval(),
                     // Not reached: the answer is at hand.
@@ -679,13 +706,13 @@ impl Check {
                 match &*answer {
                     Answer::Records(Records::Mx(mxs)) => {
                         if mxs.len() > self.config.max_mx_names {
-                            Eval::Error(SpfResult::PermError, Reason::LimitExceeded(Limit::MxNames))
+                            self.error(SpfResult::PermError, Reason::LimitExceeded(Limit::MxNames))
                         } else {
                             self.mx_eval(mxs, *cidr)?
                         }
                     }
                     Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                        dns_error(query, *failure)
+                        self.dns_error(query, *failure)
                     }
                     _ => self.void_eval(),
                 }
@@ -698,7 +725,7 @@ impl Check {
                     // pyspf validates every PTR name, then compares.
                     let all = self.validated_names(None)?;
                     if let Err(reason) = self.count_ptr_address_voids() {
-                        return Ok(Eval::Error(SpfResult::PermError, reason));
+                        return Ok(self.error(SpfResult::PermError, reason));
                     }
                     all.into_iter()
                         .filter(|n| n.is_subdomain_of(&name))
@@ -727,7 +754,7 @@ impl Check {
     fn void_eval(&mut self) -> Eval {
         match self.count_void() {
             Ok(()) => Eval::NoMatch,
-            Err(reason) => Eval::Error(SpfResult::PermError, reason),
+            Err(reason) => self.error(SpfResult::PermError, reason),
         }
     }
 
@@ -810,11 +837,11 @@ impl Check {
                 };
                 match &*answer {
                     Answer::TempFail(failure) | Answer::PermFail(failure) => {
-                        return Ok(dns_error(query, *failure));
+                        return Ok(self.dns_error(query, *failure));
                     }
                     answer if answer.is_void() => {
                         if let Err(reason) = self.count_void() {
-                            return Ok(Eval::Error(SpfResult::PermError, reason));
+                            return Ok(self.error(SpfResult::PermError, reason));
                         }
                     }
                     _ => {}
@@ -825,7 +852,7 @@ impl Check {
             let query = self.address_query(mx.exchange.clone());
             match self.answers.get(&query).map(|answer| &**answer) {
                 Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
-                    return Ok(dns_error(query, *failure));
+                    return Ok(self.dns_error(query, *failure));
                 }
                 Some(answer) if self.answer_matches(answer, cidr) => return Ok(Eval::Match),
                 _ => {}
@@ -1056,23 +1083,24 @@ fn qualifier_result(qualifier: Qualifier) -> SpfResult {
     }
 }
 
-fn dns_error(query: Query, failure: crate::dns::Failure) -> Eval {
-    Eval::Error(SpfResult::TempError, Reason::DnsFailure { query, failure })
-}
-
 impl Check {
     /// Goes on until the check is done (`false`) or needs answers (`true`,
     /// the queries added to `queries`).
     fn run(&mut self, queries: &mut Vec<Query>) -> bool {
         while self.done.is_none() {
             if !self.outstanding.is_empty() {
-                let before = queries.len();
-                for query in &self.outstanding {
-                    if !self.answers.contains_key(query) {
-                        queries.push(query.clone());
-                    }
+                let unanswered = |query: &&Query| !self.answers.contains_key(query);
+                let count = self.outstanding.iter().filter(unanswered).count();
+                if count == self.outstanding.len() {
+                    // Asked for the first time, as usual: copied at once,
+                    // each query written where it goes (pushed one by one,
+                    // each would be built aside and then copied, a copy
+                    // that waits for the writes just made).
+                    queries.extend_from_slice(&self.outstanding);
+                    return true;
                 }
-                if queries.len() > before {
+                if count > 0 {
+                    queries.extend(self.outstanding.iter().filter(unanswered).cloned());
                     return true;
                 }
             }

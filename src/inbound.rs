@@ -523,8 +523,12 @@ impl Inbound {
                 .collect();
             authres::trusted_results(&kept, &self.config.trusted_authserv_ids)
         };
-        let mut verdict = Verdict {
-            skipped: self.skipped.clone(),
+        let (bimi_remove, bimi_fields) = bimi_fields(&fields, &self.config);
+        let trusted = TrustedPasses::from_results(&trusted_results);
+        // The verdict is written where the check holds it (built aside and
+        // moved in, its kilobyte would be copied twice).
+        let verdict = |skipped| Verdict {
+            skipped,
             spf_helo: None,
             spf_mail_from: None,
             dkim: None,
@@ -536,11 +540,9 @@ impl Inbound {
             trusted_results,
             bimi: None,
             bimi_location: None,
-            bimi_remove: Vec::new(),
+            bimi_remove,
             arc: None,
         };
-        let (bimi_remove, bimi_fields) = bimi_fields(&fields, &self.config);
-        verdict.bimi_remove = bimi_remove;
         if self.skipped.is_some() {
             return InboundCheck {
                 config: self.config.into(),
@@ -552,7 +554,7 @@ impl Inbound {
                 dmarc: Stage::Off,
                 pending: Vec::new(),
                 asked: Vec::new(),
-                verdict,
+                verdict: verdict(self.skipped.clone()),
                 trusted: TrustedPasses::default(),
                 arc_fields: Vec::new(),
                 author: None,
@@ -592,7 +594,6 @@ impl Inbound {
         if let Some(check) = &dkim {
             identifiers.extend(check.signing_domains().cloned());
         }
-        let trusted = TrustedPasses::from_results(&verdict.trusted_results);
         identifiers.extend(trusted.spf.iter().chain(&trusted.dkim).cloned());
         let author = dmarc::author_domain_with(&fields, &self.config.dmarc);
         // What a trusted ARC sealer recorded is read only when one may
@@ -624,7 +625,7 @@ impl Inbound {
             // the `_dmarc` names.
             pending: Vec::with_capacity(8),
             asked: Vec::new(),
-            verdict,
+            verdict: verdict(None),
             trusted,
             arc_fields,
             author: author.ok(),
@@ -694,9 +695,9 @@ impl<M: Machine> Stage<M> {
             Progress::Done => {
                 // The outcome is moved into the stage, not copied.
                 if let Stage::Running(machine) = std::mem::replace(self, Stage::Off) {
-                    *self = match (*machine).into_output() {
+                    *self = match machine.into_output_boxed() {
                         Ok(output) => Stage::Done(output),
-                        Err(unfinished) => Stage::running(unfinished),
+                        Err(unfinished) => Stage::Running(unfinished),
                     };
                 }
             }

@@ -147,6 +147,21 @@ pub trait Machine {
             Poll::Lookups(_) => Err(self),
         }
     }
+
+    /// [`into_output`](Self::into_output) for a check held in a box, as
+    /// a caller that drives several checks side by side may keep them:
+    /// checks that override it take the outcome out of the box instead
+    /// of moving the whole check out first. The default moves it out and
+    /// calls `into_output`.
+    ///
+    /// # Errors
+    /// The check, still boxed, when it has not finished.
+    fn into_output_boxed(self: Box<Self>) -> Result<Self::Output, Box<Self>>
+    where
+        Self: Sized,
+    {
+        (*self).into_output().map_err(Box::new)
+    }
 }
 
 /// The queries a machine has asked and their answers, once supplied: the

@@ -1102,6 +1102,13 @@ impl Machine for VerifyCheck {
         }
     }
 
+    fn into_output_boxed(mut self: Box<VerifyCheck>) -> Result<Verification, Box<VerifyCheck>> {
+        match self.progress(&mut Vec::new()) {
+            Progress::Done => Ok(self.outcome),
+            Progress::Waiting => Err(self),
+        }
+    }
+
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         self.supply_shared(query, Arc::new(answer))
     }

@@ -170,6 +170,13 @@ impl Machine for PolicyCheck {
         }
     }
 
+    fn into_output_boxed(mut self: Box<PolicyCheck>) -> Result<PolicyFound, Box<PolicyCheck>> {
+        match self.progress(&mut Vec::new()) {
+            Progress::Done => Ok(self.found),
+            Progress::Waiting => Err(self),
+        }
+    }
+
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         match &mut self.discovery {
             Some(discovery) => discovery.supply(query, answer),

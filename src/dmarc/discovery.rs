@@ -484,13 +484,22 @@ impl Discovery {
     /// Adds the `_dmarc` queries still unanswered to `queries`, by name.
     fn outstanding(&self, queries: &mut Vec<Query>) {
         let before = queries.len();
-        queries.extend(
-            self.found
-                .entries
-                .iter()
-                .filter(|(_, found)| found.is_none())
-                .map(|(name, _)| Query::txt(name.clone())),
-        );
+        let entries = &self.found.entries;
+        let unanswered = entries.iter().filter(|(_, found)| found.is_none()).count();
+        if unanswered == entries.len() {
+            // All of them, as when first asked: an iterator of known
+            // length writes each query where it goes (pushed one by one,
+            // each would be built aside and copied right after, a copy
+            // that waits for the writes just made).
+            queries.extend(entries.iter().map(|(name, _)| Query::txt(name.clone())));
+        } else if unanswered > 0 {
+            queries.extend(
+                entries
+                    .iter()
+                    .filter(|(_, found)| found.is_none())
+                    .map(|(name, _)| Query::txt(name.clone())),
+            );
+        }
         if let Some(added) = queries.get_mut(before..) {
             // The names are in lower case (see `build`): ordered by their
             // octets, as `Name`'s own order would.

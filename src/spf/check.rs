@@ -1164,6 +1164,13 @@ impl Machine for Check {
         }
     }
 
+    fn into_output_boxed(mut self: Box<Check>) -> Result<Outcome, Box<Check>> {
+        match self.done.take() {
+            Some(decided) => Ok(self.outcome(decided, true)),
+            None => Err(self),
+        }
+    }
+
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         self.take_answer(query, Arc::new(answer))
     }

@@ -553,7 +553,6 @@ impl Inbound {
                 arc: Stage::Off,
                 dmarc: Stage::Off,
                 pending: Vec::new(),
-                asked: Vec::new(),
                 verdict: verdict(self.skipped.clone()),
                 trusted: TrustedPasses::default(),
                 arc_fields: Vec::new(),
@@ -576,7 +575,7 @@ impl Inbound {
         // Domains DMARC alignment needs, looked up with the policy.
         // Room for the usual ones: the MAIL FROM domain and a signing
         // domain or two.
-        let mut identifiers: Vec<Name> = Vec::with_capacity(4);
+        let mut identifiers: smallvec::SmallVec<[Name; 4]> = smallvec::SmallVec::new();
         identifiers.extend(Name::new(input.domain()).ok());
         let (spf_helo, spf_mail_from) = match self.spf_given {
             Some(given) => (
@@ -624,7 +623,6 @@ impl Inbound {
             // Room for a first round: the two SPF records, the DKIM keys,
             // the `_dmarc` names.
             pending: Vec::with_capacity(8),
-            asked: Vec::new(),
             verdict: verdict(None),
             trusted,
             arc_fields,
@@ -826,8 +824,6 @@ pub struct InboundCheck {
     arc: Stage<arc::Validation>,
     dmarc: Stage<dmarc::PolicyCheck>,
     pending: Vec<Pending>,
-    /// Room for the queries of one check, reused.
-    asked: Vec<Query>,
     verdict: Verdict,
     /// What the trusted Authentication-Results fields passed.
     trusted: TrustedPasses,
@@ -847,7 +843,9 @@ impl InboundCheck {
     /// Polls every running check once, gathering the next round of queries.
     fn advance(&mut self) {
         self.pending.clear();
-        let asked = &mut self.asked;
+        // Room for each check's queries, kept by the thread between rounds.
+        let mut asked = crate::machine::QueryList::take();
+        let asked = &mut *asked;
         self.spf_helo.poll(Part::SpfHelo, &mut self.pending, asked);
         self.spf_mail_from
             .poll(Part::SpfMailFrom, &mut self.pending, asked);

@@ -273,23 +273,35 @@ pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -
 /// kept between calls (emptied) so that a check driven by `resolve`
 /// allocates no list of its own. A `resolve` called while another runs on
 /// the thread (from inside a resolver) gets a list of its own.
-struct QueryList(Vec<Query>);
+pub(crate) struct QueryList(Vec<Query>);
 
 thread_local! {
-    static SPARE_QUERIES: std::cell::Cell<Vec<Query>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Spare lists, a few deep: a check driven by `resolve` may drive
+    /// checks of its own (the inbound pipeline does), each with a list.
+    static SPARE_QUERIES: std::cell::RefCell<Vec<Vec<Query>>> = const {
+        std::cell::RefCell::new(Vec::new())
+    };
 }
 
 /// A spare list longer than this is not kept: what a hostile run of
 /// queries made it grow to is given back.
 const SPARE_QUERIES_KEPT: usize = 64;
+/// How many spare lists a thread keeps.
+const SPARE_LISTS: usize = 4;
 
 impl QueryList {
-    fn take() -> QueryList {
-        QueryList(
-            SPARE_QUERIES
-                .try_with(std::cell::Cell::take)
-                .unwrap_or_default(),
-        )
+    /// An empty list, one kept by this thread when there is one.
+    pub(crate) fn take() -> QueryList {
+        let spare = SPARE_QUERIES
+            .try_with(|spare| {
+                spare
+                    .try_borrow_mut()
+                    .ok()
+                    .and_then(|mut lists| lists.pop())
+            })
+            .ok()
+            .flatten();
+        QueryList(spare.unwrap_or_default())
     }
 }
 
@@ -310,11 +322,18 @@ impl std::ops::DerefMut for QueryList {
 impl Drop for QueryList {
     fn drop(&mut self) {
         let mut queries = std::mem::take(&mut self.0);
-        if queries.capacity() <= SPARE_QUERIES_KEPT {
-            queries.clear();
-            // Gone when the thread is ending; then the list is just freed.
-            let _ = SPARE_QUERIES.try_with(|spare| spare.set(queries));
+        if queries.capacity() == 0 || queries.capacity() > SPARE_QUERIES_KEPT {
+            return;
         }
+        queries.clear();
+        // Gone when the thread is ending; then the list is just freed.
+        let _ = SPARE_QUERIES.try_with(|spare| {
+            if let Ok(mut lists) = spare.try_borrow_mut()
+                && lists.len() < SPARE_LISTS
+            {
+                lists.push(queries);
+            }
+        });
     }
 }
 

@@ -390,10 +390,7 @@ impl Check {
         let domain = match Name::new(self.sender_domain()) {
             Ok(name)
                 if name.label_count() >= 2
-                    && name
-                        .labels()
-                        .next_back()
-                        .is_some_and(super::record::is_toplabel) =>
+                    && name.top_label().is_some_and(super::record::is_toplabel) =>
             {
                 name
             }

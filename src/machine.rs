@@ -44,6 +44,16 @@ impl Answers {
         self.get(query).is_some()
     }
 
+    /// Where the answer to `query` is kept, for [`at`](Self::at).
+    pub(crate) fn position(&self, query: &Query) -> Option<usize> {
+        self.entries.iter().position(|(asked, _)| asked == query)
+    }
+
+    /// The answer kept at `index` (from [`position`](Self::position)).
+    pub(crate) fn at(&self, index: usize) -> Option<&Arc<Answer>> {
+        self.entries.get(index).map(|(_, answer)| answer)
+    }
+
     /// Keeps the answer to `query`, which has none yet.
     pub(crate) fn push(&mut self, query: Query, answer: Arc<Answer>) {
         self.entries.push((query, answer));

@@ -235,22 +235,31 @@ impl Check {
 
     /// The answer to `query`, or `None` after registering it as wanted.
     fn answer(&mut self, query: Query) -> Option<Arc<Answer>> {
-        if !self.has_answer(&query) {
-            return None;
-        }
-        self.answers.get(&query).cloned()
+        let at = self.answer_index(&query)?;
+        self.answers.at(at).cloned()
     }
 
     /// Whether `query` has an answer at hand, registering it as wanted
-    /// when not. The answer is then read in place from `self.answers`.
+    /// when not.
     fn has_answer(&mut self, query: &Query) -> bool {
-        if self.answers.contains_key(query) {
-            return true;
-        }
-        if !self.wanted.contains(query) {
+        self.answer_index(query).is_some()
+    }
+
+    /// Where the answer to `query` is kept in `self.answers` (read in
+    /// place from there, found once), registering the query as wanted
+    /// when it has none yet.
+    fn answer_index(&mut self, query: &Query) -> Option<usize> {
+        let at = self.answers.position(query);
+        if at.is_none() && !self.wanted.contains(query) {
             self.wanted.push(query.clone());
         }
-        false
+        at
+    }
+
+    /// The answer at `index` in `self.answers` (from
+    /// [`answer_index`](Self::answer_index)).
+    fn answer_at(&self, index: usize) -> Option<&Answer> {
+        self.answers.at(index).map(|answer| &**answer)
     }
 
     fn values<'a>(&'a self, domain: &'a str, validated_name: &'a str) -> Values<'a> {
@@ -502,11 +511,11 @@ impl Check {
     /// §4.4 / §4.5: fetch and select the record of the frame's domain.
     fn fetch_record(&mut self, domain: Name) -> Step {
         let query = Query::txt(domain);
-        if !self.has_answer(&query) {
+        let Some(at) = self.answer_index(&query) else {
             return Step::Blocked;
-        }
+        };
         // Read in place: the answer is not taken out of the check.
-        let fetched = match self.answers.get(&query).map(|answer| &**answer) {
+        let fetched = match self.answer_at(at) {
             Some(Answer::Records(Records::Txt(txts))) => select_record(txts, &self.config),
             Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
                 Fetched::DnsFailure(*failure)
@@ -665,10 +674,10 @@ impl Check {
                     return Ok(Eval::NoMatch);
                 };
                 let query = self.address_query(name);
-                if !self.has_answer(&query) {
+                let Some(at) = self.answer_index(&query) else {
                     return Err(AwaitingAnswers);
-                }
-                match self.address_found(&query, *cidr) {
+                };
+                match self.address_found(self.answer_at(at), *cidr) {
                     Found::Match => Eval::Match,
                     Found::NoMatch => Eval::NoMatch,
                     Found::Void => self.void_eval(),
@@ -681,10 +690,10 @@ impl Check {
                 };
                 // Always an A query, whatever the client's family (§5.7).
                 let query = Query::new(name, RecordType::A);
-                if !self.has_answer(&query) {
+                let Some(at) = self.answer_index(&query) else {
                     return Err(AwaitingAnswers);
-                }
-                match self.answers.get(&query).map(|answer| &**answer) {
+                };
+                match self.answer_at(at) {
                     Some(Answer::Records(_)) => Eval::Match,
                     Some(Answer::TempFail(failure) | Answer::PermFail(failure)) => {
                         self.dns_error(query, *failure)
@@ -755,10 +764,10 @@ impl Check {
         }
     }
 
-    /// What the answer at hand to the address query `query` says of the
-    /// client within `cidr`.
-    fn address_found(&self, query: &Query, cidr: DualCidr) -> Found {
-        match self.answers.get(query).map(|answer| &**answer) {
+    /// What the answer to an address query says of the client within
+    /// `cidr`.
+    fn address_found(&self, answer: Option<&Answer>, cidr: DualCidr) -> Found {
+        match answer {
             Some(answer @ Answer::Records(_)) => {
                 if self.answer_matches(answer, cidr) {
                     Found::Match

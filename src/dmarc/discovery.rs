@@ -154,6 +154,18 @@ pub struct PolicyLookup {
 }
 
 impl PolicyLookup {
+    /// A lookup for `author_domain` before discovery: no policy, no
+    /// Organizational Domain, no query.
+    fn of(author_domain: &Name) -> PolicyLookup {
+        PolicyLookup {
+            author_domain: author_domain.clone(),
+            status: PolicyStatus::NONE,
+            organizational_domains: Vec::new(),
+            queries: 0,
+            suffix_list: SuffixList::default(),
+        }
+    }
+
     /// The Organizational Domain found for `domain`, if it was looked up.
     pub fn organizational_domain(&self, domain: &Name) -> Option<&Result<Name, DnsFailure>> {
         self.organizational_domains
@@ -346,7 +358,8 @@ impl Answers<'_> {
     }
 }
 
-/// What a strategy concludes from its answers.
+/// What a strategy concludes from its answers (for the strategies' tests).
+#[cfg(test)]
 #[derive(Debug)]
 struct Conclusion {
     /// The lookup, complete but for [`FoundPolicy::author_domain_exists`].
@@ -393,10 +406,12 @@ impl Strategy {
         }
     }
 
-    fn conclude(&self, answers: &Answers<'_>, config: &Config) -> Conclusion {
+    /// Writes the lookup into `lookup`; whether to ask if the Author
+    /// Domain exists before finishing.
+    fn conclude(&self, answers: &Answers<'_>, config: &Config, lookup: &mut PolicyLookup) -> bool {
         match self {
-            Strategy::TreeWalk(walk) => walk.conclude(answers, config),
-            Strategy::SuffixList(list) => list.conclude(answers, config),
+            Strategy::TreeWalk(walk) => walk.conclude(answers, config, lookup),
+            Strategy::SuffixList(list) => list.conclude(answers, config, lookup),
         }
     }
 }
@@ -407,15 +422,13 @@ enum Stage {
     Records,
     /// Waiting for the answer to whether the Author Domain exists.
     Existence {
-        lookup: Box<PolicyLookup>,
         query: Query,
         /// Once answered: whether the name exists (`None` when the answer
         /// does not say).
         exists: Option<Option<bool>>,
     },
-    /// Held as it is: most discoveries end here at their first conclusion
-    /// and the lookup is moved out once.
-    Done(PolicyLookup),
+    /// The lookup is complete.
+    Done,
 }
 
 /// Finds the DMARC policy of an Author Domain and the Organizational
@@ -431,6 +444,9 @@ pub struct Discovery {
     /// supplied.
     found: Asked,
     stage: Stage,
+    /// The lookup, filled in where it is kept as the answers come (built
+    /// aside and moved in, it would be copied right after being written).
+    lookup: PolicyLookup,
 }
 
 impl Discovery {
@@ -478,6 +494,7 @@ impl Discovery {
             strategy,
             found,
             stage: Stage::Records,
+            lookup: PolicyLookup::of(&author),
         }
     }
 
@@ -508,19 +525,16 @@ impl Discovery {
     }
 
     /// The stage after the `_dmarc` answers are all in.
-    fn conclude(&self) -> Stage {
+    fn conclude(&mut self) -> Stage {
         let answers = Answers { found: &self.found };
-        let Conclusion {
-            lookup,
-            ask_existence,
-        } = self.strategy.conclude(&answers, &self.config);
-        if !ask_existence {
-            return Stage::Done(lookup);
+        if !self
+            .strategy
+            .conclude(&answers, &self.config, &mut self.lookup)
+        {
+            return Stage::Done;
         }
-        let query = Query::new(lookup.author_domain.clone(), RecordType::A);
         Stage::Existence {
-            lookup: Box::new(lookup),
-            query,
+            query: Query::new(self.lookup.author_domain.clone(), RecordType::A),
             exists: None,
         }
     }
@@ -543,7 +557,7 @@ impl Discovery {
     fn run(&mut self, queries: &mut Vec<Query>) -> bool {
         loop {
             match &mut self.stage {
-                Stage::Done(_) => return false,
+                Stage::Done => return false,
                 Stage::Records => {
                     let before = queries.len();
                     self.outstanding(queries);
@@ -557,15 +571,11 @@ impl Discovery {
                         queries.push(query.clone());
                         return true;
                     };
-                    if let Stage::Existence { mut lookup, .. } =
-                        std::mem::replace(&mut self.stage, Stage::Records)
-                    {
-                        lookup.queries += 1;
-                        if let PolicyStatus::Found(found) = &mut lookup.status {
-                            found.author_domain_exists = exists;
-                        }
-                        self.stage = Stage::Done(*lookup);
+                    self.lookup.queries += 1;
+                    if let PolicyStatus::Found(found) = &mut self.lookup.status {
+                        found.author_domain_exists = exists;
                     }
+                    self.stage = Stage::Done;
                 }
             }
         }
@@ -578,8 +588,8 @@ impl Machine for Discovery {
     fn poll(&mut self) -> Poll<PolicyLookup> {
         let mut queries = Vec::new();
         loop {
-            if let Stage::Done(lookup) = &self.stage {
-                return Poll::Done(lookup.clone());
+            if let Stage::Done = self.stage {
+                return Poll::Done(self.lookup.clone());
             }
             if self.run(&mut queries) {
                 return Poll::Lookups(queries);
@@ -597,7 +607,7 @@ impl Machine for Discovery {
 
     fn into_output(self) -> Result<PolicyLookup, Discovery> {
         match self.stage {
-            Stage::Done(lookup) => Ok(lookup),
+            Stage::Done => Ok(self.lookup),
             _ => Err(self),
         }
     }

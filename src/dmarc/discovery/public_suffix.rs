@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use super::{Answers, Conclusion, Level, OrgDomain, PolicyLookup, PolicyStatus, SuffixList};
+use super::{Answers, Level, OrgDomain, PolicyLookup, PolicyStatus, SuffixList};
 use crate::dmarc::Config;
 use crate::dmarc::psl::PublicSuffixList;
 use crate::dns::Name;
@@ -77,10 +77,17 @@ impl SuffixListLookup {
         PolicyStatus::NONE
     }
 
-    /// The lookup from the answers: the policy, and the Organizational
-    /// Domains from the list.
-    pub(super) fn conclude(&self, answers: &Answers<'_>, config: &Config) -> Conclusion {
-        let mut orgs = Vec::with_capacity(1 + self.identifiers.len());
+    /// The lookup from the answers, written into `lookup` (which holds
+    /// the Author Domain): the policy, and the Organizational Domains from
+    /// the list. Never asks whether the Author Domain exists.
+    pub(super) fn conclude(
+        &self,
+        answers: &Answers<'_>,
+        config: &Config,
+        lookup: &mut PolicyLookup,
+    ) -> bool {
+        let orgs = &mut lookup.organizational_domains;
+        orgs.reserve_exact(1 + self.identifiers.len());
         orgs.push(OrgDomain {
             domain: self.author.clone(),
             organizational_domain: Ok(self.author_org.clone()),
@@ -89,22 +96,16 @@ impl SuffixListLookup {
             domain: id.clone(),
             organizational_domain: Ok(self.list.organizational_domain(id)),
         }));
-        Conclusion {
-            lookup: PolicyLookup {
-                author_domain: self.author.clone(),
-                status: self.policy(answers, config),
-                organizational_domains: orgs,
-                queries: answers.asked(),
-                suffix_list: SuffixList(Some(Arc::clone(&self.list))),
-            },
-            ask_existence: false,
-        }
+        lookup.status = self.policy(answers, config);
+        lookup.queries = answers.asked();
+        lookup.suffix_list = SuffixList(Some(Arc::clone(&self.list)));
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::answered;
+    use super::super::{Conclusion, answered};
     use super::*;
     use crate::dmarc::discovery::Answers;
     use crate::dns::ZoneResolver;
@@ -121,10 +122,15 @@ mod tests {
         lookup.query_names().map(Name::as_str).collect()
     }
 
-    fn conclude(lookup: &SuffixListLookup, zone: &ZoneResolver) -> Conclusion {
+    fn conclude(strategy: &SuffixListLookup, zone: &ZoneResolver) -> Conclusion {
         let config = Config::rfc7489();
-        let found = answered(lookup.query_names(), zone, &config);
-        lookup.conclude(&Answers { found: &found }, &config)
+        let found = answered(strategy.query_names(), zone, &config);
+        let mut lookup = PolicyLookup::of(&strategy.author);
+        let ask_existence = strategy.conclude(&Answers { found: &found }, &config, &mut lookup);
+        Conclusion {
+            lookup,
+            ask_existence,
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::{Answers, Conclusion, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
+use super::{Answers, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
 use crate::dmarc::Config;
 use crate::dmarc::record::{PublicSuffixFlag, Record};
 use crate::dns::Name;
@@ -273,57 +273,58 @@ impl TreeWalk {
             .filter_map(|level| level.query_name.as_ref())
     }
 
-    /// The lookup from the answers: the Author Domain's policy and the
-    /// Organizational Domain at the end of each walk.
-    pub(super) fn conclude(&self, answers: &Answers<'_>, config: &Config) -> Conclusion {
-        let mut status = PolicyStatus::NONE;
-        let mut orgs = Vec::with_capacity(self.walks.len());
+    /// The lookup from the answers, written into `lookup` (which holds
+    /// the Author Domain): the Author Domain's policy and the
+    /// Organizational Domain at the end of each walk. Whether to ask if
+    /// the Author Domain exists before finishing.
+    pub(super) fn conclude(
+        &self,
+        answers: &Answers<'_>,
+        config: &Config,
+        lookup: &mut PolicyLookup,
+    ) -> bool {
+        let orgs = &mut lookup.organizational_domains;
+        orgs.reserve_exact(self.walks.len());
         for (index, walk) in self.walks.iter().enumerate() {
             let Some(start) = walk.start() else {
                 continue;
             };
             let mut hits = Hits::new();
             let walked = walk.records(answers, &mut hits);
-            let org = match &walked {
-                Ok(()) => Ok(Walk::organizational_domain(start, &hits)),
-                Err(failure) => Err(failure.clone()),
-            };
-            if index == 0 && self.want_policy {
-                let hits = walked.as_ref().map(|()| &hits[..]);
-                status = walk.policy(answers, hits, &org, config);
-            }
+            // Written where it is kept, then read from there.
             orgs.push(OrgDomain {
                 domain: start.clone(),
-                organizational_domain: org,
+                organizational_domain: match &walked {
+                    Ok(()) => Ok(Walk::organizational_domain(start, &hits)),
+                    Err(failure) => Err(failure.clone()),
+                },
             });
+            if index == 0
+                && self.want_policy
+                && let Some(org) = orgs.last()
+            {
+                let hits = walked.as_ref().map(|()| &hits[..]);
+                lookup.status = walk.policy(answers, hits, &org.organizational_domain, config);
+            }
         }
+        lookup.queries = answers.asked();
         let author_org = orgs
             .first()
             .and_then(|o| o.organizational_domain.as_ref().ok());
-        let ask_existence = match &status {
+        match &lookup.status {
             PolicyStatus::Found(found) => {
                 found.policy_domain != self.author
                     && author_org != Some(&self.author)
                     && found.record.nonexistent_subdomain_policy.is_some()
             }
             _ => false,
-        };
-        Conclusion {
-            lookup: PolicyLookup {
-                author_domain: self.author.clone(),
-                status,
-                organizational_domains: orgs,
-                queries: answers.asked(),
-                suffix_list: Default::default(),
-            },
-            ask_existence,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::answered;
+    use super::super::{Conclusion, answered};
     use super::*;
     use crate::dmarc::discovery::Answers;
     use crate::dns::ZoneResolver;
@@ -362,7 +363,12 @@ mod tests {
     fn conclude(walk: &TreeWalk, zone: &ZoneResolver) -> Conclusion {
         let config = Config::default();
         let found = answered(walk.query_names(), zone, &config);
-        walk.conclude(&Answers { found: &found }, &config)
+        let mut lookup = PolicyLookup::of(&walk.author);
+        let ask_existence = walk.conclude(&Answers { found: &found }, &config, &mut lookup);
+        Conclusion {
+            lookup,
+            ask_existence,
+        }
     }
 
     fn orgs(lookup: &PolicyLookup) -> Vec<(&str, Result<&str, &str>)> {

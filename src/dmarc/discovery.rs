@@ -291,7 +291,8 @@ impl Asked {
     /// Adds `name` unless it is listed already.
     fn ask(&mut self, name: &Name) {
         if !self.entries.iter().any(|(asked, _)| asked == name) {
-            self.entries.push((name.clone(), None));
+            self.entries
+                .extend(std::iter::once(name).map(|name| (name.clone(), None)));
         }
     }
 

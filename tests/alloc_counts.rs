@@ -265,7 +265,7 @@ fn pipeline_allocations() {
         (
             "pipeline beyond dkim verification",
             pipeline.saturating_sub(dkim_alone),
-            26,
+            25,
         ),
         (
             "authentication-results field",

@@ -187,16 +187,18 @@ impl Walk {
 
     /// The Organizational Domain from the records of the walk (RFC 9989
     /// "Identifier Alignment Evaluation").
-    fn organizational_domain(start: &Name, hits: &[Hit<'_>]) -> Name {
-        match hits.last() {
-            None => start.clone(),
-            Some(hit) => match hit.record.public_suffix {
-                PublicSuffixFlag::Yes if hit.index != 0 => {
-                    last_labels(start, hit.domain.label_count() + 1)
-                        .unwrap_or_else(|| start.clone())
+    /// Written over `slot`, which holds `start`.
+    fn organizational_domain_into(start: &Name, hits: &[Hit<'_>], slot: &mut Name) {
+        let Some(hit) = hits.last() else {
+            return;
+        };
+        match hit.record.public_suffix {
+            PublicSuffixFlag::Yes if hit.index != 0 => {
+                if let Some(name) = last_labels(start, hit.domain.label_count() + 1) {
+                    *slot = name;
                 }
-                _ => hit.domain.clone(),
-            },
+            }
+            _ => slot.clone_from(hit.domain),
         }
     }
 
@@ -291,14 +293,22 @@ impl TreeWalk {
             };
             let mut hits = Hits::new();
             let walked = walk.records(answers, &mut hits);
-            // Written where it is kept, then read from there.
-            orgs.push(OrgDomain {
+            // Written where it is kept, then read from there: the start
+            // stands in, and the Organizational Domain is copied over it.
+            orgs.extend(std::iter::once(start).map(|start| OrgDomain {
                 domain: start.clone(),
-                organizational_domain: match &walked {
-                    Ok(()) => Ok(Walk::organizational_domain(start, &hits)),
-                    Err(failure) => Err(failure.clone()),
-                },
-            });
+                organizational_domain: Ok(start.clone()),
+            }));
+            if let Some(org) = orgs.last_mut() {
+                match &walked {
+                    Ok(()) => {
+                        if let Ok(slot) = &mut org.organizational_domain {
+                            Walk::organizational_domain_into(start, &hits, slot);
+                        }
+                    }
+                    Err(failure) => org.organizational_domain = Err(failure.clone()),
+                }
+            }
             if index == 0
                 && self.want_policy
                 && let Some(org) = orgs.last()

@@ -112,20 +112,25 @@ impl PolicyCheck {
         config: &Config,
         sample: Sample,
     ) -> PolicyCheck {
-        let (discovery, lookup) = match author {
-            Ok(author) => (
-                Some(Discovery::with_identifiers(&author, identifiers, config)),
-                // Replaced by the lookup when discovery finishes.
-                Err(FromError::NoFrom),
-            ),
-            Err(error) => (None, Err(error)),
-        };
-        PolicyCheck {
-            discovery,
-            found: PolicyFound {
-                lookup,
-                config: config.clone(),
-                sample,
+        // Each way written as a whole, so that the discovery is made where
+        // the check holds it.
+        match author {
+            Ok(author) => PolicyCheck {
+                discovery: Some(Discovery::with_identifiers(&author, identifiers, config)),
+                found: PolicyFound {
+                    // Replaced by the lookup when discovery finishes.
+                    lookup: Err(FromError::NoFrom),
+                    config: config.clone(),
+                    sample,
+                },
+            },
+            Err(error) => PolicyCheck {
+                discovery: None,
+                found: PolicyFound {
+                    lookup: Err(error),
+                    config: config.clone(),
+                    sample,
+                },
             },
         }
     }
@@ -143,23 +148,25 @@ impl Machine for PolicyCheck {
     }
 
     fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
-        if let Some(mut discovery) = self.discovery.take() {
-            if discovery.progress(queries) == Progress::Waiting {
-                self.discovery = Some(discovery);
-                return Progress::Waiting;
-            }
-            match discovery.into_output() {
-                Ok(lookup) => self.found.lookup = Ok(lookup),
-                Err(mut unfinished) => match unfinished.poll() {
-                    Poll::Done(lookup) => self.found.lookup = Ok(lookup),
-                    Poll::Lookups(asked) => {
-                        queries.extend(asked);
-                        self.discovery = Some(unfinished);
-                        return Progress::Waiting;
-                    }
-                },
-            }
+        // The discovery stays where it is (half a kilobyte): its lookup is
+        // taken out of it once it is done.
+        let Some(discovery) = &mut self.discovery else {
+            return Progress::Done;
+        };
+        if discovery.progress(queries) == Progress::Waiting {
+            return Progress::Waiting;
         }
+        match discovery.take_lookup() {
+            Some(lookup) => self.found.lookup = Ok(lookup),
+            None => match discovery.poll() {
+                Poll::Done(lookup) => self.found.lookup = Ok(lookup),
+                Poll::Lookups(asked) => {
+                    queries.extend(asked);
+                    return Progress::Waiting;
+                }
+            },
+        }
+        self.discovery = None;
         Progress::Done
     }
 

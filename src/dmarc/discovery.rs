@@ -541,6 +541,20 @@ impl Discovery {
     }
 }
 
+impl Discovery {
+    /// The lookup of a finished discovery, taken out of it (the discovery
+    /// is spent); `None` while it is not finished.
+    pub(crate) fn take_lookup(&mut self) -> Option<PolicyLookup> {
+        match self.stage {
+            Stage::Done => Some(std::mem::replace(
+                &mut self.lookup,
+                PolicyLookup::of(&Name::root()),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Whether a name exists, from the answer to an `A` query about it (RFC
 /// 8020: NXDOMAIN means nothing exists below it either); `None` for a DNS
 /// failure.

@@ -667,6 +667,25 @@ impl Discovery {
     }
 }
 
+/// What a strategy's `conclude` writes for `author` from what `resolver`
+/// answers to `names` (for the strategies' tests).
+#[cfg(test)]
+fn concluded<'a>(
+    author: &Name,
+    names: impl Iterator<Item = &'a Name>,
+    resolver: &impl crate::dns::Resolver,
+    config: &Config,
+    conclude: impl FnOnce(&Answers<'_>, &mut PolicyLookup) -> bool,
+) -> Conclusion {
+    let found = answered(names, resolver, config);
+    let mut lookup = PolicyLookup::of(author);
+    let ask_existence = conclude(&Answers { found: &found }, &mut lookup);
+    Conclusion {
+        lookup,
+        ask_existence,
+    }
+}
+
 /// What `resolver` answers to `names` as `_dmarc` TXT queries, read as
 /// [`Discovery`] reads them (for the strategies' tests).
 #[cfg(test)]

@@ -105,9 +105,8 @@ impl SuffixListLookup {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Conclusion, answered};
+    use super::super::{Conclusion, concluded};
     use super::*;
-    use crate::dmarc::discovery::Answers;
     use crate::dns::ZoneResolver;
 
     fn n(s: &str) -> Name {
@@ -124,13 +123,10 @@ mod tests {
 
     fn conclude(strategy: &SuffixListLookup, zone: &ZoneResolver) -> Conclusion {
         let config = Config::rfc7489();
-        let found = answered(strategy.query_names(), zone, &config);
-        let mut lookup = PolicyLookup::of(&strategy.author);
-        let ask_existence = strategy.conclude(&Answers { found: &found }, &config, &mut lookup);
-        Conclusion {
-            lookup,
-            ask_existence,
-        }
+        let names = strategy.query_names();
+        concluded(&strategy.author, names, zone, &config, |answers, lookup| {
+            strategy.conclude(answers, &config, lookup)
+        })
     }
 
     #[test]

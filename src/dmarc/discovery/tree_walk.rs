@@ -334,9 +334,8 @@ impl TreeWalk {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Conclusion, answered};
+    use super::super::{Conclusion, concluded};
     use super::*;
-    use crate::dmarc::discovery::Answers;
     use crate::dns::ZoneResolver;
 
     fn n(s: &str) -> Name {
@@ -372,13 +371,13 @@ mod tests {
 
     fn conclude(walk: &TreeWalk, zone: &ZoneResolver) -> Conclusion {
         let config = Config::default();
-        let found = answered(walk.query_names(), zone, &config);
-        let mut lookup = PolicyLookup::of(&walk.author);
-        let ask_existence = walk.conclude(&Answers { found: &found }, &config, &mut lookup);
-        Conclusion {
-            lookup,
-            ask_existence,
-        }
+        concluded(
+            &walk.author,
+            walk.query_names(),
+            zone,
+            &config,
+            |answers, lookup| walk.conclude(answers, &config, lookup),
+        )
     }
 
     fn orgs(lookup: &PolicyLookup) -> Vec<(&str, Result<&str, &str>)> {

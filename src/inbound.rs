@@ -1372,7 +1372,7 @@ mod tests {
         let dmarc = verdict.dmarc.as_ref().unwrap();
         assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
         assert_eq!(
-            dmarc.aligned,
+            dmarc.aligned(),
             [dmarc::AlignedIdentifier::Dkim(name("example.org"))]
         );
         assert_eq!(verdict.disposition, Disposition::None);
@@ -1415,7 +1415,7 @@ mod tests {
         let dmarc = trusted.dmarc.as_ref().unwrap();
         assert_eq!(dmarc.result, dmarc::DmarcResult::Pass);
         assert_eq!(
-            dmarc.aligned,
+            dmarc.aligned(),
             [dmarc::AlignedIdentifier::Spf(name("example.org"))]
         );
         assert_eq!(trusted.disposition, Disposition::None);

@@ -87,7 +87,7 @@ fn signed_mail_from_an_authorized_host_passes() {
     let dmarc = verdict.dmarc.as_ref().unwrap();
     assert_eq!(dmarc.result, DmarcResult::Pass);
     assert_eq!(
-        dmarc.aligned,
+        dmarc.aligned(),
         [
             AlignedIdentifier::Dkim(name("example.org")),
             AlignedIdentifier::Spf(name("example.org"))
@@ -123,7 +123,7 @@ fn forwarded_mail_passes_through_aligned_dkim_only() {
     let dmarc = verdict.dmarc.as_ref().unwrap();
     assert_eq!(dmarc.result, DmarcResult::Pass);
     assert_eq!(
-        dmarc.aligned,
+        dmarc.aligned(),
         [AlignedIdentifier::Dkim(name("example.org"))]
     );
     assert_eq!(verdict.disposition, Disposition::None);

@@ -816,7 +816,7 @@ impl Check {
         config: &Config,
     ) -> Check {
         let aligned: Vec<Name> = dmarc
-            .aligned
+            .aligned()
             .iter()
             .filter_map(|a| match a {
                 AlignedIdentifier::Dkim(domain) => Some(domain.clone()),

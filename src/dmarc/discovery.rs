@@ -499,9 +499,9 @@ impl Discovery {
         }
     }
 
-    /// Adds the `_dmarc` queries still unanswered to `queries`, by name.
+    /// Adds the `_dmarc` queries still unanswered to `queries`, in the
+    /// order the strategy named them.
     fn outstanding(&self, queries: &mut Vec<Query>) {
-        let before = queries.len();
         let entries = &self.found.entries;
         let unanswered = entries.iter().filter(|(_, found)| found.is_none()).count();
         if unanswered == entries.len() {
@@ -517,11 +517,6 @@ impl Discovery {
                     .filter(|(_, found)| found.is_none())
                     .map(|(name, _)| Query::txt(name.clone())),
             );
-        }
-        if let Some(added) = queries.get_mut(before..) {
-            // The names are in lower case (see `build`): ordered by their
-            // octets, as `Name`'s own order would.
-            added.sort_unstable_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         }
     }
 

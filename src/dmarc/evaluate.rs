@@ -215,8 +215,6 @@ pub struct Outcome {
     pub policy_source: Option<PolicySource>,
     /// What to do with the message.
     pub disposition: Disposition,
-    /// The identifiers that aligned (and passed).
-    pub aligned: Vec<AlignedIdentifier>,
     /// Whether the disposition was softened by `t=y` or `pct`.
     pub testing: Testing,
     /// Why: for logs and Authentication-Results, rendered by its
@@ -290,6 +288,15 @@ impl Outcome {
         self.policy_override = Some(reason);
     }
 
+    /// The identifiers that aligned (and passed): those of
+    /// [`Reason::PolicyApplied`], none for any other reason.
+    pub fn aligned(&self) -> &[AlignedIdentifier] {
+        match &self.reason {
+            Reason::PolicyApplied { aligned, .. } => aligned,
+            _ => &[],
+        }
+    }
+
     /// An outcome without a policy: its result follows from `reason`.
     fn bare(author: Option<Name>, reason: Reason) -> Outcome {
         Outcome {
@@ -300,7 +307,6 @@ impl Outcome {
             policy: None,
             policy_source: None,
             disposition: Disposition::None,
-            aligned: Vec::new(),
             testing: Testing::No,
             reason,
             record: None,
@@ -628,14 +634,13 @@ pub fn evaluate(
         ),
         Alignment::Undecided(why) => Reason::AlignmentUndecided(why),
     };
-    let (aligned, disposition, testing) = match &reason {
+    let (disposition, testing) = match &reason {
         Reason::PolicyApplied {
-            aligned,
             disposition,
             softening,
             ..
-        } => (aligned.clone(), *disposition, softening.testing()),
-        _ => (Vec::new(), Disposition::None, Testing::No),
+        } => (*disposition, softening.testing()),
+        _ => (Disposition::None, Testing::No),
     };
     Outcome {
         result: reason.result(),
@@ -645,7 +650,6 @@ pub fn evaluate(
         policy: Some(policy.policy),
         policy_source: Some(policy.source),
         disposition,
-        aligned,
         testing,
         reason,
         record: Some(record.clone()),
@@ -733,7 +737,10 @@ mod tests {
             Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
-        assert_eq!(o.aligned, [AlignedIdentifier::Spf(n("bounce.example.com"))]);
+        assert_eq!(
+            o.aligned(),
+            [AlignedIdentifier::Spf(n("bounce.example.com"))]
+        );
         assert_eq!(o.policy_source, Some(PolicySource::Subdomain));
         let o = evaluate(
             &lookup,
@@ -782,7 +789,7 @@ mod tests {
             Sample::ALWAYS,
         );
         assert_eq!(o.result, DmarcResult::Pass);
-        assert_eq!(o.aligned, [AlignedIdentifier::Dkim(n("EXAMPLE.com"))]);
+        assert_eq!(o.aligned(), [AlignedIdentifier::Dkim(n("EXAMPLE.com"))]);
         let method = o.to_method_result();
         assert_eq!(method.result, "pass");
         assert_eq!(method.properties[0].value, "example.com");

@@ -182,7 +182,7 @@ impl Verdict {
             })
             .collect();
         let aligned = |dkim: bool| {
-            let any = outcome.aligned.iter().any(|a| {
+            let any = outcome.aligned().iter().any(|a| {
                 matches!(
                     (a, dkim),
                     (AlignedIdentifier::Dkim(_), true) | (AlignedIdentifier::Spf(_), false)

@@ -322,7 +322,7 @@ pub extern "C" fn mailauth_dmarc_outcome_aligned_count(
     outcome: *const mailauth_dmarc_outcome,
     count: *mut usize,
 ) -> mailauth_status {
-    read!(outcome = dmarc_outcome(outcome), count => count.write(outcome.aligned.len()))
+    read!(outcome = dmarc_outcome(outcome), count => count.write(outcome.aligned().len()))
 }
 
 /// Aligned identifier `index`: `*method` is `"spf"` or `"dkim"` and
@@ -337,7 +337,7 @@ pub extern "C" fn mailauth_dmarc_outcome_aligned(
 ) -> mailauth_status {
     read!(outcome = dmarc_outcome(outcome), domain => {
         let method = tri!(Out::new(method));
-        let (name, identifier) = match outcome.aligned.get(index) {
+        let (name, identifier) = match outcome.aligned().get(index) {
             Some(AlignedIdentifier::Spf(name)) => ("spf", name),
             Some(AlignedIdentifier::Dkim(name)) => ("dkim", name),
             _ => return MAILAUTH_INVALID_ARGUMENT,

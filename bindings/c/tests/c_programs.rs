@@ -723,7 +723,7 @@ fn core_dump(
             dmarc.policy_source.map(|p| p.as_str().to_owned()),
         );
         put("dmarc.disposition", disposition(dmarc.disposition));
-        for (i, aligned) in dmarc.aligned.iter().enumerate() {
+        for (i, aligned) in dmarc.aligned().iter().enumerate() {
             let value = match aligned {
                 AlignedIdentifier::Spf(name) => format!("spf {name}"),
                 AlignedIdentifier::Dkim(name) => format!("dkim {name}"),

@@ -162,7 +162,7 @@ impl PyDmarcResult {
     #[getter]
     fn aligned(&self) -> Vec<(&'static str, String)> {
         self.outcome
-            .aligned
+            .aligned()
             .iter()
             .filter_map(|a| match a {
                 AlignedIdentifier::Spf(n) => Some(("spf", n.as_str().to_owned())),

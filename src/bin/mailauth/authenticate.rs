@@ -272,7 +272,7 @@ fn spf_json(outcome: Option<&spf::Outcome>) -> serde_json::Value {
 
 fn dmarc_json(outcome: &dmarc::Outcome) -> serde_json::Value {
     let aligned: Vec<String> = outcome
-        .aligned
+        .aligned()
         .iter()
         .map(|a| match a {
             dmarc::AlignedIdentifier::Spf(domain) => format!("spf:{domain}"),

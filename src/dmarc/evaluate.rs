@@ -172,16 +172,21 @@ pub enum AlignedIdentifier {
 impl fmt::Display for AlignedIdentifier {
     /// `spf <domain>` or `dkim <domain>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AlignedIdentifier::Spf(domain) => {
-                f.write_str("spf ")?;
-                f.write_str(domain.as_str())
-            }
-            AlignedIdentifier::Dkim(domain) => {
-                f.write_str("dkim ")?;
-                f.write_str(domain.as_str())
-            }
-        }
+        let mut written = Ok(());
+        self.pieces(|piece| written = written.and_then(|()| f.write_str(piece)));
+        written
+    }
+}
+
+impl AlignedIdentifier {
+    /// The pieces of its `Display` text, in order.
+    pub(super) fn pieces(&self, mut each: impl FnMut(&str)) {
+        let (method, domain) = match self {
+            AlignedIdentifier::Spf(domain) => ("spf ", domain),
+            AlignedIdentifier::Dkim(domain) => ("dkim ", domain),
+        };
+        each(method);
+        each(domain.as_str());
     }
 }
 
@@ -340,14 +345,10 @@ impl Outcome {
                 // Sized for a typical reason at once. Writing into a String
                 // cannot fail.
                 let mut text = String::with_capacity(160);
-                let _ = match &self.policy_override {
-                    Some(o) => write!(
-                        text,
-                        "{}; set aside by {}: {}",
-                        self.reason, o.kind, o.comment
-                    ),
-                    None => write!(text, "{}", self.reason),
-                };
+                self.reason.write_into(&mut text);
+                if let Some(o) = &self.policy_override {
+                    let _ = write!(text, "; set aside by {}: {}", o.kind, o.comment);
+                }
                 text
             }),
             properties,
@@ -372,6 +373,15 @@ pub struct AppliedPolicy {
 impl fmt::Display for AppliedPolicy {
     /// `policy <policy> (<tag>) from _dmarc.<domain>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = Ok(());
+        self.pieces(|piece| written = written.and_then(|()| f.write_str(piece)));
+        written
+    }
+}
+
+impl AppliedPolicy {
+    /// The pieces of its `Display` text, in order.
+    pub(super) fn pieces(&self, mut each: impl FnMut(&str)) {
         let tag = match self.source {
             PolicySource::Domain => "p",
             PolicySource::Subdomain => "sp",
@@ -386,9 +396,8 @@ impl fmt::Display for AppliedPolicy {
             ") from _dmarc.",
             self.domain.as_str(),
         ] {
-            f.write_str(piece)?;
+            each(piece);
         }
-        Ok(())
     }
 }
 

@@ -141,36 +141,84 @@ impl fmt::Display for Reason {
                 write!(f, "bad record at _dmarc.{domain}: {error}")
             }
             Reason::AlignmentUndecided(why) => write!(f, "alignment undecided: {why}"),
-            Reason::PolicyApplied {
-                aligned,
-                policy,
-                disposition,
-                softening,
-            } => {
-                // Pieces written as they are: no formatting to do.
-                match aligned.split_first() {
-                    None => f.write_str("no aligned identifier passed")?,
-                    Some((first, rest)) => {
-                        f.write_str("aligned: ")?;
-                        fmt::Display::fmt(first, f)?;
-                        for identifier in rest {
-                            f.write_str(", ")?;
-                            fmt::Display::fmt(identifier, f)?;
-                        }
-                    }
-                }
-                f.write_str("; ")?;
-                fmt::Display::fmt(policy, f)?;
-                f.write_str("; disposition ")?;
-                f.write_str(disposition.as_str())?;
-                match softening {
-                    Softening::No => Ok(()),
-                    Softening::TestMode => f.write_str(" (t=y)"),
-                    Softening::NotSampled { percent } => write!(f, " (pct={percent})"),
-                }
+            Reason::PolicyApplied { .. } => {
+                let mut written = Ok(());
+                self.policy_applied_pieces(|piece| {
+                    written = written.and_then(|()| f.write_str(piece));
+                });
+                written
             }
         }
     }
+}
+
+impl Reason {
+    /// The text of the reason (its `Display`) appended to `out`: the
+    /// usual reason, a policy applied, is written piece by piece straight
+    /// into the string rather than through a formatter.
+    pub(crate) fn write_into(&self, out: &mut String) {
+        if !self.policy_applied_pieces(|piece| out.push_str(piece)) {
+            use fmt::Write as _;
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{self}");
+        }
+    }
+
+    /// Gives `each` the pieces of the text of [`Reason::PolicyApplied`], in
+    /// order; `false` (and nothing given) for any other reason.
+    fn policy_applied_pieces(&self, mut each: impl FnMut(&str)) -> bool {
+        let Reason::PolicyApplied {
+            aligned,
+            policy,
+            disposition,
+            softening,
+        } = self
+        else {
+            return false;
+        };
+        match aligned.split_first() {
+            None => each("no aligned identifier passed"),
+            Some((first, rest)) => {
+                each("aligned: ");
+                first.pieces(&mut each);
+                for identifier in rest {
+                    each(", ");
+                    identifier.pieces(&mut each);
+                }
+            }
+        }
+        each("; ");
+        policy.pieces(&mut each);
+        each("; disposition ");
+        each(disposition.as_str());
+        match softening {
+            Softening::No => {}
+            Softening::TestMode => each(" (t=y)"),
+            Softening::NotSampled { percent } => {
+                each(" (pct=");
+                each(decimal(*percent, &mut [0; 3]));
+                each(")");
+            }
+        }
+        true
+    }
+}
+
+/// `n` in decimal, written in `digits`.
+fn decimal(n: u8, digits: &mut [u8; 3]) -> &str {
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        if let Some(digit) = digits.get_mut(start) {
+            *digit = b'0' + rest % 10;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default()
 }
 
 impl fmt::Display for UndecidedAlignment {
@@ -338,6 +386,10 @@ mod tests {
         for (reason, text, result) in cases {
             assert_eq!(reason.to_string(), text);
             assert_eq!(reason.result(), result, "{text}");
+            // Written straight into a string, after what it holds.
+            let mut written = String::from("> ");
+            reason.write_into(&mut written);
+            assert_eq!(written, format!("> {text}"));
         }
         let broken = Reason::PolicyApplied {
             aligned: Vec::new(),
@@ -353,6 +405,13 @@ mod tests {
             broken.to_string(),
             "no aligned identifier passed; policy none (no valid p, rua present: p=none) from _dmarc.a.example; disposition none"
         );
+    }
+
+    #[test]
+    fn percents_in_decimal() {
+        for n in [0, 7, 10, 30, 99, 100, 255] {
+            assert_eq!(decimal(n, &mut [0; 3]), n.to_string());
+        }
     }
 
     #[test]

@@ -314,7 +314,7 @@ fn redirect_inside_include_without_record() {
     assert_eq!(
         outcome.reason,
         Reason::RedirectNoRecord {
-            domain: "gone.example.org".into()
+            domain: n("gone.example.org")
         }
     );
 }

@@ -213,7 +213,7 @@ fn include_chains_and_loops() {
     assert_eq!(
         outcome.reason,
         Reason::IncludeNoRecord {
-            domain: "c20.example".into()
+            domain: n("c20.example")
         }
     );
 }

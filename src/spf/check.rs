@@ -212,7 +212,7 @@ impl Check {
     /// input; the check's strings are taken when `take` is set, copied
     /// otherwise.
     fn outcome(&mut self, decided: Decided, take: bool) -> Outcome {
-        let domain = self.sender_domain().to_owned();
+        let domain = crate::SmolStr::new(self.sender_domain());
         let (helo, sender) = if take {
             (
                 std::mem::take(&mut self.helo),
@@ -474,7 +474,7 @@ impl Check {
             self.frame_result(
                 SpfResult::Neutral,
                 Ending::Because(Reason::NoMatch {
-                    domain: domain.as_str().to_owned(),
+                    domain: domain.clone(),
                 }),
             );
             return Step::Continue;
@@ -535,19 +535,19 @@ impl Check {
             Fetched::NoRecord => (
                 SpfResult::None,
                 Reason::NoRecord {
-                    domain: query.name.as_str().to_owned(),
+                    domain: query.name.clone(),
                 },
             ),
             Fetched::Multiple => (
                 SpfResult::PermError,
                 Reason::MultipleRecords {
-                    domain: query.name.as_str().to_owned(),
+                    domain: query.name.clone(),
                 },
             ),
             Fetched::Invalid(error) => (
                 SpfResult::PermError,
                 Reason::Syntax {
-                    domain: query.name.as_str().to_owned(),
+                    domain: query.name.clone(),
                     error,
                 },
             ),

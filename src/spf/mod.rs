@@ -394,36 +394,36 @@ pub enum Reason {
     /// `neutral` (§4.7).
     NoMatch {
         /// The domain whose record was evaluated last.
-        domain: String,
+        domain: Name,
     },
     /// The domain to check is not a fully qualified domain name (§4.3).
     InvalidDomain,
     /// The domain has no SPF record (or does not exist).
     NoRecord {
         /// The domain.
-        domain: String,
+        domain: Name,
     },
     /// More than one SPF record (§4.5).
     MultipleRecords {
         /// The domain.
-        domain: String,
+        domain: Name,
     },
     /// A record is malformed.
     Syntax {
         /// The domain holding it.
-        domain: String,
+        domain: Name,
         /// What is wrong.
         error: RecordError,
     },
     /// An `include` target has no SPF record (§5.2).
     IncludeNoRecord {
         /// The target.
-        domain: String,
+        domain: Name,
     },
     /// A `redirect` target has no SPF record (§6.1).
     RedirectNoRecord {
         /// The target.
-        domain: String,
+        domain: Name,
     },
     /// An `include` or `redirect` expanded to an invalid domain name.
     InvalidTarget {
@@ -485,8 +485,9 @@ pub struct Outcome {
     /// The address checked (`postmaster@<domain>` when there was no
     /// local-part or no address).
     pub sender: String,
-    /// The domain checked at the top level.
-    pub domain: String,
+    /// The domain checked at the top level (held inline when short, as
+    /// most are).
+    pub domain: SmolStr,
     /// Why.
     pub reason: Reason,
     /// For `fail`: the `exp=` text of the domain, or the default

@@ -662,7 +662,7 @@ fn core_dump(
         put(&key("client_ip"), Some(spf.client_ip.to_string()));
         put(&key("helo"), Some(spf.helo.clone()));
         put(&key("sender"), Some(spf.sender.clone()));
-        put(&key("domain"), Some(spf.domain.clone()));
+        put(&key("domain"), Some(spf.domain.to_string()));
         put(&key("reason"), Some(spf.reason.to_string()));
         put(&key("explanation"), spf.explanation.clone());
     }

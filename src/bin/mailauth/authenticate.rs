@@ -262,7 +262,7 @@ fn spf_json(outcome: Option<&spf::Outcome>) -> serde_json::Value {
     outcome.map_or(serde_json::Value::Null, |o| {
         serde_json::json!({
             "result": o.result.as_str(),
-            "domain": o.domain,
+            "domain": o.domain.as_str(),
             "sender": o.sender,
             "reason": o.reason.to_string(),
             "explanation": o.explanation,

@@ -93,7 +93,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         let value = serde_json::json!({
             "result": outcome.result.as_str(),
             "identity": outcome.identity.as_str(),
-            "domain": outcome.domain,
+            "domain": outcome.domain.as_str(),
             "sender": outcome.sender,
             "client_ip": outcome.client_ip.to_string(),
             "helo": outcome.helo,

@@ -353,6 +353,28 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict of nothing, left behind where one was taken out.
+    fn empty() -> Verdict {
+        Verdict {
+            skipped: None,
+            spf_helo: None,
+            spf_mail_from: None,
+            dkim: None,
+            dmarc: None,
+            disposition: Disposition::None,
+            authentication_results: None,
+            remove: Vec::new(),
+            header_error: None,
+            trusted_results: Vec::new(),
+            bimi: None,
+            bimi_location: None,
+            bimi_remove: Vec::new(),
+            arc: None,
+        }
+    }
+}
+
+impl Verdict {
     /// The Authentication-Results field to prepend, folded, without final
     /// CRLF; `None` when skipped.
     pub fn header_field(&self) -> Option<String> {
@@ -995,6 +1017,13 @@ impl Machine for InboundCheck {
             Progress::Done => Ok(self.verdict),
             Progress::Waiting => Err(self),
         }
+    }
+
+    fn take_output(&mut self) -> Option<Verdict> {
+        // The verdict is taken as it is once the pipeline is done; an
+        // empty one stays behind in the spent check.
+        self.done
+            .then(|| std::mem::replace(&mut self.verdict, Verdict::empty()))
     }
 
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {

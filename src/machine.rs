@@ -172,6 +172,17 @@ pub trait Machine {
     {
         (*self).into_output().map_err(Box::new)
     }
+
+    /// The outcome of a finished check taken out where the check is kept,
+    /// leaving it spent (call nothing on it afterwards but `drop`): a
+    /// caller that owns the check, as [`resolve`] does, gets the outcome
+    /// without moving the whole check into
+    /// [`into_output`](Self::into_output) first. `None` when the check has
+    /// not finished, and from checks that do not override it (the
+    /// default); then call `into_output`.
+    fn take_output(&mut self) -> Option<Self::Output> {
+        None
+    }
 }
 
 /// The queries a machine has asked and their answers, once supplied: the
@@ -257,11 +268,18 @@ pub fn resolve<M: Machine, R: Resolver + ?Sized>(mut machine: M, resolver: &R) -
     loop {
         queries.clear();
         match machine.progress(&mut queries) {
-            Progress::Done => match machine.into_output() {
-                Ok(output) => return output,
-                // Not finished after all: go on by polling alone.
-                Err(unfinished) => return resolve_by_polling(unfinished, resolver),
-            },
+            Progress::Done => {
+                // Taken where the check is, when it can be: a check may be
+                // kilobytes, moved whole into `into_output` otherwise.
+                if let Some(output) = machine.take_output() {
+                    return output;
+                }
+                return match machine.into_output() {
+                    Ok(output) => output,
+                    // Not finished after all: go on by polling alone.
+                    Err(unfinished) => resolve_by_polling(unfinished, resolver),
+                };
+            }
             // Waiting for nothing breaks the contract of `progress`: the
             // check's `poll` decides.
             Progress::Waiting if queries.is_empty() => {

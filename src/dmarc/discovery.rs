@@ -622,6 +622,10 @@ impl Machine for Discovery {
         }
     }
 
+    fn take_output(&mut self) -> Option<PolicyLookup> {
+        self.take_lookup()
+    }
+
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         self.take_answer(query, &answer)
     }

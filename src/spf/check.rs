@@ -1177,6 +1177,11 @@ impl Machine for Check {
         }
     }
 
+    fn take_output(&mut self) -> Option<Outcome> {
+        let decided = self.done.take()?;
+        Some(self.outcome(decided, true))
+    }
+
     fn supply(&mut self, query: &Query, answer: Answer) -> Result<(), UnexpectedAnswer> {
         self.take_answer(query, Arc::new(answer))
     }

@@ -713,6 +713,12 @@ impl<M: Machine> Stage<M> {
         asked.clear();
         match machine.progress(asked) {
             Progress::Done => {
+                // Taken where the check is, when the check can give it so
+                // (its box goes when the stage is overwritten).
+                if let Some(output) = machine.take_output() {
+                    *self = Stage::Done(output);
+                    return;
+                }
                 // The outcome is moved into the stage, not copied.
                 if let Stage::Running(machine) = std::mem::replace(self, Stage::Off) {
                     *self = match machine.into_output_boxed() {

@@ -402,6 +402,10 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
     fn progress(&mut self, queries: &mut Vec<Query>) -> Progress {
         (**self).progress(queries)
     }
+
+    fn take_output(&mut self) -> Option<M::Output> {
+        (**self).take_output()
+    }
 }
 
 /// A machine whose outcome is converted by a function: see
@@ -449,6 +453,10 @@ where
             Ok(output) => Ok(map(output)),
             Err(machine) => Err(MapOutput { machine, map }),
         }
+    }
+
+    fn take_output(&mut self) -> Option<T> {
+        self.machine.take_output().map(&self.map)
     }
 }
 

@@ -353,7 +353,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// A verdict of nothing, left behind where one was taken out.
+    /// A verdict of nothing: the start of a check's, and what is left
+    /// behind where one was taken out.
     fn empty() -> Verdict {
         Verdict {
             skipped: None,
@@ -372,9 +373,7 @@ impl Verdict {
             arc: None,
         }
     }
-}
 
-impl Verdict {
     /// The Authentication-Results field to prepend, folded, without final
     /// CRLF; `None` when skipped.
     pub fn header_field(&self) -> Option<String> {
@@ -547,23 +546,14 @@ impl Inbound {
         };
         let (bimi_remove, bimi_fields) = bimi_fields(&fields, &self.config);
         let trusted = TrustedPasses::from_results(&trusted_results);
-        // The verdict is written where the check holds it (built aside and
-        // moved in, its kilobyte would be copied twice).
+        // What the verdict holds before any check has run.
         let verdict = |skipped| Verdict {
             skipped,
-            spf_helo: None,
-            spf_mail_from: None,
-            dkim: None,
-            dmarc: None,
-            disposition: Disposition::None,
-            authentication_results: None,
             remove,
             header_error,
             trusted_results,
-            bimi: None,
-            bimi_location: None,
             bimi_remove,
-            arc: None,
+            ..Verdict::empty()
         };
         if self.skipped.is_some() {
             return InboundCheck {

@@ -1,9 +1,10 @@
 //! Heap allocations per evaluation: SPF (a pass through an include, a fail
 //! after include, a and mx), DMARC (discovery and evaluation), the
-//! Authentication-Results field and the whole inbound pipeline. Each is run
-//! once to fill the parsed-record caches, then counted; the counts are
-//! printed (`cargo test --test alloc_counts -- --nocapture`) and held under
-//! bounds, so a change that brings allocations back into these paths fails.
+//! Authentication-Results field, DKIM signing and the whole inbound
+//! pipeline. Each is run once to fill the parsed-record caches, then
+//! counted; the counts are printed (`cargo test --test alloc_counts --
+//! --nocapture`) and held under bounds, so a change that brings
+//! allocations back into these paths fails.
 //!
 //! This test binary installs a counting global allocator (hence the one
 //! `unsafe impl`, allowed here: integration tests are separate crates from
@@ -199,6 +200,43 @@ fn dmarc_allocations() {
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data");
 const NOW: u64 = 1_795_000_000;
+
+/// Signing a 4 KiB message with an Ed25519 key (an RSA signature
+/// allocates inside the pure-Rust backend, so Ed25519 is the one held to a
+/// bound): the reader's buffers and header fields, the body canonicalizer,
+/// the header data and the rendered field.
+#[test]
+fn signing_allocations() {
+    let key = SigningKey::from_pem(&std::fs::read(format!("{DATA}/keys/arc2026.private")).unwrap())
+        .unwrap();
+    let signer = Signer::new(
+        "example.org",
+        "arc2026",
+        Arc::new(key),
+        SignOptions::default(),
+    )
+    .unwrap();
+    let mut message = String::from(
+        "From: Alice <alice@example.org>\r\n\
+         To: Bob <bob@example.com>\r\n\
+         Subject: Quarterly figures\r\n\
+         Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <20261121100000.4711@example.org>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n",
+    );
+    while message.len() < 4000 {
+        message.push_str("The  quick brown\tfox jumps over the lazy dog, again and again. \r\n");
+    }
+    let count = allocations(|| {
+        signer
+            .sign(message.as_bytes(), NOW)
+            .unwrap()
+            .to_header_line()
+    });
+    println!("dkim signing (ed25519, 4 KiB): {count} allocations");
+    assert!(count <= 22, "signing: {count} > 22");
+}
 
 #[test]
 fn pipeline_allocations() {

@@ -35,6 +35,7 @@ use super::crypto::{CryptoError, SigningKey};
 use super::table::SigningTable;
 use super::{Algorithm, KeyType};
 use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
+use crate::word::decimal;
 
 /// The header fields signed by default, when present (RFC 6376 §5.4.1).
 pub const DEFAULT_HEADERS: &[&str] = &[
@@ -410,7 +411,8 @@ impl<'a> Signing<'a> {
     /// Computes the signature and renders the field.
     pub fn finish(self) -> Result<SignatureField, SignError> {
         let now = self.now;
-        let (signer, fields, signed_names, body_hash) = self.finish_reading()?;
+        let (signer, fields, body_hash) = self.finish_reading()?;
+        let signed_names = signed_header_names(&signer, &fields);
         let tags = Tags {
             algorithm: signer.algorithm,
             canonicalization: signer.options.canonicalization,
@@ -429,23 +431,25 @@ impl<'a> Signing<'a> {
             signed_headers: &signed_names,
             body_hash: &body_hash.digest,
         };
-        let mut folder = render_unsigned(&tags);
-        let data = header_data(
+        let mut folder = render_unsigned(&tags, signer.key.bits());
+        let mut data = header_data(
             signer.options.canonicalization.header,
             &fields,
             &signed_names,
-            &folder.out,
+            folder.value(),
         );
         let signature = signer.key.sign(signer.algorithm, &data)?;
-        folder.signature(&signature);
-        Ok(SignatureField { value: folder.out })
+        // The header data is no longer needed: its buffer takes the base64.
+        data.clear();
+        folder.signature(&signature, &mut data);
+        folder.out.push_str("\r\n");
+        Ok(SignatureField { line: folder.out })
     }
 
-    /// Ends the input: the header fields, the `h=` names and the body hash.
-    #[allow(clippy::type_complexity)]
+    /// Ends the input: the header fields and the body hash.
     fn finish_reading(
         mut self,
-    ) -> Result<(Cow<'a, Signer>, Vec<HeaderField>, Vec<String>, BodyHash), SignError> {
+    ) -> Result<(Cow<'a, Signer>, Vec<HeaderField>, BodyHash), SignError> {
         self.reader.finish();
         if let Some(error) = self.reader.error() {
             return Err(SignError::Header(error));
@@ -454,8 +458,7 @@ impl<'a> Signing<'a> {
         if !fields.iter().any(|f| f.is_named(b"from")) {
             return Err(SignError::NoFrom);
         }
-        let names = signed_header_names(&self.signer, &fields);
-        Ok((self.signer, fields, names, self.body.finish()))
+        Ok((self.signer, fields, self.body.finish()))
     }
 }
 
@@ -464,7 +467,7 @@ impl<'a> Signing<'a> {
 fn header_data(
     canon: HeaderCanonicalization,
     fields: &[HeaderField],
-    names: &[String],
+    names: &[&str],
     unsigned_value: &str,
 ) -> Vec<u8> {
     let size =
@@ -483,16 +486,16 @@ fn header_data(
 /// The `h=` list for a message: each configured name once per instance
 /// present, then each oversigned name once more (that listing matches no
 /// field, so a field added later breaks the signature).
-fn signed_header_names(signer: &Signer, fields: &[HeaderField]) -> Vec<String> {
-    let mut names = Vec::new();
+fn signed_header_names<'s>(signer: &'s Signer, fields: &[HeaderField]) -> Vec<&'s str> {
+    let mut names = Vec::with_capacity(fields.len() + signer.oversigned.len());
     for name in &signer.headers {
         let count = fields
             .iter()
             .filter(|f| f.is_named(name.as_bytes()))
             .count();
-        names.extend(std::iter::repeat_n(name.clone(), count));
+        names.extend(std::iter::repeat_n(name.as_str(), count));
     }
-    names.extend(signer.oversigned.iter().cloned());
+    names.extend(signer.oversigned.iter().map(String::as_str));
     names
 }
 
@@ -546,23 +549,35 @@ pub(crate) struct Tags<'a> {
     pub(crate) timestamp: Option<u64>,
     pub(crate) expiration: Option<u64>,
     pub(crate) body_length: Option<u64>,
-    pub(crate) signed_headers: &'a [String],
+    pub(crate) signed_headers: &'a [&'a str],
     pub(crate) body_hash: &'a [u8],
 }
 
-/// Builds folded lines of at most [`LINE_WIDTH`] columns. The field starts
-/// after `"DKIM-Signature: "`.
+/// Builds folded lines of at most [`LINE_WIDTH`] columns: the whole field,
+/// starting with `"DKIM-Signature: "`.
 struct Folder {
     out: String,
     column: usize,
 }
 
+/// Where the value starts in [`Folder::out`] and [`SignatureField::line`].
+const VALUE_START: usize = FIELD_NAME.len() + 2;
+
 impl Folder {
-    fn new() -> Folder {
+    /// A folder holding the field name, with room for `capacity` octets.
+    fn with_capacity(capacity: usize) -> Folder {
+        let mut out = String::with_capacity(capacity);
+        out.push_str(FIELD_NAME);
+        out.push_str(": ");
         Folder {
-            out: String::new(),
-            column: FIELD_NAME.len() + 2,
+            out,
+            column: VALUE_START,
         }
+    }
+
+    /// The value written so far.
+    fn value(&self) -> &str {
+        self.out.get(VALUE_START..).unwrap_or_default()
     }
 
     fn fold(&mut self) {
@@ -572,7 +587,7 @@ impl Folder {
 
     /// An unbreakable piece, after a space (or a fold if it does not fit).
     fn word(&mut self, text: &str) {
-        if !self.out.is_empty() {
+        if self.out.len() > VALUE_START {
             if self.column + 1 + text.len() > LINE_WIDTH {
                 self.fold();
             } else {
@@ -587,7 +602,7 @@ impl Folder {
     /// [`word`](Self::word) of the concatenation of `parts`.
     fn word_parts(&mut self, parts: &[&str]) {
         let len = parts.iter().map(|p| p.len()).sum::<usize>();
-        if !self.out.is_empty() {
+        if self.out.len() > VALUE_START {
             if self.column + 1 + len > LINE_WIDTH {
                 self.fold();
             } else {
@@ -614,10 +629,13 @@ impl Folder {
         self.column += len;
     }
 
-    /// The `b=` value: the signature in base64.
-    fn signature(&mut self, signature: &[u8]) {
+    /// The `b=` value: the signature in base64, encoded in `scratch`.
+    fn signature(&mut self, signature: &[u8], scratch: &mut Vec<u8>) {
         let b64 = base64::engine::general_purpose::STANDARD;
-        self.base64(&b64.encode(signature), "");
+        scratch.resize(signature.len().div_ceil(3) * 4, 0);
+        let written = b64.encode_slice(signature, scratch).unwrap_or_default();
+        let text = std::str::from_utf8(scratch.get(..written).unwrap_or_default());
+        self.base64(text.unwrap_or_default(), "");
     }
 
     /// Base64 text, broken anywhere to fill lines; `end` follows the last
@@ -654,9 +672,23 @@ impl Folder {
 ///
 /// Tag values are validated when the [`Signer`] is built; this function
 /// only arranges them.
-fn render_unsigned(tags: &Tags<'_>) -> Folder {
+fn render_unsigned(tags: &Tags<'_>, key_bits: usize) -> Folder {
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut f = Folder::new();
+    // Room for the whole field: the fixed tags and numbers (at most 140
+    // octets), the variable ones, the signature in base64 (an RSA signature
+    // is as long as its modulus, an Ed25519 one 64 octets) and a fold
+    // every 70 octets or so.
+    let variable = tags.domain.len()
+        + tags.selector.len()
+        + tags.identity.map_or(0, str::len)
+        + tags
+            .signed_headers
+            .iter()
+            .map(|n| n.len() + 1)
+            .sum::<usize>()
+        + tags.body_hash.len().div_ceil(3) * 4
+        + (key_bits / 8).max(64).div_ceil(3) * 4;
+    let mut f = Folder::with_capacity((VALUE_START + 140 + variable) * 21 / 20 + 16);
     f.word("v=1;");
     f.word_parts(&["a=", tags.algorithm.as_str(), ";"]);
     f.word_parts(&[
@@ -672,14 +704,15 @@ fn render_unsigned(tags: &Tags<'_>) -> Folder {
     }
     f.word("q=dns/txt;");
     f.word_parts(&["s=", tags.selector, ";"]);
-    if let Some(t) = tags.timestamp {
-        f.word(&format!("t={t};"));
-    }
-    if let Some(x) = tags.expiration {
-        f.word(&format!("x={x};"));
-    }
-    if let Some(l) = tags.body_length {
-        f.word(&format!("l={l};"));
+    for (tag, number) in [
+        ("t=", tags.timestamp),
+        ("x=", tags.expiration),
+        ("l=", tags.body_length),
+    ] {
+        if let Some(number) = number {
+            let mut digits = [0u8; 20];
+            f.word_parts(&[tag, decimal(number, &mut digits), ";"]);
+        }
     }
     // h=: breaks after a colon (FWS is allowed around it, RFC 6376 §3.5).
     let count = tags.signed_headers.len();
@@ -708,7 +741,8 @@ fn render_unsigned(tags: &Tags<'_>) -> Folder {
 /// A rendered `DKIM-Signature` field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureField {
-    value: String,
+    /// The whole field: name, `": "`, the value, CRLF.
+    line: String,
 }
 
 impl SignatureField {
@@ -719,23 +753,25 @@ impl SignatureField {
 
     /// The field value after `"DKIM-Signature: "`, folded with CRLF SP.
     pub fn value(&self) -> &str {
-        &self.value
+        let end = self.line.len().saturating_sub(2);
+        self.line.get(VALUE_START..end).unwrap_or_default()
     }
 
     /// The whole field with its CRLF, ready to prepend to the message.
     pub fn to_header_line(&self) -> String {
-        format!("{FIELD_NAME}: {}\r\n", self.value)
+        self.line.clone()
     }
 
     /// The whole field with LF line endings, for messages stored with LF.
     pub fn to_header_line_lf(&self) -> String {
-        self.to_header_line().replace("\r\n", "\n")
+        self.line.replace("\r\n", "\n")
     }
 }
 
 impl std::fmt::Display for SignatureField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{FIELD_NAME}: {}", self.value)
+        let end = self.line.len().saturating_sub(2);
+        f.write_str(self.line.get(..end).unwrap_or_default())
     }
 }
 
@@ -1049,7 +1085,8 @@ mod tests {
         // header selection and canonicalization give the RFC's b= exactly.
         let mut signing = signer.start(1_528_637_909);
         signing.update(message);
-        let (_, fields, names, _) = signing.finish_reading().unwrap();
+        let (_, fields, _) = signing.finish_reading().unwrap();
+        let names = signed_header_names(&signer, &fields);
         let rfc_unsigned = "v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n d=football.example.com; i=@football.example.com;\r\n q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n subject : date : message-id : from : subject : date;\r\n bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n b=";
         let data = header_data(
             HeaderCanonicalization::Relaxed,

@@ -9,6 +9,7 @@ use super::discovery::DnsFailure;
 use super::evaluate::{AlignedIdentifier, AppliedPolicy, Disposition, DmarcResult, Testing};
 use super::record::RecordError;
 use crate::dns::Name;
+use crate::word::decimal;
 
 /// Why a DMARC check gave its result ([`Outcome::reason`]).
 ///
@@ -196,29 +197,12 @@ impl Reason {
             Softening::TestMode => each(" (t=y)"),
             Softening::NotSampled { percent } => {
                 each(" (pct=");
-                each(decimal(*percent, &mut [0; 3]));
+                each(decimal(u64::from(*percent), &mut [0; 20]));
                 each(")");
             }
         }
         true
     }
-}
-
-/// `n` in decimal, written in `digits`.
-fn decimal(n: u8, digits: &mut [u8; 3]) -> &str {
-    let mut start = digits.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        if let Some(digit) = digits.get_mut(start) {
-            *digit = b'0' + rest % 10;
-        }
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or_default()
 }
 
 impl fmt::Display for UndecidedAlignment {
@@ -405,13 +389,6 @@ mod tests {
             broken.to_string(),
             "no aligned identifier passed; policy none (no valid p, rua present: p=none) from _dmarc.a.example; disposition none"
         );
-    }
-
-    #[test]
-    fn percents_in_decimal() {
-        for n in [0, 7, 10, 30, 99, 100, 255] {
-            assert_eq!(decimal(n, &mut [0; 3]), n.to_string());
-        }
     }
 
     #[test]

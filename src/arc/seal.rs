@@ -331,6 +331,7 @@ impl<'a> Sealing<'a> {
                 out.push_str("i=");
                 out.push_str(&instance.to_string());
                 out.push(';');
+                true
             });
             ar.write_pieces(&mut folder);
             let folded = folder.finish();

@@ -187,26 +187,33 @@ impl AuthenticationResults {
     /// result with its reason and properties, every value written straight
     /// into the field.
     pub(crate) fn write_pieces(&self, folder: &mut render::Folder) {
+        // Keywords are written in ASCII; each piece tells the folder
+        // whether its value was.
         folder.piece("", |out| {
-            render::value_into(&self.authserv_id, false, out);
+            let ascii = render::value_into(&self.authserv_id, false, out);
             if let Some(version) = self.version {
                 // Writing into a String cannot fail.
                 let _ = write!(out, " {version}");
             }
+            ascii
         });
         if self.results.is_empty() {
-            folder.piece(";", |out| out.push_str("none"));
+            folder.piece(";", |out| {
+                out.push_str("none");
+                true
+            });
         }
         for result in &self.results {
             folder.piece(";", |out| {
                 render::keyword_into(&result.method, out);
                 out.push('=');
                 render::keyword_into(&result.result, out);
+                true
             });
             if let Some(reason) = &result.reason {
                 folder.piece("", |out| {
                     out.push_str("reason=");
-                    render::value_into(reason, false, out);
+                    render::value_into(reason, false, out)
                 });
             }
             for property in &result.properties {
@@ -215,7 +222,7 @@ impl AuthenticationResults {
                     out.push('.');
                     render::keyword_into(&property.property, out);
                     out.push('=');
-                    render::value_into(&property.value, true, out);
+                    render::value_into(&property.value, true, out)
                 });
             }
         }

@@ -19,7 +19,7 @@ fn keyword(s: &str) -> String {
     out
 }
 
-/// [`keyword`], appended to `out`.
+/// [`keyword`], appended to `out` (always ASCII).
 pub(crate) fn keyword_into(s: &str, out: &mut String) {
     let plain = |b: u8| OCTET_CLASS[usize::from(b)] & KEYWORD_OCTET != 0;
     if s.bytes().all(plain) && s.bytes().last().is_some_and(|b| b != b'-') {
@@ -170,8 +170,9 @@ fn value(s: &str, address: bool) -> String {
     out
 }
 
-/// [`value`], appended to `out`.
-pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
+/// [`value`], appended to `out`; true when what it wrote is ASCII (it is
+/// unless `s` holds non-ASCII characters).
+pub(crate) fn value_into(s: &str, address: bool, out: &mut String) -> bool {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again. One pass tells the common cases: a
     // token, or printable ASCII (nothing to replace).
@@ -185,7 +186,7 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     if token {
         // Printable ASCII, no control character: written as it is.
         out.push_str(s);
-        return;
+        return true;
     }
     if printable {
         if address && is_address(s) {
@@ -199,9 +200,10 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
         } else {
             quoted_string_into(s, out);
         }
-        return;
+        return true;
     }
-    let has_control = if s.is_ascii() {
+    let ascii = s.is_ascii();
+    let has_control = if ascii {
         s.bytes().any(|b| b.is_ascii_control())
     } else {
         s.chars().any(char::is_control)
@@ -218,6 +220,7 @@ pub(crate) fn value_into(s: &str, address: bool, out: &mut String) {
     } else {
         quoted_string_into(s, out);
     }
+    ascii
 }
 
 /// A quoted-string with `"` and `\` escaped and control characters
@@ -311,11 +314,13 @@ impl Folder {
     }
 
     /// Adds one piece: `glue` attaches to the previous piece (`;`), then a
-    /// space (which may become a fold), then what `write` writes.
+    /// space (which may become a fold), then what `write` writes. `write`
+    /// returns true when it knows it wrote only ASCII (widths are then
+    /// lengths), false to have the text looked at.
     ///
     /// The piece is written in place after a space, measured, and folded
     /// where it must be ([`settle`](Self::settle)); nothing is written twice.
-    pub(crate) fn piece(&mut self, glue: &str, write: impl FnOnce(&mut String)) {
+    pub(crate) fn piece(&mut self, glue: &str, write: impl FnOnce(&mut String) -> bool) {
         let first = self.pieces == 0;
         self.pieces += 1;
         self.out.push_str(glue);
@@ -329,12 +334,15 @@ impl Folder {
         self.column += glue.len();
         self.out.push(' ');
         let text_start = self.out.len();
-        write(&mut self.out);
-        self.settle(text_start);
+        let known_ascii = write(&mut self.out);
+        self.settle(text_start, known_ascii);
     }
 
     fn push(&mut self, glue: &str, text: &str) {
-        self.piece(glue, |out| out.push_str(text));
+        self.piece(glue, |out| {
+            out.push_str(text);
+            false
+        });
     }
 
     /// Folds the text written from `text_start` on, after the space at
@@ -343,10 +351,11 @@ impl Folder {
     /// fit on a line of its own is also folded before a space where a word
     /// would pass the column (the space stays, after the line break).
     /// Words are found by their spaces; widths are lengths when the text
-    /// is ASCII. The folds are found first, then inserted from the last.
-    fn settle(&mut self, text_start: usize) {
+    /// is ASCII (`known_ascii`, or found so). The folds are found first,
+    /// then inserted from the last.
+    fn settle(&mut self, text_start: usize, known_ascii: bool) {
         let text = self.out.get(text_start..).unwrap_or_default();
-        let ascii = text.is_ascii();
+        let ascii = known_ascii || text.is_ascii();
         let width = if ascii {
             text.len()
         } else {
@@ -464,6 +473,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// `value_into` says its text is ASCII exactly when it is.
+        #[test]
+        fn values_tell_when_ascii(s in "[a-z@. \"\\\\\u{1}é]{0,20}", address: bool) {
+            let mut out = String::new();
+            let ascii = value_into(&s, address, &mut out);
+            proptest::prop_assert_eq!(ascii, out.is_ascii());
+        }
+    }
+
+    proptest::proptest! {
         /// A long piece is folded as placing it word by word does (ASCII
         /// text, whose widths are lengths, and text with wider characters).
         #[test]
@@ -500,13 +519,18 @@ mod tests {
         /// text word by word does, glue and all.
         #[test]
         fn pieces_in_place_fold_as_placed(
-            pieces in proptest::collection::vec(("[;]?", "[a-zé ]{0,90}"), 0..12),
+            pieces in proptest::collection::vec(("[;]?", "[a-zé ]{0,90}", proptest::bool::ANY), 0..12),
             split_long: bool,
         ) {
             let mut in_place = Folder::field("Name:", split_long);
             let mut placed = Folder::field("Name:", split_long);
-            for (glue, text) in &pieces {
-                in_place.piece(glue, |out| out.push_str(text));
+            for (glue, text, tell) in &pieces {
+                // The writer tells that its text is ASCII, or leaves it to
+                // the folder to find out.
+                in_place.piece(glue, |out| {
+                    out.push_str(text);
+                    *tell && text.is_ascii()
+                });
                 placed.out.push_str(glue);
                 placed.column += glue.len();
                 place_by_words(&mut placed, text);
@@ -522,7 +546,10 @@ mod tests {
             let mut folder = Folder::unfolded();
             let mut joined = String::new();
             for (i, (glue, text)) in pieces.iter().enumerate() {
-                folder.piece(glue, |out| out.push_str(text));
+                folder.piece(glue, |out| {
+                    out.push_str(text);
+                    false
+                });
                 joined.push_str(glue);
                 if i > 0 {
                     joined.push(' ');

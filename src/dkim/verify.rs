@@ -333,7 +333,7 @@ impl SignatureResult {
     pub fn to_method_result(&self) -> MethodResult {
         let mut properties = Vec::with_capacity(5);
         if let Some(domain) = &self.domain {
-            properties.push(Property::new("header", "d", domain.as_str()));
+            properties.push(Property::new("header", "d", domain.to_smol_str()));
         }
         if let Some(identity) = &self.identity {
             let local = identity.local_part.as_deref().unwrap_or_default();
@@ -348,7 +348,8 @@ impl SignatureResult {
             properties.push(Property::new("header", "s", selector.as_str()));
         }
         if let Some(algorithm) = self.algorithm {
-            properties.push(Property::new("header", "a", algorithm.as_str()));
+            let algorithm = crate::SmolStr::new_static(algorithm.as_str());
+            properties.push(Property::new("header", "a", algorithm));
         }
         if let Some(prefix) = &self.signature_prefix {
             properties.push(Property::new("header", "b", prefix.as_str()));

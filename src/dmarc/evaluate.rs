@@ -63,7 +63,7 @@ impl SpfAuth {
     /// not a valid name.
     pub fn from_outcome(outcome: &crate::spf::Outcome) -> Option<SpfAuth> {
         Some(SpfAuth {
-            domain: Name::new(&outcome.domain).ok()?,
+            domain: Name::from_smol_str(&outcome.domain).ok()?,
             result: outcome.result,
         })
     }
@@ -332,10 +332,11 @@ impl Outcome {
     pub fn to_method_result(&self) -> MethodResult {
         let mut properties = Vec::with_capacity(2);
         if let Some(author) = &self.author_domain {
-            properties.push(Property::new("header", "from", author.as_str()));
+            properties.push(Property::new("header", "from", author.to_smol_str()));
         }
         if let Some(policy) = self.policy {
-            properties.push(Property::new("policy", "dmarc", policy.as_str()));
+            let policy = crate::SmolStr::new_static(policy.as_str());
+            properties.push(Property::new("policy", "dmarc", policy));
         }
         MethodResult {
             method: "dmarc".into(),

@@ -90,6 +90,26 @@ impl Name {
         self.0.is_empty()
     }
 
+    /// [`new`](Self::new) for text already held in a `SmolStr`: the
+    /// string is shared (no copy) when it needs no trailing dot removed.
+    pub(crate) fn from_smol_str(text: &SmolStr) -> Result<Name, NameError> {
+        let valid = validate(text)?;
+        if valid.len() == text.len() {
+            Ok(Name(text.clone()))
+        } else {
+            Ok(Name(SmolStr::new(valid)))
+        }
+    }
+
+    /// [`as_str`](Self::as_str) as a `SmolStr`, shared rather than copied.
+    pub(crate) fn to_smol_str(&self) -> SmolStr {
+        if self.is_root() {
+            SmolStr::new_static(".")
+        } else {
+            self.0.clone()
+        }
+    }
+
     /// The name as text, without a trailing dot; `.` for the root.
     pub fn as_str(&self) -> &str {
         if self.is_root() { "." } else { &self.0 }

@@ -201,21 +201,23 @@ fn dmarc_allocations() {
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data");
 const NOW: u64 = 1_795_000_000;
 
-/// Signing a 4 KiB message with an Ed25519 key (an RSA signature
-/// allocates inside the pure-Rust backend, so Ed25519 is the one held to a
-/// bound): the reader's buffers and header fields, the body canonicalizer,
-/// the header data and the rendered field.
-#[test]
-fn signing_allocations() {
-    let key = SigningKey::from_pem(&std::fs::read(format!("{DATA}/keys/arc2026.private")).unwrap())
-        .unwrap();
-    let signer = Signer::new(
+/// A signer for example.org with the example key named `selector`, the
+/// default options.
+fn signer(selector: &str) -> Signer {
+    let pem = std::fs::read(format!("{DATA}/keys/{selector}.private")).unwrap();
+    let key = SigningKey::from_pem(&pem).unwrap();
+    Signer::new(
         "example.org",
-        "arc2026",
+        selector,
         Arc::new(key),
         SignOptions::default(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Seven header fields, then `line` repeated until the message holds at
+/// least `size` octets.
+fn unsigned_message(size: usize, line: &str) -> String {
     let mut message = String::from(
         "From: Alice <alice@example.org>\r\n\
          To: Bob <bob@example.com>\r\n\
@@ -225,9 +227,23 @@ fn signing_allocations() {
          MIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n",
     );
-    while message.len() < 4000 {
-        message.push_str("The  quick brown\tfox jumps over the lazy dog, again and again. \r\n");
+    while message.len() < size {
+        message.push_str(line);
     }
+    message
+}
+
+/// Signing a 4 KiB message with an Ed25519 key (an RSA signature
+/// allocates inside the pure-Rust backend, so Ed25519 is the one held to a
+/// bound): the reader's buffers and header fields, the body canonicalizer,
+/// the header data and the rendered field.
+#[test]
+fn signing_allocations() {
+    let signer = signer("arc2026");
+    let message = unsigned_message(
+        4000,
+        "The  quick brown\tfox jumps over the lazy dog, again and again. \r\n",
+    );
     let count = allocations(|| {
         signer
             .sign(message.as_bytes(), NOW)
@@ -242,27 +258,11 @@ fn signing_allocations() {
 fn pipeline_allocations() {
     let zone_text = std::fs::read_to_string(format!("{DATA}/example.zone")).unwrap();
     let zone = ZoneResolver::from_zone_text(&zone_text).unwrap();
-    let key = SigningKey::from_pem(&std::fs::read(format!("{DATA}/keys/sel2026.private")).unwrap())
-        .unwrap();
-    let signer = Signer::new(
-        "example.org",
-        "sel2026",
-        Arc::new(key),
-        SignOptions::default(),
-    )
-    .unwrap();
-    let mut plain = String::from(
-        "From: Alice <alice@example.org>\r\n\
-         To: Bob <bob@example.com>\r\n\
-         Subject: Quarterly figures\r\n\
-         Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\
-         Message-ID: <20261121100000.4711@example.org>\r\n\
-         MIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n",
+    let signer = signer("sel2026");
+    let plain = unsigned_message(
+        3600,
+        "The quick brown fox jumps over the lazy dog, again and again.\r\n",
     );
-    while plain.len() < 3600 {
-        plain.push_str("The quick brown fox jumps over the lazy dog, again and again.\r\n");
-    }
     let mut message = signer
         .sign(plain.as_bytes(), NOW)
         .unwrap()

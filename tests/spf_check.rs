@@ -120,6 +120,22 @@ fn unexpected_answers_are_refused() {
     assert!(check.supply(&queries[0], zone.lookup(&queries[0])).is_err());
 }
 
+/// The outcome's domain is the sender's as written, a trailing dot kept.
+#[test]
+fn outcome_domain_as_written() {
+    let zone = zone();
+    for (sender, domain) in [
+        ("bob@example.com", "example.com"),
+        ("bob@example.com.", "example.com."),
+        ("bob@Example.COM", "Example.COM"),
+    ] {
+        let input = spf::Input::mail_from(ip("203.0.113.9"), "h.example.net", sender);
+        let outcome = mailauth::resolve(spf::Check::new(&input, &spf::Config::default()), &zone);
+        assert_eq!(outcome.result, SpfResult::Fail, "{sender}");
+        assert_eq!(outcome.domain, domain);
+    }
+}
+
 #[test]
 fn fail_carries_the_expanded_explanation() {
     let input = spf::Input::mail_from(ip("203.0.113.9"), "h.example.net", "bob@example.com");

@@ -45,6 +45,8 @@ pub struct Check {
     sender: String,
     /// Where the domain starts in `sender`.
     domain_start: usize,
+    /// The domain as `start` validated it, for the outcome to share.
+    domain: Option<Name>,
     now: u64,
     /// The answers so far, shared rather than copied when a term reads one.
     answers: Answers,
@@ -177,6 +179,7 @@ impl Check {
             helo: input.helo,
             sender,
             domain_start,
+            domain: None,
             now: input.now,
             answers: Answers::default(),
             outstanding: Queries::new(),
@@ -212,7 +215,12 @@ impl Check {
     /// input; the check's strings are taken when `take` is set, copied
     /// otherwise.
     fn outcome(&mut self, decided: Decided, take: bool) -> Outcome {
-        let domain = crate::SmolStr::new(self.sender_domain());
+        // The validated name is the domain as written unless a trailing
+        // dot was left out of it.
+        let domain = match &self.domain {
+            Some(name) if name.as_str().len() == self.sender_domain().len() => name.to_smol_str(),
+            _ => crate::SmolStr::new(self.sender_domain()),
+        };
         let (helo, sender) = if take {
             (
                 std::mem::take(&mut self.helo),
@@ -405,6 +413,7 @@ impl Check {
             }
             _ => return self.finish(SpfResult::None, Reason::InvalidDomain, None),
         };
+        self.domain = Some(domain.clone());
         self.frames.push(Frame {
             kind: FrameKind::Top,
             domain,

@@ -412,7 +412,7 @@ impl<'a> Signing<'a> {
     pub fn finish(self) -> Result<SignatureField, SignError> {
         let now = self.now;
         let (signer, fields, body_hash) = self.finish_reading()?;
-        let signed_names = signed_header_names(&signer, &fields);
+        let selection = select_fields(&signer, &fields);
         let tags = Tags {
             algorithm: signer.algorithm,
             canonicalization: signer.options.canonicalization,
@@ -428,14 +428,13 @@ impl<'a> Signing<'a> {
                 .options
                 .body_length
                 .then_some(body_hash.hashed_length),
-            signed_headers: &signed_names,
+            signed_headers: &selection.names,
             body_hash: &body_hash.digest,
         };
         let mut folder = render_unsigned(&tags, signer.key.bits());
         let mut data = header_data(
             signer.options.canonicalization.header,
-            &fields,
-            &signed_names,
+            &selection.fields,
             folder.value(),
         );
         let signature = signer.key.sign(signer.algorithm, &data)?;
@@ -463,17 +462,23 @@ impl<'a> Signing<'a> {
 }
 
 /// The data the signature covers (RFC 6376 §3.7): the signed fields in
-/// `h=` order, then the signature field with an empty `b=` and no CRLF.
+/// `h=` order (as [`select_fields`] chose them), then the signature field
+/// with an empty `b=` and no CRLF.
 fn header_data(
     canon: HeaderCanonicalization,
-    fields: &[HeaderField],
-    names: &[&str],
+    selected: &[&HeaderField],
     unsigned_value: &str,
 ) -> Vec<u8> {
     let size =
-        fields.iter().map(|f| f.value().len() + 32).sum::<usize>() + unsigned_value.len() + 32;
+        selected.iter().map(|f| f.value().len() + 32).sum::<usize>() + unsigned_value.len() + 32;
     let mut data = Vec::with_capacity(size);
-    append_signed_fields(canon, fields, names, &mut data);
+    for field in selected {
+        canon.append(
+            field.raw_name().unwrap_or_default(),
+            field.value(),
+            &mut data,
+        );
+    }
     canon.append_pieces(
         FIELD_NAME.as_bytes(),
         [b" ", unsigned_value.as_bytes()],
@@ -483,20 +488,72 @@ fn header_data(
     data
 }
 
+/// The `h=` list for a message and the fields it signs, in its order.
+struct Selection<'s, 'f> {
+    names: Vec<&'s str>,
+    fields: Vec<&'f HeaderField>,
+}
+
 /// The `h=` list for a message: each configured name once per instance
 /// present, then each oversigned name once more (that listing matches no
-/// field, so a field added later breaks the signature).
-fn signed_header_names<'s>(signer: &'s Signer, fields: &[HeaderField]) -> Vec<&'s str> {
+/// field, so a field added later breaks the signature). Each listing of a
+/// name selects the next instance of it from the bottom of the header, as
+/// a verifier reads it ([`append_signed_fields`]); the fields are chosen in
+/// the same pass as the names.
+fn select_fields<'s, 'f>(signer: &'s Signer, fields: &'f [HeaderField]) -> Selection<'s, 'f> {
     let mut names = Vec::with_capacity(fields.len() + signer.oversigned.len());
-    for name in &signer.headers {
-        let count = fields
-            .iter()
-            .filter(|f| f.is_named(name.as_bytes()))
-            .count();
-        names.extend(std::iter::repeat_n(name.as_str(), count));
+    let mut selected = Vec::with_capacity(fields.len());
+    // Instances taken so far per name as listed (a name listed twice in the
+    // configuration takes no instance twice).
+    let mut used: smallvec::SmallVec<[(&str, usize); 16]> = smallvec::SmallVec::new();
+    fn slot<'n>(used: &mut smallvec::SmallVec<[(&'n str, usize); 16]>, name: &'n str) -> usize {
+        match used.iter().position(|(n, _)| *n == name) {
+            Some(at) => at,
+            None => {
+                used.push((name, 0));
+                used.len() - 1
+            }
+        }
     }
-    names.extend(signer.oversigned.iter().map(String::as_str));
-    names
+    fn instances<'f, 'n>(
+        fields: &'f [HeaderField],
+        name: &'n str,
+    ) -> impl Iterator<Item = &'f HeaderField> + use<'f, 'n> {
+        fields
+            .iter()
+            .rev()
+            .filter(move |f| f.is_named(name.as_bytes()))
+    }
+    for name in &signer.headers {
+        let at = slot(&mut used, name);
+        let taken = used.get(at).map_or(0, |(_, taken)| *taken);
+        let mut count = 0;
+        for field in instances(fields, name) {
+            names.push(name.as_str());
+            if taken == 0 {
+                selected.push(field);
+            }
+            count += 1;
+        }
+        if taken > 0 {
+            selected.extend(instances(fields, name).skip(taken).take(count));
+        }
+        if let Some((_, taken)) = used.get_mut(at) {
+            *taken += count;
+        }
+    }
+    for name in &signer.oversigned {
+        let at = slot(&mut used, name);
+        names.push(name.as_str());
+        if let Some((_, taken)) = used.get_mut(at) {
+            selected.extend(instances(fields, name).nth(*taken));
+            *taken += 1;
+        }
+    }
+    Selection {
+        names,
+        fields: selected,
+    }
 }
 
 /// Appends the signed fields in `h=` order, each name taking the next
@@ -969,6 +1026,46 @@ mod tests {
         sign_and_check(&custom, message);
     }
 
+    /// The fields chosen with the `h=` names are those a verifier selects
+    /// from the same names (each listing the next instance from the
+    /// bottom), for repeated, oversigned and absent names.
+    #[test]
+    fn selected_fields_are_what_verifiers_select() {
+        let message: &[u8] = b"X-A: 1\r\nFrom: a@example.com\r\nX-A: 2\r\nTo: b@example.com\r\nx-a: 3\r\nSubject: s\r\n\r\n";
+        let configurations: [(&[&str], &[&str]); 4] = [
+            (&["to", "x-a"], &["from", "subject"]),
+            (&["x-a", "x-a", "to"], &["x-a", "x-b"]),
+            (&["subject"], &["x-a", "x-a", "x-a", "x-a"]),
+            (DEFAULT_HEADERS, DEFAULT_OVERSIGNED),
+        ];
+        for (headers, oversigned) in configurations {
+            let options = SignOptions {
+                headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+                oversigned: oversigned.iter().map(|h| (*h).to_owned()).collect(),
+                ..SignOptions::default()
+            };
+            let signer =
+                Signer::new("example.com", "s", key("keys/ed25519.pkcs8.pem"), options).unwrap();
+            let mut reader = MessageReader::new(HeaderLimits::default());
+            reader.feed(message);
+            reader.finish();
+            let fields = reader.take_fields();
+            let selection = select_fields(&signer, &fields);
+            for canon in [
+                HeaderCanonicalization::Simple,
+                HeaderCanonicalization::Relaxed,
+            ] {
+                let mut expected = Vec::new();
+                append_signed_fields(canon, &fields, &selection.names, &mut expected);
+                canon.append_pieces(FIELD_NAME.as_bytes(), [b" ", b"v"], &mut expected);
+                expected.truncate(expected.len() - 2);
+                let data = header_data(canon, &selection.fields, "v");
+                assert_eq!(data, expected, "{headers:?} {oversigned:?} {canon:?}");
+            }
+            sign_and_check(&signer, message);
+        }
+    }
+
     #[test]
     fn bad_values_are_refused() {
         let k = key("keys/ed25519.pkcs8.pem");
@@ -1086,12 +1183,11 @@ mod tests {
         let mut signing = signer.start(1_528_637_909);
         signing.update(message);
         let (_, fields, _) = signing.finish_reading().unwrap();
-        let names = signed_header_names(&signer, &fields);
+        let selection = select_fields(&signer, &fields);
         let rfc_unsigned = "v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n d=football.example.com; i=@football.example.com;\r\n q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n subject : date : message-id : from : subject : date;\r\n bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n b=";
         let data = header_data(
             HeaderCanonicalization::Relaxed,
-            &fields,
-            &names,
+            &selection.fields,
             rfc_unsigned,
         );
         assert_eq!(

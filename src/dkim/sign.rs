@@ -497,59 +497,21 @@ struct Selection<'s, 'f> {
 /// The `h=` list for a message: each configured name once per instance
 /// present, then each oversigned name once more (that listing matches no
 /// field, so a field added later breaks the signature). Each listing of a
-/// name selects the next instance of it from the bottom of the header, as
-/// a verifier reads it ([`append_signed_fields`]); the fields are chosen in
-/// the same pass as the names.
+/// configured name signs the next instance of it from the bottom of the
+/// header, as a verifier selects it ([`append_signed_fields`]); the fields
+/// are chosen in the same pass as the names. The oversigned listings sign
+/// nothing: [`Signer::new`] keeps the configured names unique and puts
+/// every oversigned name among them, so their instances are all taken.
 fn select_fields<'s, 'f>(signer: &'s Signer, fields: &'f [HeaderField]) -> Selection<'s, 'f> {
     let mut names = Vec::with_capacity(fields.len() + signer.oversigned.len());
     let mut selected = Vec::with_capacity(fields.len());
-    // Instances taken so far per name as listed (a name listed twice in the
-    // configuration takes no instance twice).
-    let mut used: smallvec::SmallVec<[(&str, usize); 16]> = smallvec::SmallVec::new();
-    fn slot<'n>(used: &mut smallvec::SmallVec<[(&'n str, usize); 16]>, name: &'n str) -> usize {
-        match used.iter().position(|(n, _)| *n == name) {
-            Some(at) => at,
-            None => {
-                used.push((name, 0));
-                used.len() - 1
-            }
-        }
-    }
-    fn instances<'f, 'n>(
-        fields: &'f [HeaderField],
-        name: &'n str,
-    ) -> impl Iterator<Item = &'f HeaderField> + use<'f, 'n> {
-        fields
-            .iter()
-            .rev()
-            .filter(move |f| f.is_named(name.as_bytes()))
-    }
     for name in &signer.headers {
-        let at = slot(&mut used, name);
-        let taken = used.get(at).map_or(0, |(_, taken)| *taken);
-        let mut count = 0;
-        for field in instances(fields, name) {
+        for field in fields.iter().rev().filter(|f| f.is_named(name.as_bytes())) {
             names.push(name.as_str());
-            if taken == 0 {
-                selected.push(field);
-            }
-            count += 1;
-        }
-        if taken > 0 {
-            selected.extend(instances(fields, name).skip(taken).take(count));
-        }
-        if let Some((_, taken)) = used.get_mut(at) {
-            *taken += count;
+            selected.push(field);
         }
     }
-    for name in &signer.oversigned {
-        let at = slot(&mut used, name);
-        names.push(name.as_str());
-        if let Some((_, taken)) = used.get_mut(at) {
-            selected.extend(instances(fields, name).nth(*taken));
-            *taken += 1;
-        }
-    }
+    names.extend(signer.oversigned.iter().map(String::as_str));
     Selection {
         names,
         fields: selected,
@@ -1028,13 +990,14 @@ mod tests {
 
     /// The fields chosen with the `h=` names are those a verifier selects
     /// from the same names (each listing the next instance from the
-    /// bottom), for repeated, oversigned and absent names.
+    /// bottom), for repeated, oversigned and absent names and names given
+    /// twice or in capitals.
     #[test]
     fn selected_fields_are_what_verifiers_select() {
         let message: &[u8] = b"X-A: 1\r\nFrom: a@example.com\r\nX-A: 2\r\nTo: b@example.com\r\nx-a: 3\r\nSubject: s\r\n\r\n";
         let configurations: [(&[&str], &[&str]); 4] = [
             (&["to", "x-a"], &["from", "subject"]),
-            (&["x-a", "x-a", "to"], &["x-a", "x-b"]),
+            (&["x-a", "X-A", "to"], &["x-a", "x-b"]),
             (&["subject"], &["x-a", "x-a", "x-a", "x-a"]),
             (DEFAULT_HEADERS, DEFAULT_OVERSIGNED),
         ];

@@ -67,7 +67,14 @@ struct Entries<T> {
     /// they hold as still reachable. A hash table points into the middle of
     /// its allocation, which valgrind reports as "possibly lost" in every C
     /// program that checked a message.
-    map: BTreeMap<Box<[u8]>, Entry<T>>,
+    map: BTreeMap<Arc<[u8]>, Entry<T>>,
+    /// Every entry once, under a tick no later than its last use, oldest
+    /// first: the order in which entries go when the cache is full. A hit
+    /// only moves the entry's `last_used`; the entry takes its new place
+    /// here when it comes first and is found to have been used since, so a
+    /// lookup never touches this map and putting out the least recently
+    /// used entry does not look at all the others.
+    by_age: BTreeMap<u64, Arc<[u8]>>,
     tick: u64,
     /// Counted under the lock taken anyway: no atomic operation of their
     /// own on every lookup.
@@ -101,6 +108,7 @@ impl<T: 'static> RecordCache<T> {
                 max_entries,
                 entries: Mutex::new(Entries {
                     map: BTreeMap::new(),
+                    by_age: BTreeMap::new(),
                     tick: 0,
                     hits: 0,
                     misses: 0,
@@ -134,7 +142,9 @@ impl<T: 'static> RecordCache<T> {
 
     /// Drops every entry (the counters stay).
     pub fn clear(&self) {
-        self.lock().map.clear();
+        let mut entries = self.lock();
+        entries.map.clear();
+        entries.by_age.clear();
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries<T>> {
@@ -173,30 +183,50 @@ impl<T: 'static> RecordCache<T> {
         let parsed = Arc::new(parse(text)?);
         if self.shared.max_entries > 0 {
             let mut entries = self.lock();
-            if entries.map.len() >= self.shared.max_entries
-                && !entries.map.contains_key(text)
-                && let Some(oldest) = entries
-                    .map
-                    .iter()
-                    .min_by_key(|(_, entry)| entry.last_used)
-                    .map(|(text, _)| text.clone())
-            {
-                entries.map.remove(&oldest);
-            }
+            // A tick of its own, so that no two entries share a place in
+            // `by_age`.
+            entries.tick += 1;
             let last_used = entries.tick;
             let entry = Entry {
                 settings,
                 parsed: Arc::clone(&parsed),
                 last_used,
             };
-            match entries.map.get_mut(text) {
-                Some(held) => *held = entry,
-                None => {
-                    entries.map.insert(text.into(), entry);
+            if let Some(held) = entries.map.get_mut(text) {
+                // Read again under other settings (or by another thread
+                // meanwhile): its place in `by_age` is still there, earlier
+                // than this use.
+                *held = entry;
+            } else {
+                if entries.map.len() >= self.shared.max_entries {
+                    entries.put_out_oldest();
                 }
+                let text: Arc<[u8]> = Arc::from(text);
+                entries.by_age.insert(last_used, Arc::clone(&text));
+                entries.map.insert(text, entry);
             }
         }
         Ok(parsed)
+    }
+}
+
+impl<T> Entries<T> {
+    /// Removes the least recently used entry. Entries met first in
+    /// `by_age` that were used since they took their place there move to
+    /// the place of their last use; each such move stands for a hit since
+    /// the entry's last move, so the work is bounded by the lookups made.
+    fn put_out_oldest(&mut self) {
+        while let Some((placed, text)) = self.by_age.pop_first() {
+            let Some(entry) = self.map.get(&text) else {
+                continue;
+            };
+            if entry.last_used == placed {
+                self.map.remove(&text);
+                return;
+            }
+            let last_used = entry.last_used;
+            self.by_age.insert(last_used, text);
+        }
     }
 }
 
@@ -293,6 +323,52 @@ mod tests {
         assert_eq!(cache.stats().misses, before);
         cache.get_or_parse(0, b"b", parse).unwrap();
         assert_eq!(cache.stats().misses, before + 1);
+    }
+
+    /// Whether `text` is held, without changing its place or the counters
+    /// a test reads afterwards.
+    fn holds(cache: &RecordCache<String>, text: &[u8]) -> bool {
+        cache.lock().map.contains_key(text)
+    }
+
+    #[test]
+    fn put_out_in_order_of_last_use_however_often_used() {
+        let cache = RecordCache::new(3);
+        for text in [b"a", b"b", b"c"] {
+            cache.get_or_parse(0, text, parse).unwrap();
+        }
+        // Used in the order c, a, a, b: c is now the least recent.
+        for text in [b"c", b"a", b"a", b"b"] {
+            cache.get_or_parse(0, text, parse).unwrap();
+        }
+        cache.get_or_parse(0, b"d", parse).unwrap();
+        assert!(!holds(&cache, b"c"));
+        cache.get_or_parse(0, b"e", parse).unwrap();
+        assert!(!holds(&cache, b"a"));
+        cache.get_or_parse(0, b"f", parse).unwrap();
+        assert!(!holds(&cache, b"b"));
+        assert!(holds(&cache, b"d") && holds(&cache, b"e") && holds(&cache, b"f"));
+        // Read again under other settings counts as a use.
+        cache.get_or_parse(1, b"d", parse).unwrap();
+        cache.get_or_parse(0, b"g", parse).unwrap();
+        assert!(!holds(&cache, b"e"));
+        assert!(holds(&cache, b"d"));
+        let entries = cache.lock();
+        assert_eq!(entries.map.len(), 3);
+        assert_eq!(entries.by_age.len(), 3);
+    }
+
+    #[test]
+    fn a_cleared_cache_fills_again() {
+        let cache = RecordCache::new(2);
+        cache.get_or_parse(0, b"a", parse).unwrap();
+        cache.get_or_parse(0, b"b", parse).unwrap();
+        cache.clear();
+        for text in [b"c", b"d", b"e"] {
+            cache.get_or_parse(0, text, parse).unwrap();
+        }
+        assert!(!holds(&cache, b"c"));
+        assert_eq!(cache.stats().entries, 2);
     }
 
     #[test]

@@ -166,6 +166,26 @@ impl<T: Recordable> Recorder<T> {
     }
 }
 
+/// Joins the writer thread when the handle holding `shared` (its sender
+/// already dropped) was the last one.
+///
+/// The writer holds one reference and ends only once every sender is
+/// gone, so more than two references means another handle is still open.
+/// Two are this handle and the writer's; one alone means the writer has
+/// already seen the last sender go and let its reference go on its way
+/// out, but its thread may still be closing the database: it is joined
+/// all the same, so that nothing of it is left running when `close`
+/// returns.
+fn join_when_last(shared: &Arc<Shared>) {
+    if Arc::strong_count(shared) > 2 {
+        return;
+    }
+    let handle = shared.writer.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(handle) = handle {
+        let _ = handle.join();
+    }
+}
+
 impl<T> Recorder<T> {
     /// Verdicts dropped so far (the queue was full).
     pub fn lost(&self) -> u64 {
@@ -189,14 +209,7 @@ impl<T> Recorder<T> {
     pub fn close(self) {
         let Recorder { queue, shared } = self;
         drop(queue);
-        // This handle and the writer's: no other handle can send.
-        if Arc::strong_count(&shared) != 2 {
-            return;
-        }
-        let handle = shared.writer.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(handle) = handle {
-            let _ = handle.join();
-        }
+        join_when_last(&shared);
     }
 
     /// Waits up to `timeout` until every verdict this thread queued before
@@ -371,5 +384,36 @@ impl<T: Recordable> Writer<T> {
             state.done = generation;
             self.shared.flushed.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    impl Recordable for Nothing {
+        fn entry(&self, _period: Period) -> Option<Entry> {
+            None
+        }
+    }
+
+    /// The writer may see the last sender go and drop its reference before
+    /// the closing handle counts them: the thread is joined all the same.
+    #[test]
+    fn close_joins_a_writer_already_on_its_way_out() {
+        let connect: Connect =
+            Box::new(|| Ok(Box::new(crate::SqliteStore::in_memory()?) as Box<dyn ReportStore>));
+        let recorder: Recorder<Nothing> =
+            Recorder::start(connect, RecorderConfig::default()).unwrap();
+        let Recorder { queue, shared } = recorder;
+        drop(queue);
+        while Arc::strong_count(&shared) > 1 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        join_when_last(&shared);
+        assert!(shared.writer.lock().unwrap().is_none());
     }
 }

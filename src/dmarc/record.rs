@@ -203,15 +203,23 @@ const TAGS: &[&str] = &[
     "v", "p", "sp", "np", "psd", "t", "adkim", "aspf", "rua", "ruf", "fo", "pct", "rf", "ri",
 ];
 
-fn known_tag(name: &str, mode: Mode) -> Option<&'static str> {
-    let tag = TAGS
+/// The bit of `p` (`TAGS[1]`) in a set of tags.
+const P_TAG: u16 = 1 << 1;
+// Every tag has a bit in a `u16`.
+const _: () = assert!(TAGS.len() <= 16);
+
+/// The tag `name` stands for in `mode`, with its bit in a set of tags
+/// (one bit per entry of `TAGS`).
+fn known_tag(name: &str, mode: Mode) -> Option<(&'static str, u16)> {
+    let (index, tag) = TAGS
         .iter()
         .copied()
-        .find(|t| t.eq_ignore_ascii_case(name))?;
+        .enumerate()
+        .find(|(_, t)| t.eq_ignore_ascii_case(name))?;
     match (mode, tag) {
         (Mode::Rfc9989, "pct" | "rf" | "ri") => None,
         (Mode::Rfc7489, "np" | "psd" | "t") => None,
-        _ => Some(tag),
+        _ => Some((tag, 1 << index)),
     }
 }
 
@@ -342,7 +350,8 @@ impl Record {
             report_interval: 86400,
             tag_errors: Vec::new(),
         };
-        let mut seen: Vec<&'static str> = vec!["v"];
+        // The tags met so far, `v` first: one bit each.
+        let mut seen: u16 = 1;
         for spec in specs {
             let spec = spec.trim_matches(is_wsp);
             if spec.is_empty() {
@@ -363,7 +372,7 @@ impl Record {
                 record.tag_errors.push(malformed);
                 continue;
             }
-            let Some(tag) = known_tag(name, mode) else {
+            let Some((tag, bit)) = known_tag(name, mode) else {
                 continue;
             };
             if value.is_empty() || value.bytes().any(|b| !(0x20..=0x7e).contains(&b)) {
@@ -373,14 +382,14 @@ impl Record {
                 });
                 continue;
             }
-            if seen.contains(&tag) {
+            if seen & bit != 0 {
                 record.tag_errors.push(TagError {
                     tag,
                     kind: TagErrorKind::Repeated,
                 });
                 continue;
             }
-            seen.push(tag);
+            seen |= bit;
             if !record.apply(tag, value, config.max_report_uris) {
                 record.tag_errors.push(TagError {
                     tag,
@@ -388,7 +397,7 @@ impl Record {
                 });
             }
         }
-        if !seen.contains(&"p") {
+        if seen & P_TAG == 0 {
             record.tag_errors.push(TagError {
                 tag: "p",
                 kind: TagErrorKind::Missing,

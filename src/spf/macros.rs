@@ -170,6 +170,17 @@ impl MacroString {
     /// Parses `text` as a macro string for `context`.
     pub(crate) fn parse(text: &str, context: Context) -> Result<MacroString, MacroError> {
         let bytes = text.as_bytes();
+        // Most strings (domain-specs naming a domain) hold no macro and no
+        // escape: the text is the one literal, taken whole.
+        if bytes.iter().all(|&b| matches!(b, 0x21..=0x7e) && b != b'%') {
+            return Ok(MacroString::literal(text, context));
+        }
+        MacroString::parse_items(text, context)
+    }
+
+    /// [`MacroString::parse`] octet by octet, for any string.
+    fn parse_items(text: &str, context: Context) -> Result<MacroString, MacroError> {
+        let bytes = text.as_bytes();
         let mut items: Vec<Item> = Vec::new();
         let mut literal = String::new();
         let mut i = 0;
@@ -224,6 +235,30 @@ impl MacroString {
             items,
             literal_name,
         })
+    }
+
+    /// `text`, of visible characters other than `%`, as a macro string.
+    fn literal(text: &str, context: Context) -> MacroString {
+        let items = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Item::Literal(text.to_owned())]
+        };
+        let literal_name = if context == Context::Domain && !text.is_empty() {
+            let body_len = text.strip_suffix('.').map_or(text.len(), str::len);
+            if body_len <= MAX_DOMAIN_LEN {
+                Name::new(text).ok()
+            } else {
+                Name::new(&truncate_domain(text.to_owned())).ok()
+            }
+        } else {
+            None
+        };
+        MacroString {
+            text: text.to_owned(),
+            items,
+            literal_name,
+        }
     }
 
     /// The name a macro-free domain-spec expands to, validated when the
@@ -507,6 +542,35 @@ fn url_escape_into(s: &str, out: &mut String) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Strings without macros or escapes, taken whole, parse as they
+        /// do octet by octet: the same items, text and validated name.
+        #[test]
+        fn literal_strings_parse_as_octet_by_octet(
+            text in "[!-$&-~]{0,12}(\\.[a-zA-Z0-9-]{1,70}){0,5}\\.?",
+            domain in proptest::bool::ANY,
+        ) {
+            let context = if domain { Context::Domain } else { Context::Modifier };
+            proptest::prop_assert_eq!(
+                MacroString::parse(&text, context),
+                MacroString::parse_items(&text, context)
+            );
+        }
+    }
+
+    #[test]
+    fn long_literal_domain_is_truncated_as_expanded() {
+        let long = format!("{}.example.com", ["abcdefghij"; 30].join("."));
+        let spec = MacroString::parse(&long, Context::Domain).unwrap();
+        assert_eq!(
+            spec,
+            MacroString::parse_items(&long, Context::Domain).unwrap()
+        );
+        let name = spec.literal_name().unwrap();
+        assert!(name.as_str().len() <= MAX_DOMAIN_LEN);
+        assert!(name.as_str().ends_with(".example.com"));
+    }
 
     fn values() -> Values<'static> {
         Values {

@@ -270,13 +270,18 @@ impl Record {
         }
         // All ASCII, checked above.
         let text = std::str::from_utf8(text).map_err(|_| RecordError::NonAscii)?;
+        let body = text.get(6..).unwrap_or_default();
         let mut record = Record {
-            directives: Vec::new(),
+            // Room for every term (a space stands before each; modifiers
+            // are few), bounded by the number of terms allowed.
+            directives: Vec::with_capacity(
+                body.bytes().filter(|&b| b == b' ').count().min(max_terms),
+            ),
             redirect: None,
             explanation: None,
         };
         let mut terms = 0usize;
-        for term in text.get(6..).unwrap_or_default().split(' ') {
+        for term in body.split(' ') {
             if term.is_empty() {
                 continue;
             }
@@ -337,14 +342,24 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
     }
     let unexpected = || RecordError::UnexpectedArgument(term.to_owned());
     let missing = || RecordError::MissingArgument(term.to_owned());
-    let mechanism = match name.to_ascii_lowercase().as_str() {
-        "all" => {
+    // The longest mechanism name is 7 octets; a longer name is none.
+    let mut lower = [0u8; 7];
+    let lowered = match lower.get_mut(..name.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(name.as_bytes());
+            lower.make_ascii_lowercase();
+            &*lower
+        }
+        None => &[],
+    };
+    let mechanism = match lowered {
+        b"all" => {
             if !rest.is_empty() {
                 return Err(unexpected());
             }
             Mechanism::All
         }
-        "include" | "exists" => {
+        b"include" | b"exists" => {
             let arg = rest.strip_prefix(':').ok_or_else(missing)?;
             let domain = domain_spec(term, arg)?;
             if name.eq_ignore_ascii_case("include") {
@@ -353,7 +368,7 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
                 Mechanism::Exists { domain }
             }
         }
-        "a" | "mx" => {
+        b"a" | b"mx" => {
             let (spec, cidr) = split_dual_cidr(term, rest)?;
             let domain = match spec.strip_prefix(':') {
                 Some(arg) => Some(domain_spec(term, arg)?),
@@ -366,7 +381,7 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
                 Mechanism::Mx { domain, cidr }
             }
         }
-        "ptr" => {
+        b"ptr" => {
             let domain = if rest.is_empty() {
                 None
             } else {
@@ -375,7 +390,7 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
             };
             Mechanism::Ptr { domain }
         }
-        "ip4" => {
+        b"ip4" => {
             let arg = rest.strip_prefix(':').ok_or_else(missing)?;
             let (addr, len) = match arg.split_once('/') {
                 Some((addr, len)) => (addr, Some(len)),
@@ -393,7 +408,7 @@ fn directive(term: &str) -> Result<Directive, RecordError> {
                 prefix_len,
             }
         }
-        "ip6" => {
+        b"ip6" => {
             let arg = rest.strip_prefix(':').ok_or_else(missing)?;
             let (addr, len) = match arg.split_once('/') {
                 Some((addr, len)) => (addr, Some(len)),

@@ -272,10 +272,15 @@ impl Record {
         let text = std::str::from_utf8(text).map_err(|_| RecordError::NonAscii)?;
         let body = text.get(6..).unwrap_or_default();
         let mut record = Record {
-            // Room for every term (a space stands before each; modifiers
-            // are few), bounded by the number of terms allowed.
+            // Room for every term (each starts after a space; modifiers
+            // are few), bounded by the number of terms allowed: runs of
+            // spaces ask for no room.
             directives: Vec::with_capacity(
-                body.bytes().filter(|&b| b == b' ').count().min(max_terms),
+                body.as_bytes()
+                    .windows(2)
+                    .filter(|pair| matches!(pair, [b' ', next] if *next != b' '))
+                    .count()
+                    .min(max_terms),
             ),
             redirect: None,
             explanation: None,
@@ -562,6 +567,14 @@ mod tests {
         );
         assert!(r.redirect.is_some() && r.explanation.is_some());
         assert_eq!(r.directives[9].as_str(), "exists:%{i}.d.example");
+    }
+
+    #[test]
+    fn runs_of_spaces_ask_for_no_room() {
+        let text = format!("v=spf1{} -all{}", " ".repeat(60_000), " ".repeat(60_000));
+        let record = Record::parse(text.as_bytes(), 32_768).unwrap();
+        assert_eq!(record.directives.len(), 1);
+        assert_eq!(record.directives.capacity(), 1);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::hosts::InternalHosts;
 use crate::arc;
 use crate::bimi;
+use crate::cache::DEFAULT_MAX_ENTRIES;
 use crate::dkim::{
     self, Canonicalization, KeyCache, KeyEntry, KeyTableEntry, Pattern, SignOptions, SigningDomain,
     SigningTable, TableError, UnsignedBodyContent, VerifyConfig,
@@ -269,6 +270,8 @@ pub struct VerifySection {
     pub unsigned_body_content: String,
     /// Keep parsed key records across messages.
     pub key_cache: bool,
+    /// Key records kept at most (DKIM and ARC share them); 0 keeps none.
+    pub key_cache_entries: usize,
     /// No signature passed and one failed (OpenDKIM `On-BadSignature`).
     pub on_bad_signature: Disposal,
     /// No signature (OpenDKIM `On-NoSignature`).
@@ -294,6 +297,7 @@ impl Default for VerifySection {
             max_header_bytes: config.max_header_bytes,
             unsigned_body_content: "report".to_owned(),
             key_cache: true,
+            key_cache_entries: DEFAULT_MAX_ENTRIES,
             on_bad_signature: Disposal::Accept,
             on_no_signature: Disposal::Accept,
             on_dns_error: Disposal::Tempfail,
@@ -339,6 +343,8 @@ pub struct SpfSection {
     pub default_explanation: String,
     /// Keep parsed SPF records across messages.
     pub record_cache: bool,
+    /// SPF records kept at most; 0 keeps none.
+    pub record_cache_entries: usize,
 }
 
 impl Default for SpfSection {
@@ -361,7 +367,26 @@ impl Default for SpfSection {
             max_explanation_len: config.max_explanation_len,
             default_explanation: config.default_explanation.to_string(),
             record_cache: true,
+            record_cache_entries: DEFAULT_MAX_ENTRIES,
         }
+    }
+}
+
+/// The cache a section's two settings ask for: none when it is off or
+/// holds no entries; the process-wide one at the default size (kept when
+/// the settings are read again); else one of its own of that size, shared
+/// by everything built from these settings.
+fn cache<C>(
+    on: bool,
+    entries: usize,
+    process_wide: impl FnOnce() -> C,
+    sized: impl FnOnce(usize) -> C,
+) -> Option<C> {
+    match entries {
+        _ if !on => None,
+        0 => None,
+        DEFAULT_MAX_ENTRIES => Some(process_wide()),
+        entries => Some(sized(entries)),
     }
 }
 
@@ -398,6 +423,8 @@ pub struct DmarcSection {
     pub strict_records: bool,
     /// Keep parsed DMARC records across messages.
     pub record_cache: bool,
+    /// DMARC records kept at most; 0 keeps none.
+    pub record_cache_entries: usize,
 }
 
 impl Default for DmarcSection {
@@ -418,6 +445,7 @@ impl Default for DmarcSection {
             max_identifiers: config.max_identifiers,
             strict_records: config.strict_records,
             record_cache: true,
+            record_cache_entries: DEFAULT_MAX_ENTRIES,
         }
     }
 }
@@ -1336,7 +1364,12 @@ impl Loader<'_> {
                     ));
                 }
             },
-            key_cache: verify.key_cache.then(KeyCache::process_wide),
+            key_cache: cache(
+                verify.key_cache,
+                verify.key_cache_entries,
+                KeyCache::process_wide,
+                KeyCache::new,
+            ),
         };
         let spf = &file.spf;
         let void_lookup_counting = match spf.void_lookup_counting.as_str() {
@@ -1369,7 +1402,12 @@ impl Loader<'_> {
                 spf.default_explanation.as_str().into()
             },
             receiver: receiver.into(),
-            record_cache: spf.record_cache.then(spf::RecordCache::process_wide),
+            record_cache: cache(
+                spf.record_cache,
+                spf.record_cache_entries,
+                spf::RecordCache::process_wide,
+                spf::RecordCache::new,
+            ),
         };
         config.spf = spf_config;
         config.check_helo = spf.check_helo;
@@ -1395,7 +1433,12 @@ impl Loader<'_> {
             max_from_addresses: dm.max_from_addresses,
             max_identifiers: dm.max_identifiers,
             strict_records: dm.strict_records,
-            record_cache: dm.record_cache.then(dmarc::RecordCache::process_wide),
+            record_cache: cache(
+                dm.record_cache,
+                dm.record_cache_entries,
+                dmarc::RecordCache::process_wide,
+                dmarc::RecordCache::new,
+            ),
         };
         config
             .trusted_authserv_ids
@@ -1411,7 +1454,8 @@ impl Loader<'_> {
             oldest_pass: section.oldest_pass,
             max_header_fields: verify.max_header_fields,
             max_header_bytes: verify.max_header_bytes,
-            key_cache: verify.key_cache.then(KeyCache::process_wide),
+            // The same keys as DKIM verification's.
+            key_cache: config.dkim.key_cache.clone(),
         });
         let b = &file.bimi;
         config.bimi = bimi::Config {

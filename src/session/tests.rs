@@ -629,6 +629,59 @@ fn bad_settings_name_file_and_line() {
 }
 
 #[test]
+fn cache_sizes_are_settings() {
+    use crate::cache::DEFAULT_MAX_ENTRIES;
+    use crate::dkim::KeyCache;
+    let defaults = settings("[arc]\nverify = true");
+    let config = defaults.inbound_config();
+    // The default size is the process-wide cache, kept across reloads.
+    assert_eq!(
+        config.spf.record_cache,
+        Some(spf::RecordCache::process_wide())
+    );
+    assert_eq!(
+        config.dmarc.record_cache,
+        Some(crate::dmarc::RecordCache::process_wide())
+    );
+    assert_eq!(config.dkim.key_cache, Some(KeyCache::process_wide()));
+    assert_eq!(
+        defaults.get("spf.record_cache_entries").as_deref(),
+        Some(DEFAULT_MAX_ENTRIES.to_string().as_str())
+    );
+
+    let sized = settings(
+        "[spf]\nrecord_cache_entries = 5000\n[dmarc]\nrecord_cache_entries = 20\n\
+         [verify]\nkey_cache_entries = 300\n[arc]\nverify = true",
+    );
+    let config = sized.inbound_config();
+    let spf_cache = config.spf.record_cache.as_ref().unwrap();
+    assert_eq!(spf_cache.max_entries(), 5000);
+    assert_ne!(*spf_cache, spf::RecordCache::process_wide());
+    assert_eq!(
+        config.dmarc.record_cache.as_ref().unwrap().max_entries(),
+        20
+    );
+    let keys = config.dkim.key_cache.as_ref().unwrap();
+    assert_eq!(keys.max_entries(), 300);
+    // ARC validation reads the same keys.
+    assert_eq!(config.arc.as_ref().unwrap().key_cache.as_ref(), Some(keys));
+    // Every session of these settings shares them.
+    assert_eq!(
+        sized.inbound_config().spf.record_cache.as_ref(),
+        Some(spf_cache)
+    );
+
+    let none = settings(
+        "[spf]\nrecord_cache_entries = 0\n[dmarc]\nrecord_cache = false\n\
+         [verify]\nkey_cache_entries = 0",
+    );
+    let config = none.inbound_config();
+    assert_eq!(config.spf.record_cache, None);
+    assert_eq!(config.dmarc.record_cache, None);
+    assert_eq!(config.dkim.key_cache, None);
+}
+
+#[test]
 fn effective_settings_round_trip() {
     let settings = settings("[dns]\nnameservers = [\"127.0.0.1:5353\"]");
     let text = settings.to_toml();

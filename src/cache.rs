@@ -17,9 +17,10 @@
 //! [`KeyCache`](crate::dkim::KeyCache) for DKIM and ARC keys. A
 //! configuration may name its own cache instead, or none.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The number of entries a cache built with `default()` holds.
 pub const DEFAULT_MAX_ENTRIES: usize = 1_000;
@@ -55,6 +56,21 @@ impl<T: 'static> std::ops::Deref for Handle<T> {
 struct Shared<T> {
     max_entries: usize,
     entries: Mutex<Entries<T>>,
+    /// A cache of another kind kept beside this one, of the same bound,
+    /// made when first asked for (see [`RecordCache::beside`]).
+    beside: OnceLock<Box<dyn Beside>>,
+}
+
+/// A cache kept beside another (see [`RecordCache::beside`]), whatever it
+/// holds.
+trait Beside: Any + Send + Sync {
+    fn clear(&self);
+}
+
+impl<U: Send + Sync + 'static> Beside for RecordCache<U> {
+    fn clear(&self) {
+        RecordCache::clear(self);
+    }
 }
 
 struct Entries<T> {
@@ -113,6 +129,7 @@ impl<T: 'static> RecordCache<T> {
                     hits: 0,
                     misses: 0,
                 }),
+                beside: OnceLock::new(),
             })),
         }
     }
@@ -140,11 +157,30 @@ impl<T: 'static> RecordCache<T> {
         }
     }
 
-    /// Drops every entry (the counters stay).
+    /// A cache of `U` kept beside this one, of the same bound, as long as
+    /// this one is kept: what is derived from the records this cache holds
+    /// (DMARC keeps the names each domain's tree walk asks beside its
+    /// policy records), so that sizing this cache sizes both. One kind of
+    /// `U` per cache: `None` when another kind was kept beside it first.
+    pub(crate) fn beside<U: Send + Sync + 'static>(&self) -> Option<&RecordCache<U>> {
+        let kept: &dyn Beside = &**self
+            .shared
+            .beside
+            .get_or_init(|| Box::new(RecordCache::<U>::new(self.shared.max_entries)));
+        (kept as &dyn Any).downcast_ref()
+    }
+
+    /// Drops every entry, and those of the cache kept beside it (the
+    /// counters stay).
     pub fn clear(&self) {
-        let mut entries = self.lock();
-        entries.map.clear();
-        entries.by_age.clear();
+        {
+            let mut entries = self.lock();
+            entries.map.clear();
+            entries.by_age.clear();
+        }
+        if let Some(beside) = self.shared.beside.get() {
+            beside.clear();
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries<T>> {
@@ -323,6 +359,37 @@ mod tests {
         assert_eq!(cache.stats().misses, before);
         cache.get_or_parse(0, b"b", parse).unwrap();
         assert_eq!(cache.stats().misses, before + 1);
+    }
+
+    #[test]
+    fn a_cache_beside_shares_the_bound_and_the_clearing() {
+        let cache: RecordCache<String> = RecordCache::new(2);
+        let beside = cache.beside::<Vec<u8>>().unwrap();
+        assert_eq!(beside.max_entries(), 2);
+        for text in [b"a", b"b", b"c"] {
+            beside
+                .get_or_parse(0, text, |t| Ok::<_, ()>(t.to_vec()))
+                .unwrap();
+        }
+        assert_eq!(beside.stats().entries, 2);
+        // The same cache for every handle on the one it is beside.
+        let handle = cache.clone();
+        let again = handle.beside::<Vec<u8>>().unwrap();
+        assert!(std::ptr::eq(beside, again));
+        assert_eq!(again.stats().entries, 2);
+        // One kind beside a cache: another is refused, not mixed in.
+        assert!(cache.beside::<u32>().is_none());
+        cache.get_or_parse(0, b"x", parse).unwrap();
+        cache.clear();
+        assert_eq!(cache.stats().entries, 0);
+        assert_eq!(beside.stats().entries, 0);
+        // Nothing kept beside a cache that keeps nothing.
+        let none: RecordCache<String> = RecordCache::new(0);
+        let beside = none.beside::<Vec<u8>>().unwrap();
+        beside
+            .get_or_parse(0, b"a", |t| Ok::<_, ()>(t.to_vec()))
+            .unwrap();
+        assert_eq!(beside.stats().entries, 0);
     }
 
     /// Whether `text` is held, without changing its place or the counters

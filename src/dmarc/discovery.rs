@@ -394,7 +394,7 @@ impl Strategy {
                 identifiers,
                 config.max_tree_walk_queries,
                 want_policy,
-                config.record_cache.is_some(),
+                config.record_cache.as_ref(),
             )),
         }
     }

@@ -198,7 +198,7 @@ pub struct Config {
     /// meets the same record text (default:
     /// [`RecordCache::process_wide`]); `None` parses every record it meets.
     /// While it is set, the names the tree walk of a domain asks
-    /// ([`Mode::Rfc9989`]) are kept as well, in a process-wide cache of the
+    /// ([`Mode::Rfc9989`]) are kept beside its records, in a cache of the
     /// same bound, as they depend only on the domain and
     /// [`Config::max_tree_walk_queries`].
     pub record_cache: Option<RecordCache>,

@@ -423,7 +423,8 @@ pub struct DmarcSection {
     pub strict_records: bool,
     /// Keep parsed DMARC records across messages.
     pub record_cache: bool,
-    /// DMARC records kept at most; 0 keeps none.
+    /// DMARC records kept at most, and as many domains' tree walks; 0
+    /// keeps none.
     pub record_cache_entries: usize,
 }
 

@@ -28,8 +28,8 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::{Answers, DnsFailure, Level, OrgDomain, PolicyLookup, PolicyStatus};
-use crate::dmarc::Config;
 use crate::dmarc::record::{PublicSuffixFlag, Record};
+use crate::dmarc::{Config, RecordCache};
 use crate::dns::Name;
 
 /// The names a tree walk from `start` queries (without `_dmarc`), longest
@@ -97,28 +97,23 @@ struct Hit<'a> {
 /// The levels of one walk: most walks have a few, held inline.
 type Levels = SmallVec<[Level; 4]>;
 
+/// The walks built so far, by starting domain (lower case) and
+/// [`Config::max_tree_walk_queries`]: the names of a walk depend on nothing
+/// else, and mail keeps coming from the same domains. Kept beside the
+/// policy records of [`Config::record_cache`], of the same bound.
+type WalkCache = crate::cache::RecordCache<Levels>;
+
 /// The walk from one domain, longest name first.
 #[derive(Debug, Clone)]
 struct Walk {
     levels: Arc<Levels>,
 }
 
-/// The walks built so far, by starting domain (lower case) and
-/// [`Config::max_tree_walk_queries`]: the names of a walk depend on nothing
-/// else, and mail keeps coming from the same domains. Used while
-/// [`Config::record_cache`] is set (the names of 1,000 domains at most).
-fn walk_cache() -> &'static crate::cache::RecordCache<Levels> {
-    static WALKS: std::sync::LazyLock<crate::cache::RecordCache<Levels>> =
-        std::sync::LazyLock::new(crate::cache::RecordCache::default);
-    &WALKS
-}
-
 impl Walk {
     /// The walk from `start`, sharing the levels of the walks before it
     /// where they meet (most walks end in the same few names).
-    /// Taken from the walk cache when `cached` is set and it holds the
-    /// walk from `start`.
-    fn new(start: &Name, max_queries: usize, before: &[Walk], cached: bool) -> Walk {
+    /// Taken from `cache` when it holds the walk from `start`.
+    fn new(start: &Name, max_queries: usize, before: &[Walk], cache: Option<&WalkCache>) -> Walk {
         let build = || {
             let known = |domain: &str| {
                 before
@@ -140,17 +135,18 @@ impl Walk {
             );
             levels
         };
-        let levels = if cached {
-            let built =
-                walk_cache().get_or_parse(max_queries as u64, start.as_str().as_bytes(), |_| {
-                    Ok::<_, std::convert::Infallible>(build())
-                });
-            match built {
-                Ok(levels) => levels,
-                Err(never) => match never {},
+        let levels = match cache {
+            Some(cache) => {
+                let built =
+                    cache.get_or_parse(max_queries as u64, start.as_str().as_bytes(), |_| {
+                        Ok::<_, std::convert::Infallible>(build())
+                    });
+                match built {
+                    Ok(levels) => levels,
+                    Err(never) => match never {},
+                }
             }
-        } else {
-            Arc::new(build())
+            None => Arc::new(build()),
         };
         Walk { levels }
     }
@@ -247,17 +243,19 @@ pub(super) struct TreeWalk {
 
 impl TreeWalk {
     /// The walks from `author` and `identifiers` (distinct, lowercase, not
-    /// the author), each of at most `max_queries` names.
+    /// the author), each of at most `max_queries` names; those built before
+    /// are taken from beside `record_cache` when it is set.
     pub(super) fn new(
         author: &Name,
         identifiers: &[Name],
         max_queries: usize,
         want_policy: bool,
-        cached: bool,
+        record_cache: Option<&RecordCache>,
     ) -> TreeWalk {
+        let cache = record_cache.and_then(RecordCache::beside::<Levels>);
         let mut walks: SmallVec<[Walk; 1]> = SmallVec::new();
         for domain in std::iter::once(author).chain(identifiers) {
-            let walk = Walk::new(domain, max_queries, &walks, cached);
+            let walk = Walk::new(domain, max_queries, &walks, cache);
             walks.push(walk);
         }
         TreeWalk {
@@ -345,9 +343,10 @@ mod tests {
     /// The walks built, and built again through the walk cache (twice:
     /// once filling it, once from it), which must ask the same names.
     fn walk_both(author: &Name, ids: &[Name], max: usize, want_policy: bool) -> TreeWalk {
-        let walk = TreeWalk::new(author, ids, max, want_policy, false);
+        let walk = TreeWalk::new(author, ids, max, want_policy, None);
+        let cache = RecordCache::new(4);
         for _ in 0..2 {
-            let cached = TreeWalk::new(author, ids, max, want_policy, true);
+            let cached = TreeWalk::new(author, ids, max, want_policy, Some(&cache));
             assert_eq!(names(&cached), names(&walk));
         }
         walk
@@ -488,5 +487,30 @@ mod tests {
                 ("x.example.org", Ok("example.org")),
             ]
         );
+    }
+
+    #[test]
+    fn walks_kept_beside_the_records_under_their_bound() {
+        let records = RecordCache::new(2);
+        let walks = records.beside::<Levels>().unwrap();
+        for author in ["a.example.com", "b.example.com", "c.example.com"] {
+            TreeWalk::new(&n(author), &[], 8, true, Some(&records));
+        }
+        assert_eq!(walks.stats().entries, 2);
+        TreeWalk::new(&n("c.example.com"), &[], 8, true, Some(&records));
+        assert_eq!(walks.stats().hits, 1);
+        // Policy discovery keeps its walks beside the cache it is given.
+        let config = Config {
+            record_cache: Some(RecordCache::new(3)),
+            ..Config::default()
+        };
+        let lookup = crate::resolve(
+            super::super::Discovery::new(&n("mail.example.com"), &config),
+            &zone(),
+        );
+        assert!(matches!(lookup.status, PolicyStatus::Found(_)));
+        let kept = config.record_cache.as_ref().unwrap();
+        assert_eq!(kept.beside::<Levels>().unwrap().stats().entries, 1);
+        assert_eq!(kept.stats().entries, 1, "the policy record");
     }
 }

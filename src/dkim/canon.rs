@@ -494,6 +494,11 @@ const BLOCK: usize = 64;
 /// right after the copies that wrote them would stall (measured: 4-5%
 /// slower with none held back, no different from 64 to 256).
 const HASH_LAG: usize = 128;
+/// Gathered octets handed to the hash function at once, at least: each
+/// call costs some cycles of its own besides the compression (measured on
+/// whitespace-dense text: 77% of SHA-256 alone with a call per block, 79%
+/// with two blocks at least, 77% with four).
+const HASH_BATCH: usize = 2 * BLOCK;
 /// A block with the octet before it and room to read 16 octets from any
 /// offset in it.
 const WINDOW: usize = BLOCK + 16;
@@ -965,8 +970,9 @@ impl BodyHasher {
     /// trailing empty lines. What the buffer holds up to its last line
     /// content, but for the last `HASH_LAG` octets (which may still be in
     /// the processor's store queue), is handed to the hash function in
-    /// whole 64-octet blocks, so that hashing one block overlaps with
-    /// canonicalizing the next; line breaks at the end are held back.
+    /// whole 64-octet blocks, `HASH_BATCH` octets or more at a time, so
+    /// that hashing them overlaps with canonicalizing the next; line breaks
+    /// at the end are held back.
     fn relaxed_blocks(&mut self, chunk: &[u8], start: usize) -> usize {
         let len = chunk.len();
         // What the slow path buffered goes first.
@@ -996,7 +1002,7 @@ impl BodyHasher {
             let partial = (self.hashed % BLOCK as u64) as usize;
             let settled = content_end.saturating_sub(HASH_LAG).max(hashed);
             let ready = ((settled - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
-            if ready > 0 {
+            if ready >= HASH_BATCH {
                 self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
                 hashed += ready;
             }

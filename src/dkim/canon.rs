@@ -35,7 +35,7 @@
 //! spans in a stack buffer that goes to the hash function in large updates.
 //! Where the processor has AVX-512 with VBMI2 (found at run time), a
 //! block's kept octets are packed with one byte compress instead of copied
-//! span by span ([`wide`]); the core stays free of `unsafe`, the one call
+//! span by span (module `wide`); the core stays free of `unsafe`, the one call
 //! into code compiled for those features being made by `archmage`'s
 //! `#[arcane]` on the strength of its detection token.
 

@@ -1593,6 +1593,20 @@ impl BodyHasher {
     }
 }
 
+/// A window of octets drawn from `kinds` by a xorshift generator whose
+/// state is `state` (tests of the block classifiers).
+#[cfg(test)]
+fn random_window(state: &mut u64, kinds: &[u8]) -> [u8; WINDOW] {
+    let mut window = [0u8; WINDOW];
+    for octet in window.iter_mut() {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *octet = kinds[(*state % kinds.len() as u64) as usize];
+    }
+    window
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1951,15 +1965,9 @@ mod tests {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut packed_blocks = 0;
         for round in 0..4000 {
-            let mut window = [0u8; WINDOW];
-            for octet in window.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                // Every other round without LF, so that most blocks pack.
-                let choices = if round % 2 == 0 { 4 } else { kinds.len() };
-                *octet = kinds[(state % choices as u64) as usize];
-            }
+            // Every other round without LF, so that most blocks pack.
+            let choices = if round % 2 == 0 { 4 } else { kinds.len() };
+            let window = random_window(&mut state, &kinds[..choices]);
             let mut target = [0xaau8; BLOCK];
             let packed = wide::pack(token, &window, &mut target);
             let classified = classify(&window);
@@ -1991,13 +1999,7 @@ mod tests {
         let kinds = [b'a', b' ', b'\t', b'\r', b'\n', 0u8, 0x1f, 0x21, 0xff];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
-            let mut window = [0u8; WINDOW];
-            for octet in window.iter_mut() {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *octet = kinds[(state % kinds.len() as u64) as usize];
-            }
+            let window = random_window(&mut state, &kinds);
             let classified = classify(&window);
             let portable = classify_portable(&window);
             assert_eq!(portable.keep, classified.keep);

@@ -1121,15 +1121,16 @@ impl BodyHasher {
         // Each block with TABs turned into SPs, staged one block ahead (so
         // that the stores are done before spans are copied from it), with
         // room to copy spans in whole halves of a block: what a copy takes
-        // past the span is overwritten next.
+        // past the span is overwritten next. Packed blocks need no stage;
+        // a block with a bare LF among them is staged when it comes.
         let mut stages = [[0u8; 2 * BLOCK]; 2];
         let mut parity = 0;
         let batch = if packer.is_some() {
             WIDE_HASH_BATCH
         } else {
+            stage_block(chunk.get(start..).unwrap_or_default(), &mut stages[0]);
             HASH_BATCH
         };
-        stage_block(chunk.get(start..).unwrap_or_default(), &mut stages[0]);
         let mut base = start;
         while base + BLOCK + 2 <= len {
             // What the last blocks made final, hashed while this block is

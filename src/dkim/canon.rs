@@ -186,32 +186,46 @@ struct RelaxedValue {
     wrote_any: bool,
 }
 
-/// Whether `bytes` holds two SPs in a row. Written as a branch-free fold
-/// so that it compiles to vector code.
-fn has_double_space(bytes: &[u8]) -> bool {
-    let next = bytes.get(1..).unwrap_or_default();
-    let found = bytes.iter().zip(next).fold(0u8, |found, (&a, &b)| {
-        found | (u8::from(a == b' ') & u8::from(b == b' '))
-    });
+/// Whether `pair` is non-zero for any two neighbouring octets of `bytes`.
+/// A branch-free fold over blocks of 16 pairs, each read from a
+/// fixed-size array, so that it compiles to one vector step per block.
+#[inline(always)]
+fn any_pair(bytes: &[u8], pair: impl Fn(u8, u8) -> u8 + Copy) -> bool {
+    const LANES: usize = 16;
+    let fold = |found: u8, (&a, &b): (&u8, &u8)| found | pair(a, b);
+    let mut found = 0u8;
+    let mut start = 0;
+    while let Some(window) = bytes
+        .get(start..start + LANES + 1)
+        .and_then(|window| <&[u8; LANES + 1]>::try_from(window).ok())
+    {
+        found |= window.iter().zip(window.iter().skip(1)).fold(0, fold);
+        start += LANES;
+    }
+    let rest = bytes.get(start..).unwrap_or_default();
+    found |= rest
+        .iter()
+        .zip(rest.get(1..).unwrap_or_default())
+        .fold(0, fold);
     found != 0
 }
 
+/// Whether `bytes` holds two SPs in a row.
+fn has_double_space(bytes: &[u8]) -> bool {
+    any_pair(bytes, |a, b| u8::from(a == b' ') & u8::from(b == b' '))
+}
+
 /// Whether `bytes` holds a TAB, CR or LF, or two SPs in a row: whitespace
-/// that relaxed canonicalization changes other than at either end. One
-/// branch-free fold, so that it compiles to vector code.
+/// that relaxed canonicalization changes other than at either end.
 fn has_folding_or_runs(bytes: &[u8]) -> bool {
-    let next = bytes.get(1..).unwrap_or_default();
-    let found = bytes.iter().zip(next).fold(0u8, |found, (&a, &b)| {
-        found
-            | (u8::from(a == b' ') & u8::from(b == b' '))
+    any_pair(bytes, |a, b| {
+        (u8::from(a == b' ') & u8::from(b == b' '))
             | u8::from(a == b'\t')
             | u8::from(a == b'\r')
             | u8::from(a == b'\n')
-    });
-    found != 0
-        || bytes
-            .last()
-            .is_some_and(|&b| matches!(b, b'\t' | b'\r' | b'\n'))
+    }) || bytes
+        .last()
+        .is_some_and(|&b| matches!(b, b'\t' | b'\r' | b'\n'))
 }
 
 impl RelaxedValue {
@@ -786,6 +800,10 @@ fn whitespace_dense(chunk: &[u8], start: usize) -> bool {
             .sum::<u32>();
         blocks += 1;
         base += BLOCK;
+        if events >= DENSE_EVENTS {
+            // Dense however few blocks were sampled: no need to go on.
+            return true;
+        }
     }
     blocks > 0 && events * SAMPLED_BLOCKS as u32 >= DENSE_EVENTS * blocks as u32
 }

@@ -24,6 +24,7 @@
 //! one rendering function that folds it to 78 columns.
 
 use std::borrow::Cow;
+use std::cmp::Reverse;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -34,7 +35,9 @@ use super::canon::{
 use super::crypto::{CryptoError, SigningKey};
 use super::table::SigningTable;
 use super::{Algorithm, KeyType};
-use crate::message::{HeaderError, HeaderField, HeaderLimits, MessageReader};
+use crate::message::{
+    FieldRef, HeaderError, HeaderField, HeaderLimits, MessageReader, split_whole,
+};
 use crate::word::decimal;
 
 /// The header fields signed by default, when present (RFC 6376 §5.4.1).
@@ -278,6 +281,7 @@ impl Signer {
             #[allow(unreachable_patterns)]
             other => return Err(SignError::KeyType(other)),
         };
+        // From first: `select_fields` reads a From field's presence there.
         let mut headers: Vec<String> = vec!["from".to_owned()];
         for name in &options.headers {
             validate_header_name(name)?;
@@ -373,19 +377,74 @@ impl Signer {
             signer,
             now,
             reader: MessageReader::new(self.options.header_limits),
-            body: BodyHasher::new(
-                self.options.canonicalization.body,
-                self.algorithm.hash(),
-                None,
-            ),
+            body: self.body_hasher(),
         }
     }
 
     /// Signs a whole message.
+    ///
+    /// The header fields are read in place, without copying them, where
+    /// the message allows (an empty line ends its header and it is within
+    /// the header limits), else as [`start`](Self::start) reads them: the
+    /// same fields and the same signature either way.
     pub fn sign(&self, message: &[u8], now: u64) -> Result<SignatureField, SignError> {
-        let mut signing = self.start(now);
-        signing.update(message);
-        signing.finish()
+        let Some((fields, body)) = split_whole(message, self.options.header_limits) else {
+            let mut signing = self.start(now);
+            signing.update(message);
+            return signing.finish();
+        };
+        let mut hasher = self.body_hasher();
+        hasher.update(body);
+        self.sign_fields(now, &fields, hasher.finish())
+    }
+
+    fn body_hasher(&self) -> BodyHasher {
+        BodyHasher::new(
+            self.options.canonicalization.body,
+            self.algorithm.hash(),
+            None,
+        )
+    }
+
+    /// Computes the signature over `fields` and the body hash and renders
+    /// the field.
+    fn sign_fields(
+        &self,
+        now: u64,
+        fields: &[FieldRef<'_>],
+        body_hash: BodyHash,
+    ) -> Result<SignatureField, SignError> {
+        let selection = select_fields(self, fields);
+        if !selection.has_from {
+            return Err(SignError::NoFrom);
+        }
+        let tags = Tags {
+            algorithm: self.algorithm,
+            canonicalization: self.options.canonicalization,
+            domain: &self.domain,
+            selector: &self.selector,
+            identity: self.identity.as_deref(),
+            timestamp: self.options.timestamp.then_some(now),
+            expiration: self
+                .options
+                .expire_after
+                .map(|after| now.saturating_add(after)),
+            body_length: self.options.body_length.then_some(body_hash.hashed_length),
+            signed_headers: &selection.names,
+            body_hash: &body_hash.digest,
+        };
+        let mut folder = render_unsigned(&tags, self.key.bits());
+        let mut data = header_data(
+            self.options.canonicalization.header,
+            &selection.fields,
+            folder.value(),
+        );
+        let signature = self.key.sign(self.algorithm, &data)?;
+        // The header data is no longer needed: its buffer takes the base64.
+        data.clear();
+        folder.signature(&signature, &mut data);
+        folder.out.push_str("\r\n");
+        Ok(SignatureField { line: folder.out })
     }
 }
 
@@ -412,37 +471,8 @@ impl<'a> Signing<'a> {
     pub fn finish(self) -> Result<SignatureField, SignError> {
         let now = self.now;
         let (signer, fields, body_hash) = self.finish_reading()?;
-        let selection = select_fields(&signer, &fields);
-        let tags = Tags {
-            algorithm: signer.algorithm,
-            canonicalization: signer.options.canonicalization,
-            domain: &signer.domain,
-            selector: &signer.selector,
-            identity: signer.identity.as_deref(),
-            timestamp: signer.options.timestamp.then_some(now),
-            expiration: signer
-                .options
-                .expire_after
-                .map(|after| now.saturating_add(after)),
-            body_length: signer
-                .options
-                .body_length
-                .then_some(body_hash.hashed_length),
-            signed_headers: &selection.names,
-            body_hash: &body_hash.digest,
-        };
-        let mut folder = render_unsigned(&tags, signer.key.bits());
-        let mut data = header_data(
-            signer.options.canonicalization.header,
-            &selection.fields,
-            folder.value(),
-        );
-        let signature = signer.key.sign(signer.algorithm, &data)?;
-        // The header data is no longer needed: its buffer takes the base64.
-        data.clear();
-        folder.signature(&signature, &mut data);
-        folder.out.push_str("\r\n");
-        Ok(SignatureField { line: folder.out })
+        let fields: Vec<FieldRef<'_>> = fields.iter().map(HeaderField::as_ref).collect();
+        signer.sign_fields(now, &fields, body_hash)
     }
 
     /// Ends the input: the header fields and the body hash.
@@ -454,9 +484,6 @@ impl<'a> Signing<'a> {
             return Err(SignError::Header(error));
         }
         let fields = self.reader.take_fields();
-        if !fields.iter().any(|f| f.is_named(b"from")) {
-            return Err(SignError::NoFrom);
-        }
         Ok((self.signer, fields, self.body.finish()))
     }
 }
@@ -466,7 +493,7 @@ impl<'a> Signing<'a> {
 /// with an empty `b=` and no CRLF.
 fn header_data(
     canon: HeaderCanonicalization,
-    selected: &[&HeaderField],
+    selected: &[FieldRef<'_>],
     unsigned_value: &str,
 ) -> Vec<u8> {
     let size =
@@ -479,19 +506,41 @@ fn header_data(
             &mut data,
         );
     }
-    canon.append_pieces(
-        FIELD_NAME.as_bytes(),
-        [b" ", unsigned_value.as_bytes()],
-        &mut data,
-    );
-    data.truncate(data.len().saturating_sub(2));
+    match canon {
+        HeaderCanonicalization::Relaxed => {
+            // As rendered (`render_unsigned`), the value holds no TAB, no
+            // run of SPs and no SP at either end, and folds with CRLF SP:
+            // its relaxed form is the value without the CRLFs.
+            data.extend_from_slice(RELAXED_FIELD_NAME);
+            let value = unsigned_value.as_bytes();
+            let mut copied = 0;
+            for cr in memchr::memchr_iter(b'\r', value) {
+                data.extend_from_slice(value.get(copied..cr).unwrap_or_default());
+                copied = cr + 2;
+            }
+            data.extend_from_slice(value.get(copied..).unwrap_or_default());
+        }
+        _ => {
+            canon.append_pieces(
+                FIELD_NAME.as_bytes(),
+                [b" ", unsigned_value.as_bytes()],
+                &mut data,
+            );
+            data.truncate(data.len().saturating_sub(2));
+        }
+    }
     data
 }
+
+/// The field name and colon in relaxed form.
+const RELAXED_FIELD_NAME: &[u8] = b"dkim-signature:";
 
 /// The `h=` list for a message and the fields it signs, in its order.
 struct Selection<'s, 'f> {
     names: Vec<&'s str>,
-    fields: Vec<&'f HeaderField>,
+    fields: Vec<FieldRef<'f>>,
+    /// Whether a From field is among them.
+    has_from: bool,
 }
 
 /// The `h=` list for a message: each configured name once per instance
@@ -502,19 +551,42 @@ struct Selection<'s, 'f> {
 /// are chosen in the same pass as the names. The oversigned listings sign
 /// nothing: [`Signer::new`] keeps the configured names unique and puts
 /// every oversigned name among them, so their instances are all taken.
-fn select_fields<'s, 'f>(signer: &'s Signer, fields: &'f [HeaderField]) -> Selection<'s, 'f> {
-    let mut names = Vec::with_capacity(fields.len() + signer.oversigned.len());
-    let mut selected = Vec::with_capacity(fields.len());
-    for name in &signer.headers {
-        for field in fields.iter().rev().filter(|f| f.is_named(name.as_bytes())) {
-            names.push(name.as_str());
-            selected.push(field);
+///
+/// Each field's name is trimmed once and compared with the configured
+/// names of its length; the fields found are then sorted by configured
+/// name, bottom-up within one (taken from the top, they are usually in
+/// that order already, which the sort checks in one pass).
+fn select_fields<'s, 'f>(signer: &'s Signer, fields: &[FieldRef<'f>]) -> Selection<'s, 'f> {
+    let mut chosen: Vec<(usize, Reverse<usize>)> = Vec::with_capacity(fields.len());
+    for (position, field) in fields.iter().enumerate() {
+        let Some(name) = field.name() else { continue };
+        let configured = signer.headers.iter().position(|configured| {
+            configured.len() == name.len() && configured.as_bytes().eq_ignore_ascii_case(name)
+        });
+        if let Some(index) = configured {
+            chosen.push((index, Reverse(position)));
         }
     }
+    chosen.sort_unstable();
+    let mut names = Vec::with_capacity(chosen.len() + signer.oversigned.len());
+    names.extend(
+        chosen
+            .iter()
+            .filter_map(|&(index, _)| signer.headers.get(index).map(String::as_str)),
+    );
     names.extend(signer.oversigned.iter().map(String::as_str));
+    // `from` is the first configured name (`Signer::new`).
+    let has_from = chosen.first().is_some_and(|&(index, _)| index == 0);
+    let mut selected = Vec::with_capacity(chosen.len());
+    selected.extend(
+        chosen
+            .iter()
+            .filter_map(|&(_, Reverse(position))| fields.get(position).copied()),
+    );
     Selection {
         names,
         fields: selected,
+        has_from,
     }
 }
 
@@ -781,6 +853,11 @@ impl SignatureField {
         self.line.clone()
     }
 
+    /// The whole field with its CRLF, without copying it.
+    pub fn into_header_line(self) -> String {
+        self.line
+    }
+
     /// The whole field with LF line endings, for messages stored with LF.
     pub fn to_header_line_lf(&self) -> String {
         self.line.replace("\r\n", "\n")
@@ -955,6 +1032,94 @@ mod tests {
         assert_eq!(tag(value.value(), "b").unwrap().len(), 344);
     }
 
+    /// A whole message, its header read in place, and the same message
+    /// fed in pieces to a signing give the same field (Ed25519 and RSA
+    /// PKCS#1 v1.5 signatures are deterministic), with the header limits
+    /// passed or not.
+    #[test]
+    fn whole_and_streamed_signing_agree() {
+        for file in ["keys/ed25519.pkcs8.pem", "keys/rsa2048.pkcs8.pem"] {
+            for max_bytes in [20, 40, 1 << 20] {
+                let options = SignOptions {
+                    header_limits: HeaderLimits {
+                        max_fields: 1000,
+                        max_bytes,
+                    },
+                    ..SignOptions::default()
+                };
+                let signer = Signer::new("example.com", "s", key(file), options).unwrap();
+                for message in MESSAGES {
+                    let whole = signer.sign(message, 1_700_000_000);
+                    let mut signing = signer.start(1_700_000_000);
+                    for piece in message.chunks(3) {
+                        signing.update(piece);
+                    }
+                    assert_eq!(whole, signing.finish(), "{file} {max_bytes} {message:?}");
+                }
+            }
+        }
+    }
+
+    /// The rendered field, hashed without being scanned, is what relaxed
+    /// canonicalization makes of it: with every optional tag, long
+    /// values and a long `h=` list folded after a colon.
+    #[test]
+    fn relaxed_signature_field_is_the_value_without_folds() {
+        let many: Vec<String> = (0..40).map(|i| format!("x-header-{i}")).collect();
+        let signers = [
+            Signer::new(
+                "example.com",
+                "s",
+                key("keys/ed25519.pkcs8.pem"),
+                SignOptions::default(),
+            )
+            .unwrap(),
+            Signer::new(
+                "a-rather-long-subdomain-name.mail.example.com",
+                "selector-with-a-long-name-2026",
+                key("keys/rsa2048.pkcs8.pem"),
+                SignOptions {
+                    headers: many,
+                    oversigned: vec!["subject".into(), "to".into()],
+                    expire_after: Some(86_400),
+                    body_length: true,
+                    ..SignOptions::default()
+                },
+            )
+            .unwrap()
+            .with_identity("someone.with.a.long.name@a-rather-long-subdomain-name.mail.example.com")
+            .unwrap(),
+        ];
+        for signer in &signers {
+            let names: Vec<&str> = signer.headers.iter().map(String::as_str).collect();
+            let tags = Tags {
+                algorithm: signer.algorithm,
+                canonicalization: signer.options.canonicalization,
+                domain: &signer.domain,
+                selector: &signer.selector,
+                identity: signer.identity.as_deref(),
+                timestamp: Some(1_700_000_000),
+                expiration: Some(1_700_086_400),
+                body_length: Some(12_345),
+                signed_headers: &names,
+                body_hash: &[7; 32],
+            };
+            let folder = render_unsigned(&tags, signer.key.bits());
+            assert!(folder.value().contains("\r\n "), "{}", folder.value());
+            let mut expected = Vec::new();
+            HeaderCanonicalization::Relaxed.append_pieces(
+                FIELD_NAME.as_bytes(),
+                [b" ", folder.value().as_bytes()],
+                &mut expected,
+            );
+            expected.truncate(expected.len() - 2);
+            assert_eq!(
+                header_data(HeaderCanonicalization::Relaxed, &[], folder.value()),
+                expected
+            );
+        }
+    }
+
     #[test]
     fn oversigning_and_header_choice() {
         let names = |signer: &Signer, message: &[u8]| {
@@ -1013,7 +1178,8 @@ mod tests {
             reader.feed(message);
             reader.finish();
             let fields = reader.take_fields();
-            let selection = select_fields(&signer, &fields);
+            let refs: Vec<_> = fields.iter().map(HeaderField::as_ref).collect();
+            let selection = select_fields(&signer, &refs);
             for canon in [
                 HeaderCanonicalization::Simple,
                 HeaderCanonicalization::Relaxed,
@@ -1146,7 +1312,8 @@ mod tests {
         let mut signing = signer.start(1_528_637_909);
         signing.update(message);
         let (_, fields, _) = signing.finish_reading().unwrap();
-        let selection = select_fields(&signer, &fields);
+        let refs: Vec<_> = fields.iter().map(HeaderField::as_ref).collect();
+        let selection = select_fields(&signer, &refs);
         let rfc_unsigned = "v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n d=football.example.com; i=@football.example.com;\r\n q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n subject : date : message-id : from : subject : date;\r\n bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n b=";
         let data = header_data(
             HeaderCanonicalization::Relaxed,

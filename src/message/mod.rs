@@ -85,6 +85,53 @@ impl HeaderField {
     /// whitespace (RFC 5322 §4.5.1 obsolete syntax allows WSP before the
     /// colon). `None` for a line without a colon, which is not a field.
     pub fn name(&self) -> Option<&[u8]> {
+        self.as_ref().name()
+    }
+
+    /// The bytes before the colon, unchanged.
+    pub fn raw_name(&self) -> Option<&[u8]> {
+        self.as_ref().raw_name()
+    }
+
+    /// Whether the field name equals `name`, ignoring ASCII case.
+    pub fn is_named(&self, name: &[u8]) -> bool {
+        self.as_ref().is_named(name)
+    }
+
+    /// The bytes after the colon, folding line breaks included, without
+    /// the final line break. Empty for a line without a colon.
+    pub fn value(&self) -> &[u8] {
+        self.as_ref().value()
+    }
+
+    /// The field as a [`FieldRef`].
+    pub(crate) fn as_ref(&self) -> FieldRef<'_> {
+        FieldRef {
+            raw: &self.raw,
+            colon: self.colon,
+        }
+    }
+}
+
+/// A header field borrowed from where it was read: a [`HeaderField`]'s
+/// bytes, or a field of a message held whole ([`split_whole`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldRef<'a> {
+    raw: &'a [u8],
+    colon: Option<usize>,
+}
+
+impl<'a> FieldRef<'a> {
+    /// A field from its raw bytes, as [`HeaderField::from_raw`].
+    pub(crate) fn from_raw(raw: &'a [u8]) -> FieldRef<'a> {
+        FieldRef {
+            raw,
+            colon: memchr::memchr(b':', raw),
+        }
+    }
+
+    /// As [`HeaderField::name`].
+    pub(crate) fn name(self) -> Option<&'a [u8]> {
         let raw_name = self.raw_name()?;
         let end = raw_name
             .iter()
@@ -93,23 +140,102 @@ impl HeaderField {
         raw_name.get(..end)
     }
 
-    /// The bytes before the colon, unchanged.
-    pub fn raw_name(&self) -> Option<&[u8]> {
+    /// As [`HeaderField::raw_name`].
+    pub(crate) fn raw_name(self) -> Option<&'a [u8]> {
         self.raw.get(..self.colon?)
     }
 
-    /// Whether the field name equals `name`, ignoring ASCII case.
-    pub fn is_named(&self, name: &[u8]) -> bool {
+    /// As [`HeaderField::is_named`].
+    pub(crate) fn is_named(self, name: &[u8]) -> bool {
         self.name().is_some_and(|n| n.eq_ignore_ascii_case(name))
     }
 
-    /// The bytes after the colon, folding line breaks included, without
-    /// the final line break. Empty for a line without a colon.
-    pub fn value(&self) -> &[u8] {
+    /// As [`HeaderField::value`].
+    pub(crate) fn value(self) -> &'a [u8] {
         match self.colon {
             Some(colon) => self.raw.get(colon + 1..).unwrap_or_default(),
             None => &[],
         }
+    }
+}
+
+/// A field found whole in a buffer by [`complete_field`].
+struct Scanned {
+    /// Where the field's bytes end (its final line break excluded).
+    raw_end: usize,
+    /// Where the next line starts.
+    next: usize,
+    /// The header octets [`MessageReader`] counts for the field.
+    counted: usize,
+}
+
+/// The field starting at `start` in `buffer`, if the buffer holds all of
+/// it: its last line and the first octet of the line after it, which is
+/// neither SP nor TAB. The field is what [`MessageReader`] reads octet by
+/// octet when a field starts at `start` (and octets are counted the same
+/// way: a continuation's line break twice); `None` when the buffer ends
+/// before the field is known to end.
+fn complete_field(buffer: &[u8], start: usize) -> Option<Scanned> {
+    let mut line = start;
+    let mut counted = 0usize;
+    loop {
+        let lf = line + memchr::memchr(b'\n', buffer.get(line..)?)?;
+        let cr = lf > line && buffer.get(lf - 1) == Some(&b'\r');
+        // The line's octets and its LF.
+        counted = counted.saturating_add(lf - line + 1);
+        let next = lf + 1;
+        match buffer.get(next)? {
+            b' ' | b'\t' => {
+                // A continuation: its line break is stored (and counted)
+                // again.
+                counted = counted.saturating_add(if cr { 2 } else { 1 });
+                line = next;
+            }
+            _ => {
+                return Some(Scanned {
+                    raw_end: if cr { lf - 1 } else { lf },
+                    next,
+                    counted,
+                });
+            }
+        }
+    }
+}
+
+/// The header fields and the body of a message held whole, borrowed from
+/// it: what a [`MessageReader`] fed the message and finished reads, or
+/// `None` where reading it whole would take more than the usual case (a
+/// bound of `limits` passed, no empty line ending the header, a line
+/// starting with CR or with whitespace where no field goes on), for the
+/// caller to read it with a [`MessageReader`] instead.
+pub(crate) fn split_whole(
+    message: &[u8],
+    limits: HeaderLimits,
+) -> Option<(Vec<FieldRef<'_>>, &[u8])> {
+    let mut fields = Vec::with_capacity(FIELDS_CAPACITY);
+    let mut header_bytes = 0usize;
+    let mut start = 0;
+    loop {
+        let separator = match message.get(start..start + 2)? {
+            [b'\n', ..] => Some(1),
+            [b'\r', b'\n'] => Some(2),
+            [b'\r' | b' ' | b'\t', _] => return None,
+            _ => None,
+        };
+        if let Some(separator) = separator {
+            // The empty line is counted too.
+            if header_bytes.saturating_add(separator) > limits.max_bytes {
+                return None;
+            }
+            return Some((fields, message.get(start + separator..)?));
+        }
+        let field = complete_field(message, start)?;
+        header_bytes = header_bytes.saturating_add(field.counted);
+        if header_bytes > limits.max_bytes || fields.len() >= limits.max_fields {
+            return None;
+        }
+        fields.push(FieldRef::from_raw(message.get(start..field.raw_end)?));
+        start = field.next;
     }
 }
 
@@ -221,6 +347,10 @@ impl MessageReader {
                         b'\r' => self.state = State::LineStartCr,
                         _ => {
                             self.close_field();
+                            if let Some(after) = self.whole_field(rest) {
+                                rest = after;
+                                continue;
+                            }
                             self.state = State::InLine;
                             continue;
                         }
@@ -283,6 +413,36 @@ impl MessageReader {
     /// The bound the header went past, if any.
     pub fn error(&self) -> Option<HeaderError> {
         self.error
+    }
+
+    /// Reads the field starting `rest` at once if `rest` holds all of it
+    /// and it is within the bounds: the same field the octet-wise way
+    /// reads, without staging it in the field buffer. Returns what follows
+    /// it.
+    fn whole_field<'a>(&mut self, rest: &'a [u8]) -> Option<&'a [u8]> {
+        if self.error.is_some()
+            || !self.current.is_empty()
+            || self.fields.len() >= self.limits.max_fields
+        {
+            return None;
+        }
+        let field = complete_field(rest, 0)?;
+        let header_bytes = self.header_bytes.saturating_add(field.counted);
+        // A CR starting the next line, and an LF after it, are counted
+        // before the field closes: if that passes the bound, the octet-wise
+        // way drops the field.
+        let before_close = match rest.get(field.next) {
+            Some(b'\r') => header_bytes.saturating_add(2),
+            _ => header_bytes,
+        };
+        if before_close > self.limits.max_bytes {
+            return None;
+        }
+        let raw = rest.get(..field.raw_end)?;
+        let after = rest.get(field.next..)?;
+        self.header_bytes = header_bytes;
+        self.fields.push(HeaderField::from_raw(raw.to_vec()));
+        Some(after)
     }
 
     fn end_header(&mut self) {
@@ -446,5 +606,93 @@ mod tests {
         assert_eq!(reader.error(), Some(HeaderError::TooLarge { limit: 100 }));
         assert!(reader.fields().len() < 15);
         assert_eq!(body, b"body");
+    }
+
+    /// What `split_whole` reads, as the reader's fields are compared.
+    fn whole(message: &[u8], limits: HeaderLimits) -> Option<(Vec<Vec<u8>>, Vec<u8>)> {
+        let (fields, body) = split_whole(message, limits)?;
+        Some((
+            fields.iter().map(|f| f.raw.to_vec()).collect(),
+            body.to_vec(),
+        ))
+    }
+
+    #[test]
+    fn whole_messages_read_in_place() {
+        let limits = HeaderLimits::default();
+        let (fields, body) = whole(MESSAGE, limits).unwrap();
+        let (reader, reader_body) = read(&[MESSAGE], limits);
+        assert_eq!(fields, raws(&reader));
+        assert_eq!(body, reader_body);
+        let fields = split_whole(b"A : 1\n  cont\nB:2\n\nbody\n", limits)
+            .unwrap()
+            .0;
+        assert_eq!(fields[0].name(), Some(&b"A"[..]));
+        assert_eq!(fields[0].value(), b" 1\n  cont");
+        assert_eq!(fields[1].value(), b"2");
+        // Where the reader has more to do, the caller is told to use it.
+        for message in [
+            &b"A: 1\r\nB: 2\r\n"[..],
+            b"A: 1\r\nB: 2",
+            b" A: 1\r\n\r\nbody",
+            b"A: 1\r\n\rB: 2\r\n\r\nbody",
+            b"",
+        ] {
+            assert_eq!(whole(message, limits), None, "{message:?}");
+        }
+        let message = b"A: 1\r\nB: 2\r\n\r\nbody";
+        let bound = |max_fields, max_bytes| HeaderLimits {
+            max_fields,
+            max_bytes,
+        };
+        assert!(whole(message, bound(2, 14)).is_some());
+        assert_eq!(whole(message, bound(1, 14)), None);
+        assert_eq!(whole(message, bound(2, 13)), None);
+        assert_eq!(
+            read(&[message], bound(2, 13)).0.error(),
+            Some(HeaderError::TooLarge { limit: 13 })
+        );
+    }
+
+    proptest::proptest! {
+        /// Any message, split anywhere or held whole, reads as octet by
+        /// octet: the fields found in place by the reader's whole-field
+        /// path, and by `split_whole` where it answers.
+        #[test]
+        fn in_place_reading_matches_octet_by_octet(
+            tokens in proptest::collection::vec(proptest::sample::select(vec![
+                &b"a"[..], b"Bc", b":", b" ", b"\t", b"\r\n", b"\n", b"\r", b"\r\n ", b"\n\t",
+                b"\r\n\r\n", b"X: y\r\n",
+            ]), 0..60),
+            cuts in proptest::collection::vec(0usize..400, 0..4),
+            max_fields in 1usize..8,
+            max_bytes in 1usize..200,
+        ) {
+            let message = tokens.concat();
+            for limits in [HeaderLimits::default(), HeaderLimits { max_fields, max_bytes }] {
+                // Octet by octet: the whole-field path never applies.
+                let octets: Vec<&[u8]> = message.chunks(1).collect();
+                let (reference, reference_body) = read(&octets, limits);
+                let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (message.len() + 1)).collect();
+                cuts.sort_unstable();
+                let mut chunks = Vec::new();
+                let mut from = 0;
+                for cut in cuts.iter().chain([&message.len()]) {
+                    chunks.push(&message[from..*cut]);
+                    from = *cut;
+                }
+                let (split, split_body) = read(&chunks, limits);
+                proptest::prop_assert_eq!(raws(&split), raws(&reference));
+                proptest::prop_assert_eq!(&split_body, &reference_body);
+                proptest::prop_assert_eq!(split.error(), reference.error());
+                proptest::prop_assert_eq!(split.header_complete(), reference.header_complete());
+                if let Some((fields, body)) = whole(&message, limits) {
+                    proptest::prop_assert_eq!(fields, raws(&reference));
+                    proptest::prop_assert_eq!(body, reference_body.clone());
+                    proptest::prop_assert_eq!(reference.error(), None);
+                    proptest::prop_assert!(reference.header_complete());
+                }
+            }
+        }
     }
 }

@@ -283,7 +283,7 @@ impl mailauth_dkim_signing {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Body(signing) => signing
                 .finish()
-                .map(|field| field.to_header_line())
+                .map(|field| field.into_header_line())
                 .map_err(|e| sign_error(&e)),
             State::Failed(status) => Err(status),
             State::Finished | State::Header { .. } => Err(MAILAUTH_ALREADY_FINISHED),

@@ -439,6 +439,6 @@ fn dkim_sign(
     Ok(if linesep == "\n" {
         field.to_header_line_lf()
     } else {
-        field.to_header_line()
+        field.into_header_line()
     })
 }

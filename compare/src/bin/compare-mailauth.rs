@@ -136,7 +136,7 @@ fn main() {
             signer
                 .sign(&message, shared::NOW)
                 .expect("sign")
-                .to_header_line()
+                .into_header_line()
         });
     }
 

@@ -177,7 +177,7 @@ pub(crate) fn run(args: &Args) -> Result<ExitCode, Failure> {
         let line = if uses_lf(&message) {
             field.to_header_line_lf()
         } else {
-            field.to_header_line()
+            field.into_header_line()
         };
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();

@@ -140,7 +140,12 @@ pub(super) fn ed25519_sign(key: &Private, digest: &[u8]) -> Result<Vec<u8>, Cryp
     let Private::Ed25519(pair) = key else {
         return Err(CryptoError::Backend);
     };
-    Ok(pair.sign(digest).as_ref().to_vec())
+    // Read in place: aws-lc-rs's `Signature` has room for the longest
+    // signature it knows (4.6 KB), which moving out of the `Result` copies.
+    match &pair.try_sign(digest) {
+        Ok(signature) => Ok(signature.as_ref().to_vec()),
+        Err(_) => Err(CryptoError::Backend),
+    }
 }
 
 /// Runs `operation` with aws-lc's random source; an error if the source

@@ -726,7 +726,7 @@ impl SigningKey {
         match algorithm {
             Algorithm::RsaSha256 => backend::rsa_sign_sha256(&self.inner, header_data),
             Algorithm::Ed25519Sha256 => {
-                let digest = Hasher::digest(HashAlgorithm::Sha256, header_data);
+                let digest = sha2::Sha256::digest(header_data);
                 backend::ed25519_sign(&self.inner, &digest)
             }
             _ => Err(CryptoError::AlgorithmNotForSigning { algorithm }),

@@ -81,6 +81,12 @@ for path in MESSAGES:
             add("from_address", "message", value)
         elif lower == "authentication-results":
             add("authres", "message", value)
+    raw = path.read_bytes()
+    if len(raw) <= 8192:
+        # The first byte picks the piece size (1..=17) and, from 0x80, the
+        # small header limits.
+        seed = hashlib.sha1(path.name.encode()).digest()[0]
+        add("dkim_sign_whole", "message", bytes([seed]) + raw)
     if body and len(body) <= 2048 and body not in bodies:
         bodies.add(body)
         # The first byte picks the chunk size (1..=17) of the split hash.
@@ -91,6 +97,8 @@ for path in MESSAGES:
 for seed in range(17):
     add("dkim_body_chunks", "rfc6376", bytes([seed]) + b" C \r\nD \t E\r\n\r\n\r\n")
 add("dkim_body_chunks", "empty", b"\x00")
+# A field ending in CR CR LF and a CR ending the message, read whole.
+add("dkim_sign_whole", "cr-at-end", b"\x00A: 1\nB: 2\r\r\n\r")
 add("dkim_body_chunks", "bare-lf", b"\x03line one\nline two \t\n\n\n")
 
 # ------------------------------------------------------------ DKIM keys

@@ -547,10 +547,10 @@ struct Selection<'s, 'f> {
 /// present, then each oversigned name once more (that listing matches no
 /// field, so a field added later breaks the signature). Each listing of a
 /// configured name signs the next instance of it from the bottom of the
-/// header, as a verifier selects it ([`append_signed_fields`]); the fields
-/// are chosen in the same pass as the names. The oversigned listings sign
-/// nothing: [`Signer::new`] keeps the configured names unique and puts
-/// every oversigned name among them, so their instances are all taken.
+/// header, as a verifier selects it ([`append_signed_fields`]). The
+/// oversigned listings sign nothing: [`Signer::new`] keeps the configured
+/// names unique and puts every oversigned name among them, so their
+/// instances are all taken.
 ///
 /// Each field's name is trimmed once and compared with the configured
 /// names of its length; the fields found are then sorted by configured

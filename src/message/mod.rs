@@ -415,10 +415,10 @@ impl MessageReader {
         self.error
     }
 
-    /// Reads the field starting `rest` at once if `rest` holds all of it
-    /// and it is within the bounds: the same field the octet-wise way
-    /// reads, without staging it in the field buffer. Returns what follows
-    /// it.
+    /// Reads the field at the start of `rest` at once if `rest` holds all
+    /// of it and it is within the bounds: the same field the octet-wise
+    /// way reads, without staging it in the field buffer. Returns what
+    /// follows it.
     fn whole_field<'a>(&mut self, rest: &'a [u8]) -> Option<&'a [u8]> {
         if self.error.is_some()
             || !self.current.is_empty()

@@ -536,15 +536,15 @@ impl Gather {
     }
 }
 
-/// The end of a chunk, copied with zeros after it (and before it, for a
-/// chunk shorter than a block).
+/// The end of a chunk (a block and the block after it), copied with zeros
+/// after it.
 struct Block {
     octets: [u8; REGION],
 }
 
-/// A block with the octet before it and the block after it: what the
-/// block is classified from, and the next block staged from.
-const REGION: usize = 1 + 2 * BLOCK;
+/// A block and the block after it: what the block is packed or copied
+/// from, and the next block classified and staged from.
+const REGION: usize = 2 * BLOCK;
 
 impl Block {
     fn new() -> Block {
@@ -553,19 +553,12 @@ impl Block {
         }
     }
 
-    /// Loads `chunk[base..]` (the block, up to two blocks of octets and
-    /// what follows) with the octet before.
+    /// Loads `chunk[base..]` (up to two blocks of octets).
     fn load(&mut self, chunk: &[u8], base: usize) {
         self.octets.fill(0);
-        let before = base.checked_sub(1).and_then(|i| chunk.get(i));
-        if let (Some(first), Some(&before)) = (self.octets.first_mut(), before) {
-            *first = before;
-        }
         let source = chunk.get(base..).unwrap_or_default();
-        if let Some(rest) = self.octets.get_mut(1..) {
-            for (target, &octet) in rest.iter_mut().zip(source) {
-                *target = octet;
-            }
+        for (target, &octet) in self.octets.iter_mut().zip(source) {
+            *target = octet;
         }
     }
 }
@@ -584,74 +577,116 @@ struct Classified {
     bare_lf: u64,
 }
 
+/// One bit per octet of a block for each kind of octet relaxed
+/// canonicalization acts on: what a block is classified from, with the
+/// same of the blocks around it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Kinds {
+    /// SP and TAB.
+    wsp: u64,
+    /// CR.
+    crs: u64,
+    /// LF.
+    lfs: u64,
+}
+
+impl Kinds {
+    /// The kinds of the octets of `block`.
+    ///
+    /// On x86-64: SSE2 comparisons and a move-mask per 16 octets, through
+    /// `safe_arch`'s safe wrappers (the compiler does not turn the portable
+    /// form's bit packing into a move-mask).
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Kinds {
+        use safe_arch::{
+            bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+            set_splat_i8_m128i,
+        };
+        let space = set_splat_i8_m128i(b' ' as i8);
+        let tab = set_splat_i8_m128i(b'\t' as i8);
+        let cr = set_splat_i8_m128i(b'\r' as i8);
+        let lf = set_splat_i8_m128i(b'\n' as i8);
+        let mut kinds = Kinds::default();
+        for (k, bytes) in block.chunks_exact(16).enumerate() {
+            let Ok(bytes) = <&[u8; 16]>::try_from(bytes) else {
+                continue;
+            };
+            let here = load_unaligned_m128i(bytes);
+            let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u32 & 0xffff) << (16 * k);
+            kinds.wsp |= bits(bitor_m128i(
+                cmp_eq_mask_i8_m128i(here, space),
+                cmp_eq_mask_i8_m128i(here, tab),
+            ));
+            kinds.crs |= bits(cmp_eq_mask_i8_m128i(here, cr));
+            kinds.lfs |= bits(cmp_eq_mask_i8_m128i(here, lf));
+        }
+        kinds
+    }
+
+    /// The kinds of the octets of `block` (see the x86-64 version).
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Kinds {
+        Kinds::of_octets(block)
+    }
+
+    /// The kinds of the first octets of a block, `octets` (up to
+    /// `BLOCK`), octet by octet.
+    #[inline]
+    fn of_octets(octets: &[u8]) -> Kinds {
+        let mut kinds = Kinds::default();
+        for (i, &octet) in octets.iter().take(BLOCK).enumerate() {
+            kinds.wsp |= u64::from(is_wsp(octet)) << i;
+            kinds.crs |= u64::from(octet == b'\r') << i;
+            kinds.lfs |= u64::from(octet == b'\n') << i;
+        }
+        kinds
+    }
+
+    /// The kinds of a block whose last octet is `octet`, as far as the
+    /// block after it looks (a CR ending it).
+    #[inline]
+    fn ending_with(octet: Option<u8>) -> Kinds {
+        Kinds {
+            crs: u64::from(octet == Some(b'\r')) << (BLOCK - 1),
+            ..Kinds::default()
+        }
+    }
+
+    /// This block classified, `before` and `after` being the kinds of the
+    /// blocks around it (of which the last octet before and the first two
+    /// after matter).
+    #[inline]
+    fn classify(&self, before: &Kinds, after: &Kinds) -> Classified {
+        let wsp_next = (self.wsp >> 1) | (after.wsp << 63);
+        let lf_next = (self.lfs >> 1) | (after.lfs << 63);
+        let cr_next = (self.crs >> 1) | (after.crs << 63);
+        let lf_after_next = (self.lfs >> 2) | (after.lfs << 62);
+        let dropped = self.wsp & (wsp_next | lf_next | (cr_next & lf_after_next));
+        let cr_before = (self.crs << 1) | (before.crs >> 63);
+        Classified {
+            keep: !dropped,
+            bare_lf: self.lfs & !cr_before,
+        }
+    }
+}
+
 /// Classifies the block in `window` (`window[1..65]`, `window[0]` being
 /// the octet before and `window[65..67]` the two after).
-///
-/// On x86-64: SSE2 comparisons and a move-mask per 16 octets, through
-/// `safe_arch`'s safe wrappers (the compiler does not turn the portable
-/// form's bit packing into a move-mask).
-#[cfg(target_arch = "x86_64")]
 #[inline]
 fn classify(window: &[u8; WINDOW]) -> Classified {
-    use safe_arch::{
-        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i,
-    };
-    let space = set_splat_i8_m128i(b' ' as i8);
-    let tab = set_splat_i8_m128i(b'\t' as i8);
-    let cr = set_splat_i8_m128i(b'\r' as i8);
-    let lf = set_splat_i8_m128i(b'\n' as i8);
-    // One bit per octet of the block for each kind, 16 octets at a time;
-    // the neighbours are then a shift away.
-    let (mut wsp, mut crs, mut lfs) = (0u64, 0u64, 0u64);
-    for k in 0..BLOCK / 16 {
-        let mut bytes = [0u8; 16];
-        if let Some(source) = window.get(1 + 16 * k..17 + 16 * k) {
-            bytes.copy_from_slice(source);
-        }
-        let here = load_unaligned_m128i(&bytes);
-        let bits = |mask| u64::from(move_mask_i8_m128i(mask) as u32 & 0xffff) << (16 * k);
-        wsp |= bits(bitor_m128i(
-            cmp_eq_mask_i8_m128i(here, space),
-            cmp_eq_mask_i8_m128i(here, tab),
-        ));
-        crs |= bits(cmp_eq_mask_i8_m128i(here, cr));
-        lfs |= bits(cmp_eq_mask_i8_m128i(here, lf));
-    }
-    from_kinds(window, wsp, crs, lfs)
+    let block = window
+        .get(1..=BLOCK)
+        .and_then(|block| <&[u8; BLOCK]>::try_from(block).ok())
+        .map(Kinds::of)
+        .unwrap_or_default();
+    let after = Kinds::of_octets(window.get(1 + BLOCK..3 + BLOCK).unwrap_or_default());
+    block.classify(&Kinds::ending_with(window.first().copied()), &after)
 }
 
-/// [`Classified`] from one bit per octet of the block for WSP, CR and LF,
-/// and the octets around the block in `window`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn from_kinds(window: &[u8; WINDOW], wsp: u64, crs: u64, lfs: u64) -> Classified {
-    let at = |i: usize| window.get(i).copied().unwrap_or_default();
-    let (before, next, after_next) = (at(0), at(1 + BLOCK), at(2 + BLOCK));
-    let wsp_next = (wsp >> 1) | (u64::from(is_wsp(next)) << 63);
-    let lf_next = (lfs >> 1) | (u64::from(next == b'\n') << 63);
-    let cr_next = (crs >> 1) | (u64::from(next == b'\r') << 63);
-    let lf_after_next =
-        (lfs >> 2) | (u64::from(next == b'\n') << 62) | (u64::from(after_next == b'\n') << 63);
-    let dropped = wsp & (wsp_next | lf_next | (cr_next & lf_after_next));
-    let cr_before = (crs << 1) | u64::from(before == b'\r');
-    Classified {
-        keep: !dropped,
-        bare_lf: lfs & !cr_before,
-    }
-}
-
-/// Classifies a block for relaxed canonicalization (see the x86-64
-/// version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn classify(window: &[u8; WINDOW]) -> Classified {
-    classify_portable(window)
-}
-
-/// [`classify`] in portable code.
-#[cfg(any(not(target_arch = "x86_64"), test))]
-#[inline]
+/// [`classify`] octet by octet, from the definition (tests).
+#[cfg(test)]
 fn classify_portable(window: &[u8; WINDOW]) -> Classified {
     let mut keep = 0u64;
     let mut bare_lf = 0u64;
@@ -666,17 +701,24 @@ fn classify_portable(window: &[u8; WINDOW]) -> Classified {
     Classified { keep, bare_lf }
 }
 
-/// Packs the kept octets of a block at once (see [`wide::pack`]).
+/// Classifies and packs blocks at once (see [`wide`]).
 trait Pack: Copy {
-    /// Classifies the block in `window` and, if it holds no bare LF,
-    /// writes its kept octets, TABs as SPs, from the start of `target`.
-    fn pack(self, window: &[u8; WINDOW], target: &mut [u8; BLOCK]) -> Classified;
+    /// The kinds of the octets of `block` (as [`Kinds::of`]).
+    fn kinds(self, block: &[u8; BLOCK]) -> Kinds;
+    /// Writes the octets of `block` marked in `keep`, those marked in
+    /// `wsp` as SPs, from the start of `target`.
+    fn pack(self, block: &[u8; BLOCK], keep: u64, wsp: u64, target: &mut [u8; BLOCK]);
 }
 
 impl Pack for wide::Token {
     #[inline(always)]
-    fn pack(self, window: &[u8; WINDOW], target: &mut [u8; BLOCK]) -> Classified {
-        wide::pack(self, window, target)
+    fn kinds(self, block: &[u8; BLOCK]) -> Kinds {
+        wide::kinds(self, block)
+    }
+
+    #[inline(always)]
+    fn pack(self, block: &[u8; BLOCK], keep: u64, wsp: u64, target: &mut [u8; BLOCK]) {
+        wide::pack(self, block, keep, wsp, target);
     }
 }
 
@@ -686,7 +728,7 @@ impl Pack for wide::Token {
 /// with one byte compress (VBMI2), instead of copied span by span.
 #[cfg(target_arch = "x86_64")]
 mod wide {
-    use super::{BLOCK, BodyHasher, Classified, WINDOW, from_kinds};
+    use super::{BLOCK, BodyHasher, Kinds};
     use archmage::prelude::*;
 
     /// Proof that the processor has AVX-512 with VBMI2 (Ice Lake, Zen 4
@@ -709,39 +751,40 @@ mod wide {
         hasher.blocks(chunk, start, Some(token))
     }
 
-    /// Classifies the block in `window` (as [`classify`](super::classify)
-    /// does) and, if it holds no bare LF, writes its kept octets, TABs as
-    /// SPs, packed from the start of `target` (what follows them there is
-    /// left over from the compress, to be overwritten next).
+    /// The kinds of the octets of `block`, by comparisons into mask
+    /// registers.
+    #[arcane(import_intrinsics)]
+    pub(super) fn kinds(_token: X64V4xToken, block: &[u8; BLOCK]) -> Kinds {
+        let here = _mm512_loadu_si512(block);
+        let at = |octet: u8| _mm512_cmpeq_epi8_mask(here, _mm512_set1_epi8(octet as i8));
+        Kinds {
+            wsp: at(b' ') | at(b'\t'),
+            crs: at(b'\r'),
+            lfs: at(b'\n'),
+        }
+    }
+
+    /// Writes the octets of `block` marked in `keep`, those marked in
+    /// `wsp` as SPs, packed from the start of `target` (what follows them
+    /// there is left over from the compress, to be overwritten next).
     #[arcane(import_intrinsics)]
     pub(super) fn pack(
         _token: X64V4xToken,
-        window: &[u8; WINDOW],
+        block: &[u8; BLOCK],
+        keep: u64,
+        wsp: u64,
         target: &mut [u8; BLOCK],
-    ) -> Classified {
-        let mut block = [0u8; BLOCK];
-        if let Some(octets) = window.get(1..=BLOCK) {
-            block.copy_from_slice(octets);
-        }
-        let here = _mm512_loadu_si512(&block);
-        let space = _mm512_set1_epi8(b' ' as i8);
-        let wsp = _mm512_cmpeq_epi8_mask(here, space)
-            | _mm512_cmpeq_epi8_mask(here, _mm512_set1_epi8(b'\t' as i8));
-        let crs = _mm512_cmpeq_epi8_mask(here, _mm512_set1_epi8(b'\r' as i8));
-        let lfs = _mm512_cmpeq_epi8_mask(here, _mm512_set1_epi8(b'\n' as i8));
-        let classified = from_kinds(window, wsp, crs, lfs);
-        if classified.bare_lf == 0 {
-            let spaced = _mm512_mask_blend_epi8(wsp, here, space);
-            _mm512_storeu_si512(target, _mm512_maskz_compress_epi8(classified.keep, spaced));
-        }
-        classified
+    ) {
+        let here = _mm512_loadu_si512(block);
+        let spaced = _mm512_mask_blend_epi8(wsp, here, _mm512_set1_epi8(b' ' as i8));
+        _mm512_storeu_si512(target, _mm512_maskz_compress_epi8(keep, spaced));
     }
 }
 
 /// No wide path on other processors: a token that cannot exist.
 #[cfg(not(target_arch = "x86_64"))]
 mod wide {
-    use super::{BLOCK, BodyHasher, Classified, WINDOW};
+    use super::{BLOCK, BodyHasher, Kinds};
 
     /// A token no processor gives.
     #[derive(Debug, Clone, Copy)]
@@ -758,7 +801,12 @@ mod wide {
     }
 
     /// Never called: there is no token to call it with.
-    pub(super) fn pack(token: Token, _: &[u8; WINDOW], _: &mut [u8; BLOCK]) -> Classified {
+    pub(super) fn kinds(token: Token, _: &[u8; BLOCK]) -> Kinds {
+        match token {}
+    }
+
+    /// Never called: there is no token to call it with.
+    pub(super) fn pack(token: Token, _: &[u8; BLOCK], _: u64, _: u64, _: &mut [u8; BLOCK]) {
         match token {}
     }
 }
@@ -1131,8 +1179,10 @@ impl BodyHasher {
             self.pending_space = false;
         }
         let mut out = Gather::new();
-        // Gathered octets already hashed, and the end of the last line
-        // content gathered: what comes before it is final.
+        // Octets gathered, of which those before `hashed` are hashed; the
+        // end of the last line content gathered: what comes before it is
+        // final.
+        let mut written = 0;
         let mut hashed = 0;
         let mut content_end: usize = 0;
         let mut padded = Block::new();
@@ -1149,21 +1199,35 @@ impl BodyHasher {
             stage_block(chunk.get(start..).unwrap_or_default(), &mut stages[0]);
             HASH_BATCH
         };
+        let kinds = |block: &[u8; BLOCK]| match packer {
+            Some(packer) => packer.kinds(block),
+            None => Kinds::of(block),
+        };
+        // Each block's octets are told apart once, a block ahead: the
+        // block is classified from its kinds and those of the blocks
+        // around it.
+        let mut before =
+            Kinds::ending_with(start.checked_sub(1).and_then(|i| chunk.get(i)).copied());
+        let mut here = chunk
+            .get(start..start + BLOCK)
+            .and_then(|block| <&[u8; BLOCK]>::try_from(block).ok())
+            .map(kinds)
+            .unwrap_or_default();
+        let mut hash_from = self.hash_threshold(hashed, batch);
         let mut base = start;
         while base + BLOCK + 2 <= len {
-            // What the last blocks made final, hashed while this block is
-            // canonicalized; the first update completes the hash
-            // function's partial block so that the next ones are whole.
-            let partial = (self.hashed % BLOCK as u64) as usize;
-            let settled = content_end.saturating_sub(HASH_LAG).max(hashed);
-            let ready = ((settled - hashed + partial) & !(BLOCK - 1)).saturating_sub(partial);
-            if ready >= batch {
+            if content_end >= hash_from {
+                // What the last blocks made final, hashed while this block
+                // is canonicalized; the first update completes the hash
+                // function's partial block so that the next ones are whole.
+                let partial = (self.hashed % BLOCK as u64) as usize;
+                let ready = ((content_end - HASH_LAG - hashed + partial) & !(BLOCK - 1)) - partial;
                 self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
                 hashed += ready;
+                hash_from = self.hash_threshold(hashed, batch);
             }
-            let region = match base
-                .checked_sub(1)
-                .and_then(|first| chunk.get(first..first + REGION))
+            let region = match chunk
+                .get(base..base + REGION)
                 .and_then(|region| <&[u8; REGION]>::try_from(region).ok())
             {
                 Some(region) => region,
@@ -1172,19 +1236,21 @@ impl BodyHasher {
                     &padded.octets
                 }
             };
-            let (Some(window), Some(source)) = (
+            let (Some(block), Some(following)) = (
                 region
-                    .get(..WINDOW)
-                    .and_then(|window| <&[u8; WINDOW]>::try_from(window).ok()),
+                    .get(..BLOCK)
+                    .and_then(|block| <&[u8; BLOCK]>::try_from(block).ok()),
                 region
-                    .get(1..)
-                    .and_then(|source| <&[u8; 2 * BLOCK]>::try_from(source).ok()),
+                    .get(BLOCK..)
+                    .and_then(|block| <&[u8; BLOCK]>::try_from(block).ok()),
             ) else {
                 break;
             };
-            let (keep, written) = if let Some(packer) = packer {
+            let after = kinds(following);
+            let Classified { keep, bare_lf } = here.classify(&before, &after);
+            written = if let Some(packer) = packer {
                 // The block packed at once where it has no bare LF.
-                let at = out.len.min(GATHER);
+                let at = written.min(GATHER);
                 let Some(target) = out
                     .buffer
                     .get_mut(at..at + BLOCK)
@@ -1192,50 +1258,54 @@ impl BodyHasher {
                 else {
                     break;
                 };
-                let Classified { keep, bare_lf } = packer.pack(window, target);
-                let written = if bare_lf == 0 {
+                if bare_lf == 0 {
+                    packer.pack(block, keep, here.wsp, target);
                     at + keep.count_ones() as usize
                 } else {
                     let [stage, _] = &mut stages;
-                    stage_block(source, stage);
+                    stage_block(region, stage);
+                    out.len = written;
                     gather_spans::<true>(&mut out, stage, keep, bare_lf)
-                };
-                (keep, written)
+                }
             } else {
-                let Classified { keep, bare_lf } = classify(window);
                 let [even, odd] = &mut stages;
                 let (stage, next_stage) = if parity == 0 {
                     (even, odd)
                 } else {
                     (odd, even)
                 };
-                stage_block(source.get(BLOCK..).unwrap_or_default(), next_stage);
+                stage_block(following, next_stage);
                 parity ^= 1;
                 let source = &*stage;
+                out.len = written;
                 // Blocks without a bare LF (nearly all) get a copy of the
                 // span loop that leaves out adding a CR.
-                let written = if bare_lf == 0 {
+                if bare_lf == 0 {
                     gather_spans::<false>(&mut out, source, keep, 0)
                 } else {
                     gather_spans::<true>(&mut out, source, keep, bare_lf)
-                };
-                (keep, written)
+                }
             };
-            out.len = written;
             // Line content last in the block makes everything before final.
             if keep != 0 {
-                let last = octet(window, 63 - keep.leading_zeros() as usize);
-                if last != b'\n' && last != b'\r' {
+                let last = 63 - keep.leading_zeros();
+                if ((here.crs | here.lfs) >> last) & 1 == 0 {
                     content_end = written;
                 }
             }
             if written >= GATHER {
+                out.len = written;
                 self.settle(&mut out, hashed, true);
+                written = out.len;
                 hashed = 0;
                 content_end = 0;
+                hash_from = self.hash_threshold(hashed, batch);
             }
+            before = here;
+            here = after;
             base += BLOCK;
         }
+        out.len = written;
         if base > start && chunk.get(base - 1) == Some(&b'\r') {
             // A CR stays, so it was gathered last: a line break if LF
             // comes next.
@@ -1244,6 +1314,15 @@ impl BodyHasher {
         }
         self.settle(&mut out, hashed, false);
         base
+    }
+
+    /// How far line content must be gathered (in [`blocks`](Self::blocks))
+    /// for `batch` octets to be ready to hash after `hashed`: whole
+    /// 64-octet blocks of the hash function (counting what it holds of a
+    /// partial one), `HASH_LAG` octets behind the last written.
+    fn hash_threshold(&self, hashed: usize, batch: usize) -> usize {
+        let partial = (self.hashed % BLOCK as u64) as usize;
+        hashed + HASH_LAG + batch + (BLOCK - partial) % BLOCK
     }
 
     /// Hands the gathered octets from `hashed` on to the hash function but
@@ -1974,8 +2053,8 @@ mod tests {
 
     #[test]
     fn wide_packing_keeps_what_the_classifier_keeps() {
-        // On windows of every octet kind: the same classification as the
-        // baseline's, and the kept octets packed in order, TABs as SPs.
+        // On windows of every octet kind: the same kinds as told octet by
+        // octet, and the kept octets packed in order, TABs as SPs.
         let Some(token) = wide::detect() else {
             println!("this processor has no AVX-512 with VBMI2: the baseline is the only path");
             return;
@@ -1988,15 +2067,16 @@ mod tests {
             let choices = if round % 2 == 0 { 4 } else { kinds.len() };
             let window = random_window(&mut state, &kinds[..choices]);
             let mut target = [0xaau8; BLOCK];
-            let packed = wide::pack(token, &window, &mut target);
+            let block = <&[u8; BLOCK]>::try_from(&window[1..=BLOCK]).unwrap();
+            let kinds = wide::kinds(token, block);
+            assert_eq!(kinds, Kinds::of_octets(block), "{window:?}");
             let classified = classify(&window);
-            assert_eq!(packed.keep, classified.keep, "{window:?}");
-            assert_eq!(packed.bare_lf, classified.bare_lf, "{window:?}");
-            if packed.bare_lf != 0 {
+            if classified.bare_lf != 0 {
                 continue;
             }
+            wide::pack(token, block, classified.keep, kinds.wsp, &mut target);
             let expected: Vec<u8> = (0..BLOCK)
-                .filter(|&i| packed.keep >> i & 1 == 1)
+                .filter(|&i| classified.keep >> i & 1 == 1)
                 .map(|i| {
                     if window[i + 1] == b'\t' {
                         b' '
@@ -2019,6 +2099,8 @@ mod tests {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
             let window = random_window(&mut state, &kinds);
+            let block = <&[u8; BLOCK]>::try_from(&window[1..=BLOCK]).unwrap();
+            assert_eq!(Kinds::of(block), Kinds::of_octets(block));
             let classified = classify(&window);
             let portable = classify_portable(&window);
             assert_eq!(portable.keep, classified.keep);

@@ -1180,11 +1180,12 @@ impl BodyHasher {
         }
         let mut out = Gather::new();
         // Octets gathered, of which those before `hashed` are hashed; the
-        // end of the last line content gathered: what comes before it is
-        // final.
+        // end of the last line content found in the first `scanned`: what
+        // comes before it is final.
         let mut written = 0;
         let mut hashed = 0;
         let mut content_end: usize = 0;
+        let mut scanned = 0;
         let mut padded = Block::new();
         // Each block with TABs turned into SPs, staged one block ahead (so
         // that the stores are done before spans are copied from it), with
@@ -1216,20 +1217,32 @@ impl BodyHasher {
         let mut hash_from = self.hash_threshold(hashed, batch);
         let mut base = start;
         while base + BLOCK + 2 <= len {
-            if content_end >= hash_from {
-                // What the last blocks made final, hashed while this block
-                // is canonicalized; the first update completes the hash
-                // function's partial block so that the next ones are whole.
-                let partial = (self.hashed % BLOCK as u64) as usize;
-                let ready = ((content_end - HASH_LAG - hashed + partial) & !(BLOCK - 1)) - partial;
-                self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
-                hashed += ready;
-                hash_from = self.hash_threshold(hashed, batch);
+            if written >= hash_from {
+                // Line content last among the octets gathered since the
+                // last look makes everything before it final (a CR or LF
+                // there may be part of empty lines at the end).
+                if let Some(last) = out
+                    .buffer
+                    .get(scanned..written)
+                    .and_then(|new| new.iter().rposition(|&o| o != b'\r' && o != b'\n'))
+                {
+                    content_end = scanned + last + 1;
+                }
+                scanned = written;
+                if content_end >= hash_from {
+                    // What the last blocks made final, hashed while this
+                    // block is canonicalized; the first update completes
+                    // the hash function's partial block so that the next
+                    // ones are whole.
+                    let partial = (self.hashed % BLOCK as u64) as usize;
+                    let ready =
+                        ((content_end - HASH_LAG - hashed + partial) & !(BLOCK - 1)) - partial;
+                    self.hash_content(out.buffer.get(hashed..hashed + ready).unwrap_or_default());
+                    hashed += ready;
+                    hash_from = self.hash_threshold(hashed, batch);
+                }
             }
-            let region = match chunk
-                .get(base..base + REGION)
-                .and_then(|region| <&[u8; REGION]>::try_from(region).ok())
-            {
+            let region = match chunk.get(base..).and_then(<[u8]>::first_chunk::<REGION>) {
                 Some(region) => region,
                 None => {
                     padded.load(chunk, base);
@@ -1286,19 +1299,13 @@ impl BodyHasher {
                     gather_spans::<true>(&mut out, source, keep, bare_lf)
                 }
             };
-            // Line content last in the block makes everything before final.
-            if keep != 0 {
-                let last = 63 - keep.leading_zeros();
-                if ((here.crs | here.lfs) >> last) & 1 == 0 {
-                    content_end = written;
-                }
-            }
             if written >= GATHER {
                 out.len = written;
                 self.settle(&mut out, hashed, true);
                 written = out.len;
                 hashed = 0;
                 content_end = 0;
+                scanned = 0;
                 hash_from = self.hash_threshold(hashed, batch);
             }
             before = here;

@@ -7,7 +7,11 @@ use mailauth::arc::{Config, Validator};
 use mailauth::dns::ZoneResolver;
 
 fuzz_target!(|data: &[u8]| {
-    for field in [ArcField::AuthenticationResults, ArcField::MessageSignature, ArcField::Seal] {
+    for field in [
+        ArcField::AuthenticationResults,
+        ArcField::MessageSignature,
+        ArcField::Seal,
+    ] {
         if let Ok(instance) = parse::instance(field, data) {
             assert!((1..=50).contains(&instance));
         }
@@ -15,8 +19,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = AuthenticationResults::parse(data);
     let _ = MessageSignature::parse(data);
     let _ = Seal::parse(data);
-    let mut validator = Validator::new(&Config { key_cache: None, ..Config::default() });
-    for name in ["ARC-Seal:", "ARC-Message-Signature:", "ARC-Authentication-Results:"] {
+    let mut validator = Validator::new(&Config {
+        key_cache: None,
+        ..Config::default()
+    });
+    for name in [
+        "ARC-Seal:",
+        "ARC-Message-Signature:",
+        "ARC-Authentication-Results:",
+    ] {
         validator.feed(name.as_bytes());
         validator.feed(data);
         validator.feed(b"\r\n");

@@ -19,7 +19,8 @@ fn keyword(s: &str) -> String {
     out
 }
 
-/// [`keyword`], appended to `out` (always ASCII).
+/// A keyword (an RFC 8601 `Keyword`, `ldh-str`, in lowercase: letters,
+/// digits and inner `-`), appended to `out` (always ASCII).
 pub(crate) fn keyword_into(s: &str, out: &mut String) {
     let plain = |b: u8| OCTET_CLASS[usize::from(b)] & KEYWORD_OCTET != 0;
     if s.bytes().all(plain) && s.bytes().last().is_some_and(|b| b != b'-') {
@@ -170,8 +171,9 @@ fn value(s: &str, address: bool) -> String {
     out
 }
 
-/// [`value`], appended to `out`; true when what it wrote is ASCII (it is
-/// unless `s` holds non-ASCII characters).
+/// A value (bare when it is a token, or with `address` a dot-atom or
+/// `dot-atom@dot-atom`, else a quoted-string), appended to `out`; true when
+/// what it wrote is ASCII (it is unless `s` holds non-ASCII characters).
 pub(crate) fn value_into(s: &str, address: bool, out: &mut String) -> bool {
     // Decide on the text as it will be written, so that what a parser reads
     // back renders the same way again. One pass tells the common cases: a
